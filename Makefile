@@ -1,0 +1,35 @@
+# kiln — see README.md. All targets run on a fresh Debian 12 machine after `make setup`.
+SHELL := /bin/bash
+export ONNXRUNTIME_NODE_INSTALL := skip
+KILN := node bin/kiln.js
+
+.PHONY: setup demo test test-e2e bench lint fuzz calibrate clean
+
+node_modules: package.json package-lock.json
+	npm ci
+	@touch node_modules
+
+setup: node_modules
+
+demo: node_modules
+	$(KILN) demo
+
+test: node_modules
+	@mkdir -p .cache
+	@status=0; npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest.json || status=$$?; \
+	  node test/summary.mjs .cache/vitest.json || status=1; exit $$status
+
+test-e2e: node_modules
+	KILN_E2E=1 npx vitest run test/e2e
+
+bench: node_modules
+	npx tsx bench/run.ts
+
+lint: node_modules
+	npx tsc --noEmit -p .
+
+fuzz: node_modules
+	FUZZ_N=$(or $(N),1000) npx vitest run test/sim/fuzz.test.ts
+
+clean:
+	rm -rf .cache out

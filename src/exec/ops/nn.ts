@@ -1,0 +1,3 @@
+import type { OpTable } from '../registry.ts';
+
+export const nnOps: OpTable = {};

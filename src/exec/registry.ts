@@ -1,0 +1,48 @@
+// The ONNX-level op table: every op kiln can import is an entry here, with its exact semantics.
+// Op files export plain tables; this file merges them (an explicit list, no magic registration).
+import type { Node } from '../ir/graph.ts';
+import type { Tensor } from '../ir/tensor.ts';
+import { elementwiseOps } from './ops/elementwise.ts';
+import { nnOps } from './ops/nn.ts';
+import { qoperatorOps } from './ops/qoperator.ts';
+import { quantOps } from './ops/quant.ts';
+import { shapeOps } from './ops/shape.ts';
+
+export interface ExecContext {
+  /** ai.onnx opset of the model (semantics of some ops changed between opsets). */
+  opset: number;
+}
+
+/** Inputs arrive in node order; an omitted optional input is undefined. */
+export type OpImpl = (node: Node, inputs: (Tensor | undefined)[], ctx: ExecContext) => Tensor[];
+
+export type OpTable = Record<string, OpImpl>;
+
+// Op tables, one per file under ./ops.
+const tables: OpTable[] = [elementwiseOps, nnOps, shapeOps, quantOps, qoperatorOps];
+
+function opTable(): Map<string, OpImpl> {
+  const m = new Map<string, OpImpl>();
+  for (const t of tables) for (const [k, v] of Object.entries(t)) m.set(k, v);
+  return m;
+}
+
+/**
+ * Domains whose ops kiln executes. QONNX custom ops (Quant, BipolarQuant, Trunc, …) are matched
+ * by op name in ANY domain, since exporters use five different ones, some undeclared.
+ */
+const STANDARD_DOMAINS = new Set(['', 'ai.onnx', 'com.microsoft']);
+export const ANY_DOMAIN_OPS = new Set(['Quant', 'IntQuant', 'BipolarQuant', 'Trunc', 'MultiThreshold', 'Conv', 'MaxPool']);
+
+let cache: Map<string, OpImpl> | undefined;
+
+export function lookupOp(node: Node): OpImpl | undefined {
+  cache ??= opTable();
+  if (!STANDARD_DOMAINS.has(node.domain) && !ANY_DOMAIN_OPS.has(node.op)) return undefined;
+  return cache.get(node.op);
+}
+
+export function supportedOps(): string[] {
+  cache ??= opTable();
+  return [...cache.keys()].sort();
+}
