@@ -1,0 +1,68 @@
+// The dataflow IR: hardware layers joined by typed integer streams. This is what streamlining
+// produces, what the integer reference executor runs, and what codegen turns into Verilog.
+//
+// Values: every stream element is an integer in its QType's value set (BIPOLAR as -1/+1, BINARY
+// 0/1, TERNARY -1/0/+1, INTn/UINTn as two's complement / unsigned). One inference moves
+// `numel(shape)` elements through a stream, in row-major order of `shape`.
+//
+// Bit packing on a stream beat carrying `fold` elements: element i of the beat sits at bits
+// [i*W +: W] (element 0 in the least significant bits), W = bitWidth(qtype); BIPOLAR is one bit,
+// 1 = +1 and 0 = -1; TERNARY is 2-bit two's complement.
+//
+// Layer semantics (the integer executor in src/exec/dataflow.ts is THE definition; each layer
+// kind lives in src/layers/<kind>.ts):
+//   MVU        y[r] = Σ_c W[r][c]·x[c]; W is rows×cols row-major integers of weightType. With
+//              BIPOLAR weights and inputs the RTL computes it as 2·popcount(xnor) − cols.
+//   Threshold  per channel c = (element index mod channels):
+//              y = outBias + outScale · #{ i : x ≥ T[c][i] }, T[c] ascending.
+//   Requant    y = clamp(floor((x·M[c] + B[c]) / 2^shift), lo(outType), hi(outType)).
+//   LabelSelect  outputs the indices of the k largest inputs, ties to the lowest index.
+import type { QType } from './datatype.ts';
+
+export interface Stream {
+  name: string;
+  qtype: QType;
+  /** Elements per inference, e.g. [784] for a flattened MNIST image. */
+  shape: number[];
+}
+
+export interface Layer {
+  /** Unique, a valid Verilog identifier suffix (modules are `<kind>_<name>`). */
+  name: string;
+  /** Layer kind, e.g. 'MVU', 'Threshold', 'Requant', 'LabelSelect'. */
+  kind: string;
+  /** Kind-specific attributes: sizes, types, folding (pe, simd), …  Plain JSON. */
+  attrs: Record<string, unknown>;
+  /** Constant integer parameters: weights, thresholds, multipliers (flattened, row-major). */
+  consts: Record<string, number[]>;
+  inputs: string[];
+  outputs: string[];
+  /** The ONNX node(s) this layer came from, for messages and reports. */
+  origin: string[];
+}
+
+/** How the host turns a float input into the integer codes the hardware takes: code = clamp(roundHalfEven(x / scale + zeroPoint)). */
+export interface InputQuantizer {
+  scale: number[]; // per-tensor (length 1) or per-channel
+  zeroPoint: number[];
+  qtype: QType;
+}
+
+/** How the host turns output codes back into the model's float output: y[c] = scale[c]·code + offset[c]. */
+export interface OutputAffine {
+  scale: number[];
+  offset: number[];
+}
+
+export interface DataflowGraph {
+  name: string;
+  /** Source model file, for generated-file headers. */
+  source: string;
+  streams: Map<string, Stream>;
+  /** Topological order. */
+  layers: Layer[];
+  inputs: string[];
+  outputs: string[];
+  inputQuant: InputQuantizer[];
+  outputAffine: OutputAffine[];
+}
