@@ -5,7 +5,7 @@ import type { Tensor } from '../ir/tensor.ts';
 import { elementwiseOps } from './ops/elementwise.ts';
 import { nnOps } from './ops/nn.ts';
 import { qoperatorOps } from './ops/qoperator.ts';
-import { quantOps } from './ops/quant.ts';
+import { CHANNELS_LAST_OPS, channelsLast, quantOps } from './ops/quant.ts';
 import { shapeOps } from './ops/shape.ts';
 
 export interface ExecContext {
@@ -32,12 +32,18 @@ function opTable(): Map<string, OpImpl> {
  * by op name in ANY domain, since exporters use five different ones, some undeclared.
  */
 const STANDARD_DOMAINS = new Set(['', 'ai.onnx', 'com.microsoft']);
-export const ANY_DOMAIN_OPS = new Set(['Quant', 'IntQuant', 'BipolarQuant', 'Trunc', 'MultiThreshold', 'Conv', 'MaxPool']);
+export const ANY_DOMAIN_OPS = new Set(['Quant', 'IntQuant', 'BipolarQuant', 'Trunc', 'MultiThreshold']);
 
 let cache: Map<string, OpImpl> | undefined;
 
 export function lookupOp(node: Node): OpImpl | undefined {
   cache ??= opTable();
+  // qonnx channels_last Conv/MaxPool/… (NHWC data, OHWI weights): the standard op wrapped in
+  // transposes, so a domain-qualified Conv is never mistaken for the standard NCHW one.
+  if (node.domain.includes('channels_last')) {
+    const standard = CHANNELS_LAST_OPS.has(node.op) ? cache.get(node.op) : undefined;
+    return standard && channelsLast(node.op, standard);
+  }
   if (!STANDARD_DOMAINS.has(node.domain) && !ANY_DOMAIN_OPS.has(node.op)) return undefined;
   return cache.get(node.op);
 }

@@ -1,3 +1,366 @@
-import type { OpTable } from '../registry.ts';
+// Quantizers, emulated exactly:
+//  - QONNX Quant/IntQuant, BipolarQuant, Trunc (v1 and v2) and FINN MultiThreshold, following the
+//    numpy reference implementations in qonnx (src/qonnx/custom_op/general/*.py): float32
+//    arithmetic step by step, clip BEFORE round, round half to even by default.
+//  - ONNX QuantizeLinear / DequantizeLinear (opsets 10–21): per-tensor, per-axis and blocked,
+//    computed the way onnxruntime's CPU kernels do (x/s in float32, round half to even, saturate).
+//  - qonnx channels_last Conv/MaxPool/BatchNormalization/AveragePool wrappers (NHWC data, OHWI
+//    weights): transpose to channels-first, run the standard op, transpose back.
+import { fail } from '../../diag/index.ts';
+import { attrInt, attrString, type Node } from '../../ir/graph.ts';
+import { makeTensor, numel, nums, strides, type DType, type Tensor } from '../../ir/tensor.ts';
+import type { ExecContext, OpImpl, OpTable } from '../registry.ts';
 
-export const quantOps: OpTable = {};
+// ---- shared helpers (also used by qoperator.ts) -------------------------------------------------
+
+/** Rounds a float32 result; identity when the computation is float64 (as numpy would do it). */
+export type FloatRound = (v: number) => number;
+const identity: FloatRound = (v) => v;
+
+/** numpy's result precision for arithmetic on these tensors: float64 if any is float64. */
+export function floatRoundFor(...ts: Tensor[]): FloatRound {
+  return ts.some((t) => t.dtype === 'float64') ? identity : Math.fround;
+}
+
+/** Round half to even (numpy.round, IEEE nearbyint in the default mode). */
+export function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f; // exact for |v| < 2^52
+  if (d < 0.5) return f;
+  if (d > 0.5) return f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * The rounding modes of qonnx's resolve_rounding_mode (case-insensitive). ROUND_TO_ZERO is Brevitas'
+ * name for DOWN. HALF_UP/HALF_DOWN add ±0.5 in the working precision, exactly as numpy does.
+ */
+export function roundingFunction(mode: string, f: FloatRound, node?: Node): (v: number) => number {
+  switch (mode.toUpperCase()) {
+    case 'ROUND': case 'HALF_EVEN': return roundHalfEven;
+    case 'CEIL': return Math.ceil;
+    case 'FLOOR': return Math.floor;
+    case 'UP': return (v) => Math.sign(v) * Math.ceil(Math.abs(v));
+    case 'DOWN': case 'ROUND_TO_ZERO': return Math.trunc;
+    case 'HALF_UP': return (v) => Math.sign(v) * Math.floor(f(Math.abs(v) + 0.5));
+    case 'HALF_DOWN': return (v) => Math.sign(v) * Math.ceil(f(Math.abs(v) - 0.5));
+    default:
+      fail('BadAttribute', `attribute 'rounding_mode' of ${node?.op ?? 'Quant'} must be one of ROUND, HALF_EVEN, CEIL, FLOOR, UP, DOWN, ROUND_TO_ZERO, HALF_UP, HALF_DOWN, not '${mode}'`, node?.name);
+  }
+}
+
+/** qonnx min_int/max_int: the integer range of a (signed, narrow) bit width. */
+export function qonnxIntRange(signed: boolean, narrow: boolean, bits: number): [number, number] {
+  const lo = signed ? -(2 ** (bits - 1)) + (narrow ? 1 : 0) : 0;
+  const hi = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1 - (narrow ? 1 : 0);
+  return [lo, hi];
+}
+
+/** numpy broadcast of several shapes. */
+export function broadcastShapes(shapes: number[][], node?: Node): number[] {
+  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array<number>(rank).fill(1);
+  for (const s of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const k = rank - s.length + i;
+      const d = s[i];
+      if (d === out[k] || d === 1) continue;
+      if (out[k] === 1) out[k] = d;
+      else fail('ShapeMismatch', `${node?.op ?? 'op'} cannot broadcast shapes ${shapes.map((x) => `[${x.join(',')}]`).join(' and ')}`, node?.name);
+    }
+  }
+  return out;
+}
+
+/** For each element of outShape, the flat index of the element of `shape` broadcast onto it. */
+export function broadcastIndex(shape: number[], outShape: number[]): Int32Array {
+  const n = numel(outShape);
+  const idx = new Int32Array(n);
+  if (numel(shape) === 1) return idx;
+  const rank = outShape.length;
+  const inStrides = strides(shape);
+  const s = new Array<number>(rank).fill(0);
+  for (let i = 0; i < shape.length; i++) if (shape[i] !== 1) s[rank - shape.length + i] = inStrides[i];
+  const pos = new Array<number>(rank).fill(0);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    idx[i] = off;
+    for (let k = rank - 1; k >= 0; k--) {
+      pos[k]++;
+      off += s[k];
+      if (pos[k] < outShape[k]) break;
+      off -= s[k] * pos[k];
+      pos[k] = 0;
+    }
+  }
+  return idx;
+}
+
+/** Values of t broadcast to outShape (a fresh array of numel(outShape) numbers). */
+export function broadcastValues(t: Tensor, outShape: number[]): Float64Array {
+  const v = nums(t);
+  const idx = broadcastIndex(t.shape, outShape);
+  const out = new Float64Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = v[idx[i]];
+  return out;
+}
+
+/** A permuted copy of t: out.shape[i] = t.shape[perm[i]] (ONNX Transpose). */
+export function permute(t: Tensor, perm: number[]): Tensor {
+  const shape = perm.map((p) => t.shape[p]);
+  const inS = strides(t.shape);
+  const s = perm.map((p) => inS[p]);
+  const out = makeTensor(t.dtype, shape);
+  const src = nums(t);
+  const dst = nums(out);
+  const n = numel(shape);
+  const rank = shape.length;
+  const pos = new Array<number>(rank).fill(0);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    dst[i] = src[off];
+    for (let k = rank - 1; k >= 0; k--) {
+      pos[k]++;
+      off += s[k];
+      if (pos[k] < shape[k]) break;
+      off -= s[k] * pos[k];
+      pos[k] = 0;
+    }
+  }
+  return out;
+}
+
+export function need(node: Node, inputs: (Tensor | undefined)[], count: number): Tensor[] {
+  for (let i = 0; i < count; i++) {
+    if (!inputs[i]) fail('BadAttribute', `${node.op} needs input ${i + 1} of ${count}, it is missing`, node.name);
+  }
+  return inputs.slice(0, count) as Tensor[];
+}
+
+function scalarOf(node: Node, t: Tensor, what: string): number {
+  if (numel(t.shape) !== 1) fail('ShapeMismatch', `${what} of ${node.op} must be a scalar, not shape [${t.shape.join(',')}]`, node.name);
+  return nums(t)[0];
+}
+
+// ---- QONNX --------------------------------------------------------------------------------------
+
+/** QONNX Quant / IntQuant: y = (round(clip(x/s + z, min, max)) − z)·s, per qonnx int_quant(). */
+const quantOp: OpImpl = (node, inputs) => {
+  const [x, s, z, b] = need(node, inputs, 4);
+  const signed = attrInt(node, 'signed', 1) !== 0;
+  const narrow = attrInt(node, 'narrow', 0) !== 0;
+  const f = floatRoundFor(x, s, z);
+  const round = roundingFunction(attrString(node, 'rounding_mode', 'ROUND'), f, node);
+  const shape = broadcastShapes([x.shape, s.shape, z.shape, b.shape], node);
+  const [xv, sv, zv, bv] = [x, s, z, b].map((t) => broadcastValues(t, shape));
+  const out = makeTensor('float32', shape);
+  const y = out.data as Float32Array;
+  for (let i = 0; i < y.length; i++) {
+    const bits = bv[i];
+    if (!Number.isInteger(bits) || bits < 1) fail('BadAttribute', `bit width of ${node.op} must be a positive integer, not ${bits}`, node.name);
+    let q = f(f(xv[i] / sv[i]) + zv[i]);
+    if (bits === 1 && signed) {
+      q = q >= 0 ? 1 : -1; // qonnx: a 1-bit signed Quant is bipolar (±1), not {-1, 0}
+    } else {
+      const [lo, hi] = qonnxIntRange(signed, narrow, bits);
+      q = round(q > hi ? hi : q < lo ? lo : q);
+    }
+    y[i] = f(f(q - zv[i]) * sv[i]);
+  }
+  return [out];
+};
+
+/** QONNX BipolarQuant: y = (x >= 0 ? +1 : −1)·s. */
+const bipolarQuantOp: OpImpl = (node, inputs) => {
+  const [x, s] = need(node, inputs, 2);
+  const f = floatRoundFor(x, s);
+  const shape = broadcastShapes([x.shape, s.shape], node);
+  const [xv, sv] = [x, s].map((t) => broadcastValues(t, shape));
+  const out = makeTensor(x.dtype === 'float64' || s.dtype === 'float64' ? 'float64' : 'float32', shape);
+  const y = nums(out);
+  for (let i = 0; i < y.length; i++) y[i] = f((xv[i] >= 0 ? 1 : -1) * sv[i]);
+  return [out];
+};
+
+/**
+ * QONNX Trunc. v1 (5 inputs: x, scale, zeropt, in_bits, out_bits): drop in_bits − out_bits LSBs,
+ * rescale by the INPUT scale (as qonnx's reference does). v2 (7 inputs: …, in_bits, out_scale,
+ * out_zeropt, out_bits; attrs signed, narrow): trunc scale = 2^round(log2(out_scale/scale)),
+ * clip to the output range before rounding, rescale by out_scale.
+ */
+const truncOp: OpImpl = (node, inputs) => {
+  const v2 = node.inputs.length >= 7;
+  const ts = need(node, inputs, v2 ? 7 : 5);
+  const [x, s, z, inBits] = ts;
+  const outScale = v2 ? ts[4] : undefined;
+  const outBits = v2 ? ts[6] : ts[4];
+  const f = floatRoundFor(x, s, z);
+  const round = roundingFunction(attrString(node, 'rounding_mode', 'FLOOR'), f, node);
+  const signed = attrInt(node, 'signed', 1) !== 0;
+  const narrow = attrInt(node, 'narrow', 0) !== 0;
+  const operands = v2 ? [x, s, z, inBits, outScale!, outBits] : [x, s, z, inBits, outBits];
+  const shape = broadcastShapes(operands.map((t) => t.shape), node);
+  const xv = broadcastValues(x, shape), sv = broadcastValues(s, shape), zv = broadcastValues(z, shape);
+  const ibv = broadcastValues(inBits, shape), obv = broadcastValues(outBits, shape);
+  const osv = outScale ? broadcastValues(outScale, shape) : undefined;
+  const out = makeTensor('float32', shape);
+  const y = out.data as Float32Array;
+  for (let i = 0; i < y.length; i++) {
+    let q = roundHalfEven(f(f(xv[i] / sv[i]) + zv[i]));
+    if (osv) {
+      const truncScale = 2 ** roundHalfEven(Math.log2(f(osv[i] / sv[i])));
+      q = f(q / truncScale);
+      const [lo, hi] = qonnxIntRange(signed, narrow, obv[i]);
+      q = round(q > hi ? hi : q < lo ? lo : q);
+      y[i] = f(f(q - f(zv[i] / truncScale)) * osv[i]);
+    } else {
+      q = round(f(q / 2 ** (ibv[i] - obv[i])));
+      y[i] = f(f(q - zv[i]) * sv[i]);
+    }
+  }
+  return [out];
+};
+
+/**
+ * FINN MultiThreshold: y = out_scale·#{i : x >= T[c][i]} + out_bias, channel c on axis 1 (NCHW),
+ * axis 3 for 4-D NHWC, and the last axis for inputs that are neither 2-D nor 4-D (as qonnx does).
+ */
+const multiThresholdOp: OpImpl = (node, inputs) => {
+  const [x, t] = need(node, inputs, 2);
+  const layout = attrString(node, 'data_layout', 'NCHW');
+  const outScale = node.attrs.out_scale?.kind === 'float' ? node.attrs.out_scale.v : 1;
+  const outBias = node.attrs.out_bias?.kind === 'float' ? node.attrs.out_bias.v : 0;
+  const rank = x.shape.length;
+  const axis = rank === 4 ? (layout === 'NHWC' ? 3 : 1) : rank === 2 ? 1 : rank - 1;
+  if (t.shape.length !== 2) fail('ShapeMismatch', `thresholds of MultiThreshold must be 2-D [channels, steps], not [${t.shape.join(',')}]`, node.name);
+  const [tc, steps] = t.shape;
+  const channels = x.shape[axis];
+  if (tc !== channels && tc !== 1) fail('ShapeMismatch', `MultiThreshold has ${tc} threshold rows for ${channels} channels`, node.name);
+  const inner = numel(x.shape.slice(axis + 1));
+  const xv = nums(x), tv = nums(t);
+  const out = makeTensor('float32', x.shape);
+  const y = out.data as Float32Array;
+  for (let i = 0; i < y.length; i++) {
+    const c = tc === 1 ? 0 : Math.floor(i / inner) % channels;
+    let count = 0;
+    for (let k = 0; k < steps; k++) if (xv[i] >= tv[c * steps + k]) count++;
+    y[i] = outScale * count + outBias;
+  }
+  return [out];
+};
+
+// ---- ONNX QuantizeLinear / DequantizeLinear -----------------------------------------------------
+
+const INT_RANGES: Partial<Record<DType, [number, number]>> = {
+  uint8: [0, 255], int8: [-128, 127], uint16: [0, 65535], int16: [-32768, 32767], int32: [-(2 ** 31), 2 ** 31 - 1],
+};
+/** TensorProto.DataType codes accepted by QuantizeLinear's output_dtype (opset 21). */
+const ONNX_INT_DTYPES: Record<number, DType> = { 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32' };
+
+/**
+ * For each element of x, the index of its scale/zero point: per-tensor (one scale), per-axis (1-D
+ * scale along `axis`) or blocked (opset 21 block_size: scale has x's rank, axis dim divided by block).
+ */
+function quantParamIndex(node: Node, xShape: number[], scale: Tensor): Int32Array | undefined {
+  if (numel(scale.shape) === 1 && scale.shape.length <= 1) return undefined;
+  const rank = xShape.length;
+  let axis = attrInt(node, 'axis', 1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) fail('BadAttribute', `attribute 'axis' of ${node.op} must be in [${-rank}, ${rank - 1}], not ${attrInt(node, 'axis', 1)}`, node.name);
+  const block = attrInt(node, 'block_size', 0);
+  const n = numel(xShape);
+  const idx = new Int32Array(n);
+  const inner = numel(xShape.slice(axis + 1));
+  if (block <= 0) {
+    if (scale.shape.length !== 1 || scale.shape[0] !== xShape[axis]) {
+      fail('ShapeMismatch', `${node.op} scale of shape [${scale.shape.join(',')}] does not match dimension ${axis} (size ${xShape[axis]}) of input [${xShape.join(',')}]`, node.name);
+    }
+    for (let i = 0; i < n; i++) idx[i] = Math.floor(i / inner) % xShape[axis];
+    return idx;
+  }
+  const want = xShape.map((d, k) => (k === axis ? Math.ceil(d / block) : d));
+  if (scale.shape.length !== rank || scale.shape.some((d, k) => d !== want[k])) {
+    fail('ShapeMismatch', `${node.op} blocked scale must have shape [${want.join(',')}], not [${scale.shape.join(',')}]`, node.name);
+  }
+  const sStr = strides(want), xStr = strides(xShape);
+  for (let i = 0; i < n; i++) {
+    let rem = i, off = 0;
+    for (let k = 0; k < rank; k++) {
+      const c = Math.floor(rem / xStr[k]);
+      rem -= c * xStr[k];
+      off += (k === axis ? Math.floor(c / block) : c) * sStr[k];
+    }
+    idx[i] = off;
+  }
+  return idx;
+}
+
+/** QuantizeLinear: y = saturate(round_half_even(x / s) + zp), x/s in float32 (onnxruntime's MLAS). */
+const quantizeLinearOp: OpImpl = (node, inputs) => {
+  const [x, s] = need(node, inputs, 2);
+  const zp = inputs[2];
+  const outputDtype = attrInt(node, 'output_dtype', 0);
+  const dtype: DType = zp ? zp.dtype : outputDtype ? ONNX_INT_DTYPES[outputDtype] ?? fail('UnsupportedDType', `QuantizeLinear output_dtype ${outputDtype} is not supported (supported: uint8, int8, uint16, int16, int32)`, node.name) : 'uint8';
+  const range = INT_RANGES[dtype] ?? fail('UnsupportedDType', `QuantizeLinear to ${dtype} is not supported`, node.name);
+  const idx = quantParamIndex(node, x.shape, s);
+  if (zp && numel(zp.shape) !== numel(s.shape)) fail('ShapeMismatch', `QuantizeLinear zero point [${zp.shape.join(',')}] and scale [${s.shape.join(',')}] differ in size`, node.name);
+  const xv = nums(x), sv = nums(s), zv = zp ? nums(zp) : undefined;
+  const out = makeTensor(dtype, x.shape);
+  const y = nums(out);
+  for (let i = 0; i < y.length; i++) {
+    const k = idx ? idx[i] : 0;
+    const q = roundHalfEven(Math.fround(Math.fround(xv[i]) / sv[k])) + (zv ? zv[k] : 0);
+    y[i] = q < range[0] ? range[0] : q > range[1] ? range[1] : q;
+  }
+  return [out];
+};
+
+/** DequantizeLinear: y = (x − zp)·s, in float32 like onnxruntime (int32 difference, then one product). */
+const dequantizeLinearOp: OpImpl = (node, inputs) => {
+  const [x, s] = need(node, inputs, 2);
+  const zp = inputs[2];
+  const idx = quantParamIndex(node, x.shape, s);
+  const xv = nums(x), sv = nums(s), zv = zp ? nums(zp) : undefined;
+  const out = makeTensor(s.dtype === 'float64' || s.dtype === 'float16' ? s.dtype : 'float32', x.shape);
+  const y = nums(out);
+  for (let i = 0; i < y.length; i++) {
+    const k = idx ? idx[i] : 0;
+    y[i] = Math.fround(Math.fround(xv[i] - (zv ? zv[k] : 0)) * sv[k]);
+  }
+  return [out];
+};
+
+// ---- qonnx channels_last wrappers ---------------------------------------------------------------
+
+/** [0, r-1, 1, …, r-2]: channels-last → channels-first. */
+const toChannelsFirst = (r: number) => [0, r - 1, ...Array.from({ length: r - 2 }, (_, i) => i + 1)];
+/** [0, 2, …, r-1, 1]: channels-first → channels-last. */
+const toChannelsLast = (r: number) => [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2), 1];
+
+/** The ops qonnx wraps in its channels_last domain (qonnx ChannelsLastWrappedOp). */
+export const CHANNELS_LAST_OPS = new Set(['Conv', 'MaxPool', 'BatchNormalization', 'AveragePool']);
+
+/**
+ * A qonnx channels_last op: its first input (and, for Conv, the OHWI weight) is transposed to
+ * channels-first, the standard op runs, and its output is transposed back (qonnx base_wrapped_op).
+ */
+export function channelsLast(op: string, standard: OpImpl): OpImpl {
+  return (node: Node, inputs: (Tensor | undefined)[], ctx: ExecContext) => {
+    const x = need(node, inputs, 1)[0];
+    const r = x.shape.length;
+    if (r < 3) fail('ShapeMismatch', `channels_last ${op} needs an input of rank >= 3, not [${x.shape.join(',')}]`, node.name);
+    const ins = inputs.map((t, i) => (t && (i === 0 || (op === 'Conv' && i === 1)) ? permute(t, toChannelsFirst(t.shape.length)) : t));
+    const outs = standard({ ...node, domain: '' }, ins, ctx);
+    return [permute(outs[0], toChannelsLast(outs[0].shape.length)), ...outs.slice(1)];
+  };
+}
+
+export const quantOps: OpTable = {
+  Quant: quantOp,
+  IntQuant: quantOp,
+  BipolarQuant: bipolarQuantOp,
+  Trunc: truncOp,
+  MultiThreshold: multiThresholdOp,
+  QuantizeLinear: quantizeLinearOp,
+  DequantizeLinear: dequantizeLinearOp,
+};
