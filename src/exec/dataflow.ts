@@ -1,0 +1,84 @@
+// The integer reference executor for the dataflow IR: THE definition of what the hardware computes.
+// Each layer dispatches to its kind's `execute` (src/layers/<kind>.ts). Stream elements are the
+// integer values of their QType (BIPOLAR as -1/+1; see src/ir/dataflow.ts), one inference at a time.
+import { fail, InternalError } from '../diag/index.ts';
+import { allows, qtypeName, sameQType } from '../ir/datatype.ts';
+import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
+import { numel } from '../ir/tensor.ts';
+import type { LayerKind, Port } from '../layers/define.ts';
+import { layerKind } from '../layers/index.ts';
+
+export interface CheckedLayer {
+  layer: Layer;
+  kind: LayerKind;
+  attrs: Record<string, unknown>;
+  ports: { in: Port[]; out: Port[] };
+}
+
+/**
+ * Parses every layer's attrs and consts (KLN1008 / KLN2002 on errors) and checks that its ports agree
+ * with the streams it is connected to (type and elements per inference).
+ */
+export function checkDataflow(df: DataflowGraph): CheckedLayer[] {
+  return df.layers.map((layer) => {
+    const kind = layerKind(layer.kind, layer.name);
+    const attrs = kind.parse(layer) as Record<string, unknown>;
+    const ports = kind.spec.streams(attrs as never);
+    const connect = (names: string[], ps: Port[], dir: string) => {
+      if (names.length !== ps.length) fail('ShapeMismatch', `${layer.kind} must have ${ps.length} ${dir}s, not ${names.length}`, layer.name);
+      names.forEach((name, i) => {
+        const s = df.streams.get(name);
+        if (!s) fail('DanglingTensor', `stream '${name}' is not declared`, layer.name);
+        if (!sameQType(s.qtype, ps[i].qtype)) {
+          fail('ShapeMismatch', `stream '${name}' must be ${qtypeName(ps[i].qtype)} for this ${dir}, not ${qtypeName(s.qtype)}`, layer.name);
+        }
+        if (numel(s.shape) !== ps[i].elems) {
+          fail('ShapeMismatch', `stream '${name}' must carry ${ps[i].elems} elements, not ${numel(s.shape)}`, layer.name);
+        }
+      });
+    };
+    connect(layer.inputs, ports.in, 'input');
+    connect(layer.outputs, ports.out, 'output');
+    return { layer, kind, attrs, ports };
+  });
+}
+
+function runChecked(df: DataflowGraph, checked: CheckedLayer[], inputs: number[][]): number[][] {
+  if (inputs.length !== df.inputs.length) fail('InputMismatch', `the design takes ${df.inputs.length} input(s), not ${inputs.length}`);
+  const env = new Map<string, number[]>();
+  df.inputs.forEach((name, i) => {
+    const s = df.streams.get(name)!;
+    const x = inputs[i];
+    const n = numel(s.shape);
+    if (x.length !== n) fail('InputMismatch', `input '${name}' must have ${n} elements, not ${x.length}`);
+    const bad = x.find((v) => !allows(s.qtype, v));
+    if (bad !== undefined) fail('InputMismatch', `input '${name}' must hold ${qtypeName(s.qtype)} values, not ${bad}`);
+    env.set(name, x);
+  });
+  for (const { layer, kind, attrs } of checked) {
+    const ins = layer.inputs.map((name) => {
+      const v = env.get(name);
+      if (!v) throw new InternalError(`stream '${name}' used before it is produced (layers not in topological order?)`);
+      return v;
+    });
+    const outs = kind.spec.execute(attrs as never, ins, layer.consts);
+    layer.outputs.forEach((name, i) => {
+      const t = df.streams.get(name)!.qtype;
+      const bad = outs[i].find((v) => !allows(t, v));
+      if (bad !== undefined) throw new InternalError(`layer '${layer.name}' produced ${bad}, not a ${qtypeName(t)} value`);
+      env.set(name, outs[i]);
+    });
+  }
+  return df.outputs.map((name) => env.get(name)!);
+}
+
+/** One inference: input values per graph input → output values per graph output. */
+export function runDataflow(df: DataflowGraph, inputs: number[][]): number[][] {
+  return runChecked(df, checkDataflow(df), inputs);
+}
+
+/** Many inferences (`batch[i]` = the inputs of inference i); checks the graph once. */
+export function runDataflowBatch(df: DataflowGraph, batch: number[][][]): number[][][] {
+  const checked = checkDataflow(df);
+  return batch.map((inputs) => runChecked(df, checked, inputs));
+}

@@ -1,0 +1,164 @@
+// One hardware layer kind = one typed object: attribute schema and checks, stream ports, the exact
+// integer semantics (`execute`, THE definition the RTL must equal), the cycle model, and how it binds
+// to the hand-written RTL in hw/. Layers describe their binding; codegen does the writing.
+import { fail } from '../diag/index.ts';
+import { allows, bitWidth, parseQType, qtypeName, type QType } from '../ir/datatype.ts';
+import type { Layer } from '../ir/dataflow.ts';
+
+// ---- attribute schema -------------------------------------------------------------------------
+
+export interface IntSpec { type: 'int'; min?: number; default?: number }
+export interface QTypeSpec { type: 'qtype' }
+export type AttrSpec = IntSpec | QTypeSpec;
+export type AttrSchema = Record<string, AttrSpec>;
+/** The parsed attributes: ints as numbers, datatypes (written as 'INT4', 'BIPOLAR', … in JSON) as QType. */
+export type AttrsOf<S extends AttrSchema> = { [K in keyof S]: S[K] extends QTypeSpec ? QType : number };
+
+export const int = (opts: { min?: number; default?: number } = {}): IntSpec => ({ type: 'int', ...opts });
+export const dtype = (): QTypeSpec => ({ type: 'qtype' });
+
+/** A stream port of a layer: element type, elements per inference, elements per beat. */
+export interface Port { qtype: QType; elems: number; fold: number }
+
+/** Verilog parameter values: numbers, or raw Verilog literal text. */
+export type ParamValue = number | { verilog: string };
+
+export interface RtlContext {
+  /** Registers a `$readmemh` file for this layer and returns its path (relative to the output dir). */
+  memFile(suffix: string, contents: string): string;
+}
+
+export interface RtlBinding<A> {
+  /** Module name in hw/ (the generated wrapper is `<kind>_<layer>`). */
+  module: string;
+  /** Files under hw/ this module needs, in compile order. */
+  files: string[];
+  params(a: A, consts: Record<string, number[]>, ctx: RtlContext): Record<string, ParamValue>;
+}
+
+export interface LayerSpec<S extends AttrSchema> {
+  kind: string;
+  attrs: S;
+  /** Named constant arrays and their expected length. */
+  consts: (a: AttrsOf<S>) => Record<string, number>;
+  /** Non-folding consistency checks: return an error message ("X must be Y, not Z") or undefined. */
+  check?: (a: AttrsOf<S>, consts: Record<string, number[]>) => string | undefined;
+  /** Folding checks (pe/simd); errors are KLN2002 BadFolding. */
+  checkFolding: (a: AttrsOf<S>) => string | undefined;
+  streams: (a: AttrsOf<S>) => { in: Port[]; out: Port[] };
+  /** The exact integer semantics: one inference, element values (not codes) in, values out. */
+  execute: (a: AttrsOf<S>, inputs: number[][], consts: Record<string, number[]>) => number[][];
+  /** Steady-state cycles per inference when never stalled. */
+  cycles: (a: AttrsOf<S>) => number;
+  /** Cycles from the first input beat accepted to the first output beat, inputs at full rate. */
+  latency: (a: AttrsOf<S>) => number;
+  rtl: RtlBinding<AttrsOf<S>>;
+}
+
+export interface LayerKind<A = Record<string, unknown>> {
+  kind: string;
+  schema: AttrSchema;
+  /** Parses and checks a layer's attrs and consts; throws KilnError (BadAttribute / BadFolding). */
+  parse(layer: Pick<Layer, 'name' | 'attrs' | 'consts'>): A;
+  spec: LayerSpec<AttrSchema>;
+}
+
+function parseAttrs<S extends AttrSchema>(schema: S, raw: Record<string, unknown>, where: string): AttrsOf<S> {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(schema)) {
+    const v = raw[name];
+    if (spec.type === 'int') {
+      const val = v === undefined ? spec.default : v;
+      if (typeof val !== 'number' || !Number.isInteger(val)) {
+        fail('BadAttribute', `${name} must be an integer, not ${JSON.stringify(v)}`, where);
+      }
+      if (spec.min !== undefined && val < spec.min) fail('BadAttribute', `${name} must be at least ${spec.min}, not ${val}`, where);
+      out[name] = val;
+    } else {
+      if (typeof v !== 'string') fail('BadAttribute', `${name} must be a datatype name, not ${JSON.stringify(v)}`, where);
+      const t = parseQType(v);
+      if (t.kind === 'FLOAT32' || t.kind === 'FIXED') fail('BadAttribute', `${name} must be an integer datatype, not ${v}`, where);
+      out[name] = t;
+    }
+  }
+  for (const name of Object.keys(raw)) {
+    if (!(name in schema)) fail('BadAttribute', `unknown attribute '${name}' (expected ${Object.keys(schema).join(', ')})`, where);
+  }
+  return out as AttrsOf<S>;
+}
+
+export function defineLayer<S extends AttrSchema>(spec: LayerSpec<S>): LayerKind<AttrsOf<S>> {
+  return {
+    kind: spec.kind,
+    schema: spec.attrs,
+    spec: spec as unknown as LayerSpec<AttrSchema>,
+    parse(layer) {
+      const a = parseAttrs(spec.attrs, layer.attrs, layer.name);
+      for (const [name, len] of Object.entries(spec.consts(a))) {
+        const c = layer.consts[name];
+        if (!Array.isArray(c)) fail('BadAttribute', `constant '${name}' is missing`, layer.name);
+        if (c.length !== len) fail('BadAttribute', `constant '${name}' must have ${len} values, not ${c.length}`, layer.name);
+        if (!c.every((x) => Number.isSafeInteger(x))) fail('BadAttribute', `constant '${name}' must hold integers`, layer.name);
+      }
+      const msg = spec.check?.(a, layer.consts);
+      if (msg) fail('BadAttribute', msg, layer.name);
+      const fold = spec.checkFolding(a);
+      if (fold) fail('BadFolding', fold, layer.name);
+      return a;
+    },
+  };
+}
+
+// ---- helpers shared by the layer files -----------------------------------------------------------
+
+/** "pe must divide 64, not 5" */
+export function mustDivide(what: string, n: number, d: number): string | undefined {
+  return n % d === 0 ? undefined : `${what} must divide ${n}, not ${d}`;
+}
+
+/** First value not allowed by t, as an error message. */
+export function checkValues(what: string, t: QType, values: readonly number[]): string | undefined {
+  const bad = values.find((v) => !allows(t, v));
+  return bad === undefined ? undefined : `${what} must be ${qtypeName(t)} values, not ${bad}`;
+}
+
+/** Hardware code of a value: two's complement / unsigned bits; BIPOLAR 1 = +1, 0 = -1. */
+export function encode(t: QType, v: number): number {
+  if (t.kind === 'BIPOLAR') return v > 0 ? 1 : 0;
+  const w = bitWidth(t);
+  return v < 0 ? v + 2 ** w : v;
+}
+
+/** Value of a hardware code (inverse of encode). */
+export function decode(t: QType, code: number): number {
+  if (t.kind === 'BIPOLAR') return code ? 1 : -1;
+  const w = bitWidth(t);
+  const signed = t.kind === 'TERNARY' || (t.kind === 'INT' && t.signed);
+  return signed && code >= 2 ** (w - 1) ? code - 2 ** w : code;
+}
+
+/** How the RTL interprets codes of a type: 0 unsigned, 1 signed two's complement, 2 bipolar. */
+export function codeKind(t: QType): number {
+  if (t.kind === 'BIPOLAR') return 2;
+  return t.kind === 'TERNARY' || (t.kind === 'INT' && t.signed) ? 1 : 0;
+}
+
+/** Bits of a signed two's complement number holding every value in [lo, hi]. */
+export function signedBits(lo: number, hi: number): number {
+  let bits = 1;
+  while (-(2 ** (bits - 1)) > lo || 2 ** (bits - 1) - 1 < hi) bits++;
+  return bits;
+}
+
+/** Hex digits of `values` packed `width` bits each (two's complement), element 0 in the LSBs, zero-padded. */
+export function packHex(values: readonly number[], width: number): string {
+  let acc = 0n; // BigInt keeps wide vectors exact
+  const mask = (1n << BigInt(width)) - 1n;
+  for (let i = values.length - 1; i >= 0; i--) acc = (acc << BigInt(width)) | (BigInt(values[i]) & mask);
+  return acc.toString(16).padStart(Math.ceil((values.length * width) / 4), '0');
+}
+
+/** A Verilog constant vector literal of `values` (see packHex). */
+export function packVector(values: readonly number[], width: number): { verilog: string } {
+  return { verilog: `${values.length * width}'h${packHex(values, width)}` };
+}

@@ -1,0 +1,16 @@
+// Every hardware layer kind, explicitly (no magic registration). A unit test checks each has RTL and a sim test.
+import type { LayerKind } from './define.ts';
+import mvu from './mvu.ts';
+import threshold from './threshold.ts';
+import requant from './requant.ts';
+import labelSelect from './label-select.ts';
+import widthConverter from './width-converter.ts';
+import { fail } from '../diag/index.ts';
+
+export const layerKinds: LayerKind[] = [mvu, threshold, requant, labelSelect, widthConverter] as LayerKind[];
+
+export function layerKind(kind: string, where?: string): LayerKind {
+  const k = layerKinds.find((l) => l.kind === kind);
+  if (!k) fail('CannotLower', `unknown dataflow layer kind '${kind}' (known: ${layerKinds.map((l) => l.kind).join(', ')})`, where);
+  return k;
+}

@@ -1,0 +1,119 @@
+// Matrix-vector unit (FINN MVAU): y[r] = Σ_c W[r][c]·x[c], one vector per inference.
+// Folding: PE output rows in parallel, SIMD input elements per cycle; the RTL keeps a double-buffered
+// input vector so the next vector loads while the current one is computed, hence exactly
+// (rows/pe)·(cols/simd) cycles per inference in steady state.
+import { bitWidth, qtypeName, range, smallestIntFor, type QType } from '../ir/datatype.ts';
+import { checkValues, codeKind, defineLayer, dtype, encode, int, mustDivide, packHex, packVector, signedBits } from './define.ts';
+
+/** Worst-case accumulator range over all rows for inputs anywhere in inType's range. */
+export function mvuAccRange(rows: number, cols: number, inType: QType, weights: readonly number[]): [number, number] {
+  const [xlo, xhi] = range(inType);
+  let lo = 0;
+  let hi = 0;
+  for (let r = 0; r < rows; r++) {
+    let rlo = 0;
+    let rhi = 0;
+    for (let c = 0; c < cols; c++) {
+      const w = weights[r * cols + c];
+      rlo += Math.min(w * xlo, w * xhi);
+      rhi += Math.max(w * xlo, w * xhi);
+    }
+    lo = Math.min(lo, rlo);
+    hi = Math.max(hi, rhi);
+  }
+  return [lo, hi];
+}
+
+/** The smallest output datatype for an MVU with these weights (what streamlining should give its output stream). */
+export function mvuOutType(rows: number, cols: number, inType: QType, weights: readonly number[]): QType {
+  const [lo, hi] = mvuAccRange(rows, cols, inType, weights);
+  return smallestIntFor(lo, hi);
+}
+
+/** Weight code kind for the RTL: codeKind, plus 3 = ternary (add/sub/skip, no multiplier). */
+function weightKind(t: QType): number {
+  return t.kind === 'TERNARY' ? 3 : codeKind(t);
+}
+
+export default defineLayer({
+  kind: 'MVU',
+  attrs: {
+    rows: int({ min: 1 }),
+    cols: int({ min: 1 }),
+    pe: int({ min: 1, default: 1 }),
+    simd: int({ min: 1, default: 1 }),
+    inType: dtype(),
+    weightType: dtype(),
+    outType: dtype(),
+  },
+  consts: (a) => ({ weights: a.rows * a.cols }),
+  check: (a, { weights }) => {
+    const bad = checkValues('weights', a.weightType, weights);
+    if (bad) return bad;
+    const [lo, hi] = mvuAccRange(a.rows, a.cols, a.inType, weights);
+    const [olo, ohi] = range(a.outType);
+    if (lo < olo || hi > ohi) return `outType must hold the accumulator range [${lo}, ${hi}], not ${qtypeName(a.outType)}`;
+    if (a.outType.kind !== 'INT') return `outType must be INTn or UINTn, not ${qtypeName(a.outType)}`;
+    return undefined;
+  },
+  checkFolding: (a) => mustDivide('pe', a.rows, a.pe) ?? mustDivide('simd', a.cols, a.simd),
+  streams: (a) => ({
+    in: [{ qtype: a.inType, elems: a.cols, fold: a.simd }],
+    out: [{ qtype: a.outType, elems: a.rows, fold: a.pe }],
+  }),
+  execute: (a, [x], { weights }) => {
+    const y = new Array<number>(a.rows).fill(0);
+    for (let r = 0; r < a.rows; r++) {
+      let s = 0;
+      for (let c = 0; c < a.cols; c++) s += weights[r * a.cols + c] * x[c];
+      y[r] = s;
+    }
+    return [y];
+  },
+  cycles: (a) => (a.rows / a.pe) * (a.cols / a.simd),
+  // Load all cols/simd beats into the buffer, then one row fold of cols/simd cycles, then the output register.
+  latency: (a) => 2 * (a.cols / a.simd) + 1,
+  rtl: {
+    module: 'mvu',
+    files: ['mvu/mvu.v'],
+    params: (a, { weights }, ctx) => {
+      const nf = a.rows / a.pe;
+      const sf = a.cols / a.simd;
+      const ww = bitWidth(a.weightType);
+      const [lo, hi] = mvuAccRange(a.rows, a.cols, a.inType, weights);
+      const outW = bitWidth(a.outType);
+      // One ROM word per (row fold, column fold): PE·SIMD weights, lane (p, s) at bits [(p·SIMD+s)·WW +: WW].
+      const words: number[][] = [];
+      for (let n = 0; n < nf; n++) {
+        for (let s = 0; s < sf; s++) {
+          const word: number[] = [];
+          for (let p = 0; p < a.pe; p++) {
+            for (let i = 0; i < a.simd; i++) word.push(encode(a.weightType, weights[(n * a.pe + p) * a.cols + s * a.simd + i]));
+          }
+          words.push(word);
+        }
+      }
+      const params: Record<string, number | { verilog: string }> = {
+        ROWS: a.rows,
+        COLS: a.cols,
+        PE: a.pe,
+        SIMD: a.simd,
+        WI: bitWidth(a.inType),
+        WW: ww,
+        OUT_W: outW,
+        // Room for the worst-case sum (and 2·popcount in XNOR mode) plus one bit, so no overflow.
+        ACC_W: Math.max(signedBits(Math.min(lo, -a.cols), Math.max(hi, 2 * a.cols)), outW) + 1,
+        IN_KIND: codeKind(a.inType),
+        W_KIND: weightKind(a.weightType),
+      };
+      if (nf * sf === 1) {
+        // Fully unrolled: constant parameter, so synthesis folds zero / ±1 weights away.
+        params.WEIGHTS = packVector(words[0], ww);
+      } else {
+        const text = words.map((w) => packHex(w, ww)).join('\n') + '\n';
+        params.WEIGHT_FILE = { verilog: `"${ctx.memFile('weights', text)}"` };
+      }
+      return params;
+    },
+  },
+});

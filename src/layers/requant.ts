@@ -1,0 +1,75 @@
+// Fixed-point requantization: per channel c = (element index mod channels),
+// y = clamp(floor((x·M[c] + B[c]) / 2^shift), lo(outType), hi(outType)). PE elements per cycle.
+import { bitWidth, qtypeName, range } from '../ir/datatype.ts';
+import { codeKind, defineLayer, dtype, int, mustDivide, packVector, signedBits } from './define.ts';
+
+/** Range of x·M + B over the input range and every channel. */
+function productRange(inType: Parameters<typeof range>[0], mul: readonly number[], bias: readonly number[]): [number, number] {
+  const [xlo, xhi] = range(inType);
+  let lo = 0;
+  let hi = 0;
+  mul.forEach((m, c) => {
+    lo = Math.min(lo, Math.min(m * xlo, m * xhi) + bias[c]);
+    hi = Math.max(hi, Math.max(m * xlo, m * xhi) + bias[c]);
+  });
+  return [lo, hi];
+}
+
+export default defineLayer({
+  kind: 'Requant',
+  attrs: {
+    elems: int({ min: 1 }),
+    channels: int({ min: 1 }),
+    pe: int({ min: 1, default: 1 }),
+    shift: int({ min: 0 }),
+    inType: dtype(),
+    outType: dtype(),
+  },
+  consts: (a) => ({ mul: a.channels, bias: a.channels }),
+  check: (a, { mul, bias }) => {
+    if (a.elems % a.channels !== 0) return `channels must divide ${a.elems}, not ${a.channels}`;
+    if (a.outType.kind !== 'INT' || a.outType.bits > 32) return `outType must be INTn or UINTn with n ≤ 32, not ${qtypeName(a.outType)}`;
+    const [lo, hi] = productRange(a.inType, mul, bias);
+    if (Math.max(-lo, hi) >= 2 ** 53) return `x·mul + bias must stay below 2^53 in magnitude, not [${lo}, ${hi}]`;
+    if (a.shift > 62) return `shift must be at most 62, not ${a.shift}`;
+    return undefined;
+  },
+  checkFolding: (a) => mustDivide('pe', a.elems, a.pe) ?? (a.channels > 1 ? mustDivide('pe', a.channels, a.pe) : undefined),
+  streams: (a) => ({
+    in: [{ qtype: a.inType, elems: a.elems, fold: a.pe }],
+    out: [{ qtype: a.outType, elems: a.elems, fold: a.pe }],
+  }),
+  execute: (a, [x], { mul, bias }) => {
+    const [lo, hi] = range(a.outType);
+    const div = 2 ** a.shift;
+    return [x.map((v, e) => Math.min(hi, Math.max(lo, Math.floor((v * mul[e % a.channels] + bias[e % a.channels]) / div))))];
+  },
+  cycles: (a) => a.elems / a.pe,
+  latency: () => 1,
+  rtl: {
+    module: 'requant',
+    files: ['requant/requant.v'],
+    params: (a, { mul, bias }) => {
+      const [plo, phi] = productRange(a.inType, mul, bias);
+      const mw = signedBits(Math.min(...mul), Math.max(...mul));
+      const bw = signedBits(Math.min(...bias), Math.max(...bias));
+      const [olo, ohi] = range(a.outType);
+      return {
+        ELEMS: a.elems,
+        CHANNELS: a.channels,
+        PE: a.pe,
+        WI: bitWidth(a.inType),
+        IN_KIND: codeKind(a.inType),
+        MW: mw,
+        BW: bw,
+        PW: signedBits(plo, phi) + 1,
+        SHIFT: a.shift,
+        MULS: packVector(mul, mw),
+        BIASES: packVector(bias, bw),
+        OUT_W: bitWidth(a.outType),
+        OUT_LO: olo,
+        OUT_HI: ohi,
+      };
+    },
+  },
+});

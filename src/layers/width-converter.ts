@@ -1,0 +1,29 @@
+// Stream width converter: regroups a stream of elements from inFold to outFold elements per beat.
+// Codegen inserts one wherever a producer's beat differs from its consumer's. Values pass unchanged.
+import { bitWidth } from '../ir/datatype.ts';
+import { defineLayer, dtype, int, mustDivide } from './define.ts';
+
+export default defineLayer({
+  kind: 'WidthConverter',
+  attrs: {
+    elems: int({ min: 1 }),
+    inFold: int({ min: 1 }),
+    outFold: int({ min: 1 }),
+    qtype: dtype(),
+  },
+  consts: () => ({}),
+  checkFolding: (a) => mustDivide('inFold', a.elems, a.inFold) ?? mustDivide('outFold', a.elems, a.outFold),
+  streams: (a) => ({
+    in: [{ qtype: a.qtype, elems: a.elems, fold: a.inFold }],
+    out: [{ qtype: a.qtype, elems: a.elems, fold: a.outFold }],
+  }),
+  execute: (_a, [x]) => [[...x]],
+  cycles: (a) => Math.max(a.elems / a.inFold, a.elems / a.outFold),
+  // The first output beat needs outFold elements: ceil(outFold / inFold) input beats, then a register.
+  latency: (a) => Math.ceil(a.outFold / a.inFold),
+  rtl: {
+    module: 'dwc',
+    files: ['common/dwc.v'],
+    params: (a) => ({ IN_FOLD: a.inFold, OUT_FOLD: a.outFold, EW: bitWidth(a.qtype) }),
+  },
+});

@@ -1,0 +1,33 @@
+// Shared helpers for the layer unit tests: a seeded RNG and a one-layer dataflow graph builder.
+import type { DataflowGraph, Layer } from '../../src/ir/dataflow.ts';
+import { parseQType } from '../../src/ir/datatype.ts';
+
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const randInt = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+
+/** A graph of exactly one layer with input stream 'x' and output stream 'y'. */
+export function oneLayer(layer: Omit<Layer, 'inputs' | 'outputs' | 'origin' | 'name'>, inType: string, inElems: number, outType: string, outElems: number): DataflowGraph {
+  return {
+    name: 'one',
+    source: 'test',
+    streams: new Map([
+      ['x', { name: 'x', qtype: parseQType(inType), shape: [inElems] }],
+      ['y', { name: 'y', qtype: parseQType(outType), shape: [outElems] }],
+    ]),
+    layers: [{ ...layer, name: 'l0', inputs: ['x'], outputs: ['y'], origin: [] }],
+    inputs: ['x'],
+    outputs: ['y'],
+    inputQuant: [],
+    outputAffine: [],
+  };
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { runDataflow } from '../../src/exec/dataflow.ts';
+import threshold from '../../src/layers/threshold.ts';
+import { oneLayer, randInt, rng } from './layers-helpers.ts';
+
+describe('Threshold layer', () => {
+  it('execute equals a binary search over each channel\'s ascending thresholds', () => {
+    const r = rng(3);
+    for (let trial = 0; trial < 30; trial++) {
+      const channels = randInt(r, 1, 6);
+      const elems = channels * randInt(r, 1, 4);
+      const steps = randInt(r, 1, 7);
+      const outBias = randInt(r, -4, 0);
+      const outScale = randInt(r, 1, 2);
+      const t: number[] = [];
+      for (let c = 0; c < channels; c++) {
+        const row = Array.from({ length: steps }, () => randInt(r, -140, 140)).sort((a, b) => a - b);
+        t.push(...row);
+      }
+      const df = oneLayer({ kind: 'Threshold', attrs: { elems, channels, steps, inType: 'INT8', outType: 'INT6', outBias, outScale }, consts: { thresholds: t } }, 'INT8', elems, 'INT6', elems);
+      const x = Array.from({ length: elems }, () => randInt(r, -128, 127));
+      const expected = x.map((v, e) => {
+        const row = t.slice((e % channels) * steps, (e % channels + 1) * steps);
+        let lo = 0, hi = steps; // first index with row[i] > v
+        while (lo < hi) { const m = (lo + hi) >> 1; if (row[m] <= v) lo = m + 1; else hi = m; }
+        return outBias + outScale * lo;
+      });
+      expect(runDataflow(df, [x])[0]).toEqual(expected);
+    }
+  });
+
+  it('bipolar output: one threshold, bias −1, scale 2', () => {
+    const df = oneLayer({ kind: 'Threshold', attrs: { elems: 3, channels: 3, steps: 1, inType: 'INT4', outType: 'BIPOLAR', outBias: -1, outScale: 2 }, consts: { thresholds: [0, 2, -3] } }, 'INT4', 3, 'BIPOLAR', 3);
+    expect(runDataflow(df, [[0, 1, -3]])[0]).toEqual([1, -1, 1]);
+  });
+
+  it('pinned errors', () => {
+    const base = { name: 't', attrs: { elems: 64, channels: 64, steps: 1, pe: 5, inType: 'INT4', outType: 'UINT1' }, consts: { thresholds: new Array(64).fill(0) } };
+    expect(() => threshold.parse(base)).toThrow('KLN2002 pe must divide 64, not 5');
+    expect(() => threshold.parse({ ...base, attrs: { ...base.attrs, pe: 1, steps: 2 } })).toThrow("KLN1008 constant 'thresholds' must have 128 values, not 64");
+    expect(() => threshold.parse({ ...base, attrs: { ...base.attrs, pe: 1, outBias: 1 } })).toThrow('KLN1008 outType must hold outBias + outScale·n for n in 0..1 (2), not UINT1');
+    expect(() => threshold.parse({ ...base, attrs: { ...base.attrs, pe: 1, steps: 2 }, consts: { thresholds: [...new Array(126).fill(0), 3, 1] } })).toThrow('thresholds of channel 63 must be ascending');
+  });
+});
