@@ -135,12 +135,13 @@ struct Options {
   uint64_t seed = 1;
   uint64_t watchdog = 10000;
   uint64_t maxCycles = 0;    // 0 = no limit besides the watchdog
+  uint64_t progress = 0;     // print "progress <outBeats>" to stdout every this many output beats (0 = never)
 };
 
 [[noreturn]] void usage(const char *why) {
   std::fprintf(stderr,
                "tb: %s\nusage: tb --in stim.txt --out resp.txt --expect N [--backpressure P] [--gaps P] "
-               "[--seed S] [--watchdog CYCLES] [--max-cycles N] [--streams names.txt]\n",
+               "[--seed S] [--watchdog CYCLES] [--max-cycles N] [--streams names.txt] [--progress BEATS]\n",
                why);
   std::exit(kExitError);
 }
@@ -179,6 +180,7 @@ Options parseArgs(int argc, char **argv) {
     else if (a == "--seed") needCount(o.seed);
     else if (a == "--watchdog") needCount(o.watchdog);
     else if (a == "--max-cycles") needCount(o.maxCycles);
+    else if (a == "--progress") needCount(o.progress);
     else usage(("unknown option " + a).c_str());
   }
   if (o.inPath.empty() || o.outPath.empty()) usage("--in and --out are required");
@@ -329,6 +331,10 @@ int main(int argc, char **argv) {
     if (streams[1].valid && streams[1].ready) {
       std::fprintf(out, "out %" PRIu64 " %s\n", cycle, toHex(readPort(top->m_axis_tdata)).c_str());
       outBeats++;
+      if (opt.progress > 0 && outBeats % opt.progress == 0) {
+        std::printf("progress %" PRIu64 "\n", outBeats);
+        std::fflush(stdout);
+      }
     }
 
     top->clk = 1;

@@ -1,0 +1,106 @@
+// Builds the Verilator simulator of a compiled design, cached by content: the binary lives in
+// `<cache>/verilator/<sha256 of RTL sources + harness + flags + Verilator version>/tb`, so a design that
+// did not change is never rebuilt, and ccache (when present) makes rebuilding similar designs cheap.
+// Cache root: $KILN_CACHE, else `.cache/` at the kiln checkout.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { fail } from '../diag/index.ts';
+import { readManifest } from './manifest.ts';
+import { findTool, requireTool, toolVersion } from './tools.ts';
+
+const kilnRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const harnessPath = join(kilnRoot, 'sim', 'tb_main.cpp');
+
+export function cacheRoot(): string {
+  return resolve(process.env.KILN_CACHE || join(kilnRoot, '.cache'));
+}
+
+export interface BuildProgress {
+  phase: 'build';
+  message: string;
+}
+
+export interface BuildOptions {
+  onProgress?: (p: BuildProgress) => void;
+  /** Parallel C++ compile jobs (default 2). */
+  jobs?: number;
+}
+
+export interface BuildResult {
+  binary: string;
+  cached: boolean;
+  seconds: number;
+  key: string;
+}
+
+// -O2 is Verilator's own optimisation level; the generated C++ is compiled at Verilator's default (-Os).
+const verilatorFlags = ['--cc', '--exe', '--build', '-O2'];
+
+/** The Verilator binary for the design in outDir (built or from the cache). */
+export async function buildSim(outDir: string, opts: BuildOptions = {}): Promise<BuildResult> {
+  const started = performance.now();
+  const verilator = requireTool('verilator');
+  const manifest = readManifest(outDir);
+  const sources = manifest.files.map((f) => resolve(outDir, f));
+  for (const s of sources) if (!existsSync(s)) fail('FileNotFound', `RTL file ${s} listed in the manifest does not exist`);
+
+  const hash = createHash('sha256');
+  const part = (label: string, data: string | Buffer) => {
+    hash.update(`${label}\0${data.length}\0`);
+    hash.update(data);
+  };
+  part('verilator', await toolVersion(verilator));
+  part('flags', JSON.stringify([verilatorFlags, manifest.top]));
+  part('harness', readFileSync(harnessPath));
+  manifest.files.forEach((f, i) => {
+    part(`name${i}`, f.replace(/^.*\//, ''));
+    part(`file${i}`, readFileSync(sources[i]));
+  });
+  const key = hash.digest('hex');
+  const dir = join(cacheRoot(), 'verilator', key);
+  const binary = join(dir, 'tb');
+  if (existsSync(binary)) {
+    opts.onProgress?.({ phase: 'build', message: 'Verilator build cached' });
+    return { binary, cached: true, seconds: (performance.now() - started) / 1000, key };
+  }
+
+  // Build into a private directory, then rename: concurrent builds of one design cannot see half a binary.
+  const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const ccache = findTool('ccache');
+    const args = [
+      ...verilatorFlags,
+      '-j', String(opts.jobs ?? 2),
+      '--top-module', manifest.top,
+      '--Mdir', join(tmp, 'obj'),
+      '-o', '../tb',
+      ...(ccache ? ['-MAKEFLAGS', `OBJCACHE=${ccache}`] : []),
+      ...sources,
+      harnessPath,
+    ];
+    opts.onProgress?.({ phase: 'build', message: `Verilator: building ${manifest.top} (${sources.length} files)` });
+    const r = await execa(verilator, args, { cwd: tmp, reject: false, all: true });
+    if (r.exitCode !== 0 || !existsSync(join(tmp, 'tb'))) {
+      writeFileSync(join(tmp, 'build.log'), r.all ?? '');
+      const log = `${r.all ?? ''}`.split('\n').filter((l) => /%Error|%Warning|error:/.test(l)).slice(0, 8).join('\n');
+      fail('ToolFailed', `Verilator could not build ${outDir} (exit ${r.exitCode}):\n${log || (r.all ?? '').slice(-2000)}`);
+    }
+    // The object dir is large and only useful to make; keep the binary.
+    rmSync(join(tmp, 'obj'), { recursive: true, force: true });
+    mkdirSync(join(cacheRoot(), 'verilator'), { recursive: true });
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      // Another process finished the same build first; use its result.
+      if (!existsSync(binary)) throw new Error(`could not move ${tmp} to ${dir}`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  opts.onProgress?.({ phase: 'build', message: 'Verilator build done' });
+  return { binary, cached: false, seconds: (performance.now() - started) / 1000, key };
+}

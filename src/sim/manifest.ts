@@ -1,0 +1,68 @@
+// The build manifest `kiln compile` writes next to the RTL (manifest.json), as the simulator reads it.
+// Codegen (HW) writes it; the fields are those of the issue-3 contract (/work/notes/ISSUE3.md).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fail } from '../diag/index.ts';
+import type { InputQuantizer, OutputAffine } from '../ir/dataflow.ts';
+
+export interface StreamPort {
+  /** Bits per element. */
+  elemBits: number;
+  /** Elements per beat. */
+  fold: number;
+  /** Beats per inference. */
+  beatsPerInference: number;
+  signed: boolean;
+  /** QType name, e.g. 'UINT8', 'BIPOLAR'. */
+  qtype: string;
+  /** Elements per inference when fold·beatsPerInference includes padding (optional; default fold·beatsPerInference). */
+  elements?: number;
+}
+
+export interface Manifest {
+  top: string;
+  /** RTL files in compile order, relative to the output directory. */
+  files: string[];
+  inW: number;
+  outW: number;
+  input: StreamPort;
+  output: StreamPort;
+  /** Internal stream names in dbg_valid / dbg_ready bit order. */
+  streams: string[];
+  inputQuant: InputQuantizer[];
+  outputAffine: OutputAffine[];
+  estimate: { cyclesPerInference: number; firstOutputLatency: number };
+  model: string;
+  kilnVersion: string;
+}
+
+/** Reads and checks `<dir>/manifest.json` (KLN1001 when absent, KLN1011 when malformed). */
+export function readManifest(dir: string): Manifest {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) fail('FileNotFound', `${path} does not exist (is ${dir} a directory written by 'kiln compile'?)`);
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  } catch (e) {
+    fail('BadInputFile', `${path} is not valid JSON (${(e as Error).message})`);
+  }
+  const bad = (what: string): never => fail('BadInputFile', `${path}: ${what}`);
+  if (typeof m !== 'object' || m === null) bad('expected a JSON object');
+  if (!Array.isArray(m.files) || m.files.length === 0) bad('files must be a non-empty list of RTL files');
+  for (const key of ['inW', 'outW'] as const) {
+    if (!Number.isInteger(m[key]) || m[key] < 1) bad(`${key} must be a positive integer, not ${JSON.stringify(m[key])}`);
+  }
+  for (const key of ['input', 'output'] as const) {
+    const p = m[key];
+    if (typeof p !== 'object' || p === null) bad(`${key} must be an object`);
+    for (const f of ['elemBits', 'fold', 'beatsPerInference'] as const) {
+      if (!Number.isInteger(p[f]) || p[f] < 1) bad(`${key}.${f} must be a positive integer, not ${JSON.stringify(p[f])}`);
+    }
+  }
+  if (m.input.elemBits * m.input.fold !== m.inW) bad(`inW (${m.inW}) must equal input.elemBits·input.fold`);
+  if (m.output.elemBits * m.output.fold !== m.outW) bad(`outW (${m.outW}) must equal output.elemBits·output.fold`);
+  if (!Array.isArray(m.streams)) bad('streams must be a list of stream names');
+  if (typeof m.estimate !== 'object' || m.estimate === null) bad('estimate must be an object');
+  m.top ??= 'kiln_top';
+  return m;
+}
