@@ -17,6 +17,17 @@
 //              y = outBias + outScale · #{ i : x ≥ T[c][i] }, T[c] ascending.
 //   Requant    y = clamp(floor((x·M[c] + B[c]) / 2^shift), lo(outType), hi(outType)).
 //   LabelSelect  outputs the indices of the k largest inputs, ties to the lowest index.
+//
+// Layer attrs and consts per kind (datatypes written as names, e.g. 'INT4', 'BIPOLAR'; pe/simd default 1;
+// src/layers/<kind>.ts checks them and is authoritative):
+//   MVU          attrs {rows, cols, pe, simd, inType, weightType, outType}  consts {weights: rows·cols}
+//                outType must hold the worst-case sum: use mvuOutType() from src/layers/mvu.ts.
+//   Threshold    attrs {elems, channels, steps, pe, inType, outType, outBias, outScale}
+//                consts {thresholds: channels·steps}  (channels divides elems; channels = 1 = per-tensor)
+//   Requant      attrs {elems, channels, pe, shift, inType, outType}  consts {mul, bias: channels each}
+//   LabelSelect  attrs {n, k, pe, inType, outType (UINT holding n−1)}  consts {}
+//   WidthConverter attrs {elems, inFold, outFold, qtype} (inserted by codegen between mismatched beats)
+// runDataflow (src/exec/dataflow.ts) takes and returns element VALUES (BIPOLAR as ±1), one inference.
 import type { QType } from './datatype.ts';
 
 export interface Stream {
