@@ -9,6 +9,10 @@
 import { fail } from '../../diag/index.ts';
 import { attrInt, attrString, type Node } from '../../ir/graph.ts';
 import { makeTensor, numel, nums, strides, type DType, type Tensor } from '../../ir/tensor.ts';
+import { broadcastShapes, expandTo } from '../kernels/broadcast.ts';
+import { transpose } from '../kernels/layout.ts';
+import { roundHalfEven } from '../kernels/round.ts';
+import { need } from '../kernels/util.ts';
 import type { ExecContext, OpImpl, OpTable } from '../registry.ts';
 
 // ---- shared helpers (also used by qoperator.ts) -------------------------------------------------
@@ -20,15 +24,6 @@ const identity: FloatRound = (v) => v;
 /** numpy's result precision for arithmetic on these tensors: float64 if any is float64. */
 export function floatRoundFor(...ts: Tensor[]): FloatRound {
   return ts.some((t) => t.dtype === 'float64') ? identity : Math.fround;
-}
-
-/** Round half to even (numpy.round, IEEE nearbyint in the default mode). */
-export function roundHalfEven(v: number): number {
-  const f = Math.floor(v);
-  const d = v - f; // exact for |v| < 2^52
-  if (d < 0.5) return f;
-  if (d > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
 }
 
 /**
@@ -56,103 +51,22 @@ export function qonnxIntRange(signed: boolean, narrow: boolean, bits: number): [
   return [lo, hi];
 }
 
-/** numpy broadcast of several shapes. */
-export function broadcastShapes(shapes: number[][], node?: Node): number[] {
-  const rank = Math.max(0, ...shapes.map((s) => s.length));
-  const out = new Array<number>(rank).fill(1);
-  for (const s of shapes) {
-    for (let i = 0; i < s.length; i++) {
-      const k = rank - s.length + i;
-      const d = s[i];
-      if (d === out[k] || d === 1) continue;
-      if (out[k] === 1) out[k] = d;
-      else fail('ShapeMismatch', `${node?.op ?? 'op'} cannot broadcast shapes ${shapes.map((x) => `[${x.join(',')}]`).join(' and ')}`, node?.name);
-    }
-  }
-  return out;
-}
-
-/** For each element of outShape, the flat index of the element of `shape` broadcast onto it. */
-export function broadcastIndex(shape: number[], outShape: number[]): Int32Array {
-  const n = numel(outShape);
-  const idx = new Int32Array(n);
-  if (numel(shape) === 1) return idx;
-  const rank = outShape.length;
-  const inStrides = strides(shape);
-  const s = new Array<number>(rank).fill(0);
-  for (let i = 0; i < shape.length; i++) if (shape[i] !== 1) s[rank - shape.length + i] = inStrides[i];
-  const pos = new Array<number>(rank).fill(0);
-  let off = 0;
-  for (let i = 0; i < n; i++) {
-    idx[i] = off;
-    for (let k = rank - 1; k >= 0; k--) {
-      pos[k]++;
-      off += s[k];
-      if (pos[k] < outShape[k]) break;
-      off -= s[k] * pos[k];
-      pos[k] = 0;
-    }
-  }
-  return idx;
-}
-
-/** Values of t broadcast to outShape (a fresh array of numel(outShape) numbers). */
-export function broadcastValues(t: Tensor, outShape: number[]): Float64Array {
-  const v = nums(t);
-  const idx = broadcastIndex(t.shape, outShape);
-  const out = new Float64Array(idx.length);
-  for (let i = 0; i < idx.length; i++) out[i] = v[idx[i]];
-  return out;
-}
-
-/** A permuted copy of t: out.shape[i] = t.shape[perm[i]] (ONNX Transpose). */
-export function permute(t: Tensor, perm: number[]): Tensor {
-  const shape = perm.map((p) => t.shape[p]);
-  const inS = strides(t.shape);
-  const s = perm.map((p) => inS[p]);
-  const out = makeTensor(t.dtype, shape);
-  const src = nums(t);
-  const dst = nums(out);
-  const n = numel(shape);
-  const rank = shape.length;
-  const pos = new Array<number>(rank).fill(0);
-  let off = 0;
-  for (let i = 0; i < n; i++) {
-    dst[i] = src[off];
-    for (let k = rank - 1; k >= 0; k--) {
-      pos[k]++;
-      off += s[k];
-      if (pos[k] < shape[k]) break;
-      off -= s[k] * pos[k];
-      pos[k] = 0;
-    }
-  }
-  return out;
-}
-
-export function need(node: Node, inputs: (Tensor | undefined)[], count: number): Tensor[] {
-  for (let i = 0; i < count; i++) {
-    if (!inputs[i]) fail('BadAttribute', `${node.op} needs input ${i + 1} of ${count}, it is missing`, node.name);
-  }
-  return inputs.slice(0, count) as Tensor[];
-}
-
-function scalarOf(node: Node, t: Tensor, what: string): number {
-  if (numel(t.shape) !== 1) fail('ShapeMismatch', `${what} of ${node.op} must be a scalar, not shape [${t.shape.join(',')}]`, node.name);
-  return nums(t)[0];
+/** The first `count` inputs, each required (names for the error message). */
+export function needAll(node: Node, inputs: (Tensor | undefined)[], names: string[]): Tensor[] {
+  return names.map((what, k) => need(node, inputs, k, what));
 }
 
 // ---- QONNX --------------------------------------------------------------------------------------
 
 /** QONNX Quant / IntQuant: y = (round(clip(x/s + z, min, max)) − z)·s, per qonnx int_quant(). */
 const quantOp: OpImpl = (node, inputs) => {
-  const [x, s, z, b] = need(node, inputs, 4);
+  const [x, s, z, b] = needAll(node, inputs, ['x', 'scale', 'zeropt', 'bitwidth']);
   const signed = attrInt(node, 'signed', 1) !== 0;
   const narrow = attrInt(node, 'narrow', 0) !== 0;
   const f = floatRoundFor(x, s, z);
   const round = roundingFunction(attrString(node, 'rounding_mode', 'ROUND'), f, node);
-  const shape = broadcastShapes([x.shape, s.shape, z.shape, b.shape], node);
-  const [xv, sv, zv, bv] = [x, s, z, b].map((t) => broadcastValues(t, shape));
+  const shape = broadcastShapes([x.shape, s.shape, z.shape, b.shape]);
+  const [xv, sv, zv, bv] = [x, s, z, b].map((t) => expandTo(t, shape));
   const out = makeTensor('float32', shape);
   const y = out.data as Float32Array;
   for (let i = 0; i < y.length; i++) {
@@ -172,10 +86,10 @@ const quantOp: OpImpl = (node, inputs) => {
 
 /** QONNX BipolarQuant: y = (x >= 0 ? +1 : −1)·s. */
 const bipolarQuantOp: OpImpl = (node, inputs) => {
-  const [x, s] = need(node, inputs, 2);
+  const [x, s] = needAll(node, inputs, ['x', 'scale']);
   const f = floatRoundFor(x, s);
-  const shape = broadcastShapes([x.shape, s.shape], node);
-  const [xv, sv] = [x, s].map((t) => broadcastValues(t, shape));
+  const shape = broadcastShapes([x.shape, s.shape]);
+  const [xv, sv] = [x, s].map((t) => expandTo(t, shape));
   const out = makeTensor(x.dtype === 'float64' || s.dtype === 'float64' ? 'float64' : 'float32', shape);
   const y = nums(out);
   for (let i = 0; i < y.length; i++) y[i] = f((xv[i] >= 0 ? 1 : -1) * sv[i]);
@@ -190,7 +104,7 @@ const bipolarQuantOp: OpImpl = (node, inputs) => {
  */
 const truncOp: OpImpl = (node, inputs) => {
   const v2 = node.inputs.length >= 7;
-  const ts = need(node, inputs, v2 ? 7 : 5);
+  const ts = needAll(node, inputs, v2 ? ['x', 'scale', 'zeropt', 'in_bitwidth', 'out_scale', 'out_zeropt', 'out_bitwidth'] : ['x', 'scale', 'zeropt', 'in_bitwidth', 'out_bitwidth']);
   const [x, s, z, inBits] = ts;
   const outScale = v2 ? ts[4] : undefined;
   const outBits = v2 ? ts[6] : ts[4];
@@ -199,10 +113,10 @@ const truncOp: OpImpl = (node, inputs) => {
   const signed = attrInt(node, 'signed', 1) !== 0;
   const narrow = attrInt(node, 'narrow', 0) !== 0;
   const operands = v2 ? [x, s, z, inBits, outScale!, outBits] : [x, s, z, inBits, outBits];
-  const shape = broadcastShapes(operands.map((t) => t.shape), node);
-  const xv = broadcastValues(x, shape), sv = broadcastValues(s, shape), zv = broadcastValues(z, shape);
-  const ibv = broadcastValues(inBits, shape), obv = broadcastValues(outBits, shape);
-  const osv = outScale ? broadcastValues(outScale, shape) : undefined;
+  const shape = broadcastShapes(operands.map((t) => t.shape));
+  const xv = expandTo(x, shape), sv = expandTo(s, shape), zv = expandTo(z, shape);
+  const ibv = expandTo(inBits, shape), obv = expandTo(outBits, shape);
+  const osv = outScale ? expandTo(outScale, shape) : undefined;
   const out = makeTensor('float32', shape);
   const y = out.data as Float32Array;
   for (let i = 0; i < y.length; i++) {
@@ -226,7 +140,7 @@ const truncOp: OpImpl = (node, inputs) => {
  * axis 3 for 4-D NHWC, and the last axis for inputs that are neither 2-D nor 4-D (as qonnx does).
  */
 const multiThresholdOp: OpImpl = (node, inputs) => {
-  const [x, t] = need(node, inputs, 2);
+  const [x, t] = needAll(node, inputs, ['x', 'thresholds']);
   const layout = attrString(node, 'data_layout', 'NCHW');
   const outScale = node.attrs.out_scale?.kind === 'float' ? node.attrs.out_scale.v : 1;
   const outBias = node.attrs.out_bias?.kind === 'float' ? node.attrs.out_bias.v : 0;
@@ -297,7 +211,7 @@ function quantParamIndex(node: Node, xShape: number[], scale: Tensor): Int32Arra
 
 /** QuantizeLinear: y = saturate(round_half_even(x / s) + zp), x/s in float32 (onnxruntime's MLAS). */
 const quantizeLinearOp: OpImpl = (node, inputs) => {
-  const [x, s] = need(node, inputs, 2);
+  const [x, s] = needAll(node, inputs, ['x', 'y_scale']);
   const zp = inputs[2];
   const outputDtype = attrInt(node, 'output_dtype', 0);
   const dtype: DType = zp ? zp.dtype : outputDtype ? ONNX_INT_DTYPES[outputDtype] ?? fail('UnsupportedDType', `QuantizeLinear output_dtype ${outputDtype} is not supported (supported: uint8, int8, uint16, int16, int32)`, node.name) : 'uint8';
@@ -317,7 +231,7 @@ const quantizeLinearOp: OpImpl = (node, inputs) => {
 
 /** DequantizeLinear: y = (x − zp)·s, in float32 like onnxruntime (int32 difference, then one product). */
 const dequantizeLinearOp: OpImpl = (node, inputs) => {
-  const [x, s] = need(node, inputs, 2);
+  const [x, s] = needAll(node, inputs, ['x', 'x_scale']);
   const zp = inputs[2];
   const idx = quantParamIndex(node, x.shape, s);
   const xv = nums(x), sv = nums(s), zv = zp ? nums(zp) : undefined;
@@ -346,12 +260,12 @@ export const CHANNELS_LAST_OPS = new Set(['Conv', 'MaxPool', 'BatchNormalization
  */
 export function channelsLast(op: string, standard: OpImpl): OpImpl {
   return (node: Node, inputs: (Tensor | undefined)[], ctx: ExecContext) => {
-    const x = need(node, inputs, 1)[0];
+    const x = need(node, inputs, 0, 'X');
     const r = x.shape.length;
     if (r < 3) fail('ShapeMismatch', `channels_last ${op} needs an input of rank >= 3, not [${x.shape.join(',')}]`, node.name);
-    const ins = inputs.map((t, i) => (t && (i === 0 || (op === 'Conv' && i === 1)) ? permute(t, toChannelsFirst(t.shape.length)) : t));
+    const ins = inputs.map((t, i) => (t && (i === 0 || (op === 'Conv' && i === 1)) ? transpose(t, toChannelsFirst(t.shape.length)) : t));
     const outs = standard({ ...node, domain: '' }, ins, ctx);
-    return [permute(outs[0], toChannelsLast(outs[0].shape.length)), ...outs.slice(1)];
+    return [transpose(outs[0], toChannelsLast(outs[0].shape.length)), ...outs.slice(1)];
   };
 }
 
