@@ -1,3 +1,675 @@
-import type { OpTable } from '../registry.ts';
+// Neural-network ONNX ops: Gemm/MatMul, convolution and pooling, normalisation, softmax family,
+// reductions, top-k, resizing. Sums are accumulated in float64 and rounded once on store.
+import { fail } from '../../diag/index.ts';
+import { attrFloat, attrFloats, attrInt, attrInts, attrString, type Node } from '../../ir/graph.ts';
+import { formatShape, makeTensor, numel, nums, type DType, type Tensor } from '../../ir/tensor.ts';
+import { canBroadcastTo, expandTo } from '../kernels/broadcast.ts';
+import { matmulAccumulate } from '../kernels/matmul.ts';
+import { resize, type ResizeSpec } from '../kernels/resize.ts';
+import { intsOf, need, normAxes, normAxis, prod, storer } from '../kernels/util.ts';
+import { convAccumulate, to3, windowOf, type Window } from '../kernels/window.ts';
+import type { OpImpl, OpTable } from '../registry.ts';
 
-export const nnOps: OpTable = {};
+type Inputs = (Tensor | undefined)[];
+
+/** A tensor of `dtype` holding float64 results, each stored (rounded/wrapped) once. */
+function fromF64(dtype: DType, shape: number[], data: ArrayLike<number>): Tensor {
+  const out = makeTensor(dtype, shape);
+  const o = nums(out);
+  const st = storer(dtype);
+  if (st) for (let i = 0; i < o.length; i++) o[i] = st(data[i]);
+  else o.set(data as Float64Array);
+  return out;
+}
+
+// ---- Gemm / MatMul --------------------------------------------------------------------------------
+
+function gemm(node: Node, inputs: Inputs): Tensor[] {
+  const A = need(node, inputs, 0, 'A');
+  const B = need(node, inputs, 1, 'B');
+  const C = inputs[2];
+  if (A.shape.length !== 2 || B.shape.length !== 2) fail('ShapeMismatch', `Gemm A and B must be 2-D, not ${formatShape(A.shape)} and ${formatShape(B.shape)}`);
+  const tA = attrInt(node, 'transA', 0) !== 0;
+  const tB = attrInt(node, 'transB', 0) !== 0;
+  const alpha = attrFloat(node, 'alpha', 1);
+  const beta = attrFloat(node, 'beta', 1);
+  const [M, K] = tA ? [A.shape[1], A.shape[0]] : A.shape;
+  const [K2, N] = tB ? [B.shape[1], B.shape[0]] : B.shape;
+  if (K !== K2) fail('ShapeMismatch', `Gemm inner dims must agree, not A ${formatShape(A.shape)}${tA ? 'ᵀ' : ''} x B ${formatShape(B.shape)}${tB ? 'ᵀ' : ''}`);
+  const a = nums(A);
+  const b = nums(B);
+  let c: Float64Array | undefined;
+  if (C) {
+    if (!canBroadcastTo(C.shape, [M, N])) fail('ShapeMismatch', `Gemm C ${formatShape(C.shape)} must broadcast to [${M},${N}]`);
+    c = expandTo(C, [M, N]);
+  }
+  const out = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[tA ? k * M + i : i * K + k] * b[tB ? j * K + k : k * N + j];
+      out[i * N + j] = alpha * s + (c ? beta * c[i * N + j] : 0);
+    }
+  }
+  return [fromF64(A.dtype, [M, N], out)];
+}
+
+function matmul(node: Node, inputs: Inputs): Tensor[] {
+  const A = need(node, inputs, 0, 'A');
+  const B = need(node, inputs, 1, 'B');
+  const r = matmulAccumulate(nums(A), A.shape, nums(B), B.shape);
+  return [fromF64(A.dtype, r.shape, r.data)];
+}
+
+// ---- convolution and pooling ---------------------------------------------------------------------
+
+function kernelShape(node: Node, fallback: number[]): number[] {
+  return node.attrs.kernel_shape ? attrInts(node, 'kernel_shape') : fallback;
+}
+
+function conv(node: Node, inputs: Inputs): Tensor[] {
+  const X = need(node, inputs, 0, 'X');
+  const W = need(node, inputs, 1, 'W');
+  const Bias = inputs[2];
+  if (X.shape.length < 3 || W.shape.length !== X.shape.length) fail('ShapeMismatch', `Conv X and W must have the same rank >= 3, not ${formatShape(X.shape)} and ${formatShape(W.shape)}`);
+  const group = attrInt(node, 'group', 1);
+  if (group < 1) fail('BadAttribute', `Conv group must be >= 1, not ${group}`);
+  const win = windowOf(node, X.shape.slice(2), kernelShape(node, W.shape.slice(2)), false);
+  if (win.kernel.some((k, i) => k !== W.shape[2 + i])) fail('ShapeMismatch', `Conv kernel_shape [${win.kernel.join(',')}] must match the weight ${formatShape(W.shape)}`);
+  const M = W.shape[0];
+  if (Bias && numel(Bias.shape) !== M) fail('ShapeMismatch', `Conv bias must have ${M} elements, not ${formatShape(Bias.shape)}`);
+  const acc = convAccumulate(nums(X), X.shape, nums(W), W.shape, Bias ? nums(Bias) : undefined, win, group);
+  return [fromF64(X.dtype, [X.shape[0], M, ...win.outSpatial], acc)];
+}
+
+function convTranspose(node: Node, inputs: Inputs): Tensor[] {
+  const X = need(node, inputs, 0, 'X');
+  const W = need(node, inputs, 1, 'W');
+  const Bias = inputs[2];
+  const rank = X.shape.length - 2;
+  if (rank < 1 || rank > 3 || W.shape.length !== X.shape.length) fail('ShapeMismatch', `ConvTranspose X and W must have the same rank 3..5, not ${formatShape(X.shape)} and ${formatShape(W.shape)}`);
+  const group = attrInt(node, 'group', 1);
+  const [N, C] = X.shape;
+  if (W.shape[0] !== C || C % group !== 0) fail('ShapeMismatch', `ConvTranspose weight ${formatShape(W.shape)} must have ${C} input channels divisible by group ${group}`);
+  const Mg = W.shape[1];
+  const M = Mg * group;
+  const Cg = C / group;
+  const inSp = X.shape.slice(2);
+  const kernel = kernelShape(node, W.shape.slice(2));
+  const ones = inSp.map(() => 1);
+  const strides = attrInts(node, 'strides', ones);
+  const dil = attrInts(node, 'dilations', ones);
+  const outPad = attrInts(node, 'output_padding', inSp.map(() => 0));
+  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
+  const eff = kernel.map((k, i) => (k - 1) * dil[i] + 1);
+  const full = inSp.map((n, i) => strides[i] * (n - 1) + outPad[i] + eff[i]);
+  let padsB: number[];
+  let padsE: number[];
+  let outSp: number[];
+  const outputShape = node.attrs.output_shape ? attrInts(node, 'output_shape').slice(-rank) : undefined;
+  if (outputShape || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    outSp = outputShape ?? inSp.map((n, i) => n * strides[i]);
+    const total = full.map((f, i) => Math.max(0, f - outSp[i]));
+    // As the ONNX spec: SAME_LOWER puts the odd pad at the start, otherwise it goes at the end.
+    padsB = total.map((t) => (autoPad === 'SAME_LOWER' ? t - Math.floor(t / 2) : Math.floor(t / 2)));
+    padsE = total.map((t, i) => t - padsB[i]);
+  } else {
+    const pads = autoPad === 'VALID' ? new Array<number>(2 * rank).fill(0) : attrInts(node, 'pads', new Array<number>(2 * rank).fill(0));
+    padsB = pads.slice(0, rank);
+    padsE = pads.slice(rank);
+    outSp = full.map((f, i) => f - padsB[i] - padsE[i]);
+  }
+  const [D, H, Wd] = to3(inSp, 1);
+  const [OD, OH, OW] = to3(outSp, 1);
+  const [KD, KH, KW] = to3(kernel, 1);
+  const [sd, sh, sw] = to3(strides, 1);
+  const [dd, dh, dw] = to3(dil, 1);
+  const [pd, ph, pw] = to3(padsB, 0);
+  const x = nums(X);
+  const w = nums(W);
+  const outPlane = OD * OH * OW;
+  const out = new Float64Array(N * M * outPlane);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < group; g++) {
+      for (let c = 0; c < Cg; c++) {
+        const ic = g * Cg + c;
+        const xb = (n * C + ic) * D * H * Wd;
+        for (let mo = 0; mo < Mg; mo++) {
+          const m = g * Mg + mo;
+          const ob = (n * M + m) * outPlane;
+          const wb = (ic * Mg + mo) * KD * KH * KW;
+          for (let id = 0; id < D; id++) for (let ih = 0; ih < H; ih++) for (let iw = 0; iw < Wd; iw++) {
+            const xv = x[xb + (id * H + ih) * Wd + iw];
+            for (let kd = 0; kd < KD; kd++) {
+              const od = id * sd - pd + kd * dd;
+              if (od < 0 || od >= OD) continue;
+              for (let kh = 0; kh < KH; kh++) {
+                const oh = ih * sh - ph + kh * dh;
+                if (oh < 0 || oh >= OH) continue;
+                for (let kw = 0; kw < KW; kw++) {
+                  const ow = iw * sw - pw + kw * dw;
+                  if (ow < 0 || ow >= OW) continue;
+                  out[ob + (od * OH + oh) * OW + ow] += xv * w[wb + (kd * KH + kh) * KW + kw];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    if (Bias) {
+      const bv = nums(Bias);
+      for (let m = 0; m < M; m++) for (let k = 0; k < outPlane; k++) out[(n * M + m) * outPlane + k] += bv[m];
+    }
+  }
+  return [fromF64(X.dtype, [N, M, ...outSp], out)];
+}
+
+/** Visit every output window of a pool: f(outIndex, inPlaneBase, positions in the window). */
+function pool(node: Node, X: Tensor, kind: 'max' | 'avg'): Tensor[] {
+  if (X.shape.length < 3) fail('ShapeMismatch', `${node.op} input must have rank >= 3, not ${formatShape(X.shape)}`);
+  const win: Window = windowOf(node, X.shape.slice(2), attrInts(node, 'kernel_shape'), true);
+  const [N, C] = X.shape;
+  const [D, H, W] = to3(win.inSpatial, 1);
+  const [OD, OH, OW] = to3(win.outSpatial, 1);
+  const [KD, KH, KW] = to3(win.kernel, 1);
+  const [sd, sh, sw] = to3(win.strides, 1);
+  const [dd, dh, dw] = to3(win.dilations, 1);
+  const [pd, ph, pw] = to3(win.padsBegin, 0);
+  const [qd, qh, qw] = to3(win.padsEnd, 0);
+  const includePad = attrInt(node, 'count_include_pad', 0) !== 0;
+  const colMajor = attrInt(node, 'storage_order', 0) !== 0;
+  const x = nums(X);
+  const outPlane = OD * OH * OW;
+  const inPlane = D * H * W;
+  const out = new Float64Array(N * C * outPlane);
+  const arg = kind === 'max' && node.outputs.length > 1 && node.outputs[1] !== '' ? new Float64Array(out.length) : undefined;
+  for (let p = 0; p < N * C; p++) {
+    const xb = p * inPlane;
+    for (let od = 0; od < OD; od++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+      let best = -Infinity;
+      let bestAt = -1;
+      let sum = 0;
+      let count = 0;
+      let padCount = 0;
+      for (let kd = 0; kd < KD; kd++) {
+        const id = od * sd - pd + kd * dd;
+        // Positions in the explicit padding count for count_include_pad; beyond it (ceil_mode) never.
+        if (id < -pd || id >= D + qd) continue;
+        const inD = id >= 0 && id < D;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * sh - ph + kh * dh;
+          if (ih < -ph || ih >= H + qh) continue;
+          const inH = ih >= 0 && ih < H;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * sw - pw + kw * dw;
+            if (iw < -pw || iw >= W + qw) continue;
+            padCount++;
+            if (!(inD && inH && iw >= 0 && iw < W)) continue;
+            const at = (id * H + ih) * W + iw;
+            const v = x[xb + at];
+            count++;
+            sum += v;
+            if (v > best || Number.isNaN(v) || bestAt < 0) {
+              if (!(Number.isNaN(best))) {
+                best = v;
+                bestAt = colMajor ? id + D * (ih + H * iw) : at;
+              }
+            }
+          }
+        }
+      }
+      const o = p * outPlane + (od * OH + oh) * OW + ow;
+      out[o] = kind === 'max' ? best : sum / (includePad ? padCount : count);
+      if (arg) arg[o] = p * inPlane + bestAt;
+    }
+  }
+  const shape = [N, C, ...win.outSpatial];
+  const res = [fromF64(X.dtype, shape, out)];
+  if (arg) res.push(fromF64('int64', shape, arg));
+  return res;
+}
+
+function globalPool(kind: 'max' | 'avg'): OpImpl {
+  return (node, inputs) => {
+    const X = need(node, inputs, 0, 'X');
+    if (X.shape.length < 2) fail('ShapeMismatch', `${node.op} input must have rank >= 2, not ${formatShape(X.shape)}`);
+    const plane = prod(X.shape, 2);
+    const x = nums(X);
+    const out = new Float64Array(X.shape[0] * X.shape[1]);
+    for (let p = 0; p < out.length; p++) {
+      let acc = kind === 'max' ? -Infinity : 0;
+      for (let k = 0; k < plane; k++) {
+        const v = x[p * plane + k];
+        acc = kind === 'max' ? (v > acc || Number.isNaN(v) ? v : acc) : acc + v;
+      }
+      out[p] = kind === 'max' ? acc : acc / plane;
+    }
+    return [fromF64(X.dtype, [X.shape[0], X.shape[1], ...X.shape.slice(2).map(() => 1)], out)];
+  };
+}
+
+// ---- normalisation -------------------------------------------------------------------------------
+
+function batchNorm(node: Node, inputs: Inputs, ctx: { opset: number }): Tensor[] {
+  const X = need(node, inputs, 0, 'X');
+  const [scale, B, mean, vr] = [1, 2, 3, 4].map((k) => nums(need(node, inputs, k, ['scale', 'B', 'mean', 'var'][k - 1])));
+  const eps = attrFloat(node, 'epsilon', 1e-5);
+  const momentum = attrFloat(node, 'momentum', 0.9);
+  const training = ctx.opset >= 14 && attrInt(node, 'training_mode', 0) !== 0;
+  const N = X.shape[0];
+  const C = X.shape.length > 1 ? X.shape[1] : 1;
+  const plane = prod(X.shape, 2);
+  for (const [name, v] of [['scale', scale], ['B', B], ['mean', mean], ['var', vr]] as const) {
+    if (v.length !== C) fail('ShapeMismatch', `BatchNormalization ${name} must have ${C} elements (channels of ${formatShape(X.shape)}), not ${v.length}`);
+  }
+  const x = nums(X);
+  let useMean: ArrayLike<number> = mean;
+  let useVar: ArrayLike<number> = vr;
+  const extra: Tensor[] = [];
+  if (training) {
+    const bm = new Float64Array(C);
+    const bv = new Float64Array(C);
+    const cnt = N * plane;
+    for (let c = 0; c < C; c++) {
+      let s = 0;
+      for (let n = 0; n < N; n++) for (let k = 0; k < plane; k++) s += x[(n * C + c) * plane + k];
+      bm[c] = s / cnt;
+      let q = 0;
+      for (let n = 0; n < N; n++) for (let k = 0; k < plane; k++) q += (x[(n * C + c) * plane + k] - bm[c]) ** 2;
+      bv[c] = q / cnt;
+    }
+    useMean = bm;
+    useVar = bv;
+    const runMean = Float64Array.from(mean, (m, c) => m * momentum + bm[c] * (1 - momentum));
+    const runVar = Float64Array.from(vr, (v, c) => v * momentum + bv[c] * (1 - momentum));
+    extra.push(fromF64(X.dtype, [C], runMean), fromF64(X.dtype, [C], runVar));
+  }
+  const out = new Float64Array(x.length);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const inv = 1 / Math.sqrt(useVar[c] + eps);
+      const base = (n * C + c) * plane;
+      for (let k = 0; k < plane; k++) out[base + k] = (x[base + k] - useMean[c]) * inv * scale[c] + B[c];
+    }
+  }
+  return [fromF64(X.dtype, [...X.shape], out), ...extra];
+}
+
+function instanceNorm(node: Node, inputs: Inputs): Tensor[] {
+  const X = need(node, inputs, 0, 'input');
+  const scale = nums(need(node, inputs, 1, 'scale'));
+  const B = nums(need(node, inputs, 2, 'B'));
+  const eps = attrFloat(node, 'epsilon', 1e-5);
+  const [N, C] = X.shape;
+  const plane = prod(X.shape, 2);
+  const x = nums(X);
+  const out = new Float64Array(x.length);
+  for (let p = 0; p < N * C; p++) {
+    const c = p % C;
+    let s = 0;
+    for (let k = 0; k < plane; k++) s += x[p * plane + k];
+    const m = s / plane;
+    let q = 0;
+    for (let k = 0; k < plane; k++) q += (x[p * plane + k] - m) ** 2;
+    const inv = 1 / Math.sqrt(q / plane + eps);
+    for (let k = 0; k < plane; k++) out[p * plane + k] = (x[p * plane + k] - m) * inv * scale[c] + B[c];
+  }
+  return [fromF64(X.dtype, [...X.shape], out)];
+}
+
+function layerNorm(node: Node, inputs: Inputs): Tensor[] {
+  const X = need(node, inputs, 0, 'X');
+  const r = X.shape.length;
+  const axis = normAxis(attrInt(node, 'axis', -1), r);
+  const eps = attrFloat(node, 'epsilon', 1e-5);
+  const normShape = X.shape.slice(axis);
+  const scale = expandTo(need(node, inputs, 1, 'Scale'), normShape);
+  const B = inputs[2] ? expandTo(inputs[2], normShape) : undefined;
+  const rows = prod(X.shape, 0, axis);
+  const len = prod(X.shape, axis);
+  const x = nums(X);
+  const out = new Float64Array(x.length);
+  const means = new Float64Array(rows);
+  const invs = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let k = 0; k < len; k++) s += x[i * len + k];
+    const m = s / len;
+    let q = 0;
+    for (let k = 0; k < len; k++) q += (x[i * len + k] - m) ** 2;
+    const inv = 1 / Math.sqrt(q / len + eps);
+    means[i] = m;
+    invs[i] = inv;
+    for (let k = 0; k < len; k++) out[i * len + k] = (x[i * len + k] - m) * inv * scale[k] + (B ? B[k] : 0);
+  }
+  const statShape = X.shape.map((d, a) => (a < axis ? d : 1));
+  const stash: DType = attrInt(node, 'stash_type', 1) === 1 ? 'float32' : X.dtype;
+  return [fromF64(X.dtype, [...X.shape], out), fromF64(stash, statShape, means), fromF64(stash, statShape, invs)];
+}
+
+function lrn(node: Node, inputs: Inputs): Tensor[] {
+  const X = need(node, inputs, 0, 'X');
+  const size = attrInt(node, 'size');
+  const alpha = attrFloat(node, 'alpha', 1e-4);
+  const beta = attrFloat(node, 'beta', 0.75);
+  const bias = attrFloat(node, 'bias', 1);
+  const [N, C] = X.shape;
+  const plane = prod(X.shape, 2);
+  const x = nums(X);
+  const out = new Float64Array(x.length);
+  const lo = Math.floor((size - 1) / 2);
+  const hi = Math.ceil((size - 1) / 2);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let k = 0; k < plane; k++) {
+    let sq = 0;
+    for (let j = Math.max(0, c - lo); j <= Math.min(C - 1, c + hi); j++) sq += x[(n * C + j) * plane + k] ** 2;
+    const at = (n * C + c) * plane + k;
+    out[at] = x[at] / (bias + (alpha / size) * sq) ** beta;
+  }
+  return [fromF64(X.dtype, [...X.shape], out)];
+}
+
+// ---- reductions ----------------------------------------------------------------------------------
+
+interface Reducer {
+  init: number;
+  step: (acc: number, v: number) => number;
+  finish?: (acc: number, n: number) => number;
+}
+
+const reducers: Record<string, Reducer> = {
+  ReduceSum: { init: 0, step: (a, v) => a + v },
+  ReduceMean: { init: 0, step: (a, v) => a + v, finish: (a, n) => a / n },
+  ReduceMax: { init: -Infinity, step: (a, v) => (v > a || Number.isNaN(v) ? v : a) },
+  ReduceMin: { init: Infinity, step: (a, v) => (v < a || Number.isNaN(v) ? v : a) },
+  ReduceProd: { init: 1, step: (a, v) => a * v },
+  ReduceL1: { init: 0, step: (a, v) => a + Math.abs(v) },
+  ReduceL2: { init: 0, step: (a, v) => a + v * v, finish: (a) => Math.sqrt(a) },
+  ReduceSumSquare: { init: 0, step: (a, v) => a + v * v },
+  ReduceLogSum: { init: 0, step: (a, v) => a + v, finish: (a) => Math.log(a) },
+  ReduceLogSumExp: { init: 0, step: (a, v) => a + Math.exp(v), finish: (a) => Math.log(a) },
+};
+
+/** Reduce over `axes` (all when empty); returns float64 results and the reduced shape with kept dims. */
+function reduceAxes(X: Tensor, axes: number[], r: Reducer): { data: Float64Array; keptShape: number[] } {
+  const rank = X.shape.length;
+  const all = axes.length === 0 ? X.shape.map((_, a) => a) : axes;
+  const keptShape = X.shape.map((d, a) => (all.includes(a) ? 1 : d));
+  const outN = numel(keptShape);
+  const data = new Float64Array(outN).fill(r.init);
+  const x = nums(X);
+  // Output stride of each input axis (0 on reduced axes).
+  const ostr = new Array<number>(rank).fill(0);
+  let acc = 1;
+  for (let a = rank - 1; a >= 0; a--) {
+    ostr[a] = all.includes(a) ? 0 : acc;
+    acc *= keptShape[a];
+  }
+  const ctr = new Array<number>(rank).fill(0);
+  let o = 0;
+  for (let k = 0; k < x.length; k++) {
+    data[o] = r.step(data[o], x[k]);
+    for (let a = rank - 1; a >= 0; a--) {
+      ctr[a]++;
+      o += ostr[a];
+      if (ctr[a] < X.shape[a]) break;
+      o -= ostr[a] * ctr[a];
+      ctr[a] = 0;
+    }
+  }
+  const n = numel(X.shape) / Math.max(outN, 1);
+  if (r.finish) for (let i = 0; i < outN; i++) data[i] = r.finish(data[i], n);
+  return { data, keptShape };
+}
+
+function reduceOp(name: string): OpImpl {
+  const r = reducers[name];
+  // ReduceSum took axes as an input from opset 13, the others from opset 18.
+  const inputSince = name === 'ReduceSum' ? 13 : 18;
+  return (node, inputs, ctx) => {
+    const X = need(node, inputs, 0, 'data');
+    const given = ctx.opset >= inputSince ? intsOf(inputs[1]) : node.attrs.axes ? attrInts(node, 'axes') : undefined;
+    const keep = attrInt(node, 'keepdims', 1) !== 0;
+    if ((!given || given.length === 0) && attrInt(node, 'noop_with_empty_axes', 0) !== 0) return [X];
+    const axes = normAxes(given ?? [], X.shape.length);
+    const { data, keptShape } = reduceAxes(X, axes, r);
+    const all = axes.length === 0 ? X.shape.map((_, a) => a) : axes;
+    const shape = keep ? keptShape : X.shape.filter((_, a) => !all.includes(a));
+    return [fromF64(X.dtype, shape, data)];
+  };
+}
+
+function argReduce(largest: boolean): OpImpl {
+  return (node, inputs) => {
+    const X = need(node, inputs, 0, 'data');
+    const axis = normAxis(attrInt(node, 'axis', 0), X.shape.length);
+    const keep = attrInt(node, 'keepdims', 1) !== 0;
+    const last = attrInt(node, 'select_last_index', 0) !== 0;
+    const outer = prod(X.shape, 0, axis);
+    const inner = prod(X.shape, axis + 1);
+    const dim = X.shape[axis];
+    const x = nums(X);
+    const out = new Float64Array(outer * inner);
+    for (let o = 0; o < outer; o++) for (let j = 0; j < inner; j++) {
+      let bi = 0;
+      let bv = x[o * dim * inner + j];
+      for (let i = 1; i < dim; i++) {
+        const v = x[(o * dim + i) * inner + j];
+        const better = largest ? v > bv : v < bv;
+        if (better || (last && v === bv)) {
+          bv = v;
+          bi = i;
+        }
+      }
+      out[o * inner + j] = bi;
+    }
+    const shape = keep ? X.shape.map((d, a) => (a === axis ? 1 : d)) : X.shape.filter((_, a) => a !== axis);
+    return [fromF64('int64', shape, out)];
+  };
+}
+
+function topK(node: Node, inputs: Inputs, ctx: { opset: number }): Tensor[] {
+  const X = need(node, inputs, 0, 'X');
+  const k = ctx.opset < 10 ? attrInt(node, 'k') : nums(need(node, inputs, 1, 'K'))[0];
+  const axis = normAxis(attrInt(node, 'axis', -1), X.shape.length);
+  const largest = attrInt(node, 'largest', 1) !== 0;
+  const dim = X.shape[axis];
+  if (k < 0 || k > dim) fail('ShapeMismatch', `TopK k must be in [0, ${dim}], not ${k}`);
+  const outer = prod(X.shape, 0, axis);
+  const inner = prod(X.shape, axis + 1);
+  const x = nums(X);
+  const vals = new Float64Array(outer * k * inner);
+  const idxs = new Float64Array(outer * k * inner);
+  for (let o = 0; o < outer; o++) for (let j = 0; j < inner; j++) {
+    const order = Array.from({ length: dim }, (_, i) => i);
+    const at = (i: number) => x[(o * dim + i) * inner + j];
+    // Ties keep the lower index first (stable), as the spec requires.
+    order.sort((a, b) => (largest ? at(b) - at(a) : at(a) - at(b)) || a - b);
+    for (let t = 0; t < k; t++) {
+      vals[(o * k + t) * inner + j] = at(order[t]);
+      idxs[(o * k + t) * inner + j] = order[t];
+    }
+  }
+  const shape = X.shape.map((d, a) => (a === axis ? k : d));
+  return [fromF64(X.dtype, shape, vals), fromF64('int64', shape, idxs)];
+}
+
+function cumSum(node: Node, inputs: Inputs): Tensor[] {
+  const X = need(node, inputs, 0, 'x');
+  const axis = normAxis(nums(need(node, inputs, 1, 'axis'))[0], X.shape.length);
+  const exclusive = attrInt(node, 'exclusive', 0) !== 0;
+  const reverse = attrInt(node, 'reverse', 0) !== 0;
+  const outer = prod(X.shape, 0, axis);
+  const inner = prod(X.shape, axis + 1);
+  const dim = X.shape[axis];
+  const x = nums(X);
+  const out = new Float64Array(x.length);
+  for (let o = 0; o < outer; o++) for (let j = 0; j < inner; j++) {
+    let s = 0;
+    for (let t = 0; t < dim; t++) {
+      const i = reverse ? dim - 1 - t : t;
+      const at = (o * dim + i) * inner + j;
+      if (exclusive) {
+        out[at] = s;
+        s += x[at];
+      } else {
+        s += x[at];
+        out[at] = s;
+      }
+    }
+  }
+  return [fromF64(X.dtype, [...X.shape], out)];
+}
+
+// ---- softmax family ------------------------------------------------------------------------------
+
+/**
+ * Softmax, LogSoftmax, Hardmax. Before opset 13 the input is coerced to 2-D at `axis` (default 1)
+ * and normalised over the flattened trailing block; from 13 over the single `axis` (default -1).
+ */
+function softmaxFamily(kind: 'softmax' | 'log' | 'hard'): OpImpl {
+  return (node, inputs, ctx) => {
+    const X = need(node, inputs, 0, 'input');
+    const r = X.shape.length;
+    const legacy = ctx.opset < 13;
+    const axis = normAxis(attrInt(node, 'axis', legacy ? 1 : -1), r);
+    const outer = prod(X.shape, 0, axis);
+    const dim = legacy ? prod(X.shape, axis) : X.shape[axis];
+    const inner = legacy ? 1 : prod(X.shape, axis + 1);
+    const x = nums(X);
+    const out = new Float64Array(x.length);
+    for (let o = 0; o < outer; o++) for (let j = 0; j < inner; j++) {
+      const at = (i: number) => (o * dim + i) * inner + j;
+      let mx = -Infinity;
+      let arg = 0;
+      for (let i = 0; i < dim; i++) if (x[at(i)] > mx) {
+        mx = x[at(i)];
+        arg = i;
+      }
+      if (kind === 'hard') {
+        for (let i = 0; i < dim; i++) out[at(i)] = i === arg ? 1 : 0;
+        continue;
+      }
+      let s = 0;
+      for (let i = 0; i < dim; i++) s += Math.exp(x[at(i)] - mx);
+      for (let i = 0; i < dim; i++) out[at(i)] = kind === 'log' ? x[at(i)] - mx - Math.log(s) : Math.exp(x[at(i)] - mx) / s;
+    }
+    return [fromF64(X.dtype, [...X.shape], out)];
+  };
+}
+
+// ---- resizing ------------------------------------------------------------------------------------
+
+function resizeOp(node: Node, inputs: Inputs, ctx: { opset: number }): Tensor[] {
+  const X = need(node, inputs, 0, 'X');
+  const rank = X.shape.length;
+  const legacy = ctx.opset < 11; // Resize-10: (X, scales), asymmetric coordinates
+  const scalesT = legacy ? inputs[1] : inputs[2];
+  const sizesT = legacy ? undefined : inputs[3];
+  let scales = scalesT && numel(scalesT.shape) > 0 ? Array.from(nums(scalesT)) : undefined;
+  const sizes = sizesT && numel(sizesT.shape) > 0 ? Array.from(nums(sizesT)) : undefined;
+  const axes = node.attrs.axes ? normAxes(attrInts(node, 'axes'), rank) : X.shape.map((_, a) => a);
+  let outShape: number[];
+  if (sizes) {
+    if (sizes.length !== axes.length) fail('ShapeMismatch', `Resize sizes must have ${axes.length} values, not ${sizes.length}`);
+    outShape = [...X.shape];
+    axes.forEach((a, i) => (outShape[a] = sizes[i]));
+    scales = outShape.map((d, a) => d / X.shape[a]);
+    const policy = attrString(node, 'keep_aspect_ratio_policy', 'stretch');
+    if (policy !== 'stretch') {
+      const pick = policy === 'not_larger' ? Math.min : Math.max;
+      const s = pick(...axes.map((a) => outShape[a] / X.shape[a]));
+      axes.forEach((a) => {
+        outShape[a] = Math.round(X.shape[a] * s);
+        scales![a] = s;
+      });
+    }
+  } else if (scales) {
+    if (scales.length !== axes.length) fail('ShapeMismatch', `Resize scales must have ${axes.length} values, not ${scales.length}`);
+    const full = X.shape.map(() => 1);
+    axes.forEach((a, i) => (full[a] = scales![i]));
+    scales = full;
+    outShape = X.shape.map((d, a) => Math.floor(d * scales![a]));
+  } else {
+    fail('BadAttribute', 'Resize needs scales or sizes');
+  }
+  if (attrInt(node, 'antialias', 0) !== 0) fail('BadAttribute', 'Resize antialias=1 is not supported');
+  const roiT = legacy ? undefined : inputs[1];
+  const spec: ResizeSpec = {
+    mode: attrString(node, 'mode', 'nearest'),
+    coord: legacy ? 'asymmetric' : attrString(node, 'coordinate_transformation_mode', 'half_pixel'),
+    nearestMode: legacy ? 'simple' : attrString(node, 'nearest_mode', 'round_prefer_floor'),
+    cubicA: attrFloat(node, 'cubic_coeff_a', -0.75),
+    excludeOutside: attrInt(node, 'exclude_outside', 0) !== 0,
+    extrapolation: attrFloat(node, 'extrapolation_value', 0),
+    roi: roiT && numel(roiT.shape) > 0 ? Array.from(nums(roiT)) : undefined,
+  };
+  return [resize(X, outShape, scales, spec)];
+}
+
+function upsample(node: Node, inputs: Inputs, ctx: { opset: number }): Tensor[] {
+  const X = need(node, inputs, 0, 'X');
+  const scales = ctx.opset < 9 ? attrFloats(node, 'scales') : Array.from(nums(need(node, inputs, 1, 'scales')));
+  if (scales.length !== X.shape.length) fail('ShapeMismatch', `Upsample scales must have ${X.shape.length} values, not ${scales.length}`);
+  const mode = attrString(node, 'mode', 'nearest');
+  const spec: ResizeSpec = {
+    mode: mode === 'bilinear' ? 'linear' : mode,
+    coord: 'asymmetric', nearestMode: 'floor', cubicA: -0.75, excludeOutside: false, extrapolation: 0,
+  };
+  return [resize(X, X.shape.map((d, a) => Math.floor(d * scales[a])), scales, spec)];
+}
+
+// ---- dropout -------------------------------------------------------------------------------------
+
+function dropout(node: Node, inputs: Inputs, ctx: { opset: number }): Tensor[] {
+  const X = need(node, inputs, 0, 'data');
+  const ratio = ctx.opset >= 12 ? (inputs[1] ? nums(inputs[1])[0] : 0.5) : attrFloat(node, 'ratio', 0.5);
+  const training = ctx.opset >= 12 ? (inputs[2] ? nums(inputs[2])[0] !== 0 : false) : ctx.opset < 7 && attrInt(node, 'is_test', 0) === 0;
+  // Training-mode dropout is random; with ratio 0 it is the identity, which kiln can execute.
+  if (training && ratio !== 0) fail('BadAttribute', `Dropout in training mode (ratio ${ratio}) is random; kiln executes inference only`);
+  const maskType: DType = ctx.opset >= 10 ? 'bool' : X.dtype;
+  const mask = makeTensor(maskType, [...X.shape]);
+  nums(mask).fill(1);
+  return [X, mask];
+}
+
+function mvn(node: Node, inputs: Inputs): Tensor[] {
+  const X = need(node, inputs, 0, 'X');
+  const axes = normAxes(attrInts(node, 'axes', [0, 2, 3]), X.shape.length);
+  const m = reduceAxes(X, axes, reducers.ReduceMean);
+  const sq = reduceAxes({ ...X, data: Float64Array.from(nums(X), (v) => v * v) }, axes, reducers.ReduceMean);
+  const shape = m.keptShape;
+  const x = nums(X);
+  const meanB = expandTo(makeTensor('float64', shape, m.data), X.shape);
+  const sqB = expandTo(makeTensor('float64', shape, sq.data), X.shape);
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = (x[i] - meanB[i]) / (Math.sqrt(sqB[i] - meanB[i] * meanB[i]) + 1e-9);
+  return [fromF64(X.dtype, [...X.shape], out)];
+}
+
+export const nnOps: OpTable = {
+  Gemm: gemm,
+  MatMul: matmul,
+  Conv: conv,
+  ConvTranspose: convTranspose,
+  MaxPool: (node, inputs) => pool(node, need(node, inputs, 0, 'X'), 'max'),
+  AveragePool: (node, inputs) => pool(node, need(node, inputs, 0, 'X'), 'avg'),
+  GlobalAveragePool: globalPool('avg'),
+  GlobalMaxPool: globalPool('max'),
+  BatchNormalization: batchNorm,
+  InstanceNormalization: instanceNorm,
+  LayerNormalization: layerNorm,
+  LRN: lrn,
+  MeanVarianceNormalization: mvn,
+  Softmax: softmaxFamily('softmax'),
+  LogSoftmax: softmaxFamily('log'),
+  Hardmax: softmaxFamily('hard'),
+  ...Object.fromEntries(Object.keys(reducers).map((k) => [k, reduceOp(k)])),
+  ArgMax: argReduce(true),
+  ArgMin: argReduce(false),
+  TopK: topK,
+  CumSum: cumSum,
+  Resize: resizeOp,
+  Upsample: upsample,
+  Dropout: dropout,
+};
