@@ -54,21 +54,21 @@ export default defineLayer({
       const mw = signedBits(Math.min(...mul), Math.max(...mul));
       const bw = signedBits(Math.min(...bias), Math.max(...bias));
       const [olo, ohi] = range(a.outType);
+      const pw = Math.max(signedBits(plo, phi), signedBits(olo, ohi), bitWidth(a.inType) + 1, mw, bw) + 1;
       return {
-        ELEMS: a.elems,
         CHANNELS: a.channels,
         PE: a.pe,
         WI: bitWidth(a.inType),
         IN_KIND: codeKind(a.inType),
         MW: mw,
         BW: bw,
-        PW: signedBits(plo, phi) + 1,
+        PW: pw,
         SHIFT: a.shift,
         MULS: packVector(mul, mw),
         BIASES: packVector(bias, bw),
         OUT_W: bitWidth(a.outType),
-        OUT_LO: olo,
-        OUT_HI: ohi,
+        OUT_LO: packVector([olo], pw),
+        OUT_HI: packVector([ohi], pw),
       };
     },
   },

@@ -53,7 +53,6 @@ export default defineLayer({
       const t = thresholds.map((v) => Math.min(Math.max(v, xlo), xhi + 1));
       const tw = signedBits(Math.min(...t, xlo), Math.max(...t, xhi + 1));
       return {
-        ELEMS: a.elems,
         CHANNELS: a.channels,
         STEPS: a.steps,
         PE: a.pe,

@@ -1,0 +1,51 @@
+`default_nettype none
+// Stream width converter: IN_FOLD elements per input beat to OUT_FOLD elements per output beat
+// (EW bits each, element 0 in the LSBs, order preserved). A buffer of IN_FOLD + OUT_FOLD
+// elements accepts a beat whenever at most OUT_FOLD elements wait and emits whenever at least
+// OUT_FOLD do, so both sides run at full rate: max(beats in, beats out) cycles per inference.
+module dwc #(
+  parameter integer IN_FOLD = 1,
+  parameter integer OUT_FOLD = 4,
+  parameter integer EW = 8
+) (
+  input  wire                   clk,
+  input  wire                   rst_n,
+  input  wire [IN_FOLD*EW-1:0]  s_axis_tdata,
+  input  wire                   s_axis_tvalid,
+  output wire                   s_axis_tready,
+  output wire [OUT_FOLD*EW-1:0] m_axis_tdata,
+  output wire                   m_axis_tvalid,
+  input  wire                   m_axis_tready
+);
+  localparam integer CAP = IN_FOLD + OUT_FOLD;
+  localparam integer CW = $clog2(CAP + 1);
+  localparam [CW-1:0] IN_N = IN_FOLD[CW-1:0];
+  localparam [CW-1:0] OUT_N = OUT_FOLD[CW-1:0];
+
+  reg [CAP*EW-1:0] buf_q;
+  reg [CW-1:0] count_q;
+  assign s_axis_tready = count_q <= OUT_N;
+  assign m_axis_tvalid = count_q >= OUT_N;
+  assign m_axis_tdata = buf_q[OUT_FOLD*EW-1:0];
+  wire push = s_axis_tvalid && s_axis_tready;
+  wire pop = m_axis_tvalid && m_axis_tready;
+
+  // Elements above count_q are don't-care: mask them before or-ing in a new beat.
+  reg [CAP*EW-1:0] next_buf;
+  reg [CW-1:0] kept;
+  always @* begin
+    next_buf = pop ? buf_q >> (OUT_FOLD * EW) : buf_q;
+    kept = pop ? count_q - OUT_N : count_q;
+    if (push) begin
+      next_buf = (next_buf & ~({(CAP*EW){1'b1}} << (kept * EW)))
+               | ({{(OUT_FOLD*EW){1'b0}}, s_axis_tdata} << (kept * EW));
+    end
+  end
+
+  always @(posedge clk) begin
+    buf_q <= next_buf;
+    if (!rst_n) count_q <= {CW{1'b0}};
+    else count_q <= kept + (push ? IN_N : {CW{1'b0}});
+  end
+endmodule
+`default_nettype wire

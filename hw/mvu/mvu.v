@@ -1,0 +1,177 @@
+`default_nettype none
+// Matrix-vector unit: y[r] = sum_c W[r][c] * x[c] for one COLS-element vector per inference.
+//
+// Folding: PE output rows in parallel, SIMD input elements per cycle. One vector takes
+// NF*SF cycles (NF = ROWS/PE row folds, SF = COLS/SIMD column folds), one output beat of PE
+// results per row fold. The input vector is double-buffered (two banks of SF beats) so the next
+// vector loads while the current one is computed: steady state is exactly NF*SF cycles/vector.
+//
+// Weights are constants. Fully unrolled (NF*SF == 1): the WEIGHTS parameter, so synthesis
+// constant-propagates every product (zero weights vanish, +-1 weights become wires/negations).
+// Folded: a ROM of NF*SF words of PE*SIMD weights read from WEIGHT_FILE with $readmemh
+// (path relative to the simulator's working directory = the generated output dir). Word
+// nf*SF+sf holds W[nf*PE+p][sf*SIMD+s] at bits [(p*SIMD+s)*WW +: WW].
+//
+// Element codes (KIND parameters): 0 unsigned, 1 signed two's complement, 2 bipolar (1 = +1,
+// 0 = -1), 3 (weights only) ternary, 2-bit two's complement in {-1, 0, 1}.
+// Products, chosen per configuration by generate (no multiplier unless both sides are wider):
+//   bipolar x bipolar  XNOR + popcount, result 2*popcount - COLS
+//   bipolar weight     add/sub (x or -x);  ternary weight: add/sub/skip
+//   bipolar input      add/sub (w or -w);  otherwise a signed multiply in ACC_W bits.
+// ACC_W (computed by src/layers/mvu.ts from the actual weights) holds every partial sum, so the
+// accumulator cannot overflow; the output keeps the low OUT_W bits (the exact result fits).
+module mvu #(
+  parameter integer ROWS = 4,
+  parameter integer COLS = 4,
+  parameter integer PE = 1,
+  parameter integer SIMD = 1,
+  parameter integer WI = 4,
+  parameter integer WW = 4,
+  parameter integer OUT_W = 12,
+  parameter integer ACC_W = 13,
+  parameter integer IN_KIND = 1,
+  parameter integer W_KIND = 1,
+  parameter [PE*SIMD*WW-1:0] WEIGHTS = {(PE*SIMD*WW){1'b0}},
+  parameter WEIGHT_FILE = "weights.mem"
+) (
+  input  wire                  clk,
+  input  wire                  rst_n,
+  input  wire [SIMD*WI-1:0]    s_axis_tdata,
+  input  wire                  s_axis_tvalid,
+  output wire                  s_axis_tready,
+  output wire [PE*OUT_W-1:0]   m_axis_tdata,
+  output wire                  m_axis_tvalid,
+  input  wire                  m_axis_tready
+);
+  localparam integer NF = ROWS / PE;
+  localparam integer SF = COLS / SIMD;
+  localparam integer FOLDS = NF * SF;
+  localparam integer SFW = SF > 1 ? $clog2(SF) : 1;
+  localparam integer NFW = NF > 1 ? $clog2(NF) : 1;
+  localparam integer AW = FOLDS > 1 ? $clog2(FOLDS) : 1;
+  localparam [SFW-1:0] SF_LAST = SF[SFW-1:0] - 1'b1;
+  localparam [NFW-1:0] NF_LAST = NF[NFW-1:0] - 1'b1;
+  localparam [AW-1:0] A_LAST = FOLDS[AW-1:0] - 1'b1;
+  localparam XNOR = IN_KIND == 2 && W_KIND == 2;
+
+  // ---- input double buffer: bank b, beat i at index {b, i} ----
+  reg [SIMD*WI-1:0] buf_q [0:(2 << SFW) - 1];
+  reg [1:0] full_q;
+  reg wr_bank_q, rd_bank_q;
+  reg [SFW-1:0] wr_idx_q, sf_q;
+  reg [NFW-1:0] nf_q;
+  reg [AW-1:0] addr_q;
+  reg out_valid_q;
+
+  wire wr_last = wr_idx_q == SF_LAST;
+  wire wr_en = s_axis_tvalid && s_axis_tready;
+  assign s_axis_tready = !full_q[wr_bank_q];
+
+  // One compute step per cycle while a full bank is waiting, unless the last column fold of a
+  // row would overwrite an output beat that cannot leave this cycle.
+  wire sf_last = sf_q == SF_LAST;
+  wire nf_last = nf_q == NF_LAST;
+  wire step = full_q[rd_bank_q] && (!sf_last || !out_valid_q || m_axis_tready);
+  wire vec_done = step && sf_last && nf_last;
+
+  always @(posedge clk) begin
+    if (wr_en) buf_q[{wr_bank_q, wr_idx_q}] <= s_axis_tdata;
+  end
+
+  always @(posedge clk) begin
+    if (!rst_n) begin
+      full_q <= 2'b00;
+      wr_bank_q <= 1'b0;
+      rd_bank_q <= 1'b0;
+      wr_idx_q <= {SFW{1'b0}};
+      sf_q <= {SFW{1'b0}};
+      nf_q <= {NFW{1'b0}};
+      addr_q <= {AW{1'b0}};
+      out_valid_q <= 1'b0;
+    end else begin
+      // Writer and reader never touch the same bank's flag in one cycle (set needs it empty,
+      // clear needs it full).
+      if (wr_en) begin
+        wr_idx_q <= wr_last ? {SFW{1'b0}} : wr_idx_q + 1'b1;
+        if (wr_last) begin
+          full_q[wr_bank_q] <= 1'b1;
+          wr_bank_q <= !wr_bank_q;
+        end
+      end
+      if (step) begin
+        sf_q <= sf_last ? {SFW{1'b0}} : sf_q + 1'b1;
+        addr_q <= addr_q == A_LAST ? {AW{1'b0}} : addr_q + 1'b1;
+        if (sf_last) nf_q <= nf_last ? {NFW{1'b0}} : nf_q + 1'b1;
+        if (vec_done) begin
+          full_q[rd_bank_q] <= 1'b0;
+          rd_bank_q <= !rd_bank_q;
+        end
+      end
+      if (step && sf_last) out_valid_q <= 1'b1;
+      else if (m_axis_tready) out_valid_q <= 1'b0;
+    end
+  end
+  assign m_axis_tvalid = out_valid_q;
+
+  // ---- weights of this fold ----
+  wire [PE*SIMD*WW-1:0] w_word;
+  generate
+    if (FOLDS == 1) begin : g_const
+      assign w_word = WEIGHTS;
+      wire unused_addr = &{1'b0, addr_q};
+    end else begin : g_rom
+      reg [PE*SIMD*WW-1:0] rom [0:FOLDS-1];
+      initial $readmemh(WEIGHT_FILE, rom);
+      assign w_word = rom[addr_q];
+    end
+  endgenerate
+
+  wire [SIMD*WI-1:0] x_word = buf_q[{rd_bank_q, sf_q}];
+
+  // Value of an input code / weight code as an ACC_W-bit signed number.
+  function [ACC_W-1:0] x_value(input [WI-1:0] code);
+    if (IN_KIND == 2) x_value = {{(ACC_W - 1){~code[0]}}, 1'b1};
+    else if (IN_KIND == 1) x_value = {{(ACC_W - WI){code[WI-1]}}, code};
+    else x_value = {{(ACC_W - WI){1'b0}}, code};
+  endfunction
+  function [ACC_W-1:0] w_value(input [WW-1:0] code);
+    if (W_KIND == 2) w_value = {{(ACC_W - 1){~code[0]}}, 1'b1};
+    else if (W_KIND == 1 || W_KIND == 3) w_value = {{(ACC_W - WW){code[WW-1]}}, code};
+    else w_value = {{(ACC_W - WW){1'b0}}, code};
+  endfunction
+
+  // One lane's contribution w*x (or the xnor bit) in ACC_W bits.
+  function [ACC_W-1:0] term(input [WW-1:0] w, input [WI-1:0] x);
+    if (XNOR) term = {{(ACC_W - 1){1'b0}}, ~(w[0] ^ x[0])};
+    else if (W_KIND == 2) term = w[0] ? x_value(x) : -x_value(x);
+    else if (W_KIND == 3) term = w[0] ? (w[WW-1] ? -x_value(x) : x_value(x)) : {ACC_W{1'b0}};
+    else if (IN_KIND == 2) term = x[0] ? w_value(w) : -w_value(w);
+    else term = x_value(x) * w_value(w);
+  endfunction
+
+  localparam [ACC_W-1:0] COLS_A = COLS[ACC_W-1:0];
+
+  genvar p;
+  generate
+    for (p = 0; p < PE; p = p + 1) begin : g_pe
+      reg [ACC_W-1:0] dot;
+      integer s;
+      always @* begin
+        dot = {ACC_W{1'b0}};
+        for (s = 0; s < SIMD; s = s + 1) dot = dot + term(w_word[(p*SIMD+s)*WW +: WW], x_word[s*WI +: WI]);
+      end
+
+      reg [ACC_W-1:0] acc_q;
+      reg [OUT_W-1:0] out_q;
+      wire [ACC_W-1:0] sum = (sf_q == {SFW{1'b0}} ? {ACC_W{1'b0}} : acc_q) + dot;
+      wire [ACC_W-1:0] result = XNOR ? (sum << 1) - COLS_A : sum;
+      always @(posedge clk) begin
+        if (step) acc_q <= sum;
+        if (step && sf_last) out_q <= result[OUT_W-1:0];
+      end
+      assign m_axis_tdata[p*OUT_W +: OUT_W] = out_q;
+      wire unused_result = &{1'b0, result[ACC_W-1:OUT_W]};
+    end
+  endgenerate
+endmodule
+`default_nettype wire

@@ -1,0 +1,81 @@
+`default_nettype none
+// Fixed-point requantization, PE elements per beat: for channel c = e mod CHANNELS,
+// y = clamp((x * M[c] + B[c]) >>> SHIFT, OUT_LO, OUT_HI), i.e. floor division by 2^SHIFT.
+// MULS / BIASES pack M[c] / B[c] as MW / BW-bit two's complement at [c*MW +: MW] / [c*BW +: BW].
+// PW (from src/layers/requant.ts) holds x*M+B for every input and the clamp bounds OUT_LO/OUT_HI
+// (PW-bit two's complement): no overflow.
+// One output register: full throughput, ELEMS/PE cycles per inference.
+module requant #(
+  parameter integer CHANNELS = 1,
+  parameter integer PE = 1,
+  parameter integer WI = 8,
+  parameter integer IN_KIND = 1,
+  parameter integer MW = 8,
+  parameter integer BW = 8,
+  parameter integer PW = 18,
+  parameter integer SHIFT = 0,
+  parameter [CHANNELS*MW-1:0] MULS = {(CHANNELS*MW){1'b0}},
+  parameter [CHANNELS*BW-1:0] BIASES = {(CHANNELS*BW){1'b0}},
+  parameter integer OUT_W = 8,
+  parameter [PW-1:0] OUT_LO = {1'b1, {(PW-1){1'b0}}},
+  parameter [PW-1:0] OUT_HI = {1'b0, {(PW-1){1'b1}}}
+) (
+  input  wire                clk,
+  input  wire                rst_n,
+  input  wire [PE*WI-1:0]    s_axis_tdata,
+  input  wire                s_axis_tvalid,
+  output wire                s_axis_tready,
+  output wire [PE*OUT_W-1:0] m_axis_tdata,
+  output wire                m_axis_tvalid,
+  input  wire                m_axis_tready
+);
+  localparam integer GROUPS = CHANNELS > 1 ? CHANNELS / PE : 1;
+  localparam integer GW = GROUPS > 1 ? $clog2(GROUPS) : 1;
+  localparam [GW-1:0] G_LAST = GROUPS[GW-1:0] - 1'b1;
+
+  reg [GW-1:0] group_q;
+  reg valid_q;
+  reg [PE*OUT_W-1:0] data_q;
+  assign s_axis_tready = !valid_q || m_axis_tready;
+  wire take = s_axis_tvalid && s_axis_tready;
+
+  always @(posedge clk) begin
+    if (!rst_n) begin
+      group_q <= {GW{1'b0}};
+      valid_q <= 1'b0;
+    end else begin
+      if (take) group_q <= group_q == G_LAST ? {GW{1'b0}} : group_q + 1'b1;
+      if (take) valid_q <= 1'b1;
+      else if (m_axis_tready) valid_q <= 1'b0;
+    end
+  end
+
+  genvar p;
+  generate
+    for (p = 0; p < PE; p = p + 1) begin : g_lane
+      wire [WI-1:0] code = s_axis_tdata[p*WI +: WI];
+      reg [PW-1:0] x, m, b, prod, q;
+      reg [OUT_W-1:0] y;
+      integer channel;
+      always @* begin
+        if (IN_KIND == 2) x = {{(PW - 1){~code[0]}}, 1'b1};
+        else if (IN_KIND == 1) x = {{(PW - WI){code[WI-1]}}, code};
+        else x = {{(PW - WI){1'b0}}, code};
+        channel = CHANNELS > 1 ? {{(32 - GW){1'b0}}, group_q} * PE + p : 0;
+        m = {{(PW - MW){MULS[channel*MW + MW - 1]}}, MULS[channel*MW +: MW]};
+        b = {{(PW - BW){BIASES[channel*BW + BW - 1]}}, BIASES[channel*BW +: BW]};
+        prod = x * m + b;
+        q = $signed(prod) >>> SHIFT;
+        if ($signed(q) < $signed(OUT_LO)) y = OUT_LO[OUT_W-1:0];
+        else if ($signed(q) > $signed(OUT_HI)) y = OUT_HI[OUT_W-1:0];
+        else y = q[OUT_W-1:0];
+      end
+      always @(posedge clk) begin
+        if (take) data_q[p*OUT_W +: OUT_W] <= y;
+      end
+    end
+  endgenerate
+  assign m_axis_tdata = data_q;
+  assign m_axis_tvalid = valid_q;
+endmodule
+`default_nettype wire

@@ -1,0 +1,82 @@
+`default_nettype none
+// Multi-threshold activation, PE elements per beat: for element e of channel c = e mod CHANNELS,
+// y = OUT_BIAS + OUT_SCALE * #{ i : x >= T[c][i] } (all STEPS comparisons of a lane in parallel).
+// THRESHOLDS packs T[c][i] at bits [(c*STEPS+i)*TW +: TW], TW-bit two's complement.
+// Codes (IN_KIND / OUT_KIND): 0 unsigned, 1 signed, 2 bipolar (1 = +1, 0 = -1).
+// One output register: full throughput (1 beat/cycle), ELEMS/PE cycles per inference.
+module threshold #(
+  parameter integer CHANNELS = 4,
+  parameter integer STEPS = 1,
+  parameter integer PE = 1,
+  parameter integer WI = 4,
+  parameter integer IN_KIND = 1,
+  parameter integer TW = 5,
+  parameter [CHANNELS*STEPS*TW-1:0] THRESHOLDS = {(CHANNELS*STEPS*TW){1'b0}},
+  parameter integer OUT_W = 1,
+  parameter integer OUT_KIND = 0,
+  parameter integer OUT_BIAS = 0,
+  parameter integer OUT_SCALE = 1
+) (
+  input  wire                clk,
+  input  wire                rst_n,
+  input  wire [PE*WI-1:0]    s_axis_tdata,
+  input  wire                s_axis_tvalid,
+  output wire                s_axis_tready,
+  output wire [PE*OUT_W-1:0] m_axis_tdata,
+  output wire                m_axis_tvalid,
+  input  wire                m_axis_tready
+);
+  // Channel groups of PE lanes (CHANNELS == 1: every element uses channel 0).
+  localparam integer GROUPS = CHANNELS > 1 ? CHANNELS / PE : 1;
+  localparam integer GW = GROUPS > 1 ? $clog2(GROUPS) : 1;
+  localparam [GW-1:0] G_LAST = GROUPS[GW-1:0] - 1'b1;
+  localparam integer CW = (WI > TW ? WI : TW) + 1;
+
+  reg [GW-1:0] group_q;
+  reg valid_q;
+  reg [PE*OUT_W-1:0] data_q;
+  assign s_axis_tready = !valid_q || m_axis_tready;
+  wire take = s_axis_tvalid && s_axis_tready;
+
+  always @(posedge clk) begin
+    if (!rst_n) begin
+      group_q <= {GW{1'b0}};
+      valid_q <= 1'b0;
+    end else begin
+      if (take) group_q <= group_q == G_LAST ? {GW{1'b0}} : group_q + 1'b1;
+      if (take) valid_q <= 1'b1;
+      else if (m_axis_tready) valid_q <= 1'b0;
+    end
+  end
+
+  genvar p;
+  generate
+    for (p = 0; p < PE; p = p + 1) begin : g_lane
+      wire [WI-1:0] code = s_axis_tdata[p*WI +: WI];
+      reg [CW-1:0] x;
+      reg [CW-1:0] t;
+      reg [OUT_W-1:0] y_code;
+      integer i, n, y, channel;
+      always @* begin
+        if (IN_KIND == 2) x = {{(CW - 1){~code[0]}}, 1'b1};
+        else if (IN_KIND == 1) x = {{(CW - WI){code[WI-1]}}, code};
+        else x = {{(CW - WI){1'b0}}, code};
+        channel = CHANNELS > 1 ? {{(32 - GW){1'b0}}, group_q} * PE + p : 0;
+        n = 0;
+        for (i = 0; i < STEPS; i = i + 1) begin
+          t = {{(CW - TW){THRESHOLDS[(channel*STEPS+i)*TW + TW - 1]}}, THRESHOLDS[(channel*STEPS+i)*TW +: TW]};
+          if ($signed(x) >= $signed(t)) n = n + 1;
+        end
+        y = OUT_BIAS + OUT_SCALE * n;
+        if (OUT_KIND == 2) y_code = {{(OUT_W - 1){1'b0}}, y > 0};
+        else y_code = y[OUT_W-1:0];
+      end
+      always @(posedge clk) begin
+        if (take) data_q[p*OUT_W +: OUT_W] <= y_code;
+      end
+    end
+  endgenerate
+  assign m_axis_tdata = data_q;
+  assign m_axis_tvalid = valid_q;
+endmodule
+`default_nettype wire
