@@ -3,12 +3,21 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runtimeInputs, type Graph } from '../../src/ir/graph.ts';
+import { producers, runtimeInputs, type Graph, type Node } from '../../src/ir/graph.ts';
 import { isFloat, makeTensor, numel, nums, type Tensor } from '../../src/ir/tensor.ts';
 import { decodeNpy } from '../../src/io/npy.ts';
+import { expandTo } from '../../src/exec/kernels/broadcast.ts';
+import { roundHalfEven } from '../../src/exec/kernels/round.ts';
 import { decodeTensorFile } from '../../src/onnx/tensor.ts';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+
+export const ZOO = join(FIXTURES, 'zoo');
+
+/** The zoo models present in the fixtures, sorted. */
+export function zooModels(): string[] {
+  return readdirSync(ZOO).filter((m) => existsSync(join(ZOO, m, 'model.onnx'))).sort();
+}
 
 export const ATOL = 1e-4;
 export const RTOL = 1e-3;
@@ -99,4 +108,59 @@ export function compareTensors(got: Tensor | undefined, want: Tensor, opts: { at
     }
   }
   return { bad, maxAbs, why };
+}
+
+/** An initializer, possibly behind Identity nodes (the zoo feeds zero points through Identity). */
+export function constantOf(g: Graph, name: string): Tensor | undefined {
+  const prod = producers(g);
+  let n = prod.get(name);
+  while (n && n.op === 'Identity') {
+    name = n.inputs[0];
+    n = prod.get(name);
+  }
+  return g.initializers.get(name);
+}
+
+/** The quantizer whose scale defines an output's integer grid, looking through Identity. */
+export function quantizerOf(g: Graph, name: string): Node | undefined {
+  const prod = producers(g);
+  let n = prod.get(name);
+  while (n && n.op === 'Identity') n = prod.get(n.inputs[0]);
+  return n && ['Quant', 'IntQuant', 'BipolarQuant', 'DequantizeLinear'].includes(n.op) ? n : undefined;
+}
+
+/** Integer codes value/scale of a quantizer output (scale taken from the initializers). */
+export function codes(g: Graph, q: Node, t: Tensor): Tensor | undefined {
+  const scale = constantOf(g, q.inputs[1]);
+  if (!scale) return undefined;
+  // DequantizeLinear's 1-D scale lies along `axis`; QONNX scales broadcast numpy-style.
+  let shaped = scale;
+  if (q.op === 'DequantizeLinear' && scale.shape.length === 1 && scale.shape[0] > 1) {
+    const a = q.attrs.axis?.kind === 'int' ? q.attrs.axis.v : 1;
+    const axis = a < 0 ? a + t.shape.length : a;
+    shaped = makeTensor(scale.dtype, t.shape.map((d, i) => (i === axis ? d : 1)), nums(scale));
+  }
+  const s = expandTo(shaped, t.shape);
+  const v = nums(t);
+  return makeTensor('int32', t.shape, Array.from(v, (x, i) => roundHalfEven(x / s[i])));
+}
+
+export interface ZooVectors {
+  inputs: Tensor;
+  outputs: Tensor;
+  labels: Tensor;
+  /** Original vector number of each fixture row. */
+  index: Tensor;
+  margin?: Tensor;
+}
+
+export function zooVectors(model: string): ZooVectors {
+  const f = (n: string) => join(ZOO, model, n);
+  return {
+    inputs: readNpy(f('inputs.npy')),
+    outputs: readNpy(f('outputs.npy')),
+    labels: readNpy(f('labels.npy')),
+    index: readNpy(f('index.npy')),
+    margin: existsSync(f('rounding_margin.npy')) ? readNpy(f('rounding_margin.npy')) : undefined,
+  };
 }
