@@ -57,6 +57,14 @@ export interface InputQuantizer {
   scale: number[]; // per-tensor (length 1) or per-channel
   zeroPoint: number[];
   qtype: QType;
+  /**
+   * Added by streamlining (optional; absent = 'round'): 'round' is the formula above; 'bipolar'
+   * (BipolarQuant) gives +1 if x/scale + zeroPoint ≥ 0 else −1; 'sign' (ONNX Sign) gives −1/0/+1.
+   * src/lower/host.ts `quantizeInput` is the reference implementation (float32 x/scale + zeroPoint).
+   */
+  mode?: 'round' | 'bipolar' | 'sign';
+  /** Optional clamp bounds when narrower than qtype's range (narrow quantizers, e.g. [-7, 7] in INT4). */
+  clip?: [number, number];
 }
 
 /** How the host turns output codes back into the model's float output: y[c] = scale[c]·code + offset[c]. */

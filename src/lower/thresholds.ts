@@ -1,0 +1,178 @@
+// Exact integer activation functions from a monotone per-channel function of the accumulator.
+// The function k(c, acc) (output code of channel c for accumulator value acc) is only ever
+// evaluated, never modelled algebraically, so thresholds match the float computation bit for bit.
+// Batches of (channel, acc) queries go to one `evaluate` call (one executor run per search step).
+
+/** Evaluates the code for every query: acc[j] on channel ch[j]. */
+export type CodeFunction = (ch: Int32Array, acc: Float64Array) => Float64Array;
+
+export interface ChannelRange {
+  lo: number; // smallest accumulator value the channel can take
+  hi: number; // largest
+}
+
+/**
+ * For every channel c and level ℓ in (kMin, kMax]: the smallest accumulator in [lo_c, hi_c] whose
+ * code is ≥ ℓ (lo_c if already there at lo_c, hi_c + 1 if never). k must be non-decreasing in acc.
+ * Returns T[c][ℓ - kMin - 1]. Vectorised bisection: every (channel, level) pair at once.
+ */
+export function searchThresholds(f: CodeFunction, ranges: ChannelRange[], kMin: number, kMax: number): number[][] {
+  const C = ranges.length;
+  const L = kMax - kMin;
+  const n = C * L;
+  const ch = new Int32Array(n);
+  const level = new Float64Array(n);
+  const lo = new Float64Array(n);
+  const hi = new Float64Array(n);
+  for (let c = 0; c < C; c++) {
+    for (let l = 0; l < L; l++) {
+      const j = c * L + l;
+      ch[j] = c;
+      level[j] = kMin + 1 + l;
+      lo[j] = ranges[c].lo;
+      hi[j] = ranges[c].hi + 1; // "never reached" sentinel: the answer lies in [lo, hi]
+    }
+  }
+  for (;;) {
+    const open: number[] = [];
+    for (let j = 0; j < n; j++) if (lo[j] < hi[j]) open.push(j);
+    if (open.length === 0) break;
+    const qc = new Int32Array(open.length);
+    const qa = new Float64Array(open.length);
+    open.forEach((j, i) => {
+      qc[i] = ch[j];
+      qa[i] = Math.floor((lo[j] + hi[j]) / 2);
+    });
+    const k = f(qc, qa);
+    open.forEach((j, i) => {
+      if (k[i] >= level[j]) hi[j] = qa[i];
+      else lo[j] = qa[i] + 1;
+    });
+  }
+  const T: number[][] = [];
+  for (let c = 0; c < C; c++) T.push(Array.from(lo.subarray(c * L, (c + 1) * L)));
+  return T;
+}
+
+/** Codes reached by channel c over its whole range, given its thresholds over levels (kMin, kMax]. */
+export function reachedCodes(T: number[], range: ChannelRange, kMin: number): number[] {
+  const out: number[] = [];
+  for (let l = 0; l <= T.length; l++) {
+    const from = Math.max(l === 0 ? -Infinity : T[l - 1], range.lo);
+    const to = Math.min(l === T.length ? Infinity : T[l] - 1, range.hi);
+    if (from <= to) out.push(kMin + l);
+  }
+  return out;
+}
+
+/** The step of an ascending arithmetic progression, or undefined (a single value has step 1). */
+export function progressionStep(values: number[]): number | undefined {
+  if (values.length < 2) return 1;
+  const d = values[1] - values[0];
+  return values.every((v, i) => i === 0 || v - values[i - 1] === d) ? d : undefined;
+}
+
+export interface RequantFit {
+  mul: number[];
+  add: number[];
+  shift: number;
+}
+
+/** Requant semantics (src/ir/dataflow.ts): clamp(floor((x·M + B) / 2^shift), lo, hi). */
+export function requantValue(x: number, m: number, b: number, shift: number, lo: number, hi: number): number {
+  const v = Math.floor((x * m + b) / 2 ** shift);
+  return Math.min(hi, Math.max(lo, v));
+}
+
+/**
+ * Find per-channel (M, B) and one shift so that the Requant output equals the threshold function
+ * exactly on every accumulator value in range. T[c] holds, for levels ℓ = outLo+1 … outHi, the
+ * smallest accumulator with code ≥ ℓ (as from searchThresholds with kMin = outLo, kMax = outHi).
+ *
+ * Why checking the thresholds suffices: with M ≥ 0 the Requant output q is non-decreasing in acc, and
+ * so is the threshold count. If for every level ℓ, q(T_ℓ) ≥ ℓ and q(T_ℓ − 1) ≤ ℓ − 1 (points inside
+ * the range only), then on [T_ℓ, T_ℓ+1 − 1] both functions equal ℓ. The constraints are linear in
+ * B for fixed M, so B's feasible set is an interval computed exactly in integers.
+ */
+export function fitRequant(T: number[][], ranges: ChannelRange[], outLo: number, outHi: number, maxShift = 40): RequantFit | undefined {
+  const C = T.length;
+  for (let shift = 0; shift <= maxShift; shift++) {
+    const mul: number[] = [];
+    const add: number[] = [];
+    let ok = true;
+    for (let c = 0; c < C && ok; c++) {
+      const fit = fitChannel(T[c], ranges[c], outLo, shift);
+      if (!fit) ok = false;
+      else {
+        mul.push(fit[0]);
+        add.push(fit[1]);
+      }
+    }
+    if (ok) return { mul, add, shift };
+  }
+  return undefined;
+}
+
+interface Constraint { at: number; atLeast: boolean; level: number } // q(at) ≥ level, or q(at) ≤ level - 1
+
+function channelConstraints(T: number[], r: ChannelRange, outLo: number): Constraint[] {
+  const cs: Constraint[] = [];
+  T.forEach((t, i) => {
+    const level = outLo + 1 + i;
+    if (t <= r.hi) cs.push({ at: Math.max(t, r.lo), atLeast: true, level });
+    if (t - 1 >= r.lo) cs.push({ at: Math.min(t - 1, r.hi), atLeast: false, level });
+  });
+  return cs;
+}
+
+/** Feasible B interval [bLo, bHi] for a given M, exactly (integers). */
+function bInterval(cs: Constraint[], m: number, shift: number): [number, number] {
+  const one = 2 ** shift;
+  let bLo = -Infinity;
+  let bHi = Infinity;
+  for (const k of cs) {
+    // atLeast: at·M + B ≥ level·2^s ;  else: at·M + B ≤ level·2^s − 1
+    if (k.atLeast) bLo = Math.max(bLo, k.level * one - k.at * m);
+    else bHi = Math.min(bHi, k.level * one - 1 - k.at * m);
+  }
+  return [bLo, bHi];
+}
+
+function fitChannel(T: number[], r: ChannelRange, outLo: number, shift: number): [number, number] | undefined {
+  const cs = channelConstraints(T, r, outLo);
+  const one = 2 ** shift;
+  if (cs.length === 0) return [0, outLo * one];
+  // Best real slope: maximise the width of the feasible intercept interval (a concave function).
+  const width = (a: number): number => {
+    let lo = -Infinity;
+    let hi = Infinity;
+    for (const k of cs) {
+      if (k.atLeast) lo = Math.max(lo, k.level - k.at * a);
+      else hi = Math.min(hi, k.level - 1 / one - k.at * a);
+    }
+    return hi - lo;
+  };
+  const span = Math.max(1, r.hi - r.lo);
+  let a0 = 0;
+  let a1 = (outLo + T.length + 1 - outLo) * 2; // slope can't exceed #levels per acc step
+  for (let it = 0; it < 200; it++) {
+    const m1 = a0 + (a1 - a0) / 3;
+    const m2 = a1 - (a1 - a0) / 3;
+    if (width(m1) < width(m2)) a0 = m1;
+    else a1 = m2;
+  }
+  const alpha = (a0 + a1) / 2;
+  const m0 = Math.round(alpha * one);
+  for (const m of [m0, m0 - 1, m0 + 1, m0 - 2, m0 + 2]) {
+    if (m < 0) continue;
+    const [bLo, bHi] = bInterval(cs, m, shift);
+    if (bLo > bHi) continue;
+    // Prefer the middle of the feasible interval; infinities come from one-sided constraints.
+    const b = Number.isFinite(bLo) && Number.isFinite(bHi) ? Math.floor((bLo + bHi) / 2) : Number.isFinite(bLo) ? bLo : bHi;
+    const extreme = Math.max(Math.abs(r.lo), Math.abs(r.hi)) * m + Math.abs(b);
+    if (!Number.isSafeInteger(b) || extreme > 2 ** 52) return undefined;
+    void span;
+    return [m, b];
+  }
+  return undefined;
+}

@@ -1,0 +1,664 @@
+// Streamlining (FINN style, exact): a quantized fully-connected graph becomes an integer plan —
+// per layer an integer weight matrix with its datatype, and an integer activation function
+// (thresholds or a fixed-point requantization) that reproduces everything between the integer
+// accumulator and the next quantizer's integer code: bias, BatchNorm, scale Mul/Div, Relu, clip,
+// rounding. The input quantizer (with any constant input scaling folded in) and the affine that
+// turns the last layer's integers back into the model's floats run on the host.
+//
+// Exactness: the activation function is never derived algebraically. For each channel the float
+// chain is EVALUATED by the ONNX reference executor (same float32 ops, same order) on the MAC's
+// ideal float output s_in·s_w·(acc − z_in·Σw) for candidate accumulators, and bisection over the
+// accumulator's integer range finds every threshold. The allowed chain ops (Add, Sub, Mul, Div by
+// constants, BatchNormalization, Relu, Clip, …, quantizers) are each monotone in float32 (rounding is
+// monotone), so the chain is monotone per channel and bisection is exact; decreasing channels
+// (negative scales / BatchNorm gamma) get their weight row negated. The one modelled value is the
+// MAC output itself: with power-of-two scales (QONNX/Brevitas/QKeras) float32 sums of exact
+// products are exact, so it equals the ONNX float MatMul; with arbitrary scales (QDQ) the ONNX
+// float sum may round differently by an ulp, which can move a code across a rounding tie.
+import { Code, KilnError, type Diagnostic } from '../diag/index.ts';
+import { lookupOp } from '../exec/registry.ts';
+import { runGraph } from '../exec/run.ts';
+import { BIPOLAR, int, qtypeName, range, smallestIntFor, TERNARY, type QType } from '../ir/datatype.ts';
+import type { InputQuantizer, OutputAffine } from '../ir/dataflow.ts';
+import { attrFloat, attrInt, attrInts, type Graph, type Node } from '../ir/graph.ts';
+import { makeTensor, numel, toNumbers, type Tensor } from '../ir/tensor.ts';
+import { mvuOutType } from '../layers/mvu.ts';
+import { fitRequant, progressionStep, reachedCodes, searchThresholds, type ChannelRange } from '../lower/thresholds.ts';
+import { cannotLower, viewGraph, type GraphView } from '../lower/view.ts';
+
+export interface StreamlineOptions {
+  /**
+   * Input quantizer for graphs whose input reaches the first MAC unquantized (QKeras exports):
+   * signed `bits`-bit fixed point with `frac` fractional bits. Default 16/10, hls4ml's default
+   * ap_fixed<16,6>. Lowering is exact for inputs on that grid; others are rounded to it first.
+   */
+  floatInput?: { bits: number; frac: number };
+  /** Activations with more steps than this use Requant when an exact one exists. Default 15. */
+  maxThresholdSteps?: number;
+}
+
+export type Activation =
+  | { kind: 'threshold'; thresholds: number[][]; outBias: number; outScale: number; outType: QType }
+  | { kind: 'requant'; mul: number[]; bias: number[]; shift: number; outType: QType }
+  | { kind: 'none' };
+
+export interface LayerPlan {
+  /** The MAC node. */
+  mac: string;
+  /** The quantizer node whose code the activation reproduces (hidden layers, quantized outputs). */
+  quantizer?: string;
+  origin: string[];
+  rows: number;
+  cols: number;
+  /** rows×cols row-major, rows with a decreasing activation already negated. */
+  weights: number[];
+  weightType: QType;
+  inType: QType;
+  accType: QType;
+  act: Activation;
+}
+
+export interface StreamlinedMlp {
+  name: string;
+  inputTensor: string;
+  inputElems: number;
+  inputQuant: InputQuantizer;
+  layers: LayerPlan[];
+  /** The ONNX tensor the output affine reproduces (the graph output unless a tail was dropped). */
+  outputTensor: string;
+  outputAffine: OutputAffine;
+  /** Tail nodes dropped from the graph end (Softmax: monotone, argmax-preserving; the host may apply it). */
+  dropped: string[];
+  notes: string[];
+}
+
+// ---- op classes ---------------------------------------------------------------------------------
+
+const LAYOUT = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Transpose']);
+const QUANTIZERS = new Set(['Quant', 'BipolarQuant', 'Sign', 'QuantizeLinear', 'DequantizeLinear']);
+const MACS = new Set(['MatMul', 'Gemm']);
+/** Elementwise ops that are monotone in their run-time input when the other inputs are constants. */
+const MONOTONE = new Set(['Add', 'Sub', 'Mul', 'Div', 'BatchNormalization', 'Relu', 'LeakyRelu', 'Clip', 'Max', 'Min', 'Sigmoid', 'Tanh', 'Neg', 'HardSigmoid']);
+const TAIL = new Set(['Softmax', 'LogSoftmax']);
+
+function classify(n: Node, dyn: number): string | undefined {
+  if (LAYOUT.has(n.op) || QUANTIZERS.has(n.op) || TAIL.has(n.op)) return dyn === 0 ? undefined : 'its run-time input must be the first';
+  if (MACS.has(n.op)) return dyn === 0 ? undefined : 'weights must be the second input, the run-time vector the first';
+  if (MONOTONE.has(n.op)) {
+    if (n.op === 'Div' && dyn !== 0) return 'division by a run-time value is not monotone';
+    if (n.op === 'BatchNormalization' && dyn !== 0) return 'its run-time input must be the first';
+    return undefined;
+  }
+  return 'only MatMul/Gemm layers with quantizers, elementwise scaling, BatchNormalization and monotone activations lower to dataflow';
+}
+
+// ---- small helpers ------------------------------------------------------------------------------
+
+function constOf(v: GraphView, name: string, n: Node): Tensor {
+  const t = v.consts.get(name);
+  if (!t) throw new KilnError(cannotLower(n, `input '${name}' must be a constant`));
+  return t;
+}
+
+function scalarOf(v: GraphView, name: string | undefined, n: Node, dflt: number, what: string): number {
+  if (name === undefined || name === '') return dflt;
+  const t = constOf(v, name, n);
+  const xs = toNumbers(t);
+  if (xs.length === 0) return dflt;
+  if (!xs.every((x) => x === xs[0])) throw new KilnError(cannotLower(n, `${what} must be per-tensor here, not per-channel`));
+  return xs[0];
+}
+
+/** Values of `t` broadcast (numpy rules) to `shape`. */
+function broadcastTo(t: Tensor, shape: number[]): Float64Array {
+  const out = new Float64Array(numel(shape));
+  const src = toNumbers(t);
+  const ts = [...Array(shape.length - t.shape.length).fill(1), ...t.shape];
+  for (let i = 0; i < out.length; i++) {
+    let rem = i;
+    let idx = 0;
+    let stride = 1;
+    const coords: number[] = [];
+    for (let d = shape.length - 1; d >= 0; d--) {
+      coords[d] = rem % shape[d];
+      rem = Math.floor(rem / shape[d]);
+    }
+    for (let d = shape.length - 1; d >= 0; d--) {
+      idx += (ts[d] === 1 ? 0 : coords[d]) * stride;
+      stride *= ts[d];
+    }
+    out[i] = src[idx];
+  }
+  return out;
+}
+
+/** Per-channel vector of a constant operand broadcast against a [.., C] tensor. */
+function perChannel(t: Tensor, C: number, n: Node): number[] {
+  const xs = toNumbers(t);
+  if (xs.length === 1) return new Array(C).fill(xs[0]);
+  if (xs.length === C && t.shape[t.shape.length - 1] === C) return xs;
+  throw new KilnError(cannotLower(n, `constant of shape [${t.shape}] is not per-channel over ${C} channels`));
+}
+
+function runNode(g: Graph, n: Node, inputs: (Tensor | undefined)[]): Tensor[] {
+  return lookupOp(n)!(n, inputs, { opset: g.opsets[''] ?? 13 });
+}
+
+function isLayoutPreserving(v: GraphView, n: Node): boolean {
+  if (n.op !== 'Transpose') return true;
+  const shape = v.shapes.get(n.inputs[0]) ?? [];
+  const perm = attrInts(n, 'perm', shape.map((_, i) => shape.length - 1 - i));
+  const kept = perm.filter((a) => shape[a] !== 1);
+  return kept.every((a, i) => i === 0 || a > kept[i - 1]);
+}
+
+// ---- weights ------------------------------------------------------------------------------------
+
+interface IntWeights { w: Float64Array; s: Float64Array; shape: number[] }
+
+const WEIGHT_LAYOUT = new Set(['Transpose', 'Reshape', 'Identity', 'Squeeze', 'Unsqueeze', 'Flatten']);
+
+/** Integer weights and their per-element float scale, in the orientation the MAC reads them. */
+function integerWeights(v: GraphView, name: string, mac: Node, notes: string[]): IntWeights {
+  const replay: Node[] = [];
+  let t = name;
+  let q: Node | undefined;
+  for (;;) {
+    const p = v.producer.get(t);
+    if (!p) break;
+    if (WEIGHT_LAYOUT.has(p.op)) {
+      replay.unshift(p);
+      t = p.inputs[0];
+      continue;
+    }
+    if (p.op === 'Quant' || p.op === 'BipolarQuant' || p.op === 'DequantizeLinear') q = p;
+    break;
+  }
+  const y = v.consts.get(t);
+  if (!y) throw new KilnError(cannotLower(mac, `weights '${name}' must be constant`));
+  const shape = y.shape;
+  const yv = toNumbers(y);
+  let w: Float64Array | undefined;
+  let s: Float64Array | undefined;
+  if (q) {
+    const st = constOf(v, q.inputs[1], q);
+    let sb: Float64Array;
+    if (q.op === 'DequantizeLinear' && numel(st.shape) > 1) {
+      // Per-axis scale: a 1-D tensor along `axis`.
+      const axis = attrInt(q, 'axis', 1);
+      const ax = axis < 0 ? axis + shape.length : axis;
+      const bshape = shape.map((d, i) => (i === ax ? d : 1));
+      sb = broadcastTo(makeTensor('float32', bshape, toNumbers(st)), shape);
+    } else sb = broadcastTo(st, shape);
+    const wi = new Float64Array(yv.length);
+    let exact = true;
+    for (let i = 0; i < yv.length; i++) {
+      wi[i] = Math.round(yv[i] / sb[i]);
+      if (Math.fround(wi[i] * sb[i]) !== yv[i]) exact = false;
+    }
+    if (exact) {
+      w = wi;
+      s = sb;
+    }
+  }
+  if (!w) {
+    const grid = inferGrid(yv);
+    if (!grid) throw new KilnError(cannotLower(mac, `weights '${name}' are not on an integer grid (no quantizer, not ±a/0, not a power-of-two grid)`));
+    w = grid.w;
+    s = new Float64Array(yv.length).fill(grid.s);
+    if (!q) notes.push(`${mac.name}: float weights read as integers × ${grid.s} (${grid.why})`);
+  }
+  // Replay the layout ops (Transpose, Reshape, …) on the integers and the scales.
+  let wt = makeTensor('float32', shape, w);
+  let stt = makeTensor('float32', shape, s!);
+  for (const n of replay) {
+    const rest = n.inputs.slice(1).map((i) => (i === '' ? undefined : v.consts.get(i)));
+    wt = runNode(v.g, n, [wt, ...rest])[0];
+    stt = runNode(v.g, n, [stt, ...rest])[0];
+  }
+  return { w: Float64Array.from(toNumbers(wt)), s: Float64Array.from(toNumbers(stt)), shape: wt.shape };
+}
+
+/** Integer values and one scale for an unquantized float weight tensor, when there is an exact one. */
+export function inferGrid(ys: number[]): { w: Float64Array; s: number; why: string } | undefined {
+  if (ys.every((x) => Number.isInteger(x))) return { w: Float64Array.from(ys), s: 1, why: 'integer values' };
+  const mags = [...new Set(ys.map(Math.abs).filter((x) => x !== 0))];
+  if (mags.length === 1) return { w: Float64Array.from(ys, (x) => Math.sign(x)), s: mags[0], why: `values in {-a, 0, +a}, a = ${mags[0]}` };
+  for (let e = 1; e <= 30; e++) {
+    const k = 2 ** e;
+    if (ys.every((x) => Number.isInteger(x * k)) && ys.every((x) => Math.abs(x * k) < 2 ** 15)) {
+      return { w: Float64Array.from(ys, (x) => x * k), s: 1 / k, why: `power-of-two grid 2^-${e}` };
+    }
+  }
+  return undefined;
+}
+
+/** The datatype of an integer weight matrix (BIPOLAR / TERNARY / smallest INTn or UINTn). */
+export function weightQType(ws: ArrayLike<number>): QType {
+  let lo = Infinity;
+  let hi = -Infinity;
+  let zero = false;
+  for (let i = 0; i < ws.length; i++) {
+    lo = Math.min(lo, ws[i]);
+    hi = Math.max(hi, ws[i]);
+    if (ws[i] === 0) zero = true;
+  }
+  if (lo >= -1 && hi <= 1 && lo < 0) return zero ? TERNARY : BIPOLAR;
+  return smallestIntFor(Math.min(lo, 0), Math.max(hi, 0));
+}
+
+/** The stream datatype of codes lo..hi ({-1,+1} → BIPOLAR). */
+function codeQType(codes: number[]): QType {
+  if (codes.length === 2 && codes[0] === -1 && codes[1] === 1) return BIPOLAR;
+  return smallestIntFor(Math.min(codes[0], 0), Math.max(codes[codes.length - 1], 0));
+}
+
+// ---- activation points ----------------------------------------------------------------------------
+
+/** How the float value at an activation tensor encodes an integer code: y = (k − z)·s. */
+interface CodeModel { s: number; z: number }
+
+function codeModel(v: GraphView, q: Node): CodeModel {
+  switch (q.op) {
+    case 'Quant': return { s: scalarOf(v, q.inputs[1], q, 1, 'the scale'), z: scalarOf(v, q.inputs[2], q, 0, 'the zero point') };
+    case 'BipolarQuant': return { s: scalarOf(v, q.inputs[1], q, 1, 'the scale'), z: 0 };
+    case 'DequantizeLinear': return { s: scalarOf(v, q.inputs[1], q, 1, 'the scale'), z: scalarOf(v, q.inputs[2], q, 0, 'the zero point') };
+    default: return { s: 1, z: 0 }; // Sign, and a QuantizeLinear whose integer output is the graph output
+  }
+}
+
+function codeOf(y: number, m: CodeModel, n: Node): number {
+  const u = y / m.s + m.z;
+  const k = Math.round(u);
+  if (Math.abs(u - k) > 1e-3) throw new KilnError(cannotLower(n, `output ${y} is not on its grid (scale ${m.s}, zero point ${m.z})`));
+  return k;
+}
+
+/** A chain of path nodes between a MAC and its activation tensor, evaluated as one small graph. */
+class Chain {
+  private readonly graph: Graph;
+  readonly extra = new Map<string, Tensor>();
+  readonly nodes: Node[] = [];
+  private readonly inName = 'kiln_chain_in';
+  private out: string;
+
+  constructor(private readonly v: GraphView, private readonly channels: number) {
+    this.out = this.inName;
+    this.graph = { ...v.g, name: 'chain', nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: new Map(), qtypes: new Map() };
+  }
+
+  /** Appends a path node (layout nodes are skipped: the chain works on [rows, channels]). */
+  push(n: Node): void {
+    if (LAYOUT.has(n.op)) return;
+    const dyn = n.op === 'Gemm' ? 0 : this.v.dynIndex.get(n) ?? 0;
+    const inputs = n.inputs.map((i, k) => (k === dyn ? this.out : i));
+    const node: Node = { ...n, inputs, outputs: [n.outputs[0]] };
+    this.nodes.push(node);
+    this.out = n.outputs[0];
+  }
+
+  /** Appends a synthetic elementwise node with a constant operand (Gemm's alpha and bias). */
+  pushConst(op: 'Add' | 'Mul', value: Tensor, tag: string): void {
+    const cname = `kiln_chain_${tag}`;
+    const oname = `kiln_chain_${tag}_out`;
+    this.extra.set(cname, value);
+    this.nodes.push({ name: `kiln_${tag}`, op, domain: '', inputs: [this.out, cname], outputs: [oname], attrs: {} });
+    this.out = oname;
+  }
+
+  constValue(name: string): Tensor | undefined {
+    return this.extra.get(name) ?? this.v.consts.get(name);
+  }
+
+  /** Evaluates the chain on a [rows, channels] float32 tensor of MAC outputs. */
+  eval(x: Float32Array, rows: number): Float64Array {
+    if (this.nodes.length === 0) return Float64Array.from(x);
+    const g = this.graph;
+    g.nodes = this.nodes;
+    g.initializers = new Map();
+    for (const n of this.nodes) {
+      for (const i of n.inputs) {
+        if (i === '' || i === this.inName) continue;
+        const c = this.constValue(i);
+        if (c) g.initializers.set(i, c);
+      }
+    }
+    g.inputs = [{ name: this.inName, dtype: 'float32', shape: [rows, this.channels] }];
+    g.outputs = [{ name: this.out, dtype: 'float32' }];
+    const y = runGraph(g, new Map([[this.inName, makeTensor('float32', [rows, this.channels], x)]])).get(this.out)!;
+    if (numel(y.shape) !== rows * this.channels) {
+      throw new KilnError(cannotLower(this.nodes[this.nodes.length - 1], 'changes the number of elements between a MAC and its activation'));
+    }
+    return Float64Array.from(toNumbers(y));
+  }
+
+  /**
+   * y = a[c]·x + b[c] when every node is affine (float64 composition), for the last layer's output.
+   * Undefined if some node is not affine (Relu, Clip, a quantizer, …).
+   */
+  affine(a: number[], b: number[]): { a: number[]; b: number[] } | undefined {
+    const C = this.channels;
+    a = [...a];
+    b = [...b];
+    for (const n of this.nodes) {
+      const other = (k: number) => perChannel(this.constValue(n.inputs[k])!, C, n);
+      const dyn = n.inputs.indexOf(n.inputs.find((i) => !this.constValue(i) && i !== '')!);
+      switch (n.op) {
+        case 'Add': { const c = other(1 - dyn); b = b.map((x, i) => x + c[i]); break; }
+        case 'Sub': {
+          const c = other(1 - dyn);
+          if (dyn === 0) b = b.map((x, i) => x - c[i]);
+          else { a = a.map((x) => -x); b = b.map((x, i) => c[i] - x); }
+          break;
+        }
+        case 'Mul': { const c = other(1 - dyn); a = a.map((x, i) => x * c[i]); b = b.map((x, i) => x * c[i]); break; }
+        case 'Div': { const c = other(1); a = a.map((x, i) => x / c[i]); b = b.map((x, i) => x / c[i]); break; }
+        case 'Neg': a = a.map((x) => -x); b = b.map((x) => -x); break;
+        case 'BatchNormalization': {
+          const [sc, bi, mu, va] = [1, 2, 3, 4].map((k) => other(k));
+          const eps = attrFloat(n, 'epsilon', 1e-5);
+          const f = sc.map((x, i) => x / Math.sqrt(va[i] + eps));
+          a = a.map((x, i) => x * f[i]);
+          b = b.map((x, i) => (x - mu[i]) * f[i] + bi[i]);
+          break;
+        }
+        default: return undefined;
+      }
+    }
+    return { a, b };
+  }
+}
+
+// ---- the pass -----------------------------------------------------------------------------------
+
+export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedMlp {
+  const v = viewGraph(g, classify);
+  const notes: string[] = [];
+  const problems: Diagnostic[] = [];
+  const path = v.path;
+  const macIdx = path.map((n, i) => (MACS.has(n.op) ? i : -1)).filter((i) => i >= 0);
+  if (macIdx.length === 0) throw new KilnError({ code: Code.CannotLower, message: 'cannot lower: the graph has no MatMul or Gemm layer' });
+
+  // Drop a monotone tail (Softmax) after the last MAC's chain; the affine reproduces its input.
+  let end = path.length;
+  let j = path.length;
+  while (j > macIdx[macIdx.length - 1] + 1 && (TAIL.has(path[j - 1].op) || LAYOUT.has(path[j - 1].op))) j--;
+  const dropped = path.slice(j).filter((n) => TAIL.has(n.op)).map((n) => n.name);
+  if (dropped.length) end = j;
+  for (let i = 0; i < end; i++) if (TAIL.has(path[i].op)) problems.push(cannotLower(path[i], 'Softmax is only lowered as the last op'));
+  if (dropped.length) notes.push(`dropped ${dropped.join(', ')} at the output (monotone: the host may apply it; argmax is unchanged)`);
+  const outputTensor = end === path.length ? v.output : path[end - 1].outputs[0];
+
+  // ---- input quantizer
+  const prefix = path.slice(0, macIdx[0]);
+  for (const n of prefix) if (!isLayoutPreserving(v, n)) problems.push(cannotLower(n, 'a transpose that reorders elements'));
+  const qi = lastActivation(prefix);
+  if (qi < 0 && prefix.some((n) => QUANTIZERS.has(n.op))) problems.push(cannotLower(prefix.find((n) => QUANTIZERS.has(n.op))!, 'a quantizer must directly precede the first MAC'));
+  let inputQuant: InputQuantizer;
+  let inModel: CodeModel;
+  let inCodes: number[];
+  {
+    const before = qi >= 0 ? prefix.slice(0, prefixQuantStart(prefix, qi)) : prefix;
+    const { p, q } = prefixAffine(v, before, problems);
+    if (qi < 0) {
+      const fi = opts.floatInput ?? { bits: 16, frac: 10 };
+      const s = 2 ** -fi.frac;
+      const t = int(fi.bits);
+      inputQuant = { scale: [s / p], zeroPoint: [q / s], qtype: t, mode: 'round' };
+      inModel = { s, z: 0 };
+      const [lo, hi] = range(t);
+      inCodes = [lo, hi];
+      notes.push(`input '${v.input}' is float: quantized on the host to ${qtypeName(t)} with ${fi.frac} fractional bits (exact for inputs on that grid)`);
+    } else {
+      const qn = prefix[qi];
+      const first = prefix[prefixQuantStart(prefix, qi)];
+      inModel = codeModel(v, qn);
+      // Codes the quantizer can produce: evaluate it at the extremes.
+      const ch = new Chain(v, 1);
+      for (const n of prefix.slice(prefixQuantStart(prefix, qi), qi + 1)) ch.push(n);
+      const ext = ch.eval(Float32Array.from([-3e38, 3e38]), 2);
+      const kLo = codeOf(ext[0], inModel, qn);
+      const kHi = codeOf(ext[1], inModel, qn);
+      inCodes = [kLo, kHi];
+      if (first.op === 'Quant' || first.op === 'QuantizeLinear') {
+        const qs = scalarOf(v, first.inputs[1], first, 1, 'the scale');
+        const qz = scalarOf(v, first.inputs[2], first, 0, 'the zero point');
+        const t = codeQType([kLo, kHi]);
+        const [tlo, thi] = range(t);
+        inputQuant = { scale: [qs / p], zeroPoint: [qz + q / qs], qtype: t, mode: 'round', ...(tlo !== kLo || thi !== kHi ? { clip: [kLo, kHi] as [number, number] } : {}) };
+        if (first.op === 'Quant' && first.attrs.rounding_mode?.kind === 'string' && first.attrs.rounding_mode.v.toUpperCase() !== 'ROUND') {
+          problems.push(cannotLower(first, `rounding_mode ${first.attrs.rounding_mode.v} on the input (host quantizer rounds half to even)`));
+        }
+      } else if (first.op === 'BipolarQuant') {
+        const qs = scalarOf(v, first.inputs[1], first, 1, 'the scale');
+        inputQuant = { scale: [qs / p], zeroPoint: [q / qs], qtype: BIPOLAR, mode: 'bipolar' };
+        inCodes = [-1, 1];
+      } else {
+        inputQuant = { scale: [1 / p], zeroPoint: [q], qtype: int(2), mode: 'sign', clip: [-1, 1] };
+        inCodes = [-1, 1];
+      }
+      if (p !== 1 || q !== 0) notes.push(`input scaling folded into the host quantizer: x·${p} + ${q}`);
+    }
+  }
+  if (problems.length) throw new KilnError(problems);
+
+  // ---- layers
+  const layers: LayerPlan[] = [];
+  let inType: QType = inputQuant.qtype;
+  if (inputQuant.mode === 'sign') inType = int(2);
+  let outputAffine: OutputAffine | undefined;
+  const inputElems = numel(v.shapes.get(v.input) ?? [1]);
+  let prevElems = inputElems;
+  for (let li = 0; li < macIdx.length; li++) {
+    const mac = path[macIdx[li]];
+    const last = li === macIdx.length - 1;
+    const chainNodes = path.slice(macIdx[li] + 1, last ? end : macIdx[li + 1]);
+    try {
+      const res = lowerLayer(v, mac, chainNodes, last, { model: inModel, codes: inCodes, type: inType, elems: prevElems }, opts, notes);
+      layers.push(res.plan);
+      if (res.next) {
+        inModel = res.next.model;
+        inCodes = res.next.codes;
+        inType = res.next.type;
+      }
+      prevElems = res.plan.rows;
+      if (res.affine) outputAffine = res.affine;
+    } catch (e) {
+      if (e instanceof KilnError && e.code === Code.CannotLower) problems.push(...e.diagnostics);
+      else throw e;
+    }
+  }
+  if (problems.length) throw new KilnError(problems);
+  return {
+    name: g.name,
+    inputTensor: v.input,
+    inputElems,
+    inputQuant,
+    layers,
+    outputTensor,
+    outputAffine: outputAffine!,
+    dropped,
+    notes,
+  };
+}
+
+/** Index in `nodes` of the activation quantizer that is followed by layout ops only, or −1. */
+function lastActivation(nodes: Node[]): number {
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i];
+    if (LAYOUT.has(n.op)) continue;
+    return n.op === 'Quant' || n.op === 'BipolarQuant' || n.op === 'Sign' || n.op === 'DequantizeLinear' ? i : -1;
+  }
+  return -1;
+}
+
+/** Where the quantizer group ending at index qi starts (QuantizeLinear [→ Clip] → DequantizeLinear). */
+function prefixQuantStart(nodes: Node[], qi: number): number {
+  if (nodes[qi].op !== 'DequantizeLinear') return qi;
+  let i = qi - 1;
+  while (i >= 0 && (nodes[i].op === 'Clip' || LAYOUT.has(nodes[i].op))) i--;
+  return i >= 0 && nodes[i].op === 'QuantizeLinear' ? i : qi;
+}
+
+/** u = p·x + q for the scalar affine ops before the input quantizer. */
+function prefixAffine(v: GraphView, nodes: Node[], problems: Diagnostic[]): { p: number; q: number } {
+  let p = 1;
+  let q = 0;
+  for (const n of nodes) {
+    if (LAYOUT.has(n.op)) continue;
+    const d = v.dynIndex.get(n)!;
+    const ok = ['Add', 'Sub', 'Mul', 'Div'].includes(n.op);
+    const c = ok ? toNumbers(v.consts.get(n.inputs[1 - d]) ?? makeTensor('float32', [0])) : [];
+    if (!ok || c.length !== 1) {
+      problems.push(cannotLower(n, 'only per-tensor Add/Sub/Mul/Div scaling may precede the input quantizer'));
+      continue;
+    }
+    const k = c[0];
+    if (n.op === 'Add') q += k;
+    else if (n.op === 'Sub') { if (d === 0) q -= k; else { p = -p; q = k - q; } }
+    else if (n.op === 'Mul') { p *= k; q *= k; }
+    else { p /= k; q /= k; }
+  }
+  return { p, q };
+}
+
+interface InSide { model: CodeModel; codes: number[]; type: QType; elems: number }
+
+function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, input: InSide, opts: StreamlineOptions, notes: string[]):
+  { plan: LayerPlan; next?: { model: CodeModel; codes: number[]; type: QType }; affine?: OutputAffine } {
+  // Weights as rows × cols integers with per-row scales.
+  let transB = 0;
+  if (mac.op === 'Gemm') {
+    if (attrInt(mac, 'transA', 0) !== 0) throw new KilnError(cannotLower(mac, 'transA = 1'));
+    transB = attrInt(mac, 'transB', 0);
+  }
+  const iw = integerWeights(v, mac.inputs[1], mac, notes);
+  if (iw.shape.length !== 2) throw new KilnError(cannotLower(mac, `weights of rank ${iw.shape.length}, not 2`));
+  const [d0, d1] = iw.shape;
+  const rows = transB ? d0 : d1;
+  const cols = transB ? d1 : d0;
+  if (cols !== input.elems) throw new KilnError(cannotLower(mac, `takes ${cols} inputs but the stream carries ${input.elems}`));
+  const W = new Array<number>(rows * cols);
+  const sw = new Array<number>(rows);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const i = transB ? r * cols + c : c * rows + r;
+      W[r * cols + c] = iw.w[i];
+      if (c === 0) sw[r] = iw.s[i];
+      else if (iw.s[i] !== sw[r]) throw new KilnError(cannotLower(mac, 'weight scale varies along the input dimension'));
+    }
+  }
+  // The MAC's ideal float output per row: v = α[r]·acc + β[r].
+  const sIn = input.model.s;
+  const alpha = sw.map((s) => sIn * s);
+  const beta = alpha.map((a, r) => {
+    let sum = 0;
+    for (let c = 0; c < cols; c++) sum += W[r * cols + c];
+    return input.model.z === 0 ? 0 : -a * input.model.z * sum;
+  });
+
+  const chain = new Chain(v, rows);
+  if (mac.op === 'Gemm') {
+    const a = attrFloat(mac, 'alpha', 1);
+    const b = attrFloat(mac, 'beta', 1);
+    if (a !== 1) chain.pushConst('Mul', makeTensor('float32', [], [a]), `${mac.name}_alpha`);
+    if (mac.inputs[2]) {
+      const cT = constOf(v, mac.inputs[2], mac);
+      const cv = toNumbers(cT).map((x) => Math.fround(x * b));
+      chain.pushConst('Add', makeTensor('float32', cT.shape, cv), `${mac.name}_bias`);
+    }
+  }
+  for (const n of chainNodes) {
+    if (!isLayoutPreserving(v, n)) throw new KilnError(cannotLower(n, 'a transpose that reorders elements'));
+    chain.push(n);
+  }
+  const origin = [mac.name, ...chainNodes.map((n) => n.name)];
+  const qi = lastActivation(chainNodes);
+  const [xlo, xhi] = [input.codes[0], input.codes[input.codes.length - 1]];
+  const accRange = (ws: number[], r: number): ChannelRange => {
+    let lo = 0;
+    let hi = 0;
+    for (let c = 0; c < cols; c++) {
+      const w = ws[r * cols + c];
+      lo += Math.min(w * xlo, w * xhi);
+      hi += Math.max(w * xlo, w * xhi);
+    }
+    return { lo, hi };
+  };
+
+  if (qi < 0) {
+    if (!last) throw new KilnError(cannotLower(mac, 'the next MAC\'s input is not quantized (no quantizer after this MAC); quantize the activation first'));
+    const af = chain.affine(alpha, beta);
+    if (!af) throw new KilnError(cannotLower(chainNodes.find((n) => !LAYOUT.has(n.op) && !['Add', 'Sub', 'Mul', 'Div', 'Neg', 'BatchNormalization'].includes(n.op)) ?? mac, 'the last layer must end in a quantizer or in affine ops only'));
+    const weightType = weightQType(W);
+    return {
+      plan: { mac: mac.name, origin, rows, cols, weights: W, weightType, inType: input.type, accType: mvuOutType(rows, cols, input.type, W), act: { kind: 'none' } },
+      affine: { scale: af.a, offset: af.b },
+    };
+  }
+
+  const qn = chainNodes[qi];
+  const model = codeModel(v, qn);
+  // k(r, acc) for the UNnegated weights; σ[r] = −1 flips decreasing rows.
+  const sigma = new Array<number>(rows).fill(1);
+  const code = (ch: Int32Array, acc: Float64Array): Float64Array => {
+    // Lay the queries out as a [n, rows] tensor, one column per channel.
+    const per = new Array<number[]>(rows).fill([]).map(() => [] as number[]);
+    for (let j = 0; j < ch.length; j++) per[ch[j]].push(j);
+    const n = Math.max(1, ...per.map((x) => x.length));
+    const x = new Float32Array(n * rows);
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < n; i++) {
+        const j = per[r][Math.min(i, per[r].length - 1)];
+        const a = j === undefined ? 0 : sigma[r] * acc[j];
+        x[i * rows + r] = Math.fround(alpha[r] * a + beta[r]);
+      }
+    }
+    const y = chain.eval(x, n);
+    const out = new Float64Array(ch.length);
+    for (let r = 0; r < rows; r++) per[r].forEach((j, i) => { out[j] = codeOf(y[i * rows + r], model, qn); });
+    return out;
+  };
+  // Direction of each row from its extremes (monotone chain).
+  const ranges0 = Array.from({ length: rows }, (_, r) => accRange(W, r));
+  const allCh = Int32Array.from({ length: 2 * rows }, (_, j) => j % rows);
+  const allAcc = Float64Array.from({ length: 2 * rows }, (_, j) => (j < rows ? ranges0[j].lo : ranges0[j - rows].hi));
+  const ext = code(allCh, allAcc);
+  for (let r = 0; r < rows; r++) {
+    if (ext[r] > ext[rows + r]) {
+      sigma[r] = -1;
+      for (let c = 0; c < cols; c++) W[r * cols + c] = -W[r * cols + c] || 0;
+    }
+  }
+  const ranges = Array.from({ length: rows }, (_, r) => accRange(W, r));
+  const kMin = Math.min(...ranges0.map((_, r) => Math.min(ext[r], ext[rows + r])));
+  const kMax = Math.max(...ranges0.map((_, r) => Math.max(ext[r], ext[rows + r])));
+  if (kMax - kMin > 4096) throw new KilnError(cannotLower(qn, `${kMax - kMin + 1} output levels (at most 4097 are supported)`));
+  const T = kMax > kMin ? searchThresholds(code, ranges, kMin, kMax) : ranges.map(() => []);
+  const reached = [...new Set(T.flatMap((t, r) => reachedCodes(t, ranges[r], kMin)))].sort((a, b) => a - b);
+  const weightType = weightQType(W);
+  const accType = mvuOutType(rows, cols, input.type, W);
+  const step = progressionStep(reached);
+  const levels = step === undefined ? Array.from({ length: kMax - kMin + 1 }, (_, i) => kMin + i) : reached;
+  const outType = codeQType(levels);
+  const maxSteps = opts.maxThresholdSteps ?? 15;
+  let act: Activation | undefined;
+  if (levels.length - 1 > maxSteps && (step ?? 1) === 1 && outType.kind === 'INT') {
+    const [olo, ohi] = range(outType);
+    const full = T.map((t, r) => {
+      const out: number[] = [];
+      for (let l = olo + 1; l <= ohi; l++) out.push(l <= kMin ? ranges[r].lo : l > kMax ? ranges[r].hi + 1 : t[l - kMin - 1]);
+      return out;
+    });
+    const fit = fitRequant(full, ranges, olo, ohi);
+    if (fit) act = { kind: 'requant', mul: fit.mul, bias: fit.add, shift: fit.shift, outType };
+    else notes.push(`${qn.name}: no exact requantization found, using ${levels.length - 1} thresholds`);
+  }
+  if (!act) {
+    const thresholds = T.map((t) => levels.slice(1).map((l) => t[l - kMin - 1]));
+    act = { kind: 'threshold', thresholds, outBias: levels[0], outScale: step ?? 1, outType };
+  }
+  const plan: LayerPlan = { mac: mac.name, quantizer: qn.name, origin, rows, cols, weights: W, weightType, inType: input.type, accType, act };
+  if (last) return { plan, affine: { scale: new Array(rows).fill(model.s), offset: new Array(rows).fill(-model.z * model.s) } };
+  return { plan, next: { model, codes: [levels[0], levels[levels.length - 1]], type: outType } };
+}
