@@ -423,7 +423,7 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
       if (first.op === 'Quant' || first.op === 'QuantizeLinear') {
         const qs = scalarOf(v, first.inputs[1], first, 1, 'the scale');
         const qz = scalarOf(v, first.inputs[2], first, 0, 'the zero point');
-        const t = codeQType([kLo, kHi]);
+        const t = codeQType(Array.from({ length: kHi - kLo + 1 }, (_, i) => kLo + i));
         const [tlo, thi] = range(t);
         inputQuant = { scale: [qs / p], zeroPoint: [qz + q / qs], qtype: t, mode: 'round', ...(tlo !== kLo || thi !== kHi ? { clip: [kLo, kHi] as [number, number] } : {}) };
         if (first.op === 'Quant' && first.attrs.rounding_mode?.kind === 'string' && first.attrs.rounding_mode.v.toUpperCase() !== 'ROUND') {
@@ -652,7 +652,7 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
     });
     const fit = fitRequant(full, ranges, olo, ohi);
     if (fit) act = { kind: 'requant', mul: fit.mul, bias: fit.add, shift: fit.shift, outType };
-    else notes.push(`${qn.name}: no exact requantization found, using ${levels.length - 1} thresholds`);
+    else notes.push(`${qn.name}: no exact requantization (e.g. reachable round-half-even ties), using ${levels.length - 1} thresholds`);
   }
   if (!act) {
     const thresholds = T.map((t) => levels.slice(1).map((l) => t[l - kMin - 1]));
