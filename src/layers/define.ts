@@ -50,8 +50,12 @@ export interface LayerSpec<S extends AttrSchema> {
   execute: (a: AttrsOf<S>, inputs: number[][], consts: Record<string, number[]>) => number[][];
   /** Steady-state cycles per inference when never stalled. */
   cycles: (a: AttrsOf<S>) => number;
-  /** Cycles from the first input beat accepted to the first output beat, inputs at full rate. */
-  latency: (a: AttrsOf<S>) => number;
+  /**
+   * First-inference timing, no back-pressure: given the cycles at which the first and the last input
+   * beat arrive, the cycles at which the first and the last output beat leave. Chained along the
+   * network this gives the first-output latency estimate.
+   */
+  timing: (a: AttrsOf<S>, firstIn: number, lastIn: number) => [number, number];
   rtl: RtlBinding<AttrsOf<S>>;
 }
 

@@ -32,7 +32,7 @@ export default defineLayer({
   },
   // Input beats and output beats overlap (the result is copied to an output buffer).
   cycles: (a) => Math.max(a.n / a.pe, a.k),
-  latency: (a) => a.n / a.pe + 1,
+  timing: (a, _first, last) => [last + 1, last + a.k], // the list moves to the output buffer after the last beat
   rtl: {
     module: 'label_select',
     files: ['label_select/label_select.v'],

@@ -71,8 +71,8 @@ export default defineLayer({
     return [y];
   },
   cycles: (a) => (a.rows / a.pe) * (a.cols / a.simd),
-  // Load all cols/simd beats into the buffer, then one row fold of cols/simd cycles, then the output register.
-  latency: (a) => 2 * (a.cols / a.simd) + 1,
+  // Compute starts the cycle after the last input beat; row fold k's beat leaves (k+1)·cols/simd cycles later.
+  timing: (a, _first, last) => [last + 1 + a.cols / a.simd, last + 1 + (a.rows / a.pe) * (a.cols / a.simd)],
   rtl: {
     module: 'mvu',
     files: ['mvu/mvu.v'],

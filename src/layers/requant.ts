@@ -45,7 +45,7 @@ export default defineLayer({
     return [x.map((v, e) => Math.min(hi, Math.max(lo, Math.floor((v * mul[e % a.channels] + bias[e % a.channels]) / div))))];
   },
   cycles: (a) => a.elems / a.pe,
-  latency: () => 1,
+  timing: (_a, first, last) => [first + 1, last + 1], // one register stage
   rtl: {
     module: 'requant',
     files: ['requant/requant.v'],

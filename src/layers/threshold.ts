@@ -43,7 +43,7 @@ export default defineLayer({
     }),
   ],
   cycles: (a) => a.elems / a.pe,
-  latency: () => 1,
+  timing: (_a, first, last) => [first + 1, last + 1], // one register stage
   rtl: {
     module: 'threshold',
     files: ['threshold/threshold.v'],

@@ -19,8 +19,14 @@ export default defineLayer({
   }),
   execute: (_a, [x]) => [[...x]],
   cycles: (a) => Math.max(a.elems / a.inFold, a.elems / a.outFold),
-  // The first output beat needs outFold elements: ceil(outFold / inFold) input beats, then a register.
-  latency: (a) => Math.ceil(a.outFold / a.inFold),
+  // The first output beat leaves the cycle after the input beat completing it arrives; input beats are
+  // taken as evenly spaced between the first and the last (as an MVU emits them).
+  timing: (a, first, last) => {
+    const inBeats = a.elems / a.inFold;
+    const needed = Math.ceil(a.outFold / a.inFold) - 1; // index of the input beat completing output beat 0
+    const firstOut = (inBeats > 1 ? first + Math.round((needed * (last - first)) / (inBeats - 1)) : first) + 1;
+    return [firstOut, Math.max(last + 1, firstOut + a.elems / a.outFold - 1)];
+  },
   rtl: {
     module: 'dwc',
     files: ['common/dwc.v'],

@@ -1,0 +1,27 @@
+// The one place templates are compiled and their helpers registered. Compiled with strict (a
+// missing field is an error, not an empty string) and noEscape (Verilog's <=, & and ' must not be
+// HTML-escaped).
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+
+export const kilnRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const templatesDir = join(kilnRoot, 'templates');
+export const hwDir = join(kilnRoot, 'hw');
+
+const hbs = Handlebars.create();
+// `[{{msb w}}:0]`: most significant bit index of a w-bit vector.
+hbs.registerHelper('msb', (w: number) => w - 1);
+
+const cache = new Map<string, Handlebars.TemplateDelegate>();
+
+/** templates/<name>.hbs, compiled once. */
+export function template(name: string): Handlebars.TemplateDelegate {
+  let t = cache.get(name);
+  if (!t) {
+    t = hbs.compile(readFileSync(join(templatesDir, `${name}.hbs`), 'utf8'), { strict: true, noEscape: true });
+    cache.set(name, t);
+  }
+  return t;
+}
