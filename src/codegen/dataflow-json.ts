@@ -12,7 +12,7 @@ export interface DataflowJson {
   layers: DataflowGraph['layers'];
   inputs: string[];
   outputs: string[];
-  inputQuant: { scale: number[]; zeroPoint: number[]; qtype: string }[];
+  inputQuant: (Omit<DataflowGraph['inputQuant'][number], 'qtype'> & { qtype: string })[];
   outputAffine: DataflowGraph['outputAffine'];
 }
 
@@ -24,7 +24,7 @@ export function dataflowToJson(df: DataflowGraph): DataflowJson {
     layers: df.layers,
     inputs: df.inputs,
     outputs: df.outputs,
-    inputQuant: df.inputQuant.map((q) => ({ scale: q.scale, zeroPoint: q.zeroPoint, qtype: qtypeName(q.qtype) })),
+    inputQuant: df.inputQuant.map((q) => ({ ...q, qtype: qtypeName(q.qtype) })), // keeps mode / clip
     outputAffine: df.outputAffine,
   };
 }
@@ -37,7 +37,7 @@ export function dataflowFromJson(j: DataflowJson): DataflowGraph {
     layers: j.layers,
     inputs: j.inputs,
     outputs: j.outputs,
-    inputQuant: j.inputQuant.map((q) => ({ scale: q.scale, zeroPoint: q.zeroPoint, qtype: parseQType(q.qtype) })),
+    inputQuant: j.inputQuant.map((q) => ({ ...q, qtype: parseQType(q.qtype) })),
     outputAffine: j.outputAffine,
   };
 }
