@@ -420,7 +420,14 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
       const kLo = codeOf(ext[0], inModel, qn);
       const kHi = codeOf(ext[1], inModel, qn);
       inCodes = [kLo, kHi];
-      if (first.op === 'Quant' || first.op === 'QuantizeLinear') {
+      const oneBitQuant = first.op === 'Quant' && kLo === -1 && kHi === 1 && toNumbers(constOf(v, first.inputs[3], first))[0] === 1;
+      if (oneBitQuant || first.op === 'BipolarQuant') {
+        // BipolarQuant, and QONNX's 1-bit signed Quant, which is bipolar too (x/s + z ≥ 0 → +1).
+        const qs = scalarOf(v, first.inputs[1], first, 1, 'the scale');
+        const qz = first.op === 'Quant' ? scalarOf(v, first.inputs[2], first, 0, 'the zero point') : 0;
+        inputQuant = { scale: [qs / p], zeroPoint: [qz + q / qs], qtype: BIPOLAR, mode: 'bipolar' };
+        inCodes = [-1, 1];
+      } else if (first.op === 'Quant' || first.op === 'QuantizeLinear') {
         const qs = scalarOf(v, first.inputs[1], first, 1, 'the scale');
         const qz = scalarOf(v, first.inputs[2], first, 0, 'the zero point');
         const t = codeQType(Array.from({ length: kHi - kLo + 1 }, (_, i) => kLo + i));
@@ -429,10 +436,6 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
         if (first.op === 'Quant' && first.attrs.rounding_mode?.kind === 'string' && first.attrs.rounding_mode.v.toUpperCase() !== 'ROUND') {
           problems.push(cannotLower(first, `rounding_mode ${first.attrs.rounding_mode.v} on the input (host quantizer rounds half to even)`));
         }
-      } else if (first.op === 'BipolarQuant') {
-        const qs = scalarOf(v, first.inputs[1], first, 1, 'the scale');
-        inputQuant = { scale: [qs / p], zeroPoint: [q / qs], qtype: BIPOLAR, mode: 'bipolar' };
-        inCodes = [-1, 1];
       } else {
         inputQuant = { scale: [1 / p], zeroPoint: [q], qtype: int(2), mode: 'sign', clip: [-1, 1] };
         inCodes = [-1, 1];
@@ -654,11 +657,15 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
     if (fit) act = { kind: 'requant', mul: fit.mul, bias: fit.add, shift: fit.shift, outType };
     else notes.push(`${qn.name}: no exact requantization (e.g. reachable round-half-even ties), using ${levels.length - 1} thresholds`);
   }
+  if (!act && levels.length === 1) {
+    // Every channel is constant: one threshold no accumulator reaches keeps the layer well formed.
+    act = { kind: 'threshold', thresholds: ranges.map((r) => [r.hi + 1]), outBias: levels[0], outScale: 1, outType: codeQType([levels[0], levels[0] + 1]) };
+  }
   if (!act) {
     const thresholds = T.map((t) => levels.slice(1).map((l) => t[l - kMin - 1]));
     act = { kind: 'threshold', thresholds, outBias: levels[0], outScale: step ?? 1, outType };
   }
   const plan: LayerPlan = { mac: mac.name, quantizer: qn.name, origin, rows, cols, weights: W, weightType, inType: input.type, accType, act };
   if (last) return { plan, affine: { scale: new Array(rows).fill(model.s), offset: new Array(rows).fill(-model.z * model.s) } };
-  return { plan, next: { model, codes: [levels[0], levels[levels.length - 1]], type: outType } };
+  return { plan, next: { model, codes: [levels[0], levels[levels.length - 1]], type: act.kind === 'none' ? outType : act.outType } };
 }
