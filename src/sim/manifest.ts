@@ -1,40 +1,11 @@
-// The build manifest `kiln compile` writes next to the RTL (manifest.json), as the simulator reads it.
-// Codegen (HW) writes it; the fields are those of the issue-3 contract (/work/notes/ISSUE3.md).
+// Reading the build manifest `kiln compile` writes next to the RTL (manifest.json; the type and the
+// writer are codegen's). Checked here because a user may point `kiln sim` at any directory.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../diag/index.ts';
-import type { InputQuantizer, OutputAffine } from '../ir/dataflow.ts';
+import type { Manifest } from '../codegen/index.ts';
 
-export interface StreamPort {
-  /** Bits per element. */
-  elemBits: number;
-  /** Elements per beat. */
-  fold: number;
-  /** Beats per inference. */
-  beatsPerInference: number;
-  signed: boolean;
-  /** QType name, e.g. 'UINT8', 'BIPOLAR'. */
-  qtype: string;
-  /** Elements per inference when fold·beatsPerInference includes padding (optional; default fold·beatsPerInference). */
-  elements?: number;
-}
-
-export interface Manifest {
-  top: string;
-  /** RTL files in compile order, relative to the output directory. */
-  files: string[];
-  inW: number;
-  outW: number;
-  input: StreamPort;
-  output: StreamPort;
-  /** Internal stream names in dbg_valid / dbg_ready bit order. */
-  streams: string[];
-  inputQuant: InputQuantizer[];
-  outputAffine: OutputAffine[];
-  estimate: { cyclesPerInference: number; firstOutputLatency: number };
-  model: string;
-  kilnVersion: string;
-}
+export type { Manifest, PortInfo as StreamPort } from '../codegen/index.ts';
 
 /** Reads and checks `<dir>/manifest.json` (KLN1001 when absent, KLN1011 when malformed). */
 export function readManifest(dir: string): Manifest {
@@ -63,6 +34,5 @@ export function readManifest(dir: string): Manifest {
   if (m.output.elemBits * m.output.fold !== m.outW) bad(`outW (${m.outW}) must equal output.elemBits·output.fold`);
   if (!Array.isArray(m.streams)) bad('streams must be a list of stream names');
   if (typeof m.estimate !== 'object' || m.estimate === null) bad('estimate must be an object');
-  m.top ??= 'kiln_top';
   return m;
 }

@@ -74,7 +74,7 @@ export function cycleStats(m: Manifest, resp: Response): SimStats {
 
 function checkInputs(m: Manifest, inputs: number[][]): void {
   const qtype = parseQType(m.input.qtype);
-  const per = m.input.elements ?? m.input.fold * m.input.beatsPerInference;
+  const per = m.input.fold * m.input.beatsPerInference;
   inputs.forEach((codes, k) => {
     if (codes.length !== per) {
       fail('InputMismatch', `inference ${k} has ${codes.length} input codes, the design takes ${per}`);
@@ -143,7 +143,7 @@ export async function simulate(outDir: string, inputs: number[][], opts: SimOpti
     if (response.watchdog) fail('SimDeadlock', deadlockMessage(response, m, expectBeats));
     if (response.cycleLimit !== undefined) fail('SimDeadlock', `simulation reached its cycle limit (${response.cycleLimit})`);
     opts.onProgress?.({ phase: 'run', message: 'simulated', done: total, total });
-    const numel = opts.outputElements ?? m.output.elements ?? m.output.fold * m.output.beatsPerInference;
+    const numel = opts.outputElements ?? m.output.fold * m.output.beatsPerInference;
     return {
       outputs: decodeOutputBeats(m.output, response.outBeats, numel),
       stats: cycleStats(m, response),
