@@ -70,7 +70,7 @@ export function evalConstant(g: Graph, name: string, cache = new Map<string, Con
   return result;
 }
 
-/** Kind and implied bit width of a set of distinct sorted values. */
+/** Kind and implied bit width of a set of distinct sorted values (one grid for the whole tensor). */
 export function classifyLevels(levels: number[], storedDType: DType): { kind: WeightKind; bits: number } {
   const k = levels.length;
   if (k <= 1) return { kind: 'constant', bits: 1 };
@@ -79,20 +79,75 @@ export function classifyLevels(levels: number[], storedDType: DType): { kind: We
     if (levels[0] === 0 || levels[1] === 0) return { kind: 'binary', bits: 1 };
   }
   if (k === 3 && levels[1] === 0 && levels[0] === -levels[2]) return { kind: 'ternary', bits: 2 };
-  if (k <= MAX_LEVELS && onGrid(levels)) return { kind: 'int', bits: Math.max(1, Math.ceil(Math.log2(k))) };
+  if (k <= MAX_LEVELS && onGrid(levels)) return { kind: 'int', bits: bitsFor(k) };
   return { kind: isFloat(storedDType) ? 'float' : 'int', bits: STORED_BITS[storedDType] };
 }
 
-/** Whether all values are lo + j·step for integers j (a uniform quantization grid). */
+const bitsFor = (levels: number) => Math.max(1, Math.ceil(Math.log2(levels)));
+
+/** Channels shorter than this say nothing about a quantization grid (any 2 values form one). */
+const MIN_CHANNEL = 16;
+
+/**
+ * Per-channel quantization (QDQ per-axis, Quant with a per-channel scale): every output channel is
+ * on its own uniform grid. Returns the bits of the widest channel, or undefined when some is not.
+ */
+function perChannelBits(vals: number[], shape: number[], axis: number): number | undefined {
+  const c = shape[axis];
+  if (c === undefined || c < 2) return undefined;
+  const inner = numel(shape.slice(axis + 1));
+  const per = vals.length / c;
+  if (per < MIN_CHANNEL) return undefined;
+  const sets = Array.from({ length: c }, () => new Set<number>());
+  vals.forEach((v, i) => sets[Math.floor(i / inner) % c].add(v));
+  let worst = 1;
+  for (const set of sets) {
+    if (set.size > MAX_LEVELS) return undefined;
+    const levels = [...set].sort((a, b) => a - b);
+    if (levels.length > 1 && !onGrid(levels)) return undefined;
+    worst = Math.max(worst, levels.length);
+  }
+  return bitsFor(worst);
+}
+
+/**
+ * Whether all values are lo + j·step for integers j (a uniform quantization grid). The step is
+ * the smallest gap divided by a small k (codes need not be adjacent: gaps of 2 and 3 steps give a
+ * smallest gap of 2), then refined over the whole span to wash out float32 rounding.
+ */
 function onGrid(sorted: number[]): boolean {
-  let step = Infinity;
-  for (let i = 1; i < sorted.length; i++) step = Math.min(step, sorted[i] - sorted[i - 1]);
-  if (!(step > 0) || !Number.isFinite(step)) return false;
+  let gap = Infinity;
+  for (let i = 1; i < sorted.length; i++) gap = Math.min(gap, sorted[i] - sorted[i - 1]);
+  if (!(gap > 0) || !Number.isFinite(gap)) return false;
   const lo = sorted[0];
-  return sorted.every((v) => {
+  const span = sorted[sorted.length - 1] - lo;
+  const fits = (step: number, tol: number) => sorted.every((v) => {
     const j = (v - lo) / step;
-    return Math.abs(j - Math.round(j)) < 1e-3;
+    return Math.abs(j - Math.round(j)) < tol;
   });
+  for (let k = 1; k <= 8; k++) {
+    const rough = gap / k;
+    if (span / rough > MAX_LEVELS || !fits(rough, 0.02)) continue;
+    return fits(span / Math.round(span / rough), 1e-3);
+  }
+  return false;
+}
+
+/** The output-channel axis of a layer's weight tensor. */
+function channelAxis(n: Node, rank: number, weightInput: number): number {
+  if (n.op === 'Gemm') return n.attrs.transB?.kind === 'int' && n.attrs.transB.v === 1 ? 0 : 1;
+  if (n.op.includes('MatMul')) return weightInput === 0 ? rank - 2 : rank - 1;
+  return 0; // Conv family: [out, in/group, k…] (channels_last OHWI too)
+}
+
+/** Ops that move weights around without changing their values. */
+const VALUE_PRESERVING = new Set(['Identity', 'Transpose', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
+
+/** The quantizer a weight comes out of, looking through transposes and reshapes. */
+function quantizerOf(name: string, prod: Map<string, Node>): Node | undefined {
+  let n = prod.get(name);
+  while (n && VALUE_PRESERVING.has(n.op)) n = prod.get(n.inputs[0]);
+  return n && ['DequantizeLinear', 'Quant', 'IntQuant', 'BipolarQuant'].includes(n.op) ? n : undefined;
 }
 
 function layerStats(g: Graph, n: Node, cache: Map<string, ConstEval | null>, prod: Map<string, Node>): LayerWeights | undefined {
@@ -108,7 +163,20 @@ function layerStats(g: Graph, n: Node, cache: Map<string, ConstEval | null>, pro
   const vals = toNumbers(ev.value);
   const levels = [...new Set(vals)].sort((a, b) => a - b);
   const stored = g.initializers.get(ev.root)!;
-  const { kind, bits } = classifyLevels(levels, stored.dtype);
+  let { kind, bits } = classifyLevels(levels, stored.dtype);
+  // Behind a DequantizeLinear the integer codes tell the width (per-axis scales spread the values).
+  const q = quantizerOf(n.inputs[idx], prod);
+  if (q?.op === 'DequantizeLinear') {
+    const codes = evalConstant(g, q.inputs[0], cache, prod);
+    if (codes) {
+      const c = classifyLevels([...new Set(toNumbers(codes.value))].sort((a, b) => a - b), codes.value.dtype);
+      if (c.bits < bits) ({ kind, bits } = c);
+    }
+  }
+  if (kind === 'float') {
+    const pc = perChannelBits(vals, ev.value.shape, channelAxis(n, ev.value.shape.length, idx));
+    if (pc !== undefined) ({ kind, bits } = { kind: 'int', bits: pc });
+  }
   const elements = vals.length;
   return {
     node: n.name, op: n.op, tensor: ev.root, shape: ev.value.shape, storedDType: stored.dtype, elements,
