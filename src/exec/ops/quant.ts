@@ -244,6 +244,29 @@ const dequantizeLinearOp: OpImpl = (node, inputs) => {
   return [out];
 };
 
+/**
+ * DynamicQuantizeLinear: uint8 with scale (max(0,x) − min(0,x))/255 and zero point
+ * round(clip(−min/scale, 0, 255)), all in float32 (outputs y, y_scale, y_zero_point).
+ */
+const dynamicQuantizeLinearOp: OpImpl = (node, inputs) => {
+  const x = need(node, inputs, 0, 'x');
+  const xv = nums(x);
+  let lo = 0, hi = 0;
+  for (const v of xv) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const scale = Math.fround(Math.fround(hi - lo) / 255);
+  const zp = scale === 0 ? 0 : roundHalfEven(Math.min(255, Math.max(0, Math.fround(0 - Math.fround(lo / scale)))));
+  const out = makeTensor('uint8', x.shape);
+  const y = nums(out);
+  for (let i = 0; i < y.length; i++) {
+    const q = scale === 0 ? zp : roundHalfEven(Math.fround(xv[i] / scale)) + zp;
+    y[i] = q < 0 ? 0 : q > 255 ? 255 : q;
+  }
+  return [out, makeTensor('float32', [], [scale]), makeTensor('uint8', [], [zp])];
+};
+
 // ---- qonnx channels_last wrappers ---------------------------------------------------------------
 
 /** [0, r-1, 1, …, r-2]: channels-last → channels-first. */
@@ -277,4 +300,5 @@ export const quantOps: OpTable = {
   MultiThreshold: multiThresholdOp,
   QuantizeLinear: quantizeLinearOp,
   DequantizeLinear: dequantizeLinearOp,
+  DynamicQuantizeLinear: dynamicQuantizeLinearOp,
 };
