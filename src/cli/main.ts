@@ -5,11 +5,17 @@ import { Code } from '../diag/index.ts';
 import { EXIT_USER_ERROR, reportError } from './errors.ts';
 import { execCommand } from './exec.ts';
 import { inspectCommand } from './inspect.ts';
+import { compileCommand } from './compile.ts';
+import { simCommand } from './sim.ts';
+import { demoCommand } from './demo.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
   inspectCommand,
   execCommand,
+  compileCommand,
+  simCommand,
+  demoCommand,
 ];
 
 export function buildCli(argv: string[]): Argv {

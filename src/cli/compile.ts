@@ -1,0 +1,74 @@
+// kiln compile <model> -o <dir> [--fold folding.json] [--force]: ONNX model → streamlined integer
+// dataflow graph → folded → RTL, weights, manifest.json, dataflow.json and report.json in <dir>.
+import { existsSync, readFileSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { compileDataflow, type Design } from '../codegen/index.ts';
+import { checkOutputDir } from '../codegen/write.ts';
+import { fail } from '../diag/index.ts';
+import { importModel } from '../onnx/import.ts';
+import type { Folding } from '../passes/fold.ts';
+import { lowerModel, type LowerOptions } from '../passes/to-dataflow.ts';
+import { table } from './table.ts';
+
+export interface CompileModelOptions {
+  fold?: Folding;
+  force?: boolean;
+  lower?: LowerOptions;
+}
+
+/** Reads a folding JSON file { "<layer>": { "pe": n, "simd": m } } (KLN1001 / KLN1011). */
+export function readFoldingFile(path: string): Folding {
+  if (!existsSync(path)) fail('FileNotFound', `folding file '${path}' does not exist`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Folding;
+  } catch (e) {
+    fail('BadInputFile', `folding file '${path}' is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * The whole compile: import → lower (streamline + to-dataflow) → fold → codegen into outDir.
+ * The output directory is checked first (KLN1015 without force) and written atomically, so a failed
+ * compile leaves nothing behind.
+ */
+export function compileModel(model: string, outDir: string, opts: CompileModelOptions = {}): Design {
+  checkOutputDir(outDir, opts.force ?? false);
+  // 'tidy-exact' keeps BatchNorm separate from ±1 / integer weights so streamlining can see the grid.
+  const graph = importModel(model, { pipeline: 'tidy-exact' });
+  const df = lowerModel(graph, { source: model, ...opts.lower });
+  return compileDataflow(df, outDir, { fold: opts.fold, force: opts.force });
+}
+
+interface CompileArgs {
+  model: string;
+  out: string;
+  fold?: string;
+  force: boolean;
+  json: boolean;
+}
+
+export function designSummary(d: Design): string {
+  const rows = d.report.layers.map((l) => [
+    l.name, l.kind, `${l.input.elems}×${l.input.qtype}`, `${l.output.elems}×${l.output.qtype}`,
+    String(l.pe), l.simd === undefined ? '' : String(l.simd), String(l.cycles),
+  ]);
+  return table([['layer', 'kind', 'in', 'out', 'PE', 'SIMD', 'cycles'], ...rows]).join('\n') +
+    `\nestimate: ${d.report.cyclesPerInference} cycles/inference, first output after ${d.report.firstOutputLatency} cycles\n`;
+}
+
+export const compileCommand: CommandModule<object, CompileArgs> = {
+  command: 'compile <model>',
+  describe: 'Compile a quantized ONNX MLP into Verilog (RTL, weights, manifest, report)',
+  builder: (y) => y
+    .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
+    .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'output directory' })
+    .option('fold', { type: 'string', describe: 'folding JSON: { "<layer>": { "pe": n, "simd": m } }' })
+    .option('force', { type: 'boolean', default: false, describe: 'replace an existing output directory' })
+    .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }),
+  handler: (args) => {
+    const fold = args.fold !== undefined ? readFoldingFile(args.fold) : undefined;
+    const design = compileModel(args.model, args.out, { fold, force: args.force });
+    if (args.json) process.stdout.write(JSON.stringify(design.report, null, 2) + '\n');
+    else process.stdout.write(`${designSummary(design)}wrote ${design.files.size} files to ${args.out}\n`);
+  },
+};
