@@ -149,8 +149,6 @@ module mvu #(
     else term = x_value(x) * w_value(w);
   endfunction
 
-  localparam [ACC_W-1:0] COLS_A = COLS[ACC_W-1:0];
-
   genvar p;
   generate
     for (p = 0; p < PE; p = p + 1) begin : g_pe
@@ -164,7 +162,14 @@ module mvu #(
       reg [ACC_W-1:0] acc_q;
       reg [OUT_W-1:0] out_q;
       wire [ACC_W-1:0] sum = (sf_q == {SFW{1'b0}} ? {ACC_W{1'b0}} : acc_q) + dot;
-      wire [ACC_W-1:0] result = XNOR ? (sum << 1) - COLS_A : sum;
+      wire [ACC_W-1:0] result;
+      if (XNOR) begin : g_xnor
+        // XNOR mode accumulates popcount: value = 2*popcount - COLS (ACC_W is small here).
+        localparam [ACC_W-1:0] COLS_A = COLS[ACC_W-1:0];
+        assign result = (sum << 1) - COLS_A;
+      end else begin : g_sum
+        assign result = sum;
+      end
       always @(posedge clk) begin
         if (step) acc_q <= sum;
         if (step && sf_last) out_q <= result[OUT_W-1:0];
