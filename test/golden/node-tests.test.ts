@@ -3,7 +3,7 @@
 // reproduce the golden outputs: float within 1e-4 abs + 1e-3 rel (NaN equals NaN), integers and
 // bools exactly, same shape and element type.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/diag/index.ts';
@@ -11,7 +11,7 @@ import { runtimeInputs, type Graph } from '../../src/ir/graph.ts';
 import { isFloat, nums, type Tensor } from '../../src/ir/tensor.ts';
 import { runGraph, unsupportedNodes } from '../../src/exec/run.ts';
 import { loadModel } from '../../src/onnx/load.ts';
-import { decodeTensorFile } from '../../src/onnx/tensor.ts';
+import { close, readPb } from '../helpers/golden.ts';
 
 /** The node-test folder of the installed package, or undefined when it is not installed. */
 function nodeTestRoot(): string | undefined {
@@ -26,21 +26,15 @@ function nodeTestRoot(): string | undefined {
   }
 }
 
-function readPb(path: string): Tensor {
-  return decodeTensorFile(readFileSync(path), path);
-}
-
-/** Why `got` differs from `want`, or undefined when they match. */
-export function mismatch(got: Tensor | undefined, want: Tensor): string | undefined {
+/** Why `got` differs from `want` (exact shape and dtype, project tolerance), or undefined. */
+function mismatch(got: Tensor | undefined, want: Tensor): string | undefined {
   if (!got) return 'no output';
   if (got.dtype !== want.dtype) return `dtype ${got.dtype}, want ${want.dtype}`;
   if (got.shape.join(',') !== want.shape.join(',')) return `shape [${got.shape}], want [${want.shape}]`;
   const a = nums(got);
   const b = nums(want);
   for (let i = 0; i < b.length; i++) {
-    const ok = isFloat(want.dtype)
-      ? (Number.isNaN(a[i]) && Number.isNaN(b[i])) || a[i] === b[i] || Math.abs(a[i] - b[i]) <= 1e-4 + 1e-3 * Math.abs(b[i])
-      : a[i] === b[i];
+    const ok = isFloat(want.dtype) ? close(a[i], b[i]) : a[i] === b[i];
     if (!ok) return `element ${i}: ${a[i]}, want ${b[i]}`;
   }
   return undefined;
