@@ -32,7 +32,7 @@ function opTable(): Map<string, OpImpl> {
  * by op name in ANY domain, since exporters use five different ones, some undeclared.
  */
 const STANDARD_DOMAINS = new Set(['', 'ai.onnx', 'com.microsoft']);
-export const ANY_DOMAIN_OPS = new Set(['Quant', 'IntQuant', 'BipolarQuant', 'Trunc', 'MultiThreshold']);
+export const ANY_DOMAIN_OPS = new Set(['Quant', 'IntQuant', 'BipolarQuant', 'Trunc', 'MultiThreshold', 'DebugMarker']);
 
 let cache: Map<string, OpImpl> | undefined;
 

@@ -508,6 +508,8 @@ const identity: OpImpl = (node, inputs) => [need(node, inputs, 0, 'input')];
 
 export const shapeOps: OpTable = {
   Identity: identity,
+  // qonnx DebugMarker: a named tap that passes its input through unchanged.
+  DebugMarker: identity,
   Constant: (node) => [constantValue(node)],
   Shape: (node, inputs) => {
     const x = need(node, inputs, 0, 'data');
