@@ -469,6 +469,7 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
     } catch (e) {
       if (e instanceof KilnError && e.code === Code.CannotLower) problems.push(...e.diagnostics);
       else throw e;
+      prevElems = NaN; // unknown after a failed layer: don't report the next layer's width as well
     }
   }
   if (problems.length) throw new KilnError(problems);
@@ -540,7 +541,7 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
   const [d0, d1] = iw.shape;
   const rows = transB ? d0 : d1;
   const cols = transB ? d1 : d0;
-  if (cols !== input.elems) throw new KilnError(cannotLower(mac, `takes ${cols} inputs but the stream carries ${input.elems}`));
+  if (cols !== input.elems && !Number.isNaN(input.elems)) throw new KilnError(cannotLower(mac, `takes ${cols} inputs but the stream carries ${input.elems}`));
   const W = new Array<number>(rows * cols);
   const sw = new Array<number>(rows);
   for (let r = 0; r < rows; r++) {

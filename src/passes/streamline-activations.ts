@@ -1,0 +1,89 @@
+// Activation quantization for float models whose weights are already few-level (mlp_ternary):
+// a MAC whose input is an unquantized float cannot become an integer layer, so this inserts a QONNX
+// Quant before each such MAC, calibrated on sample inputs. It CHANGES the model (post-training
+// quantization of activations); lowering is then exact with respect to the quantized graph, and the
+// test measures the agreement with the float original. Scales are powers of two (so the next
+// MatMul's float sum stays exact) except where the caller fixes the input quantizer (e.g. 1/255 for
+// pixel inputs, which makes the input codes the original pixel bytes).
+import { runGraph } from '../exec/run.ts';
+import { producers, runtimeInputs, type Graph, type Node } from '../ir/graph.ts';
+import { makeTensor } from '../ir/tensor.ts';
+
+export interface QuantizeActivationsOptions {
+  /** Bits of each inserted activation quantizer (default 8). */
+  bits?: number;
+  /** Input vectors (one inference each) to calibrate the ranges on. */
+  calibration: Float32Array[];
+  /** A fixed quantizer for the graph input, instead of a calibrated one. */
+  input?: { scale: number; bits: number; signed: boolean };
+}
+
+export interface InsertedQuant { before: string; tensor: string; scale: number; bits: number; signed: boolean }
+
+const QUANTIZERS = new Set(['Quant', 'BipolarQuant', 'Sign', 'DequantizeLinear', 'MultiThreshold']);
+const LAYOUT = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
+const QDOMAIN = 'qonnx.custom_op.general';
+
+/** A copy of g with a Quant before every MatMul/Gemm whose run-time input is not quantized. */
+export function quantizeFloatActivations(g: Graph, opts: QuantizeActivationsOptions): { graph: Graph; inserted: InsertedQuant[] } {
+  const out: Graph = structuredClone(g);
+  const prod = producers(out);
+  const input = runtimeInputs(out)[0]?.name;
+  const targets: { mac: Node; tensor: string }[] = [];
+  for (const n of out.nodes) {
+    if ((n.op !== 'MatMul' && n.op !== 'Gemm') || out.initializers.has(n.inputs[0])) continue;
+    let t = n.inputs[0];
+    let p = prod.get(t);
+    while (p && LAYOUT.has(p.op)) p = prod.get(p.inputs[0]);
+    if (p && QUANTIZERS.has(p.op)) continue;
+    targets.push({ mac: n, tensor: n.inputs[0] });
+    void t;
+  }
+  // Calibrate: the range of every target tensor over the sample inputs.
+  const shape = (runtimeInputs(out)[0].shape ?? []).map((d) => (typeof d === 'number' ? d : 1));
+  const lo = new Map<string, number>();
+  const hi = new Map<string, number>();
+  for (const x of opts.calibration) {
+    const env = runGraph(g, new Map([[input, makeTensor('float32', shape, x)]]), { keep: targets.map((t) => t.tensor) });
+    for (const { tensor } of targets) {
+      for (const v of env.get(tensor)!.data as Float32Array) {
+        lo.set(tensor, Math.min(lo.get(tensor) ?? Infinity, v));
+        hi.set(tensor, Math.max(hi.get(tensor) ?? -Infinity, v));
+      }
+    }
+  }
+  const bits = opts.bits ?? 8;
+  const inserted: InsertedQuant[] = [];
+  out.opsets[QDOMAIN] ??= 1;
+  let uid = 0;
+  const fresh = (base: string) => {
+    let n: string;
+    do n = `${base}_${uid++}`; while (out.initializers.has(n) || prod.has(n));
+    return n;
+  };
+  for (const { mac, tensor } of targets) {
+    let q: { scale: number; bits: number; signed: boolean };
+    if (tensor === input && opts.input) q = opts.input;
+    else {
+      const signed = (lo.get(tensor) ?? 0) < 0;
+      const maxAbs = Math.max(Math.abs(lo.get(tensor) ?? 0), Math.abs(hi.get(tensor) ?? 0), 2 ** -20);
+      const qmax = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+      q = { scale: 2 ** Math.ceil(Math.log2(maxAbs / qmax)), bits, signed };
+    }
+    const s = fresh(`${tensor}_qscale`);
+    const z = fresh(`${tensor}_qzero`);
+    const b = fresh(`${tensor}_qbits`);
+    const y = fresh(`${tensor}_quant`);
+    out.initializers.set(s, makeTensor('float32', [], [q.scale]));
+    out.initializers.set(z, makeTensor('float32', [], [0]));
+    out.initializers.set(b, makeTensor('float32', [], [q.bits]));
+    const node: Node = {
+      name: fresh(`${mac.name}_input_quant`), op: 'Quant', domain: QDOMAIN, inputs: [tensor, s, z, b], outputs: [y],
+      attrs: { signed: { kind: 'int', v: q.signed ? 1 : 0 }, narrow: { kind: 'int', v: 0 }, rounding_mode: { kind: 'string', v: 'ROUND' } },
+    };
+    out.nodes.splice(out.nodes.indexOf(mac), 0, node);
+    mac.inputs[0] = y;
+    inserted.push({ before: mac.name, tensor, ...q });
+  }
+  return { graph: out, inserted };
+}
