@@ -117,3 +117,16 @@ describe('Resize', () => {
     expect(vals(y)).toEqual([1, 1.5, 2]);
   });
 });
+
+describe('legacy opsets', () => {
+  it('opset < 7 Add with broadcast=1 aligns B at axis', () => {
+    const a = f32([1, 2, 1, 2], [1, 2, 3, 4]);
+    const y = run1('Add', [a, f32([2], [10, 20])], { broadcast: 1, axis: 1 }, 6);
+    expect(vals(y)).toEqual([11, 12, 23, 24]);
+    // numpy-style from opset 7: B [2] aligns with the last axis
+    expect(vals(run1('Add', [a, f32([2], [10, 20])], {}, 7))).toEqual([11, 22, 13, 24]);
+  });
+  it('Cast-1 names the target type as a string', () => {
+    expect(run1('Cast', [f32([1], [1.5])], { to: 'INT32' }, 1).dtype).toBe('int32');
+  });
+});

@@ -3,7 +3,7 @@
 // outputs round once; narrow integers wrap as in C; int64 stays exact up to 2^53).
 import { fail } from '../../diag/index.ts';
 import { attrFloat, attrInt, attrString, type Node } from '../../ir/graph.ts';
-import { isFloat, makeTensor, nums, type DType, type Tensor } from '../../ir/tensor.ts';
+import { formatShape, isFloat, makeTensor, nums, type DType, type Tensor } from '../../ir/tensor.ts';
 import { dtypeFromOnnx } from '../../onnx/tensor.ts';
 import { binaryMap, broadcastShapes, expandTo, ternaryMap, unaryMap } from '../kernels/broadcast.ts';
 import { roundHalfEven, toBfloat16, toHalf } from '../kernels/round.ts';
@@ -21,10 +21,23 @@ function unary(f: (node: Node) => Un): OpImpl {
   };
 }
 
+/**
+ * Before opset 7, binary ops broadcast only with broadcast=1, and then B is aligned at `axis` of A
+ * (default: trailing), not numpy-style: B [C] against A [N,C,H,W] with axis=1 means [1,C,1,1].
+ */
+function legacyAlign(node: Node, a: Tensor, b: Tensor, opset: number): Tensor {
+  if (opset >= 7 || attrInt(node, 'broadcast', 0) === 0 || node.attrs.axis === undefined) return b;
+  const axis = attrInt(node, 'axis');
+  const start = axis < 0 ? axis + a.shape.length : axis;
+  const trailing = a.shape.length - start - b.shape.length;
+  if (start < 0 || trailing < 0) fail('ShapeMismatch', `${node.op} cannot align B ${formatShape(b.shape)} at axis ${axis} of A ${formatShape(a.shape)}`);
+  return { ...b, shape: [...b.shape, ...new Array<number>(trailing).fill(1)] };
+}
+
 function binary(f: (dtype: DType, node: Node) => Bin, outDtype?: DType): OpImpl {
-  return (node, inputs) => {
+  return (node, inputs, ctx) => {
     const a = need(node, inputs, 0, 'A');
-    const b = need(node, inputs, 1, 'B');
+    const b = legacyAlign(node, a, need(node, inputs, 1, 'B'), ctx.opset);
     return [binaryMap(a, b, outDtype ?? a.dtype, f(a.dtype, node))];
   };
 }
@@ -136,6 +149,21 @@ export function castTensor(x: Tensor, to: DType): Tensor {
   return unaryMap(x, to, f);
 }
 
+/** Cast's target type: an enum int, or (opset 1-5) the type's name as a string. */
+function castTarget(node: Node): DType {
+  const a = node.attrs.to;
+  if (a?.kind === 'string') {
+    const byName: Record<string, DType> = {
+      FLOAT: 'float32', DOUBLE: 'float64', FLOAT16: 'float16', BFLOAT16: 'bfloat16', INT8: 'int8', UINT8: 'uint8',
+      INT16: 'int16', UINT16: 'uint16', INT32: 'int32', UINT32: 'uint32', INT64: 'int64', UINT64: 'uint64', BOOL: 'bool',
+    };
+    const d = byName[a.v.toUpperCase()];
+    if (!d) fail('BadAttribute', `Cast 'to' must name a numeric type, not ${a.v}`);
+    return d;
+  }
+  return dtypeFromOnnx(attrInt(node, 'to'), `Cast 'to' attribute`);
+}
+
 const cmp = (f: (a: number, b: number) => boolean) => binary(() => (a, b) => (f(a, b) ? 1 : 0), 'bool');
 const logic = (f: (a: boolean, b: boolean) => boolean) => binary(() => (a, b) => (f(a !== 0, b !== 0) ? 1 : 0), 'bool');
 
@@ -240,6 +268,6 @@ export const elementwiseOps: OpTable = {
     return [unaryMap(need(node, inputs, 0, 'X'), 'bool', (v) => ((pos && v === Infinity) || (neg && v === -Infinity) ? 1 : 0))];
   },
 
-  Cast: (node, inputs) => [castTensor(need(node, inputs, 0, 'input'), dtypeFromOnnx(attrInt(node, 'to'), `Cast 'to' attribute`))],
+  Cast: (node, inputs) => [castTensor(need(node, inputs, 0, 'input'), castTarget(node))],
   CastLike: (node, inputs) => [castTensor(need(node, inputs, 0, 'input'), need(node, inputs, 1, 'target_type').dtype)],
 };

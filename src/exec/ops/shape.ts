@@ -117,11 +117,12 @@ function split(node: Node, inputs: Inputs, ctx: { opset: number }): Tensor[] {
   });
 }
 
-function concat(node: Node, inputs: Inputs): Tensor[] {
+function concat(node: Node, inputs: Inputs, ctx: { opset: number }): Tensor[] {
   const xs = inputs.filter((t): t is Tensor => t !== undefined);
   if (xs.length === 0) fail('BadAttribute', 'Concat needs at least one input');
   const rank = xs[0].shape.length;
-  const axis = normAxis(attrInt(node, 'axis'), rank);
+  // Concat-1 had an optional axis defaulting to 1; it is required from opset 4.
+  const axis = normAxis(ctx.opset < 4 ? attrInt(node, 'axis', 1) : attrInt(node, 'axis'), rank);
   for (const t of xs) {
     if (t.shape.length !== rank || t.shape.some((d, a) => a !== axis && d !== xs[0].shape[a])) {
       fail('ShapeMismatch', `Concat inputs must agree on every dim but axis ${axis}, not ${xs.map((u) => formatShape(u.shape)).join(' and ')}`);
