@@ -1,4 +1,5 @@
-// kiln's reference executor against onnxruntime-node on the zoo models and fixture vectors.
+// `kiln exec` (import with the tidy-exact pipeline, then the reference executor over the stacked
+// inputs.npy, exactly as the CLI does) against onnxruntime-node on the zoo models' fixture vectors.
 //  - QDQ/QCDQ models: logits must be BITWISE equal to onnxruntime's. Compared against both
 //    graphOptimizationLevel 'disabled' (ORT runs the graph op by op: QuantizeLinear, float Conv/Gemm,
 //    DequantizeLinear — the same computation kiln does) and 'all' (ORT fuses Q/DQ around Conv/Gemm
@@ -19,7 +20,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { emptyGraph } from '../../src/ir/graph.ts';
 import { makeTensor, nums } from '../../src/ir/tensor.ts';
 import { runGraph } from '../../src/exec/run.ts';
-import { encodeModel, loadModel } from '../../src/onnx/load.ts';
+import { encodeModel } from '../../src/onnx/load.ts';
+import { importModel } from '../../src/onnx/import.ts';
+import { execGraph } from '../../src/cli/exec.ts';
 import { codes, compareTensors, quantizerOf, row, ZOO, zooModels, zooVectors } from '../helpers/golden.ts';
 
 const TIE_MARGIN = 1e-5;
@@ -63,10 +66,10 @@ describe('kiln exec vs onnxruntime-node (zoo, fixture vectors)', () => {
           summary.push(`${m} ORT ${level}: SKIPPED, this CPU's ORT U8S8 kernels saturate pairwise sums to int16 (probe 65534 ≠ 129540)`);
           return;
         }
-        const g = loadModel(path);
+        const g = importModel(path, { pipeline: 'tidy-exact' });
+        const all = execGraph(g, [join(ZOO, m, 'inputs.npy')]);
         const session = await ort.InferenceSession.create(path, { graphOptimizationLevel: level, intraOpNumThreads: 1 });
         const v = zooVectors(m);
-        const inName = g.inputs.find((i) => !g.initializers.has(i.name))!.name;
         const outName = g.outputs[0].name;
         const q = quantizerOf(g, outName);
         const quantized = q?.op === 'DequantizeLinear';
@@ -74,7 +77,7 @@ describe('kiln exec vs onnxruntime-node (zoo, fixture vectors)', () => {
         for (let r = 0; r < v.inputs.shape[0]; r++) {
           const vec = nums(v.index)[r];
           const x = row(v.inputs, r);
-          const mine = runGraph(g, new Map([[inName, x]])).get(outName)!;
+          const mine = row(all.get(outName)!, r);
           const res = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(nums(x)), x.shape) });
           const o = res[session.outputNames[0]];
           const theirs = makeTensor('float32', [...o.dims], o.data as Float32Array);
