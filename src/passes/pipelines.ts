@@ -25,4 +25,11 @@ export const tidy: Pipeline = ['fix-batch', settle, 'fold-batchnorm', 'dce', 'in
  */
 export const tidyExact: Pipeline = ['fix-batch', settle, 'dce', 'infer-shapes'];
 
-export const PIPELINES: Record<string, Pipeline> = { tidy, 'tidy-exact': tidyExact };
+/**
+ * Graph preparation before `lowerModel` (src/passes/to-dataflow.ts, which streamlines and lowers to
+ * the dataflow IR): tidy-exact, since the thresholds must reproduce the model's own BatchNorm
+ * arithmetic, not a refolded one. (lowerModel also accepts untidied graphs.)
+ */
+export const lower: Pipeline = tidyExact;
+
+export const PIPELINES: Record<string, Pipeline> = { tidy, 'tidy-exact': tidyExact, lower };

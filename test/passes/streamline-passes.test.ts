@@ -225,3 +225,18 @@ describe('threshold math', () => {
     expect(fitRequant(T, r, 0, 15)).toBeUndefined();
   });
 });
+
+describe("the 'lower' pipeline", () => {
+  it('tidy-exact first changes nothing: same dataflow graph as from the raw import', async () => {
+    const { runPipeline } = await import('../../src/passes/runner.ts');
+    const raw = loadModel(join(root, 'test/fixtures/corpus/qonnx-model-zoo/TFC_1W2A.onnx'));
+    const tidied = loadModel(join(root, 'test/fixtures/corpus/qonnx-model-zoo/TFC_1W2A.onnx'));
+    runPipeline(tidied, 'lower', { verify: true });
+    expect(tidied.nodes.some((n) => n.op === 'Shape')).toBe(false);
+    const a = lowerModel(raw);
+    const b = lowerModel(tidied);
+    expect(b.layers.map((l) => [l.kind, l.attrs, l.consts])).toEqual(a.layers.map((l) => [l.kind, l.attrs, l.consts]));
+    expect(b.inputQuant).toEqual(a.inputQuant);
+    expect(b.outputAffine).toEqual(a.outputAffine);
+  });
+});
