@@ -558,6 +558,52 @@ function softmaxFamily(kind: 'softmax' | 'log' | 'hard'): OpImpl {
   };
 }
 
+// ---- losses (inference-time evaluation) ---------------------------------------------------------
+
+/**
+ * NegativeLogLikelihoodLoss on log-probabilities x [N,C,d...] and targets [N,d...]:
+ * -x[n, t, d] * weight[t], ignored targets contribute 0 (also to the mean's denominator).
+ */
+function nllLoss(node: Node, x: ArrayLike<number>, xShape: number[], target: Tensor, weight: Tensor | undefined, dtype: DType): Tensor {
+  const [N, C] = xShape;
+  const inner = prod(xShape, 2);
+  const tv = nums(target);
+  const wv = weight ? nums(weight) : undefined;
+  const reduction = attrString(node, 'reduction', 'mean');
+  const ignore = node.attrs.ignore_index ? attrInt(node, 'ignore_index') : undefined;
+  const loss = new Float64Array(N * inner);
+  let wsum = 0;
+  for (let n = 0; n < N; n++) for (let d = 0; d < inner; d++) {
+    const c = tv[n * inner + d];
+    if (c === ignore) continue;
+    if (c < 0 || c >= C) fail('ShapeMismatch', `${node.op} target ${c} is outside [0, ${C})`);
+    const w = wv ? wv[c] : 1;
+    loss[n * inner + d] = -x[(n * C + c) * inner + d] * w;
+    wsum += w;
+  }
+  if (reduction === 'none') return fromF64(dtype, [...target.shape], loss);
+  const total = loss.reduce((a, b) => a + b, 0);
+  if (reduction === 'sum') return fromF64(dtype, [], [total]);
+  if (reduction !== 'mean') fail('BadAttribute', `${node.op} reduction must be none, sum or mean, not ${reduction}`);
+  return fromF64(dtype, [], [total / wsum]);
+}
+
+function logSoftmaxAxis1(x: Tensor): Float64Array {
+  const [N, C] = x.shape;
+  const inner = prod(x.shape, 2);
+  const v = nums(x);
+  const out = new Float64Array(v.length);
+  for (let n = 0; n < N; n++) for (let d = 0; d < inner; d++) {
+    let mx = -Infinity;
+    for (let c = 0; c < C; c++) mx = Math.max(mx, v[(n * C + c) * inner + d]);
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(v[(n * C + c) * inner + d] - mx);
+    const lse = mx + Math.log(s);
+    for (let c = 0; c < C; c++) out[(n * C + c) * inner + d] = v[(n * C + c) * inner + d] - lse;
+  }
+  return out;
+}
+
 // ---- resizing ------------------------------------------------------------------------------------
 
 function resizeOp(node: Node, inputs: Inputs, ctx: { opset: number }): Tensor[] {
@@ -672,4 +718,14 @@ export const nnOps: OpTable = {
   Resize: resizeOp,
   Upsample: upsample,
   Dropout: dropout,
+  NegativeLogLikelihoodLoss: (node, inputs) => {
+    const x = need(node, inputs, 0, 'input');
+    return [nllLoss(node, nums(x), x.shape, need(node, inputs, 1, 'target'), inputs[2], x.dtype)];
+  },
+  SoftmaxCrossEntropyLoss: (node, inputs) => {
+    const x = need(node, inputs, 0, 'scores');
+    const logp = logSoftmaxAxis1(x);
+    const loss = nllLoss(node, logp, x.shape, need(node, inputs, 1, 'labels'), inputs[2], x.dtype);
+    return [loss, fromF64(x.dtype, [...x.shape], logp)];
+  },
 };
