@@ -127,12 +127,24 @@ export function randomMlp(seed: number, opts: RandomMlpOptions = {}): RandomMlp 
     if (r() < 0.3) {
       cur = node('Mul', [cur, scalar('m', (r() < 0.2 ? -1 : 1) * (0.1 + r() * 2))]);
       parts.push('mul');
+    } else if (r() < 0.15) {
+      cur = node('Div', [cur, scalar('d', 0.3 + r() * 3)]);
+      parts.push('div');
     }
     if (last && !quantizedOutput) {
       desc.push(parts.join(' '));
       break;
     }
+    if (r() < 0.1) {
+      // ONNX Sign as the activation: three levels −1/0/+1.
+      cur = node('Sign', [cur]);
+      parts.push('sign');
+      desc.push(parts.join(' '));
+      continue;
+    }
     const q = randomQuant(true);
+    // The output quantizer feeds no MAC, so its scale may be any float (exercises Requant).
+    if (last && q.kind === 'int' && r() < 0.6) q.scale = Math.fround(q.scale * (0.55 + r() * 0.9));
     if ((q.kind === 'int' && !q.signed) || r() < 0.2) {
       cur = node('Relu', [cur]);
       parts.push('relu');
