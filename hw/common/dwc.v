@@ -1,8 +1,11 @@
 `default_nettype none
 // Stream width converter: IN_FOLD elements per input beat to OUT_FOLD elements per output beat
-// (EW bits each, element 0 in the LSBs, order preserved). A buffer of IN_FOLD + OUT_FOLD
-// elements accepts a beat whenever at most OUT_FOLD elements wait and emits whenever at least
-// OUT_FOLD do, so both sides run at full rate: max(beats in, beats out) cycles per inference.
+// (EW bits each, element 0 in the LSBs, order preserved). A buffer of CAP = 2*(IN_FOLD + OUT_FOLD)
+// elements accepts a beat whenever it has room for one (a registered decision, no combinational
+// path from m_axis_tready) and emits whenever OUT_FOLD elements wait. That CAP keeps the faster
+// side from ever waiting on the slower one (count stays below OUT_FOLD + 2*IN_FOLD when input-bound;
+// refills arrive before the output starves when output-bound): max(beats in, beats out) cycles
+// per inference.
 module dwc #(
   parameter integer IN_FOLD = 1,
   parameter integer OUT_FOLD = 4,
@@ -17,14 +20,15 @@ module dwc #(
   output wire                   m_axis_tvalid,
   input  wire                   m_axis_tready
 );
-  localparam integer CAP = IN_FOLD + OUT_FOLD;
+  localparam integer CAP = 2 * (IN_FOLD + OUT_FOLD);
   localparam integer CW = $clog2(CAP + 1);
   localparam [CW-1:0] IN_N = IN_FOLD[CW-1:0];
+  localparam [CW-1:0] ROOM = CAP[CW-1:0] - IN_N;
   localparam [CW-1:0] OUT_N = OUT_FOLD[CW-1:0];
 
   reg [CAP*EW-1:0] buf_q;
   reg [CW-1:0] count_q;
-  assign s_axis_tready = count_q <= OUT_N;
+  assign s_axis_tready = count_q <= ROOM;
   assign m_axis_tvalid = count_q >= OUT_N;
   assign m_axis_tdata = buf_q[OUT_FOLD*EW-1:0];
   wire push = s_axis_tvalid && s_axis_tready;
@@ -38,7 +42,7 @@ module dwc #(
     kept = pop ? count_q - OUT_N : count_q;
     if (push) begin
       next_buf = (next_buf & ~({(CAP*EW){1'b1}} << (kept * EW)))
-               | ({{(OUT_FOLD*EW){1'b0}}, s_axis_tdata} << (kept * EW));
+               | ({{((CAP - IN_FOLD)*EW){1'b0}}, s_axis_tdata} << (kept * EW));
     end
   end
 

@@ -69,11 +69,12 @@ module label_select #(
           if (j == 0 || !beats[j == 0 ? 0 : j - 1]) begin
             nval[j*VW +: VW] = v;
             nidx[j*OUT_W +: OUT_W] = index[OUT_W-1:0];
+            nused[j] = 1'b1;
           end else begin
             nval[j*VW +: VW] = nval[(j-1)*VW +: VW];
             nidx[j*OUT_W +: OUT_W] = nidx[(j-1)*OUT_W +: OUT_W];
+            nused[j] = nused[j-1];
           end
-          nused[j] = 1'b1;
         end
       end
     end
