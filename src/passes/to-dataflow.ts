@@ -6,6 +6,7 @@ import { qtypeName, uint, type QType } from '../ir/datatype.ts';
 import type { DataflowGraph, Layer, Stream } from '../ir/dataflow.ts';
 import type { Graph } from '../ir/graph.ts';
 import { smallestIntFor } from '../ir/datatype.ts';
+import { quantizeFloatActivations, type QuantizeActivationsOptions } from './streamline-activations.ts';
 import { streamline, type StreamlinedMlp, type StreamlineOptions } from './streamline.ts';
 
 export interface LowerOptions extends StreamlineOptions {
@@ -13,6 +14,11 @@ export interface LowerOptions extends StreamlineOptions {
   topK?: number;
   /** Model file, for generated-file headers. */
   source?: string;
+  /**
+   * Quantize float activations first (models like mlp_ternary whose hidden activations are float):
+   * inserts calibrated Quant nodes, see src/passes/streamline-activations.ts. Changes the model.
+   */
+  quantizeActivations?: QuantizeActivationsOptions;
 }
 
 /** A valid Verilog identifier suffix from an ONNX name. */
@@ -99,5 +105,6 @@ export function toDataflow(plan: StreamlinedMlp, opts: LowerOptions = {}): Dataf
 
 /** ONNX Graph → dataflow graph: streamline, then lower. The graph is not modified. */
 export function lowerModel(g: Graph, opts: LowerOptions = {}): DataflowGraph {
-  return toDataflow(streamline(g, opts), opts);
+  const model = opts.quantizeActivations ? quantizeFloatActivations(g, opts.quantizeActivations).graph : g;
+  return toDataflow(streamline(model, opts), opts);
 }
