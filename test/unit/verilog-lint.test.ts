@@ -1,0 +1,46 @@
+// Every hand-written hw/ file and every file of a generated design passes `verilator --lint-only -Wall`.
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { compileDataflow } from '../../src/codegen/index.ts';
+import { hwDir } from '../../src/codegen/helpers.ts';
+import { findTool } from '../../src/sim/tools.ts';
+import { smallMlp } from './codegen-fixture.ts';
+
+const verilator = findTool('verilator');
+
+function verilogFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return f === 'tb' ? [] : verilogFiles(p);
+    return f.endsWith('.v') ? [p] : [];
+  });
+}
+
+async function lint(files: string[], top: string, cwd?: string): Promise<string> {
+  const r = await execa(verilator!, ['--lint-only', '-Wall', '--top-module', top, ...files], { reject: false, cwd });
+  return `${r.stdout}${r.stderr}`.trim();
+}
+
+describe.skipIf(!verilator)('verilator --lint-only -Wall', () => {
+  it.each(verilogFiles(hwDir).map((f) => [f.slice(hwDir.length + 1), f]))('hw/%s', async (_name, file) => {
+    const top = _name.split('/').pop()!.replace(/\.v$/, '');
+    expect(await lint([file], top)).toBe('');
+  });
+
+  it.each([['fully parallel', undefined], ['folded with width converters', { fc1: { pe: 2, simd: 3 }, act1: { pe: 4 }, fc2: { pe: 1, simd: 2 }, top: { pe: 2 } }]] as const)(
+    'a generated design (%s)',
+    async (_label, fold) => {
+      const dir = mkdtempSync(join(tmpdir(), 'kiln-lint-'));
+      try {
+        const out = join(dir, 'out');
+        const design = compileDataflow(smallMlp(), out, { fold });
+        expect(await lint(design.manifest.files, 'kiln_top', out)).toBe('');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
