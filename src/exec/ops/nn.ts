@@ -2,8 +2,11 @@
 // reductions, top-k, resizing. Sums are accumulated in float64 and rounded once on store.
 import { fail } from '../../diag/index.ts';
 import { attrFloat, attrFloats, attrInt, attrInts, attrString, type Node } from '../../ir/graph.ts';
-import { formatShape, makeTensor, numel, nums, type DType, type Tensor } from '../../ir/tensor.ts';
+import { formatShape, makeTensor, numel, nums, strides, type DType, type Tensor } from '../../ir/tensor.ts';
+import { dtypeFromOnnx } from '../../onnx/tensor.ts';
 import { canBroadcastTo, expandTo } from '../kernels/broadcast.ts';
+import { einsum } from '../kernels/einsum.ts';
+import { unravel } from '../kernels/layout.ts';
 import { matmulAccumulate } from '../kernels/matmul.ts';
 import { resize, type ResizeSpec } from '../kernels/resize.ts';
 import { intsOf, need, normAxes, normAxis, prod, storer } from '../kernels/util.ts';
@@ -604,6 +607,119 @@ function logSoftmaxAxis1(x: Tensor): Float64Array {
   return out;
 }
 
+// ---- small linear algebra, signal windows, unpooling, detection -------------------------------
+
+function det(node: Node, inputs: Inputs): Tensor[] {
+  const X = need(node, inputs, 0, 'X');
+  const r = X.shape.length;
+  const n = X.shape[r - 1];
+  if (r < 2 || X.shape[r - 2] !== n) fail('ShapeMismatch', `Det input must end in a square matrix, not ${formatShape(X.shape)}`);
+  const x = nums(X);
+  const batch = prod(X.shape, 0, r - 2);
+  const out = new Float64Array(batch);
+  for (let b = 0; b < batch; b++) {
+    const a = Array.from(x.subarray(b * n * n, (b + 1) * n * n));
+    let d = 1;
+    // Gaussian elimination with partial pivoting.
+    for (let c = 0; c < n; c++) {
+      let p = c;
+      for (let i = c + 1; i < n; i++) if (Math.abs(a[i * n + c]) > Math.abs(a[p * n + c])) p = i;
+      if (a[p * n + c] === 0) { d = 0; break; }
+      if (p !== c) {
+        for (let j = 0; j < n; j++) [a[c * n + j], a[p * n + j]] = [a[p * n + j], a[c * n + j]];
+        d = -d;
+      }
+      d *= a[c * n + c];
+      for (let i = c + 1; i < n; i++) {
+        const f = a[i * n + c] / a[c * n + c];
+        for (let j = c; j < n; j++) a[i * n + j] -= f * a[c * n + j];
+      }
+    }
+    out[b] = d;
+  }
+  return [fromF64(X.dtype, X.shape.slice(0, r - 2), out)];
+}
+
+/** Hann/Hamming/Blackman windows (opset 17): cosine sums over n / N, N = size (periodic) or size - 1. */
+function signalWindow(coeffs: number[]): OpImpl {
+  return (node, inputs) => {
+    const size = nums(need(node, inputs, 0, 'size'))[0];
+    const periodic = attrInt(node, 'periodic', 1) !== 0;
+    const dtype = dtypeFromOnnx(attrInt(node, 'output_datatype', 1), `${node.op} output_datatype`);
+    const N = periodic ? size : size - 1;
+    const out = new Float64Array(size);
+    for (let i = 0; i < size; i++) out[i] = coeffs.reduce((s, c, k) => s + c * Math.cos((2 * Math.PI * k * i) / N), 0);
+    return [fromF64(dtype, [size], out)];
+  };
+}
+
+function maxUnpool(node: Node, inputs: Inputs): Tensor[] {
+  const X = need(node, inputs, 0, 'X');
+  const I = nums(need(node, inputs, 1, 'I'));
+  const kernel = attrInts(node, 'kernel_shape');
+  const rank = kernel.length;
+  const stride = attrInts(node, 'strides', kernel.map(() => 1));
+  const pads = attrInts(node, 'pads', new Array<number>(2 * rank).fill(0));
+  const natural = [X.shape[0], X.shape[1], ...X.shape.slice(2).map((d, i) => (d - 1) * stride[i] + kernel[i] - pads[i] - pads[i + rank])];
+  // Indices address the natural (unpadded) output; a larger output_shape extends it at the end.
+  const shape = intsOf(inputs[2]) ?? natural;
+  if (shape.length !== natural.length || shape.some((d, a) => d < natural[a])) fail('ShapeMismatch', `MaxUnpool output_shape [${shape.join(',')}] must be at least ${formatShape(natural)}`);
+  const out = new Float64Array(numel(shape));
+  const outStr = strides(shape);
+  const idx = new Array<number>(shape.length).fill(0);
+  const x = nums(X);
+  const n = numel(natural);
+  for (let k = 0; k < x.length; k++) {
+    if (I[k] < 0 || I[k] >= n) fail('ShapeMismatch', `MaxUnpool index ${I[k]} is outside the unpooled tensor of ${n} elements`);
+    unravel(I[k], natural, idx);
+    out[idx.reduce((s, c, a) => s + c * outStr[a], 0)] = x[k];
+  }
+  return [fromF64(X.dtype, shape, out)];
+}
+
+/** NonMaxSuppression: per batch and class, greedy selection by score, dropping boxes with IoU > threshold. */
+function nonMaxSuppression(node: Node, inputs: Inputs): Tensor[] {
+  const boxes = need(node, inputs, 0, 'boxes');
+  const scores = need(node, inputs, 1, 'scores');
+  const maxOut = inputs[2] && numel(inputs[2].shape) ? nums(inputs[2])[0] : 0;
+  const iouTh = inputs[3] && numel(inputs[3].shape) ? nums(inputs[3])[0] : 0;
+  const scoreTh = inputs[4] && numel(inputs[4].shape) ? nums(inputs[4])[0] : -Infinity;
+  const center = attrInt(node, 'center_point_box', 0) !== 0;
+  const [B, Nb] = boxes.shape;
+  const C = scores.shape[1];
+  const bv = nums(boxes);
+  const sv = nums(scores);
+  const corners = (b: number, i: number): [number, number, number, number] => {
+    const o = (b * Nb + i) * 4;
+    if (center) {
+      const [xc, yc, w, h] = [bv[o], bv[o + 1], bv[o + 2], bv[o + 3]];
+      return [yc - h / 2, xc - w / 2, yc + h / 2, xc + w / 2];
+    }
+    const [y1, x1, y2, x2] = [bv[o], bv[o + 1], bv[o + 2], bv[o + 3]];
+    return [Math.min(y1, y2), Math.min(x1, x2), Math.max(y1, y2), Math.max(x1, x2)];
+  };
+  const iou = (a: number[], b: number[]) => {
+    const ih = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+    const iw = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+    const inter = ih * iw;
+    const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    return union > 0 ? inter / union : 0;
+  };
+  const sel: number[] = [];
+  for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) {
+    const score = (i: number) => sv[(b * C + c) * Nb + i];
+    const cand = Array.from({ length: Nb }, (_, i) => i).filter((i) => score(i) > scoreTh).sort((p, q) => score(q) - score(p) || p - q);
+    const kept: number[] = [];
+    for (const i of cand) {
+      if (kept.length >= maxOut) break;
+      const bi = corners(b, i);
+      if (kept.every((j) => iou(bi, corners(b, j)) <= iouTh)) kept.push(i);
+    }
+    for (const i of kept) sel.push(b, c, i);
+  }
+  return [makeTensor('int64', [sel.length / 3, 3], sel)];
+}
+
 // ---- resizing ------------------------------------------------------------------------------------
 
 function resizeOp(node: Node, inputs: Inputs, ctx: { opset: number }): Tensor[] {
@@ -718,6 +834,13 @@ export const nnOps: OpTable = {
   Resize: resizeOp,
   Upsample: upsample,
   Dropout: dropout,
+  Det: det,
+  Einsum: (node, inputs) => [einsum(attrString(node, 'equation'), inputs.filter((t): t is Tensor => t !== undefined))],
+  HannWindow: signalWindow([0.5, -0.5]),
+  HammingWindow: signalWindow([25 / 46, -21 / 46]),
+  BlackmanWindow: signalWindow([0.42, -0.5, 0.08]),
+  MaxUnpool: maxUnpool,
+  NonMaxSuppression: nonMaxSuppression,
   NegativeLogLikelihoodLoss: (node, inputs) => {
     const x = need(node, inputs, 0, 'input');
     return [nllLoss(node, nums(x), x.shape, need(node, inputs, 1, 'target'), inputs[2], x.dtype)];

@@ -7,9 +7,9 @@
 //  - qonnx channels_last Conv/MaxPool/BatchNormalization/AveragePool wrappers (NHWC data, OHWI
 //    weights): transpose to channels-first, run the standard op, transpose back.
 import { fail } from '../../diag/index.ts';
-import { attrInt, attrString, type Node } from '../../ir/graph.ts';
-import { makeTensor, numel, nums, strides, type DType, type Tensor } from '../../ir/tensor.ts';
-import { broadcastShapes, expandTo } from '../kernels/broadcast.ts';
+import { attrFloat, attrInt, attrString, type Node } from '../../ir/graph.ts';
+import { makeTensor, numel, nums, sameShape, strides, type DType, type Tensor } from '../../ir/tensor.ts';
+import { broadcastIndex, broadcastShapes, expandTo } from '../kernels/broadcast.ts';
 import { transpose } from '../kernels/layout.ts';
 import { roundHalfEven } from '../kernels/round.ts';
 import { need } from '../kernels/util.ts';
@@ -51,6 +51,18 @@ export function qonnxIntRange(signed: boolean, narrow: boolean, bits: number): [
   return [lo, hi];
 }
 
+/** How an operand broadcast to `shape` is read at flat index i: a constant, element i, or via an index. */
+export function reader(t: Tensor, shape: number[]): (i: number) => number {
+  const v = nums(t);
+  if (v.length === 1) {
+    const c = v[0];
+    return () => c;
+  }
+  if (sameShape(t.shape, shape)) return (i) => v[i];
+  const idx = broadcastIndex(t.shape, shape);
+  return (i) => v[idx[i]];
+}
+
 /** The first `count` inputs, each required (names for the error message). */
 export function needAll(node: Node, inputs: (Tensor | undefined)[], names: string[]): Tensor[] {
   return names.map((what, k) => need(node, inputs, k, what));
@@ -65,21 +77,27 @@ const quantOp: OpImpl = (node, inputs) => {
   const narrow = attrInt(node, 'narrow', 0) !== 0;
   const f = floatRoundFor(x, s, z);
   const round = roundingFunction(attrString(node, 'rounding_mode', 'ROUND'), f, node);
+  // Validate each distinct bit width once; lo > hi marks the bipolar case.
+  const ranges = new Map<number, [number, number]>();
+  for (const bits of nums(b)) {
+    if (ranges.has(bits)) continue;
+    if (!Number.isInteger(bits) || bits < 1) fail('BadAttribute', `bit width of ${node.op} must be a positive integer, not ${bits}`, node.name);
+    // qonnx: a 1-bit signed Quant is bipolar (±1), not {-1, 0}.
+    ranges.set(bits, bits === 1 && signed ? [1, -1] : qonnxIntRange(signed, narrow, bits));
+  }
   const shape = broadcastShapes([x.shape, s.shape, z.shape, b.shape]);
-  const [xv, sv, zv, bv] = [x, s, z, b].map((t) => expandTo(t, shape));
+  const [xr, sr, zr, br] = [x, s, z, b].map((t) => reader(t, shape));
   const out = makeTensor('float32', shape);
   const y = out.data as Float32Array;
+  const only = ranges.size === 1 ? [...ranges.values()][0] : undefined;
+  let lo = only ? only[0] : 0, hi = only ? only[1] : 0;
   for (let i = 0; i < y.length; i++) {
-    const bits = bv[i];
-    if (!Number.isInteger(bits) || bits < 1) fail('BadAttribute', `bit width of ${node.op} must be a positive integer, not ${bits}`, node.name);
-    let q = f(f(xv[i] / sv[i]) + zv[i]);
-    if (bits === 1 && signed) {
-      q = q >= 0 ? 1 : -1; // qonnx: a 1-bit signed Quant is bipolar (±1), not {-1, 0}
-    } else {
-      const [lo, hi] = qonnxIntRange(signed, narrow, bits);
-      q = round(q > hi ? hi : q < lo ? lo : q);
-    }
-    y[i] = f(f(q - zv[i]) * sv[i]);
+    if (!only) [lo, hi] = ranges.get(br(i))!;
+    const sv = sr(i), zv = zr(i);
+    let q = f(f(xr(i) / sv) + zv);
+    if (lo > hi) q = q >= 0 ? 1 : -1;
+    else q = round(q > hi ? hi : q < lo ? lo : q);
+    y[i] = f(f(q - zv) * sv);
   }
   return [out];
 };
@@ -142,8 +160,8 @@ const truncOp: OpImpl = (node, inputs) => {
 const multiThresholdOp: OpImpl = (node, inputs) => {
   const [x, t] = needAll(node, inputs, ['x', 'thresholds']);
   const layout = attrString(node, 'data_layout', 'NCHW');
-  const outScale = node.attrs.out_scale?.kind === 'float' ? node.attrs.out_scale.v : 1;
-  const outBias = node.attrs.out_bias?.kind === 'float' ? node.attrs.out_bias.v : 0;
+  const outScale = attrFloat(node, 'out_scale', 1);
+  const outBias = attrFloat(node, 'out_bias', 0);
   const rank = x.shape.length;
   const axis = rank === 4 ? (layout === 'NHWC' ? 3 : 1) : rank === 2 ? 1 : rank - 1;
   if (t.shape.length !== 2) fail('ShapeMismatch', `thresholds of MultiThreshold must be 2-D [channels, steps], not [${t.shape.join(',')}]`, node.name);
