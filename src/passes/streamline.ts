@@ -76,9 +76,11 @@ export interface StreamlinedMlp {
 
 const LAYOUT = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Transpose']);
 const QUANTIZERS = new Set(['Quant', 'BipolarQuant', 'Sign', 'QuantizeLinear', 'DequantizeLinear']);
-const MACS = new Set(['MatMul', 'Gemm']);
+const MACS = new Set(['MatMul', 'Gemm', 'QLinearMatMul', 'MatMulInteger']);
+/** QOperator MACs: integer codes in, exact int32 accumulation of (x − x_zp)(w − w_zp). */
+const INTEGER_MACS = new Set(['QLinearMatMul', 'MatMulInteger']);
 /** Elementwise ops that are monotone in their run-time input when the other inputs are constants. */
-const MONOTONE = new Set(['Add', 'Sub', 'Mul', 'Div', 'BatchNormalization', 'Relu', 'LeakyRelu', 'Clip', 'Max', 'Min', 'Sigmoid', 'Tanh', 'Neg', 'HardSigmoid']);
+const MONOTONE = new Set(['Add', 'Sub', 'Mul', 'Div', 'BatchNormalization', 'Relu', 'LeakyRelu', 'Clip', 'Max', 'Min', 'Sigmoid', 'Tanh', 'Neg', 'HardSigmoid', 'Cast']);
 const TAIL = new Set(['Softmax', 'LogSoftmax']);
 
 function classify(n: Node, dyn: number): string | undefined {
@@ -219,6 +221,18 @@ function integerWeights(v: GraphView, name: string, mac: Node, notes: string[]):
   return { w: Float64Array.from(toNumbers(wt)), s: Float64Array.from(toNumbers(stt)), shape: wt.shape };
 }
 
+/** QLinearMatMul / MatMulInteger weights: the constant integer tensor minus its zero point (per column). */
+function qoperatorWeights(v: GraphView, mac: Node): IntWeights {
+  const [bi, zi] = mac.op === 'QLinearMatMul' ? [3, 5] : [1, 3];
+  const b = constOf(v, mac.inputs[bi], mac);
+  if (b.shape.length !== 2) throw new KilnError(cannotLower(mac, `weights of rank ${b.shape.length}, not 2`));
+  const zb = mac.inputs[zi] ? toNumbers(constOf(v, mac.inputs[zi], mac)) : [0];
+  const N = b.shape[1];
+  const bv = toNumbers(b);
+  const w = Float64Array.from(bv, (x, i) => x - zb[zb.length === 1 ? 0 : i % N]);
+  return { w, s: new Float64Array(bv.length).fill(1), shape: b.shape };
+}
+
 /** Integer values and one scale for an unquantized float weight tensor, when there is an exact one. */
 export function inferGrid(ys: number[]): { w: Float64Array; s: number; why: string } | undefined {
   if (ys.every((x) => Number.isInteger(x))) return { w: Float64Array.from(ys), s: 1, why: 'integer values' };
@@ -297,12 +311,15 @@ class Chain {
     this.out = n.outputs[0];
   }
 
-  /** Appends a synthetic elementwise node with a constant operand (Gemm's alpha and bias). */
-  pushConst(op: 'Add' | 'Mul', value: Tensor, tag: string): void {
-    const cname = `kiln_chain_${tag}`;
+  /** Appends a synthetic node with constant operands (Gemm's alpha and bias, QLinearMatMul's requantization). */
+  pushConst(op: 'Add' | 'Mul' | 'QuantizeLinear', values: Tensor[], tag: string): void {
+    const cnames = values.map((t, i) => {
+      const cname = `kiln_chain_${tag}_${i}`;
+      this.extra.set(cname, t);
+      return cname;
+    });
     const oname = `kiln_chain_${tag}_out`;
-    this.extra.set(cname, value);
-    this.nodes.push({ name: `kiln_${tag}`, op, domain: '', inputs: [this.out, cname], outputs: [oname], attrs: {} });
+    this.nodes.push({ name: `kiln_${tag}`, op, domain: '', inputs: [this.out, ...cnames], outputs: [oname], attrs: {} });
     this.out = oname;
   }
 
@@ -354,6 +371,7 @@ class Chain {
         case 'Mul': { const c = other(1 - dyn); a = a.map((x, i) => x * c[i]); b = b.map((x, i) => x * c[i]); break; }
         case 'Div': { const c = other(1); a = a.map((x, i) => x / c[i]); b = b.map((x, i) => x / c[i]); break; }
         case 'Neg': a = a.map((x) => -x); b = b.map((x) => -x); break;
+        case 'Cast': break; // int32 accumulator to float: exact below 2^24
         case 'BatchNormalization': {
           const [sc, bi, mu, va] = [1, 2, 3, 4].map((k) => other(k));
           const eps = attrFloat(n, 'epsilon', 1e-5);
@@ -491,7 +509,7 @@ function lastActivation(nodes: Node[]): number {
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i];
     if (LAYOUT.has(n.op)) continue;
-    return n.op === 'Quant' || n.op === 'BipolarQuant' || n.op === 'Sign' || n.op === 'DequantizeLinear' ? i : -1;
+    return ['Quant', 'BipolarQuant', 'Sign', 'DequantizeLinear', 'QuantizeLinear'].includes(n.op) ? i : -1;
   }
   return -1;
 }
@@ -536,7 +554,13 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
     if (attrInt(mac, 'transA', 0) !== 0) throw new KilnError(cannotLower(mac, 'transA = 1'));
     transB = attrInt(mac, 'transB', 0);
   }
-  const iw = integerWeights(v, mac.inputs[1], mac, notes);
+  const integerMac = INTEGER_MACS.has(mac.op);
+  if (integerMac && (input.model.s !== 1 || input.model.z !== 0)) {
+    throw new KilnError(cannotLower(mac, 'its input must be integer codes (from QuantizeLinear or QLinearMatMul)'));
+  }
+  const iw = integerMac ? qoperatorWeights(v, mac) : integerWeights(v, mac.inputs[1], mac, notes);
+  // QOperator MACs take their input zero point themselves; codes arrive raw (scale 1, zero point 0).
+  const inZero = integerMac ? scalarOf(v, mac.inputs[2], mac, 0, 'the input zero point') : input.model.z;
   if (iw.shape.length !== 2) throw new KilnError(cannotLower(mac, `weights of rank ${iw.shape.length}, not 2`));
   const [d0, d1] = iw.shape;
   const rows = transB ? d0 : d1;
@@ -558,19 +582,29 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
   const beta = alpha.map((a, r) => {
     let sum = 0;
     for (let c = 0; c < cols; c++) sum += W[r * cols + c];
-    return input.model.z === 0 ? 0 : -a * input.model.z * sum;
+    return inZero === 0 ? 0 : -a * inZero * sum;
   });
 
   const chain = new Chain(v, rows);
   if (mac.op === 'Gemm') {
     const a = attrFloat(mac, 'alpha', 1);
     const b = attrFloat(mac, 'beta', 1);
-    if (a !== 1) chain.pushConst('Mul', makeTensor('float32', [], [a]), `${mac.name}_alpha`);
+    if (a !== 1) chain.pushConst('Mul', [makeTensor('float32', [], [a])], `${mac.name}_alpha`);
     if (mac.inputs[2]) {
       const cT = constOf(v, mac.inputs[2], mac);
       const cv = toNumbers(cT).map((x) => Math.fround(x * b));
-      chain.pushConst('Add', makeTensor('float32', cT.shape, cv), `${mac.name}_bias`);
+      chain.pushConst('Add', [makeTensor('float32', cT.shape, cv)], `${mac.name}_bias`);
     }
+  }
+  if (mac.op === 'QLinearMatMul') {
+    // onnxruntime/MLAS requantization (as src/exec/ops/qoperator.ts): saturate(rne(f32(acc)·ratio) + y_zp)
+    // with ratio = f32(f32(a_scale·b_scale[n]) / y_scale) — a float32 Mul, then QuantizeLinear(1, y_zp).
+    const as = scalarOf(v, mac.inputs[1], mac, 1, 'a_scale');
+    const ys = scalarOf(v, mac.inputs[6], mac, 1, 'y_scale');
+    const bs = toNumbers(constOf(v, mac.inputs[4], mac));
+    const ratio = Array.from({ length: rows }, (_, n) => Math.fround(Math.fround(as * bs[bs.length === 1 ? 0 : n]) / ys));
+    chain.pushConst('Mul', [makeTensor('float32', [rows], ratio)], `${mac.name}_ratio`);
+    chain.pushConst('QuantizeLinear', [makeTensor('float32', [], [1]), constOf(v, mac.inputs[7], mac)], `${mac.name}_requant`);
   }
   for (const n of chainNodes) {
     if (!isLayoutPreserving(v, n)) throw new KilnError(cannotLower(n, 'a transpose that reorders elements'));
@@ -590,7 +624,7 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
     return { lo, hi };
   };
 
-  if (qi < 0) {
+  if (qi < 0 && mac.op !== 'QLinearMatMul') {
     if (!last) throw new KilnError(cannotLower(mac, 'the next MAC\'s input is not quantized (no quantizer after this MAC); quantize the activation first'));
     const af = chain.affine(alpha, beta);
     if (!af) throw new KilnError(cannotLower(chainNodes.find((n) => !LAYOUT.has(n.op) && !['Add', 'Sub', 'Mul', 'Div', 'Neg', 'BatchNormalization'].includes(n.op)) ?? mac, 'the last layer must end in a quantizer or in affine ops only'));
@@ -601,8 +635,9 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
     };
   }
 
-  const qn = chainNodes[qi];
-  const model = codeModel(v, qn);
+  // The activation: the last quantizer of the chain, or QLinearMatMul's own requantization.
+  const qn = qi >= 0 ? chainNodes[qi] : mac;
+  const model: CodeModel = qi >= 0 ? codeModel(v, qn) : { s: 1, z: 0 };
   // k(r, acc) for the UNnegated weights; σ[r] = −1 flips decreasing rows.
   const sigma = new Array<number>(rows).fill(1);
   const code = (ch: Int32Array, acc: Float64Array): Float64Array => {

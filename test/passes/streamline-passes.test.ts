@@ -240,3 +240,46 @@ describe("the 'lower' pipeline", () => {
     expect(b.outputAffine).toEqual(a.outputAffine);
   });
 });
+
+describe('QOperator forms', () => {
+  const int8 = (shape: number[], vals: number[]) => makeTensor('int8', shape, vals);
+  const uint8 = (v: number) => makeTensor('uint8', [], [v]);
+
+  it('QuantizeLinear → QLinearMatMul ×2 → DequantizeLinear lowers exactly (zero points, per-column scales)', () => {
+    const b = builder(8);
+    const r = rng(21);
+    const t = (name: string, x: ReturnType<typeof makeTensor>) => { b.g.initializers.set(name, x); return name; };
+    let q = b.op('QuantizeLinear', ['x', b.c(0.05), t('z0', uint8(128))]);
+    const W1 = int8([8, 6], Array.from({ length: 48 }, () => Math.round(r() * 254 - 127)));
+    q = b.op('QLinearMatMul', [q, b.c(0.05), 'z0', t('w1', W1), b.c([0.01, 0.02, 0.013, 0.007, 0.03, 0.011]), t('wz1', int8([6], [0, 0, 0, 0, 0, 0])), b.c(0.37), t('z1', uint8(10))]);
+    const W2 = int8([6, 4], Array.from({ length: 24 }, () => Math.round(r() * 254 - 127)));
+    q = b.op('QLinearMatMul', [q, b.c(0.37), 'z1', t('w2', W2), b.c(0.02), t('wz2', int8([], [3])), b.c(0.71), t('z2', uint8(128))]);
+    const y = b.op('DequantizeLinear', [q, b.c(0.71), 'z2']);
+    const g = b.done(y, 4);
+    const c = compareLowering(g, randomInputs(200, 8, -7, 7, 2));
+    expect(c.mismatches).toEqual([]);
+    const df = lowerModel(g);
+    expect(df.layers.every((l) => KINDS.has(l.kind))).toBe(true);
+    expect(df.inputQuant[0]).toMatchObject({ scale: [Math.fround(0.05)], zeroPoint: [128], qtype: { kind: 'INT', bits: 8, signed: false } });
+    // Weight zero point 3 is folded into the integer weights.
+    expect(df.layers[2].consts.weights[0]).toBe(W2.data[0] as number - 3);
+  });
+
+  it('MatMulInteger → Cast → Mul → Add → Relu → QuantizeLinear/DequantizeLinear lowers exactly', () => {
+    const b = builder(5);
+    const r = rng(8);
+    b.g.initializers.set('zx', makeTensor('int8', [], [0]));
+    let q = b.op('QuantizeLinear', ['x', b.c(0.125), 'zx']);
+    b.g.initializers.set('w', int8([5, 3], Array.from({ length: 15 }, () => Math.round(r() * 30 - 15))));
+    let t = b.op('MatMulInteger', [q, 'w']);
+    t = b.op('Cast', [t], { to: { kind: 'int', v: 1 } });
+    t = b.op('Mul', [t, b.c(0.125 * 0.0625)]);
+    t = b.op('Add', [t, b.c([0.5, -0.25, 0.1])]);
+    t = b.op('Relu', [t]);
+    b.g.initializers.set('zy', makeTensor('uint8', [], [0]));
+    q = b.op('QuantizeLinear', [t, b.c(0.04), 'zy']);
+    const y = b.op('DequantizeLinear', [q, b.c(0.04), 'zy']);
+    const g = b.done(y, 3);
+    expect(compareLowering(g, randomInputs(200, 5, -10, 10, 3)).mismatches).toEqual([]);
+  });
+});
