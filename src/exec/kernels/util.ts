@@ -3,6 +3,7 @@
 import { fail } from '../../diag/index.ts';
 import type { Node } from '../../ir/graph.ts';
 import { makeTensor, nums, type DType, type Tensor } from '../../ir/tensor.ts';
+import { toBfloat16, toHalf } from './round.ts';
 
 /** An axis in [-rank, rank) as a non-negative index. */
 export function normAxis(axis: number, rank: number, what = 'axis'): number {
@@ -33,13 +34,17 @@ export function need(node: Node, inputs: (Tensor | undefined)[], k: number, what
 
 /**
  * How a computed number becomes an element of `dtype`. Typed arrays already wrap/round for the
- * narrow types; the types held in a Float64Array (int64, uint64, uint32) must be made integral here.
+ * narrow types; the types held in a Float64Array (int64, uint64, uint32) must be made integral here,
+ * and float16/bfloat16 (held in a Float32Array) rounded to their grid.
  */
 export function storer(dtype: DType): ((v: number) => number) | undefined {
   switch (dtype) {
     case 'int64': case 'uint64': return Math.trunc;
     case 'uint32': return (v) => Math.trunc(v) >>> 0;
     case 'bool': return (v) => (v !== 0 ? 1 : 0);
+    // Half-precision types live in a Float32Array: round to their own grid explicitly.
+    case 'float16': return toHalf;
+    case 'bfloat16': return toBfloat16;
     default: return undefined;
   }
 }

@@ -6,7 +6,7 @@ import { attrFloat, attrInt, attrString, type Node } from '../../ir/graph.ts';
 import { formatShape, isFloat, makeTensor, nums, type DType, type Tensor } from '../../ir/tensor.ts';
 import { dtypeFromOnnx } from '../../onnx/tensor.ts';
 import { binaryMap, broadcastShapes, expandTo, ternaryMap, unaryMap } from '../kernels/broadcast.ts';
-import { roundHalfEven, toBfloat16, toHalf } from '../kernels/round.ts';
+import { roundHalfEven } from '../kernels/round.ts';
 import { need, storer } from '../kernels/util.ts';
 import type { OpImpl, OpTable } from '../registry.ts';
 
@@ -141,11 +141,8 @@ function clip(node: Node, inputs: (Tensor | undefined)[], ctx: { opset: number }
 /** Cast to `to`, with the conversions C/numpy make: float→int truncates, float16/bfloat16 round. */
 export function castTensor(x: Tensor, to: DType): Tensor {
   if (x.dtype === 'string' || to === 'string') fail('UnsupportedDType', `Cast from ${x.dtype} to ${to} is not supported (kiln executes numeric tensors only)`);
-  let f: Un = (v) => v;
-  if (to === 'float16') f = toHalf;
-  else if (to === 'bfloat16') f = toBfloat16;
-  else if (to === 'bool') f = (v) => (v !== 0 ? 1 : 0);
-  else if (!isFloat(to)) f = (v) => (Number.isFinite(v) ? Math.trunc(v) : 0);
+  // Stores round to float16/bfloat16 and make bool 0/1 (see storer); integers truncate toward zero.
+  const f: Un = isFloat(to) || to === 'bool' ? (v) => v : (v) => (Number.isFinite(v) ? Math.trunc(v) : 0);
   return unaryMap(x, to, f);
 }
 
