@@ -93,7 +93,7 @@ describe('error reporting', () => {
   it('a KilnError is its diagnostics, one per line, exit 2; anything else is an internal error, exit 70', () => {
     const lines: string[] = [];
     const orig = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((s: string) => lines.push(s)) as typeof process.stderr.write;
+    process.stderr.write = ((s: string) => lines.push(s) > 0) as typeof process.stderr.write;
     try {
       expect(reportError(new KilnError([{ code: 'KLN1003', message: 'a', node: 'n' }, { code: 'KLN1007', message: 'b' }]))).toBe(2);
       expect(reportError(new TypeError('boom'))).toBe(70);
