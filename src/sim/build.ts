@@ -27,6 +27,11 @@ export interface BuildOptions {
   onProgress?: (p: BuildProgress) => void;
   /** Parallel C++ compile jobs (default 2). */
   jobs?: number;
+  /**
+   * Compile the generated C++ without optimisation: builds are faster, simulation slower. For tests
+   * that run many small designs for few cycles (the fuzz test).
+   */
+  quickBuild?: boolean;
 }
 
 export interface BuildResult {
@@ -53,7 +58,8 @@ export async function buildSim(outDir: string, opts: BuildOptions = {}): Promise
     hash.update(data);
   };
   part('verilator', await toolVersion(verilator));
-  part('flags', JSON.stringify([verilatorFlags, manifest.top]));
+  const makeFlags = [...(opts.quickBuild ? ['OPT_FAST=-O0', 'OPT_SLOW=-O0', 'OPT_GLOBAL=-O0'] : [])];
+  part('flags', JSON.stringify([verilatorFlags, manifest.top, makeFlags]));
   part('harness', readFileSync(harnessPath));
   manifest.files.forEach((f, i) => {
     part(`name${i}`, f.replace(/^.*\//, ''));
@@ -72,13 +78,14 @@ export async function buildSim(outDir: string, opts: BuildOptions = {}): Promise
   mkdirSync(tmp, { recursive: true });
   try {
     const ccache = findTool('ccache');
+    if (ccache) makeFlags.push(`OBJCACHE=${ccache}`);
     const args = [
       ...verilatorFlags,
       '-j', String(opts.jobs ?? 2),
       '--top-module', manifest.top,
       '--Mdir', join(tmp, 'obj'),
       '-o', '../tb',
-      ...(ccache ? ['-MAKEFLAGS', `OBJCACHE=${ccache}`] : []),
+      ...makeFlags.flatMap((f) => ['-MAKEFLAGS', f]),
       ...sources,
       harnessPath,
     ];
