@@ -72,9 +72,12 @@ export function to3(xs: number[], fillValue: number): [number, number, number] {
  * zero-point-adjusted operands and reuse it. x: [N,C,...spatial], w: [M,C/group,...kernel].
  */
 export function convAccumulate(
-  x: ArrayLike<number>, xShape: number[], w: ArrayLike<number>, wShape: number[],
+  xIn: ArrayLike<number>, xShape: number[], wIn: ArrayLike<number>, wShape: number[],
   bias: ArrayLike<number> | undefined, win: Window, group: number,
 ): Float64Array {
+  // One concrete array type keeps the hot loop monomorphic (callers pass Float32Array, Int8Array, …).
+  const x = Float64Array.from(xIn);
+  const w = Float64Array.from(wIn);
   const [N, C] = xShape;
   const [M, Cg] = wShape;
   if (C !== Cg * group || M % group !== 0) {
