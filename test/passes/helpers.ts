@@ -26,7 +26,7 @@ export function randomTensor(shape: number[], r: () => number, lo = -1, hi = 1):
   return t;
 }
 
-export function graphWithInput(name: string, shape: number[]): Graph {
+export function graphWithInput(name: string, shape: (number | string)[]): Graph {
   const g = emptyGraph();
   g.inputs.push({ name, dtype: 'float32', shape });
   return g;
