@@ -1,7 +1,11 @@
 `default_nettype none
 // Multi-threshold activation, PE elements per beat: for element e of channel c = e mod CHANNELS,
 // y = OUT_BIAS + OUT_SCALE * #{ i : x >= T[c][i] } (all STEPS comparisons of a lane in parallel).
-// THRESHOLDS packs T[c][i] at bits [(c*STEPS+i)*TW +: TW], TW-bit two's complement.
+// Thresholds come in one word per channel group g (GROUPS = CHANNELS/PE, or 1 per-tensor): lane p,
+// step i at bits [(p*STEPS+i)*TW +: TW] holds T[g*PE+p][i] (TW-bit two's complement; per-tensor
+// words have a single lane). Small tables are the THRESHOLDS parameter (word g at [g*WORD +: WORD],
+// constant-propagated when GROUPS == 1); big ones (USE_ROM = 1) a ROM read from THRESHOLD_FILE with
+// $readmemh (path relative to the simulator's working directory = the output dir).
 // Codes (IN_KIND / OUT_KIND): 0 unsigned, 1 signed, 2 bipolar (1 = +1, 0 = -1).
 // One output register: full throughput (1 beat/cycle), ELEMS/PE cycles per inference.
 module threshold #(
@@ -11,7 +15,9 @@ module threshold #(
   parameter integer WI = 4,
   parameter integer IN_KIND = 1,
   parameter integer TW = 5,
-  parameter [CHANNELS*STEPS*TW-1:0] THRESHOLDS = {(CHANNELS*STEPS*TW){1'b0}},
+  parameter integer USE_ROM = 0,
+  parameter [(USE_ROM != 0 ? 1 : CHANNELS*STEPS*TW)-1:0] THRESHOLDS = {(USE_ROM != 0 ? 1 : CHANNELS*STEPS*TW){1'b0}},
+  parameter THRESHOLD_FILE = "thresholds.mem",
   parameter integer OUT_W = 1,
   parameter integer OUT_KIND = 0,
   parameter integer OUT_BIAS = 0,
@@ -31,6 +37,8 @@ module threshold #(
   localparam integer GW = GROUPS > 1 ? $clog2(GROUPS) : 1;
   localparam [GW-1:0] G_LAST = GROUPS[GW-1:0] - 1'b1;
   localparam integer CW = (WI > TW ? WI : TW) + 1;
+  localparam integer LANES = CHANNELS > 1 ? PE : 1;
+  localparam integer WORD = LANES * STEPS * TW;
 
   reg [GW-1:0] group_q;
   reg valid_q;
@@ -49,22 +57,38 @@ module threshold #(
     end
   end
 
+  // This group's thresholds.
+  wire [WORD-1:0] t_word;
+  generate
+    if (USE_ROM != 0) begin : g_rom
+      reg [WORD-1:0] rom [0:GROUPS-1];
+      initial $readmemh(THRESHOLD_FILE, rom);
+      assign t_word = rom[group_q];
+      wire unused_param = &{1'b0, THRESHOLDS};
+    end else if (GROUPS == 1) begin : g_const
+      assign t_word = THRESHOLDS[WORD-1:0];
+      wire unused_group = &{1'b0, group_q};
+    end else begin : g_param
+      assign t_word = THRESHOLDS[group_q * WORD +: WORD];
+    end
+  endgenerate
+
   genvar p;
   generate
     for (p = 0; p < PE; p = p + 1) begin : g_lane
+      localparam integer LANE = CHANNELS > 1 ? p : 0;
       wire [WI-1:0] code = s_axis_tdata[p*WI +: WI];
       reg [CW-1:0] x;
       reg [CW-1:0] t;
       reg [OUT_W-1:0] y_code;
-      integer i, n, y, channel;
+      integer i, n, y;
       always @* begin
         if (IN_KIND == 2) x = {{(CW - 1){~code[0]}}, 1'b1};
         else if (IN_KIND == 1) x = {{(CW - WI){code[WI-1]}}, code};
         else x = {{(CW - WI){1'b0}}, code};
-        channel = CHANNELS > 1 ? {{(32 - GW){1'b0}}, group_q} * PE + p : 0;
         n = 0;
         for (i = 0; i < STEPS; i = i + 1) begin
-          t = {{(CW - TW){THRESHOLDS[(channel*STEPS+i)*TW + TW - 1]}}, THRESHOLDS[(channel*STEPS+i)*TW +: TW]};
+          t = {{(CW - TW){t_word[(LANE*STEPS+i)*TW + TW - 1]}}, t_word[(LANE*STEPS+i)*TW +: TW]};
           if ($signed(x) >= $signed(t)) n = n + 1;
         end
         y = OUT_BIAS + OUT_SCALE * n;

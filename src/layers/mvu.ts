@@ -56,7 +56,13 @@ export default defineLayer({
     if (a.outType.kind !== 'INT') return `outType must be INTn or UINTn, not ${qtypeName(a.outType)}`;
     return undefined;
   },
-  checkFolding: (a) => mustDivide('pe', a.rows, a.pe) ?? mustDivide('simd', a.cols, a.simd),
+  checkFolding: (a) => {
+    const bad = mustDivide('pe', a.rows, a.pe) ?? mustDivide('simd', a.cols, a.simd);
+    if (bad) return bad;
+    // One cycle's weights form one constant / ROM word; Verilator caps constants at 65536 bits.
+    const bits = a.pe * a.simd * bitWidth(a.weightType);
+    return bits > 65536 ? `pe·simd·(weight bits) must be at most 65536, not ${a.pe}·${a.simd}·${bitWidth(a.weightType)} = ${bits}` : undefined;
+  },
   streams: (a) => ({
     in: [{ qtype: a.inType, elems: a.cols, fold: a.simd }],
     out: [{ qtype: a.outType, elems: a.rows, fold: a.pe }],

@@ -1,7 +1,10 @@
 // Multi-threshold activation (FINN Thresholding): per channel c = (element index mod channels),
 // y = outBias + outScale · #{ i : x ≥ T[c][i] } with T[c] ascending. PE elements per cycle.
 import { allows, bitWidth, qtypeName, range } from '../ir/datatype.ts';
-import { codeKind, defineLayer, dtype, int, mustDivide, packVector, signedBits } from './define.ts';
+import { codeKind, defineLayer, dtype, int, mustDivide, packHex, packVector, signedBits } from './define.ts';
+
+/** Threshold tables bigger than this many bits become a ROM instead of a parameter. */
+export const ROM_ABOVE_BITS = 16384;
 
 export default defineLayer({
   kind: 'Threshold',
@@ -47,11 +50,20 @@ export default defineLayer({
   rtl: {
     module: 'threshold',
     files: ['threshold/threshold.v'],
-    params: (a, { thresholds }) => {
+    params: (a, { thresholds }, ctx) => {
       const [xlo, xhi] = range(a.inType);
       // Thresholds outside the input range behave like the range's ends ±1: clamp them so TW stays small.
       const t = thresholds.map((v) => Math.min(Math.max(v, xlo), xhi + 1));
       const tw = signedBits(Math.min(...t, xlo), Math.max(...t, xhi + 1));
+      // Big tables go to a $readmemh ROM, one word per channel group (Verilator caps constants at 64 Kbit).
+      const perWord = (a.channels > 1 ? a.pe : 1) * a.steps;
+      const useRom = t.length * tw > ROM_ABOVE_BITS;
+      let table: { verilog: string } | { file: string };
+      if (useRom) {
+        const words: string[] = [];
+        for (let i = 0; i < t.length; i += perWord) words.push(packHex(t.slice(i, i + perWord), tw));
+        table = { file: ctx.memFile('thresholds', words.join('\n') + '\n') };
+      } else table = packVector(t, tw);
       return {
         CHANNELS: a.channels,
         STEPS: a.steps,
@@ -59,7 +71,8 @@ export default defineLayer({
         WI: bitWidth(a.inType),
         IN_KIND: codeKind(a.inType),
         TW: tw,
-        THRESHOLDS: packVector(t, tw),
+        USE_ROM: useRom ? 1 : 0,
+        ...('file' in table ? { THRESHOLD_FILE: { verilog: `"${table.file}"` } } : { THRESHOLDS: table }),
         OUT_W: bitWidth(a.outType),
         OUT_KIND: codeKind(a.outType),
         OUT_BIAS: a.outBias,

@@ -25,7 +25,8 @@ export default defineLayer({
     const inBeats = a.elems / a.inFold;
     const needed = Math.ceil(a.outFold / a.inFold) - 1; // index of the input beat completing output beat 0
     const firstOut = (inBeats > 1 ? first + Math.round((needed * (last - first)) / (inBeats - 1)) : first) + 1;
-    return [firstOut, Math.max(last + 1, firstOut + a.elems / a.outFold - 1)];
+    // The last input beat yields up to ceil(inFold / outFold) output beats, one per cycle.
+    return [firstOut, Math.max(last + Math.ceil(a.inFold / a.outFold), firstOut + a.elems / a.outFold - 1)];
   },
   rtl: {
     module: 'dwc',

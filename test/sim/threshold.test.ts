@@ -16,6 +16,8 @@ const cases: LayerCase[] = [
   thresholdCase('per_tensor_int6_to_bipolar_pe4', 12, 1, 1, 4, 'INT6', 'BIPOLAR', -5, 5, -1, 2, 2),
   thresholdCase('uint4_to_int4_15steps_serial', 6, 6, 15, 1, 'UINT4', 'INT4', 0, 16, -8, 1, 3),
   thresholdCase('int12_to_int3_c4_elems8_unrolled', 8, 4, 7, 4, 'INT12', 'INT3', -2100, 2100, -4, 1, 4),
+  // 16·63 thresholds of 17 bits: above ROM_ABOVE_BITS, so a $readmemh ROM indexed by channel group.
+  thresholdCase('int16_to_uint6_c16_63steps_pe4_rom', 16, 16, 63, 4, 'INT16', 'UINT6', -32768, 32767, 0, 1, 5),
 ];
 
 describe.skipIf(!haveVerilator)('Threshold RTL == reference, cycles == model', () => {

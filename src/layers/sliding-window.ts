@@ -1,0 +1,114 @@
+// Sliding-window generator (FINN ConvolutionInputGenerator): turns an image stream into the stream of
+// convolution windows a matrix-vector unit consumes, so Conv = SlidingWindow → MVU.
+//
+// Input: an ih×iw×channels image in NHWC order (channels innermost), `pe` channels per beat.
+// Output, for each output pixel (oy, ox) in row-major order, for each kernel tap (ky, kx) in
+// row-major order, the `channels` channels of input pixel (oy·sh + ky·dh, ox·sw + kx·dw):
+//   out[((oy·ow + ox)·kh·kw + ky·kw + kx)·channels + c] = in[((oy·sh + ky·dh)·iw + ox·sw + kx·dw)·channels + c]
+// So one window is a vector of kh·kw·channels elements in (ky, kx, c) order: the MVU after it has
+// cols = kh·kw·channels with column (ky·kw + kx)·channels + c (ONNX weight [m][c][ky][kx] reordered).
+// Padding is a separate Pad layer in front; oh = floor((ih − dh·(kh−1) − 1)/sh) + 1 (no ceil mode).
+//
+// The RTL keeps a circular buffer of DEPTH beats (a few image lines, or the whole image when that is
+// smaller) written at one beat per cycle and read at one beat per cycle, so steady state is exactly
+// max(input beats, output beats) cycles per inference (see hw/sliding_window/sliding_window.v).
+import { bitWidth } from '../ir/datatype.ts';
+import { defineLayer, dtype, int, mustDivide } from './define.ts';
+
+export interface WindowGeometry { ih: number; iw: number; kh: number; kw: number; sh: number; sw: number; dh: number; dw: number }
+
+/** Output rows and columns of a window scan (no padding, floor mode). */
+export function windowOutput(g: WindowGeometry): [number, number] {
+  return [Math.floor((g.ih - g.dh * (g.kh - 1) - 1) / g.sh) + 1, Math.floor((g.iw - g.dw * (g.kw - 1) - 1) / g.sw) + 1];
+}
+
+/** Buffer depth in beats: enough lines that neither side ever waits on the other (a power of two). */
+export function windowBufferDepth(g: WindowGeometry, cf: number): number {
+  const image = g.ih * g.iw * cf;
+  const lines = ((2 * (g.kh - 1) * g.dh + g.sh) * g.iw + (g.kw - 1) * g.dw + 2) * cf;
+  const need = Math.min(lines, 2 * image);
+  let depth = 2;
+  while (depth < need) depth *= 2;
+  return depth;
+}
+
+export default defineLayer({
+  kind: 'SlidingWindow',
+  attrs: {
+    ih: int({ min: 1 }),
+    iw: int({ min: 1 }),
+    channels: int({ min: 1 }),
+    kh: int({ min: 1 }),
+    kw: int({ min: 1 }),
+    sh: int({ min: 1, default: 1 }),
+    sw: int({ min: 1, default: 1 }),
+    dh: int({ min: 1, default: 1 }),
+    dw: int({ min: 1, default: 1 }),
+    /** Channels per beat (FINN calls it SIMD here; `pe` like every other non-MVU layer of kiln). */
+    pe: int({ min: 1, default: 1 }),
+    qtype: dtype(),
+  },
+  consts: () => ({}),
+  check: (a) => {
+    if (a.dh * (a.kh - 1) + 1 > a.ih) return `the dilated kernel height ${a.dh * (a.kh - 1) + 1} must fit in the image height ${a.ih}`;
+    if (a.dw * (a.kw - 1) + 1 > a.iw) return `the dilated kernel width ${a.dw * (a.kw - 1) + 1} must fit in the image width ${a.iw}`;
+    return undefined;
+  },
+  checkFolding: (a) => mustDivide('pe', a.channels, a.pe),
+  streams: (a) => {
+    const [oh, ow] = windowOutput(a);
+    return {
+      in: [{ qtype: a.qtype, elems: a.ih * a.iw * a.channels, fold: a.pe }],
+      out: [{ qtype: a.qtype, elems: oh * ow * a.kh * a.kw * a.channels, fold: a.pe }],
+    };
+  },
+  execute: (a, [x]) => {
+    const [oh, ow] = windowOutput(a);
+    const y: number[] = [];
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let ky = 0; ky < a.kh; ky++) {
+          for (let kx = 0; kx < a.kw; kx++) {
+            const base = ((oy * a.sh + ky * a.dh) * a.iw + ox * a.sw + kx * a.dw) * a.channels;
+            for (let c = 0; c < a.channels; c++) y.push(x[base + c]);
+          }
+        }
+      }
+    }
+    return [y];
+  },
+  cycles: (a) => {
+    const [oh, ow] = windowOutput(a);
+    return Math.max(a.ih * a.iw, oh * ow * a.kh * a.kw) * (a.channels / a.pe);
+  },
+  // Input beat 0 is written, read the next cycle into the output register, and leaves the cycle after.
+  // The last window waits for the whole image (the writer finishes the image before the reader moves on).
+  timing: (a, first, last) => {
+    const [oh, ow] = windowOutput(a);
+    const outBeats = (oh * ow * a.kh * a.kw * a.channels) / a.pe;
+    return [first + 2, Math.max(last + 2, first + 1 + outBeats)];
+  },
+  rtl: {
+    module: 'sliding_window',
+    files: ['sliding_window/sliding_window.v'],
+    params: (a) => {
+      const [oh, ow] = windowOutput(a);
+      return {
+        IH: a.ih,
+        IW: a.iw,
+        C: a.channels,
+        PE: a.pe,
+        KH: a.kh,
+        KW: a.kw,
+        SH: a.sh,
+        SW: a.sw,
+        DH: a.dh,
+        DW: a.dw,
+        OH: oh,
+        OW: ow,
+        EW: bitWidth(a.qtype),
+        DEPTH: windowBufferDepth(a, a.channels / a.pe),
+      };
+    },
+  },
+});
