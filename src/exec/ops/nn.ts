@@ -8,6 +8,7 @@ import { canBroadcastTo, expandTo } from '../kernels/broadcast.ts';
 import { einsum } from '../kernels/einsum.ts';
 import { unravel } from '../kernels/layout.ts';
 import { matmulAccumulate } from '../kernels/matmul.ts';
+import { recurrent, type CellKind } from '../kernels/recurrent.ts';
 import { resize, type ResizeSpec } from '../kernels/resize.ts';
 import { intsOf, need, normAxes, normAxis, prod, storer } from '../kernels/util.ts';
 import { convAccumulate, to3, windowOf, type Window } from '../kernels/window.ts';
@@ -720,6 +721,34 @@ function nonMaxSuppression(node: Node, inputs: Inputs): Tensor[] {
   return [makeTensor('int64', [sel.length / 3, 3], sel)];
 }
 
+// ---- recurrent layers -----------------------------------------------------------------------------
+
+function recurrentOp(kind: CellKind): OpImpl {
+  return (node, inputs) => {
+    const X = need(node, inputs, 0, 'X');
+    need(node, inputs, 1, 'W');
+    need(node, inputs, 2, 'R');
+    const r = recurrent(kind, node, inputs);
+    const { seq, batch, hidden, dirs } = r;
+    if (attrInt(node, 'layout', 0) === 0) {
+      const outs = [fromF64(X.dtype, [seq, dirs, batch, hidden], r.Y), fromF64(X.dtype, [dirs, batch, hidden], r.Yh)];
+      return kind === 'LSTM' ? [...outs, fromF64(X.dtype, [dirs, batch, hidden], r.Yc)] : outs;
+    }
+    // layout 1: Y [batch, seq, dirs, hidden], states [batch, dirs, hidden].
+    const y = new Float64Array(r.Y.length);
+    for (let t = 0; t < seq; t++) for (let d = 0; d < dirs; d++) for (let b = 0; b < batch; b++) for (let j = 0; j < hidden; j++) {
+      y[((b * seq + t) * dirs + d) * hidden + j] = r.Y[((t * dirs + d) * batch + b) * hidden + j];
+    }
+    const state = (v: Float64Array) => {
+      const o = new Float64Array(v.length);
+      for (let d = 0; d < dirs; d++) for (let b = 0; b < batch; b++) for (let j = 0; j < hidden; j++) o[(b * dirs + d) * hidden + j] = v[(d * batch + b) * hidden + j];
+      return fromF64(X.dtype, [batch, dirs, hidden], o);
+    };
+    const outs = [fromF64(X.dtype, [batch, seq, dirs, hidden], y), state(r.Yh)];
+    return kind === 'LSTM' ? [...outs, state(r.Yc)] : outs;
+  };
+}
+
 // ---- resizing ------------------------------------------------------------------------------------
 
 function resizeOp(node: Node, inputs: Inputs, ctx: { opset: number }): Tensor[] {
@@ -834,6 +863,9 @@ export const nnOps: OpTable = {
   Resize: resizeOp,
   Upsample: upsample,
   Dropout: dropout,
+  RNN: recurrentOp('RNN'),
+  GRU: recurrentOp('GRU'),
+  LSTM: recurrentOp('LSTM'),
   Det: det,
   Einsum: (node, inputs) => [einsum(attrString(node, 'equation'), inputs.filter((t): t is Tensor => t !== undefined))],
   HannWindow: signalWindow([0.5, -0.5]),
