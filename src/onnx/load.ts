@@ -4,7 +4,7 @@ import { fail, KilnError } from '../diag/index.ts';
 import { parseQType } from '../ir/datatype.ts';
 import type { AttrValue, Dim, Graph, Node, ValueInfo } from '../ir/graph.ts';
 import { makeTensor, type Tensor } from '../ir/tensor.ts';
-import { decodeTensor, dtypeFromOnnx, dtypeToOnnx, encodeTensor } from './tensor.ts';
+import { decodeTensor, describeProtobufError, dtypeFromOnnx, dtypeToOnnx, encodeTensor } from './tensor.ts';
 import { onnx, toNum, type AttributeProto, type ModelProto, type NodeProto, type ValueInfoProto } from './proto.ts';
 
 const AT = onnx.AttributeProto.AttributeType;
@@ -27,9 +27,7 @@ export function decodeModel(bytes: Uint8Array, where = 'model'): Graph {
   try {
     m = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    const msg = (e as Error).message;
-    const why = /index out of range|invalid wire type|illegal|premature/i.test(msg) ? 'truncated or corrupt protobuf' : 'not a protobuf';
-    fail('MalformedModel', `'${where}' is not a valid ONNX model (${why}: ${msg})`);
+    fail('MalformedModel', `'${where}' is not a valid ONNX model (${describeProtobufError((e as Error).message)})`);
   }
   const ir = toNum(m.irVersion as unknown as number);
   if (!m.graph || ir <= 0 || ir > 12) {

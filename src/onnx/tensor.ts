@@ -160,13 +160,22 @@ export function encodeTensor(t: Tensor, name = ''): TensorProto {
   return tp;
 }
 
+/** protobufjs's decode errors, said in terms of the file ("ends early", "byte N"). */
+export function describeProtobufError(msg: string): string {
+  const short = /index out of range: (\d+) \+ (\d+) > (\d+)/.exec(msg);
+  if (short) return `truncated or corrupt protobuf: a field at byte ${short[1]} needs ${short[2]} more bytes, but the file has ${short[3]}`;
+  const wire = /invalid wire type (\d+) at offset (\d+)/.exec(msg);
+  if (wire) return `corrupt protobuf: invalid field encoding (wire type ${wire[1]}) at byte ${wire[2]}`;
+  return `not a protobuf: ${msg}`;
+}
+
 /** Read a standalone TensorProto (.pb) file's bytes. */
 export function decodeTensorFile(bytes: Uint8Array, where: string): Tensor {
   let tp: TensorProto;
   try {
     tp = onnx.TensorProto.decode(bytes);
   } catch (e) {
-    fail('BadInputFile', `${where} is not a valid ONNX TensorProto file (${(e as Error).message})`);
+    fail('BadInputFile', `${where} is not a valid ONNX TensorProto file (${describeProtobufError((e as Error).message)})`);
   }
   return decodeTensor(tp, where);
 }

@@ -68,14 +68,15 @@ beforeAll(() => {
   w('x_ok.npy', encodeNpy(makeTensor('float32', [1, 4], [1, 2, 3, 4])));
   w('x_bad.npy', new Uint8Array([1, 2, 3]));
   w('x.txt', new Uint8Array([1]));
+  w('x_cut.pb', encodeTensorFile(makeTensor('float32', [1, 4], [1, 2, 3, 4])).subarray(0, 12));
 });
 
 const cases: [string, string[], string][] = [
   ['empty file', ['inspect', 'empty.onnx'], "KLN1002 model file 'empty.onnx' is empty"],
   ['missing file', ['inspect', 'nothing.onnx'], "KLN1001 model file 'nothing.onnx' does not exist"],
   ['truncated protobuf (a real model cut in half)', ['inspect', 'truncated.onnx'],
-    "KLN1002 'truncated.onnx' is not a valid ONNX model (truncated or corrupt protobuf: index out of range: 5490 + 200704 > 121286)"],
-  ['random bytes', ['inspect', 'random.onnx'], "KLN1002 'random.onnx' is not a valid ONNX model (truncated or corrupt protobuf: index out of range: 9 + 530381 > 4096)"],
+    "KLN1002 'truncated.onnx' is not a valid ONNX model (truncated or corrupt protobuf: a field at byte 5490 needs 200704 more bytes, but the file has 121286)"],
+  ['random bytes', ['inspect', 'random.onnx'], "KLN1002 'random.onnx' is not a valid ONNX model (truncated or corrupt protobuf: a field at byte 9 needs 530381 more bytes, but the file has 4096)"],
   ['external data pointing at ../../etc/passwd', ['inspect', 'external.onnx'],
     "KLN1004 tensor 'w' stores its data in an external file ('../../etc/passwd'); kiln reads self-contained models only — re-save the model with all tensors inside it (onnx.save(model, path, save_as_external_data=False))"],
   ['a dimension of 10^12 elements', ['inspect', 'huge.onnx'], "KLN1005 tensor 'w' has 1.00e+12 elements (shape [1000000,1000000]), more than the limit of 268435456"],
@@ -87,6 +88,8 @@ const cases: [string, string[], string][] = [
   ['an input file of the wrong rank (.pb)', ['exec', 'good.onnx', '--in', 'x_rank.pb'], "KLN1012 input 'x' expects float32[1,4], but 'x_rank.pb' holds float32[4]"],
   ['too many input files', ['exec', 'good.onnx', '--in', 'x_ok.npy', 'x_ok.npy'], "KLN1012 the model has 1 input ('x'), but 2 input files were given"],
   ['a corrupt .npy input', ['exec', 'good.onnx', '--in', 'x_bad.npy'], "KLN1011 'x_bad.npy' is not a valid .npy file (missing \\x93NUMPY magic)"],
+  ['a truncated .pb input', ['exec', 'good.onnx', '--in', 'x_cut.pb'],
+    "KLN1011 'x_cut.pb' is not a valid ONNX TensorProto file (truncated or corrupt protobuf: a field at byte 10 needs 16 more bytes, but the file has 12)"],
   ['an input of unknown format', ['exec', 'good.onnx', '--in', 'x.txt'], "KLN1011 input file 'x.txt' must be .npy or .pb (an ONNX TensorProto), not '.txt'"],
 ];
 
