@@ -6,6 +6,7 @@ import { formatShape, makeTensor, numel, nums, strides, type DType, type Tensor 
 import { dtypeFromOnnx } from '../../onnx/tensor.ts';
 import { canBroadcastTo, expandTo } from '../kernels/broadcast.ts';
 import { einsum } from '../kernels/einsum.ts';
+import { gridSample } from '../kernels/gridsample.ts';
 import { unravel } from '../kernels/layout.ts';
 import { matmulAccumulate } from '../kernels/matmul.ts';
 import { recurrent, type CellKind } from '../kernels/recurrent.ts';
@@ -863,6 +864,15 @@ export const nnOps: OpTable = {
   Resize: resizeOp,
   Upsample: upsample,
   Dropout: dropout,
+  GridSample: (node, inputs) => {
+    const X = need(node, inputs, 0, 'X');
+    const r = gridSample(X, need(node, inputs, 1, 'grid'), {
+      mode: attrString(node, 'mode', 'bilinear'),
+      padding: attrString(node, 'padding_mode', 'zeros'),
+      alignCorners: attrInt(node, 'align_corners', 0) !== 0,
+    });
+    return [fromF64(X.dtype, r.shape, r.data)];
+  },
   RNN: recurrentOp('RNN'),
   GRU: recurrentOp('GRU'),
   LSTM: recurrentOp('LSTM'),
