@@ -505,6 +505,53 @@ function reverseSequence(node: Node, inputs: Inputs): Tensor[] {
   })];
 }
 
+/** Unique: distinct elements (or slices along axis), sorted or in first-occurrence order. */
+function unique(node: Node, inputs: Inputs): Tensor[] {
+  const x0 = need(node, inputs, 0, 'X');
+  const flat = node.attrs.axis === undefined;
+  const x = flat ? { ...x0, shape: [numel(x0.shape)] } : x0;
+  const axis = flat ? 0 : normAxis(attrInt(node, 'axis'), x.shape.length);
+  const dim = x.shape[axis];
+  const inner = prod(x.shape, axis + 1);
+  const outer = prod(x.shape, 0, axis);
+  const v = nums(x);
+  const sliceOf = (i: number) => {
+    const s: number[] = [];
+    for (let o = 0; o < outer; o++) for (let j = 0; j < inner; j++) s.push(v[(o * dim + i) * inner + j]);
+    return s;
+  };
+  const slices = Array.from({ length: dim }, (_, i) => sliceOf(i));
+  const firstOf = new Map<string, number>();
+  const counts = new Map<string, number>();
+  slices.forEach((s, i) => {
+    const k = s.join(',');
+    if (!firstOf.has(k)) firstOf.set(k, i);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  });
+  let order = [...firstOf.values()];
+  if (attrInt(node, 'sorted', 1) !== 0) {
+    const lex = (a: number[], b: number[]) => {
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+      return 0;
+    };
+    order = order.sort((a, b) => lex(slices[a], slices[b]));
+  }
+  const rank = new Map(order.map((i, r) => [slices[i].join(','), r]));
+  const shape = x.shape.map((d, a) => (a === axis ? order.length : d));
+  const Y = take(x, shape, (k) => {
+    const j = k % inner;
+    const q = Math.floor(k / inner) % order.length;
+    const o = Math.floor(k / (inner * order.length));
+    return (o * dim + order[q]) * inner + j;
+  });
+  return [
+    Y,
+    int64(order),
+    int64(slices.map((s) => rank.get(s.join(','))!)),
+    int64(order.map((i) => counts.get(slices[i].join(','))!)),
+  ];
+}
+
 const identity: OpImpl = (node, inputs) => [need(node, inputs, 0, 'input')];
 
 export const shapeOps: OpTable = {
@@ -585,4 +632,5 @@ export const shapeOps: OpTable = {
   Compress: compress,
   NonZero: nonZero,
   ReverseSequence: reverseSequence,
+  Unique: unique,
 };
