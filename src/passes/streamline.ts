@@ -15,6 +15,21 @@
 // MAC output itself: with power-of-two scales (QONNX/Brevitas/QKeras) float32 sums of exact
 // products are exact, so it equals the ONNX float MatMul; with arbitrary scales (QDQ) the ONNX
 // float sum may round differently by an ulp, which can move a code across a rounding tie.
+//
+// Choices (each also surfaces in StreamlinedMlp.notes when it applies):
+//  - Thresholds by default; Requant (M, B, shift) when an activation has more than 15 steps AND an
+//    exact fit exists (checked at every threshold, which proves equality on the whole range by
+//    monotonicity). Round-half-even on reachable exact ties (power-of-two scales) or float32
+//    rounding inside the chain usually rule it out; then thresholds stay (exact, just bigger).
+//  - Levels no channel reaches are dropped: BatchNorm → Sign whose zero is unreachable gives a
+//    BIPOLAR stream (one threshold, outScale 2).
+//  - A trailing Softmax is dropped: the output affine reproduces its input (logits), argmax is unchanged.
+//  - A float graph input with no quantizer before the first MAC (QKeras exports) gets a host
+//    quantizer INT16 with 10 fractional bits (hls4ml's ap_fixed<16,6>), option `floatInput`.
+//  - Float hidden activations (mlp_ternary) are refused; streamline-activations.ts inserts a
+//    documented, calibrated activation quantization first (LowerOptions.quantizeActivations).
+//  - QOperator: QLinearMatMul (its MLAS requantization becomes a float32 Mul + QuantizeLinear in the
+//    chain) and MatMulInteger (+ Cast/Mul/Add/… chain); zero points fold into weights and biases.
 import { Code, KilnError, type Diagnostic } from '../diag/index.ts';
 import { lookupOp } from '../exec/registry.ts';
 import { runGraph } from '../exec/run.ts';
