@@ -5,9 +5,10 @@ import threshold from './threshold.ts';
 import requant from './requant.ts';
 import labelSelect from './label-select.ts';
 import widthConverter from './width-converter.ts';
+import slidingWindow from './sliding-window.ts';
 import { fail } from '../diag/index.ts';
 
-export const layerKinds: LayerKind[] = [mvu, threshold, requant, labelSelect, widthConverter] as LayerKind[];
+export const layerKinds: LayerKind[] = [mvu, threshold, requant, labelSelect, widthConverter, slidingWindow] as LayerKind[];
 
 export function layerKind(kind: string, where?: string): LayerKind {
   const k = layerKinds.find((l) => l.kind === kind);
