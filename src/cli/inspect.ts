@@ -5,6 +5,8 @@ import { weightStats, type WeightSummary } from '../analysis/weights.ts';
 import { formatDiagnostic, type Diagnostic } from '../diag/index.ts';
 import { qualifiedOp, runtimeInputs, type Graph } from '../ir/graph.ts';
 import { printType } from '../ir/print.ts';
+import { unsupportedNodes } from '../exec/run.ts';
+import { sortNodes, verifyGraph } from '../ir/verify.ts';
 import { importGraph } from '../onnx/import.ts';
 import { loadModel } from '../onnx/load.ts';
 import { EXIT_USER_ERROR } from './errors.ts';
@@ -31,7 +33,9 @@ export interface InspectReport {
   nodesAfterTidy: number;
   weights: WeightSummary;
   macs: ReturnType<typeof macCount>;
+  /** Every op importable and the graph well formed (exit status 0). */
   supported: boolean;
+  /** Structural problems and unsupported ops, all of them. */
   diagnostics: Diagnostic[];
 }
 
@@ -47,12 +51,22 @@ export function inspectModel(path: string, opts: { dumpAfter?: string[]; verify?
   const nodes = g.nodes.length;
   const io = (v: { name: string; dtype: string; shape?: (number | string)[] }) => ({ name: v.name, dtype: v.dtype, shape: v.shape ?? null });
   const declared = { inputs: runtimeInputs(g).map(io), outputs: g.outputs.map(io) };
-  // tidy-exact keeps BatchNorm separate, so weight statistics describe the weights as given.
-  const { graph, unsupported } = importGraph(g, { pipeline: 'tidy-exact', allowUnsupported: true, dumpAfter: opts.dumpAfter, verify: opts.verify });
+  // A cycle is fatal (KLN1006); other structural problems are reported with the rest, untidied.
+  sortNodes(g);
+  const structural = verifyGraph(g);
+  let graph = g;
+  let diagnostics: Diagnostic[];
+  if (structural.length) diagnostics = [...structural, ...(unsupportedNodes(g)?.diagnostics ?? [])];
+  else {
+    // tidy-exact keeps BatchNorm separate, so weight statistics describe the weights as given.
+    const imported = importGraph(g, { pipeline: 'tidy-exact', allowUnsupported: true, dumpAfter: opts.dumpAfter, verify: opts.verify });
+    graph = imported.graph;
+    diagnostics = imported.unsupported;
+  }
   return {
     model: path, irVersion: g.irVersion, producer: g.producer, opsets: g.opsets, ...declared, ops, nodes,
     nodesAfterTidy: graph.nodes.length, weights: weightStats(graph), macs: macCount(graph),
-    supported: unsupported.length === 0, diagnostics: unsupported,
+    supported: diagnostics.length === 0, diagnostics,
   };
 }
 

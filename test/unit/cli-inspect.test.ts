@@ -44,13 +44,13 @@ describe('kiln inspect', () => {
 
   it('lists EVERY unsupported op with its node name in one run and exits 2', () => {
     const g = emptyGraph();
-    g.opsets['onnx.brevitas'] = 1;
+    g.opsets['com.acme'] = 1;
     g.inputs.push({ name: 'x', dtype: 'float32', shape: [1, 4] });
     g.initializers.set('s', makeTensor('float32', [], [1]));
     g.nodes.push(
-      { name: 'fq', op: 'FloatQuant', domain: 'onnx.brevitas', inputs: ['x', 's'], outputs: ['a'], attrs: {} },
+      { name: 'fq', op: 'Frobnicate', domain: 'com.acme', inputs: ['x', 's'], outputs: ['a'], attrs: {} },
       { name: 'relu', op: 'Relu', domain: '', inputs: ['a'], outputs: ['b'], attrs: {} },
-      { name: 'mystery', op: 'NonMaxSuppression', domain: '', inputs: ['b'], outputs: ['y'], attrs: {} },
+      { name: 'mystery', op: 'Twiddle', domain: 'com.acme', inputs: ['b'], outputs: ['y'], attrs: {} },
     );
     g.outputs.push({ name: 'y', dtype: 'float32', shape: [1, 4] });
     const dir = tempDir();
@@ -58,11 +58,29 @@ describe('kiln inspect', () => {
     const r = kiln(['inspect', 'm.onnx'], dir);
     expect(r.code).toBe(2);
     expect(r.stdout).toContain('diagnostics (2)\n' +
-      "  KLN1003 unsupported ONNX op 'onnx.brevitas:FloatQuant' at node 'fq'\n" +
-      "  KLN1003 unsupported ONNX op 'NonMaxSuppression' at node 'mystery'\n");
+      "  KLN1003 unsupported ONNX op 'com.acme:Frobnicate' at node 'fq'\n" +
+      "  KLN1003 unsupported ONNX op 'com.acme:Twiddle' at node 'mystery'\n");
     const j = JSON.parse(kiln(['inspect', 'm.onnx', '--json'], dir).stdout);
     expect(j.supported).toBe(false);
     expect(j.diagnostics.map((d: { node: string }) => d.node)).toEqual(['fq', 'mystery']);
+  });
+
+  it('reports structural problems with the unsupported ops, after the rest of the report', () => {
+    const g = emptyGraph();
+    g.inputs.push({ name: 'x', dtype: 'float32', shape: [1, 4] });
+    g.nodes.push(
+      { name: 'add', op: 'Add', domain: '', inputs: ['x', 'nowhere'], outputs: ['a'], attrs: {} },
+      { name: 'odd', op: 'Frobnicate', domain: 'com.acme', inputs: ['a'], outputs: ['y'], attrs: {} },
+    );
+    g.outputs.push({ name: 'y', dtype: 'float32', shape: [1, 4] });
+    const dir = tempDir();
+    writeFileSync(join(dir, 'd.onnx'), encodeModel(g));
+    const r = kiln(['inspect', 'd.onnx'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('  com.acme:Frobnicate  1\n');
+    expect(r.stdout).toContain('diagnostics (2)\n' +
+      "  KLN1007 tensor 'nowhere' used by Add is not produced by any node, initializer or graph input at node 'add'\n" +
+      "  KLN1003 unsupported ONNX op 'com.acme:Frobnicate' at node 'odd'\n");
   });
 
   it('dumps the IR after a pass with --dump-after', () => {
