@@ -7,6 +7,8 @@ import { dtypeFromOnnx } from '../../onnx/tensor.ts';
 import { canBroadcastTo, expandTo } from '../kernels/broadcast.ts';
 import { einsum } from '../kernels/einsum.ts';
 import { gridSample } from '../kernels/gridsample.ts';
+import { roiAlign } from '../kernels/roialign.ts';
+import { dft, melWeightMatrix, stft } from '../kernels/signal.ts';
 import { unravel } from '../kernels/layout.ts';
 import { matmulAccumulate } from '../kernels/matmul.ts';
 import { recurrent, type CellKind } from '../kernels/recurrent.ts';
@@ -864,6 +866,39 @@ export const nnOps: OpTable = {
   Resize: resizeOp,
   Upsample: upsample,
   Dropout: dropout,
+  DFT: (node, inputs) => {
+    const X = need(node, inputs, 0, 'input');
+    const len = inputs[1] && numel(inputs[1].shape) ? nums(inputs[1])[0] : undefined;
+    const axis = attrInt(node, 'axis', 1);
+    const r = dft(X, axis < 0 ? axis + X.shape.length : axis, len, attrInt(node, 'inverse', 0) !== 0, attrInt(node, 'onesided', 0) !== 0);
+    return [fromF64(X.dtype, r.shape, r.data)];
+  },
+  STFT: (node, inputs) => {
+    const X = need(node, inputs, 0, 'signal');
+    const step = nums(need(node, inputs, 1, 'frame_step'))[0];
+    const win = inputs[2] ? nums(inputs[2]) : undefined;
+    const frameLength = inputs[3] ? nums(inputs[3])[0] : win ? win.length : fail('BadAttribute', 'STFT needs a window or a frame_length');
+    const r = stft(X, step, win, frameLength, attrInt(node, 'onesided', 1) !== 0);
+    return [fromF64(X.dtype, r.shape, r.data)];
+  },
+  MelWeightMatrix: (node, inputs) => {
+    const [nm, dl, sr, lo, hi] = [0, 1, 2, 3, 4].map((k) => nums(need(node, inputs, k, 'mel parameter'))[0]);
+    const r = melWeightMatrix(nm, dl, sr, lo, hi);
+    return [fromF64(dtypeFromOnnx(attrInt(node, 'output_datatype', 1), 'MelWeightMatrix output_datatype'), r.shape, r.data)];
+  },
+  RoiAlign: (node, inputs, ctx) => {
+    const X = need(node, inputs, 0, 'X');
+    const r = roiAlign(X, need(node, inputs, 1, 'rois'), need(node, inputs, 2, 'batch_indices'), {
+      // opset 16 added coordinate_transformation_mode (default half_pixel); opset 10 behaved as output_half_pixel.
+      halfPixel: ctx.opset >= 16 && attrString(node, 'coordinate_transformation_mode', 'half_pixel') === 'half_pixel',
+      mode: attrString(node, 'mode', 'avg'),
+      outH: attrInt(node, 'output_height', 1),
+      outW: attrInt(node, 'output_width', 1),
+      samplingRatio: attrInt(node, 'sampling_ratio', 0),
+      spatialScale: attrFloat(node, 'spatial_scale', 1),
+    });
+    return [fromF64(X.dtype, r.shape, r.data)];
+  },
   GridSample: (node, inputs) => {
     const X = need(node, inputs, 0, 'X');
     const r = gridSample(X, need(node, inputs, 1, 'grid'), {
