@@ -71,9 +71,10 @@ module label_select #(
             nidx[j*OUT_W +: OUT_W] = index[OUT_W-1:0];
             nused[j] = 1'b1;
           end else begin
-            nval[j*VW +: VW] = nval[(j-1)*VW +: VW];
-            nidx[j*OUT_W +: OUT_W] = nidx[(j-1)*OUT_W +: OUT_W];
-            nused[j] = nused[j-1];
+            // (j == 0 never gets here; the guard keeps tools from seeing index -1 when unrolling)
+            nval[j*VW +: VW] = nval[(j == 0 ? 0 : j - 1)*VW +: VW];
+            nidx[j*OUT_W +: OUT_W] = nidx[(j == 0 ? 0 : j - 1)*OUT_W +: OUT_W];
+            nused[j] = nused[j == 0 ? 0 : j - 1];
           end
         end
       end

@@ -23,8 +23,8 @@
 module mvu #(
   parameter integer ROWS = 4,
   parameter integer COLS = 4,
-  parameter integer PE = 1,
-  parameter integer SIMD = 1,
+  parameter integer PE = 4,
+  parameter integer SIMD = 4,
   parameter integer WI = 4,
   parameter integer WW = 4,
   parameter integer OUT_W = 12,
