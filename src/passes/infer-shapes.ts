@@ -239,10 +239,17 @@ function ruleFor(g: Graph, n: Node, opset: number): TensorType[] | undefined {
 /** Largest input (elements) that shape inference will execute an op on to learn its output shape. */
 const EXECUTE_LIMIT = 1 << 20;
 
-/** Output types by running the op on zeros (constant inputs keep their values). */
+/** Ops whose output shape depends on the values of their first input, which zeros would fake. */
+const VALUE_SHAPED = new Set(['NonZero', 'Compress', 'ConstantOfShape', 'Range', 'Unique', 'NonMaxSuppression', 'EyeLike']);
+
+/**
+ * Output types by running the op on zeros. Only the first input may be replaced by zeros: the
+ * others (shapes, scales, pads, k, …) often decide the output shape, so they must be constants.
+ */
 function byExecution(g: Graph, n: Node, opset: number): TensorType[] | undefined {
   const impl = lookupOp(n);
-  if (!impl) return undefined;
+  if (!impl || VALUE_SHAPED.has(n.op)) return undefined;
+  if (n.inputs.slice(1).some((i) => i !== '' && !g.initializers.has(i))) return undefined;
   const ins: (Tensor | undefined)[] = [];
   for (const name of n.inputs) {
     if (name === '') {
