@@ -38,7 +38,7 @@ import type { InputQuantizer, OutputAffine } from '../ir/dataflow.ts';
 import { attrFloat, attrInt, attrInts, type Graph, type Node } from '../ir/graph.ts';
 import { makeTensor, numel, toNumbers, type Tensor } from '../ir/tensor.ts';
 import { mvuOutType } from '../layers/mvu.ts';
-import { fitRequant, progressionStep, reachedCodes, searchThresholds, type ChannelRange } from '../lower/thresholds.ts';
+import { fitRequant, progressionStep, reachedCodes, requantValue, searchThresholds, type ChannelRange } from '../lower/thresholds.ts';
 import { cannotLower, viewGraph, type GraphView } from '../lower/view.ts';
 
 export interface StreamlineOptions {
@@ -519,6 +519,34 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
   };
 }
 
+/**
+ * Checks the integer activation against the evaluated chain on every accumulator value of small
+ * ranges and on 2048 spread + edge samples per channel of large ones. Bisection presumes a monotone
+ * chain; this catches one that is not (say a LeakyRelu with a negative slope) instead of lowering it wrongly.
+ */
+function verifyActivation(code: (ch: Int32Array, acc: Float64Array) => Float64Array, ranges: ChannelRange[], act: Activation, n: Node): void {
+  if (act.kind === 'none') return;
+  const ch: number[] = [];
+  const acc: number[] = [];
+  ranges.forEach((r, c) => {
+    const span = r.hi - r.lo;
+    const count = Math.min(span + 1, 2048);
+    for (let i = 0; i < count; i++) {
+      ch.push(c);
+      acc.push(span + 1 <= 2048 ? r.lo + i : r.lo + Math.round((i * span) / (count - 1)));
+    }
+  });
+  const k = code(Int32Array.from(ch), Float64Array.from(acc));
+  const [lo, hi] = range(act.outType);
+  for (let j = 0; j < ch.length; j++) {
+    const c = ch[j];
+    let want: number;
+    if (act.kind === 'threshold') want = act.outBias + act.outScale * act.thresholds[c].filter((t) => acc[j] >= t).length;
+    else want = requantValue(acc[j], act.mul[c], act.bias[c], act.shift, lo, hi);
+    if (want !== k[j]) throw new KilnError(cannotLower(n, `its output is not monotone in the accumulator (channel ${c}, accumulator ${acc[j]}: ${k[j]}, thresholds give ${want})`));
+  }
+}
+
 /** Index in `nodes` of the activation quantizer that is followed by layout ops only, or −1. */
 function lastActivation(nodes: Node[]): number {
   for (let i = nodes.length - 1; i >= 0; i--) {
@@ -716,6 +744,7 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
     const thresholds = T.map((t) => levels.slice(1).map((l) => t[l - kMin - 1]));
     act = { kind: 'threshold', thresholds, outBias: levels[0], outScale: step ?? 1, outType };
   }
+  verifyActivation(code, ranges, act, qn);
   const plan: LayerPlan = { mac: mac.name, quantizer: qn.name, origin, rows, cols, weights: W, weightType, inType: input.type, accType, act };
   if (last) return { plan, affine: { scale: new Array(rows).fill(model.s), offset: new Array(rows).fill(-model.z * model.s) } };
   return { plan, next: { model, codes: [levels[0], levels[levels.length - 1]], type: act.kind === 'none' ? outType : act.outType } };

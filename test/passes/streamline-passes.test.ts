@@ -169,6 +169,15 @@ describe('errors (KLN2001)', () => {
     expect(() => lowerModel(b.done(t, 2))).toThrow(/KLN2001 cannot lower op 'MatMul' \(weights 'c\d+' are not on an integer grid.*\n.*KLN2001 cannot lower op 'MatMul' \(weights 'c\d+'/);
   });
 
+  it('refuses a chain that is not monotone in the accumulator (LeakyRelu with a negative slope)', () => {
+    const b = builder(3);
+    let t = b.quant('x', 1, 4, true);
+    t = b.op('MatMul', [t, b.quant(b.c([1, 2, -1, 1, 3, 1], [3, 2]), 1, 4, true)]);
+    t = b.op('LeakyRelu', [t], { alpha: { kind: 'float', v: -1 } });
+    t = b.quant(t, 4, 3, true);
+    expect(() => lowerModel(b.done(t, 2))).toThrow(/^KLN2001 cannot lower op 'qonnx.custom_op.general:Quant' \(its output is not monotone in the accumulator \(channel 0, /);
+  });
+
   it('refuses LabelSelect when classes have different output affines', () => {
     const g = loadModel(join(root, 'test/fixtures/zoo/tfc_w1a1/model.onnx'));
     expect(() => lowerModel(g, { topK: 1 })).toThrow(/KLN2001 cannot lower to LabelSelect: the output affine differs between classes/);
