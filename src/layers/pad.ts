@@ -1,0 +1,72 @@
+// Padding (FINN FMPadding): an ih×iw×channels NHWC image (channels innermost, `pe` channels per beat)
+// grows by `top`/`bottom` rows and `left`/`right` columns (asymmetric allowed) filled with `value`
+// (0, or the zero point of an asymmetric activation type):
+//   out[((y·ow + x)·channels + c] = in[((y − top)·iw + x − left)·channels + c] inside, value outside,
+//   oh = top + ih + bottom, ow = left + iw + right.
+// The RTL emits one beat per cycle and takes an input beat exactly when the position is inside, so
+// steady state is oh·ow·channels/pe cycles per inference.
+import { allows, bitWidth, qtypeName } from '../ir/datatype.ts';
+import { defineLayer, dtype, encode, int, mustDivide } from './define.ts';
+
+export default defineLayer({
+  kind: 'Pad',
+  attrs: {
+    ih: int({ min: 1 }),
+    iw: int({ min: 1 }),
+    channels: int({ min: 1 }),
+    top: int({ min: 0, default: 0 }),
+    bottom: int({ min: 0, default: 0 }),
+    left: int({ min: 0, default: 0 }),
+    right: int({ min: 0, default: 0 }),
+    value: int({ default: 0 }),
+    pe: int({ min: 1, default: 1 }),
+    qtype: dtype(),
+  },
+  consts: () => ({}),
+  check: (a) => (allows(a.qtype, a.value) ? undefined : `value must be a ${qtypeName(a.qtype)} value, not ${a.value}`),
+  checkFolding: (a) => mustDivide('pe', a.channels, a.pe),
+  streams: (a) => ({
+    in: [{ qtype: a.qtype, elems: a.ih * a.iw * a.channels, fold: a.pe }],
+    out: [{ qtype: a.qtype, elems: (a.top + a.ih + a.bottom) * (a.left + a.iw + a.right) * a.channels, fold: a.pe }],
+  }),
+  execute: (a, [x]) => {
+    const oh = a.top + a.ih + a.bottom;
+    const ow = a.left + a.iw + a.right;
+    const y: number[] = [];
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const iy = oy - a.top;
+        const ix = ox - a.left;
+        const inside = iy >= 0 && iy < a.ih && ix >= 0 && ix < a.iw;
+        for (let c = 0; c < a.channels; c++) y.push(inside ? x[(iy * a.iw + ix) * a.channels + c] : a.value);
+      }
+    }
+    return [y];
+  },
+  cycles: (a) => ((a.top + a.ih + a.bottom) * (a.left + a.iw + a.right) * a.channels) / a.pe,
+  // One register stage. `first` is when this layer takes input beat 0; the `lead` padding beats before
+  // it leave one per cycle just before, the `trail` ones just after the last input beat.
+  timing: (a, first, last) => {
+    const cf = a.channels / a.pe;
+    const ow = a.left + a.iw + a.right;
+    const lead = (a.top * ow + a.left) * cf;
+    const trail = (a.bottom * ow + a.right) * cf;
+    return [first + 1 - lead, last + 1 + trail];
+  },
+  rtl: {
+    module: 'pad',
+    files: ['pad/pad.v'],
+    params: (a) => ({
+      IH: a.ih,
+      IW: a.iw,
+      C: a.channels,
+      PE: a.pe,
+      TOP: a.top,
+      BOTTOM: a.bottom,
+      LEFT: a.left,
+      RIGHT: a.right,
+      EW: bitWidth(a.qtype),
+      PAD_CODE: encode(a.qtype, a.value),
+    }),
+  },
+});
