@@ -176,7 +176,15 @@ export const elementwiseOps: OpTable = {
     if (dir !== 'LEFT' && dir !== 'RIGHT') fail('BadAttribute', `BitShift direction must be LEFT or RIGHT, not ${dir}`);
     return dir === 'LEFT' ? (a, b) => a * 2 ** b : (a, b) => Math.floor(a / 2 ** b);
   }),
-  PRelu: binary(() => (x, slope) => (x < 0 ? slope * x : x)),
+  PRelu: (node, inputs, ctx) => {
+    const x = need(node, inputs, 0, 'X');
+    let slope = need(node, inputs, 1, 'slope');
+    // Before opset 7 a 1-D slope of length C is per channel (axis 1), not numpy-broadcast.
+    if (ctx.opset < 7 && slope.shape.length === 1 && x.shape.length > 2 && slope.shape[0] === x.shape[1]) {
+      slope = { ...slope, shape: [slope.shape[0], ...new Array<number>(x.shape.length - 2).fill(1)] };
+    }
+    return [binaryMap(x, slope, x.dtype, (v, s) => (v < 0 ? s * v : v))];
+  },
 
   Equal: cmp((a, b) => a === b),
   Less: cmp((a, b) => a < b),

@@ -172,7 +172,7 @@ function convTranspose(node: Node, inputs: Inputs): Tensor[] {
   return [fromF64(X.dtype, [N, M, ...outSp], out)];
 }
 
-/** Visit every output window of a pool: f(outIndex, inPlaneBase, positions in the window). */
+/** MaxPool/AveragePool over 1-3 spatial dims; MaxPool's optional second output holds flat argmax indices. */
 function pool(node: Node, X: Tensor, kind: 'max' | 'avg'): Tensor[] {
   if (X.shape.length < 3) fail('ShapeMismatch', `${node.op} input must have rank >= 3, not ${formatShape(X.shape)}`);
   const win: Window = windowOf(node, X.shape.slice(2), attrInts(node, 'kernel_shape'), true);
@@ -217,11 +217,10 @@ function pool(node: Node, X: Tensor, kind: 'max' | 'avg'): Tensor[] {
             const v = x[xb + at];
             count++;
             sum += v;
-            if (v > best || Number.isNaN(v) || bestAt < 0) {
-              if (!(Number.isNaN(best))) {
-                best = v;
-                bestAt = colMajor ? id + D * (ih + H * iw) : at;
-              }
+            // NaN propagates (as numpy's max); the first maximum wins ties.
+            if (bestAt < 0 || v > best || (Number.isNaN(v) && !Number.isNaN(best))) {
+              best = v;
+              bestAt = colMajor ? id + D * (ih + H * iw) : at;
             }
           }
         }
