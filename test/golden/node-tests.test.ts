@@ -96,19 +96,34 @@ function runOne(root: string, name: string): Outcome {
 
 const root = nodeTestRoot();
 
-describe('ONNX backend node tests', () => {
+/** Run every test_* folder under dir; print `label: passed/applicable` and the failures. */
+function runSuite(label: string, dir: string): { passed: number; applicable: number } {
+  const only = process.env.KILN_NODE_TEST; // a substring filter for debugging one op
+  const names = readdirSync(dir).filter((d) => d.startsWith('test_') && existsSync(join(dir, d, 'model.onnx')) && (!only || d.includes(only))).sort();
+  const outcomes = names.map((n) => runOne(dir, n));
+  const applicable = outcomes.filter((o) => o.status !== 'not-applicable');
+  const failed = applicable.filter((o) => o.status === 'fail');
+  const passed = applicable.length - failed.length;
+  console.log(`${label}: ${passed}/${applicable.length} (of ${names.length} in ${dir})`);
+  if (failed.length) console.log(`failing:\n${failed.map((o) => `  ${o.name}: ${o.why}`).join('\n')}`);
+  return { passed, applicable: applicable.length };
+}
+
+describe('ONNX backend tests (libonnx-testdata)', () => {
   it.skipIf(!root)('reproduce the goldens of every applicable node test (>= 95 %)', () => {
-    const only = process.env.KILN_NODE_TEST; // a substring filter for debugging one op
-    const names = readdirSync(root!).filter((d) => d.startsWith('test_') && (!only || d.includes(only))).sort();
-    const outcomes = names.map((n) => runOne(root!, n));
-    const applicable = outcomes.filter((o) => o.status !== 'not-applicable');
-    const failed = applicable.filter((o) => o.status === 'fail');
-    const passed = applicable.length - failed.length;
-    console.log(`node tests: ${passed}/${applicable.length} (of ${names.length} in ${root})`);
-    if (failed.length) console.log(`failing:\n${failed.map((o) => `  ${o.name}: ${o.why}`).join('\n')}`);
-    expect(applicable.length).toBeGreaterThan(0);
-    expect(passed / applicable.length).toBeGreaterThanOrEqual(0.95);
+    const { passed, applicable } = runSuite('node tests', root!);
+    expect(applicable).toBeGreaterThan(0);
+    expect(passed / applicable).toBeGreaterThanOrEqual(0.95);
   });
+
+  // The same package's small whole-model suites (PyTorch-exported layers, simple graphs).
+  for (const suite of ['pytorch-converted', 'pytorch-operator', 'simple']) {
+    const dir = root && join(root, '..', suite);
+    it.skipIf(!dir || !existsSync(dir))(`reproduce the goldens of the ${suite} models (>= 95 %)`, () => {
+      const { passed, applicable } = runSuite(`${suite} tests`, dir!);
+      if (applicable > 0) expect(passed / applicable).toBeGreaterThanOrEqual(0.95);
+    });
+  }
 });
 
 if (!root) console.log('node tests: skipped, libonnx-testdata is not installed (apt-get install libonnx-testdata)');
