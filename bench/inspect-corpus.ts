@@ -37,10 +37,9 @@ for (const f of files) {
     status = r.supported ? 'ok' : 'unsupported';
     if (!r.supported) {
       const ops = [...new Set(r.diagnostics.filter((d) => d.code === 'KLN1003').map((d) => /'([^']+)'/.exec(d.message)?.[1] ?? d.message))];
-      const other = r.diagnostics.filter((d) => d.code !== 'KLN1003').length;
-      if (other) ops.push(`${other} structural problem(s), first: ${r.diagnostics.find((d) => d.code !== 'KLN1003')!.message}`);
       for (const op of ops) unsupportedOps.set(op, (unsupportedOps.get(op) ?? 0) + 1);
-      detail = ops.join(', ');
+      const other = r.diagnostics.filter((d) => d.code !== 'KLN1003');
+      detail = [...ops, ...(other.length ? [`${other.length} structural problem(s), first: ${other[0].message}`] : [])].join(', ');
     }
   } catch (e) {
     if (e instanceof KilnError) {
