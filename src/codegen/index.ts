@@ -13,6 +13,7 @@ import { bitWidth, isSigned, qtypeName } from '../ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { checkDataflow, type CheckedLayer } from '../exec/dataflow.ts';
 import type { ParamValue, Port } from '../layers/define.ts';
+import { mvuMultipliers } from '../layers/mvu.ts';
 import { applyFolding, defaultFolding, type Folding } from '../passes/fold.ts';
 import { dataflowToJson } from './dataflow-json.ts';
 import { hwDir, kilnRoot, template } from './helpers.ts';
@@ -59,7 +60,7 @@ export interface LayerReport {
   pe: number;
   simd?: number;
   cycles: number;
-  weights?: { count: number; nonzero: number };
+  weights?: { count: number; nonzero: number; multipliers: number };
 }
 
 export interface Report {
@@ -67,6 +68,8 @@ export interface Report {
   layers: LayerReport[];
   cyclesPerInference: number;
   firstOutputLatency: number;
+  /** Multipliers the MVUs really need (constant 0 / ±1 weights and binary/ternary products need none). */
+  multipliers: number;
 }
 
 export interface Design {
@@ -181,8 +184,8 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     files.set(file, template('layer.v')({
       model,
       origin: layer.origin.join(',') || layer.name,
-      kind: layer.kind,
-      name: layer.name,
+    kind: layer.kind,
+    name: layer.name,
       hwFile: rtl.files[rtl.files.length - 1],
       module,
       rtlModule: rtl.module,
@@ -241,21 +244,25 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     kilnVersion,
     weightsRelativeTo: 'outputDir',
   };
+  const layerReports: LayerReport[] = checked.map(({ layer, kind, attrs, ports }) => ({
+    name: layer.name,
+    kind: layer.kind,
+    origin: layer.origin,
+    input: { qtype: qtypeName(ports.in[0].qtype), elems: ports.in[0].elems, fold: ports.in[0].fold },
+    output: { qtype: qtypeName(ports.out[0].qtype), elems: ports.out[0].elems, fold: ports.out[0].fold },
+    pe: (attrs.pe as number | undefined) ?? ports.out[0].fold,
+    ...(layer.kind === 'MVU' ? { simd: attrs.simd as number } : {}),
+    cycles: kind.spec.cycles(attrs as never),
+    ...(layer.kind === 'MVU'
+      ? { weights: { count: layer.consts.weights.length, nonzero: layer.consts.weights.filter((w) => w !== 0).length, multipliers: mvuMultipliers(attrs as never, layer.consts.weights) } }
+      : {}),
+  }));
   const report: Report = {
     model,
-    layers: checked.map(({ layer, kind, attrs, ports }) => ({
-      name: layer.name,
-      kind: layer.kind,
-      origin: layer.origin,
-      input: { qtype: qtypeName(ports.in[0].qtype), elems: ports.in[0].elems, fold: ports.in[0].fold },
-      output: { qtype: qtypeName(ports.out[0].qtype), elems: ports.out[0].elems, fold: ports.out[0].fold },
-      pe: (attrs.pe as number | undefined) ?? ports.out[0].fold,
-      ...(layer.kind === 'MVU' ? { simd: attrs.simd as number } : {}),
-      cycles: kind.spec.cycles(attrs as never),
-      ...(layer.consts.weights ? { weights: { count: layer.consts.weights.length, nonzero: layer.consts.weights.filter((w) => w !== 0).length } } : {}),
-    })),
+    layers: layerReports,
     cyclesPerInference: ii,
     firstOutputLatency: first,
+    multipliers: layerReports.reduce((n, l) => n + (l.weights?.multipliers ?? 0), 0),
   };
   files.set('manifest.json', JSON.stringify(manifest, null, 2) + '\n');
   files.set('dataflow.json', JSON.stringify(dataflowToJson(df)) + '\n');

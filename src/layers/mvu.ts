@@ -30,6 +30,18 @@ export function mvuOutType(rows: number, cols: number, inType: QType, weights: r
   return smallestIntFor(lo, hi);
 }
 
+/**
+ * Multipliers the RTL instantiates: none when the products are XNOR / add-sub / mux (bipolar or
+ * ternary weights, bipolar inputs, 1-bit unsigned weights or inputs); fully unrolled, one constant-
+ * coefficient multiplier per weight outside {-1, 0, 1} (those fold away); folded, one per lane.
+ */
+export function mvuMultipliers(a: { rows: number; cols: number; pe: number; simd: number; inType: QType; weightType: QType }, weights: readonly number[]): number {
+  const noMul = (t: QType) => t.kind === 'BIPOLAR' || t.kind === 'TERNARY' || bitWidth(t) === 1;
+  if (noMul(a.weightType) || noMul(a.inType)) return 0;
+  if (a.pe === a.rows && a.simd === a.cols) return weights.filter((w) => Math.abs(w) > 1).length;
+  return a.pe * a.simd;
+}
+
 /** Weight code kind for the RTL: codeKind, plus 3 = ternary (add/sub/skip, no multiplier). */
 function weightKind(t: QType): number {
   return t.kind === 'TERNARY' ? 3 : codeKind(t);

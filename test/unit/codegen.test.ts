@@ -84,3 +84,16 @@ describe('codegen', () => {
     expect(buildDesign(smallMlp()).manifest.estimate.cyclesPerInference).toBe(1);
   });
 });
+
+describe('report', () => {
+  it('counts the multipliers the MVUs need', () => {
+    // INT2 weights × UINT2 inputs, fully parallel: one constant multiplier per weight outside {-1, 0, 1}.
+    const g = smallMlp();
+    const design = buildDesign(g);
+    const expected = g.layers.filter((l) => l.kind === 'MVU').flatMap((l) => l.consts.weights).filter((w) => Math.abs(w) > 1).length;
+    expect(design.report.multipliers).toBe(expected);
+    expect(design.report.layers[0].weights).toEqual({ count: 96, nonzero: g.layers[0].consts.weights.filter((w) => w !== 0).length, multipliers: g.layers[0].consts.weights.filter((w) => Math.abs(w) > 1).length });
+    // Folded: one multiplier per lane.
+    expect(buildDesign(g, { fold: folded }).report.multipliers).toBe(2 * 3 + 1 * 2);
+  });
+});
