@@ -14,7 +14,9 @@ import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 
 export type Folding = Record<string, { pe?: number; simd?: number }>;
 
-export const FULLY_PARALLEL_WEIGHTS = 2048;
+// Kept low: fully unrolled wide multipliers are cheap to describe but slow to build in Verilator
+// (a 512-weight INT16×INT8 layer took minutes); ask for full parallelism explicitly with --fold.
+export const FULLY_PARALLEL_WEIGHTS = 256;
 export const MAX_LANES = 64;
 
 const divisors = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
