@@ -9,6 +9,7 @@ import { einsum } from '../kernels/einsum.ts';
 import { gridSample } from '../kernels/gridsample.ts';
 import { roiAlign } from '../kernels/roialign.ts';
 import { dft, melWeightMatrix, stft } from '../kernels/signal.ts';
+import { tfidf } from '../kernels/tfidf.ts';
 import { unravel } from '../kernels/layout.ts';
 import { matmulAccumulate } from '../kernels/matmul.ts';
 import { recurrent, type CellKind } from '../kernels/recurrent.ts';
@@ -865,6 +866,10 @@ export const nnOps: OpTable = {
   Resize: resizeOp,
   Upsample: upsample,
   Dropout: dropout,
+  TfIdfVectorizer: (node, inputs) => {
+    const r = tfidf(node, need(node, inputs, 0, 'X'));
+    return [fromF64('float32', r.shape, r.data)];
+  },
   DFT: (node, inputs) => {
     const X = need(node, inputs, 0, 'input');
     const len = inputs[1] && numel(inputs[1].shape) ? nums(inputs[1])[0] : undefined;
