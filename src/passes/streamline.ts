@@ -90,7 +90,9 @@ export interface StreamlinedMlp {
 // ---- op classes ---------------------------------------------------------------------------------
 
 const LAYOUT = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Transpose']);
-const QUANTIZERS = new Set(['Quant', 'BipolarQuant', 'Sign', 'QuantizeLinear', 'DequantizeLinear']);
+const QUANTIZERS = new Set(['Quant', 'IntQuant', 'BipolarQuant', 'Sign', 'QuantizeLinear', 'DequantizeLinear']);
+/** QONNX Quant and its newer name IntQuant. */
+const isQuant = (n: Node) => n.op === 'Quant' || n.op === 'IntQuant';
 const MACS = new Set(['MatMul', 'Gemm', 'QLinearMatMul', 'MatMulInteger']);
 /** QOperator MACs: integer codes in, exact int32 accumulation of (x − x_zp)(w − w_zp). */
 const INTEGER_MACS = new Set(['QLinearMatMul', 'MatMulInteger']);
@@ -188,7 +190,7 @@ function integerWeights(v: GraphView, name: string, mac: Node, notes: string[]):
       t = p.inputs[0];
       continue;
     }
-    if (p.op === 'Quant' || p.op === 'BipolarQuant' || p.op === 'DequantizeLinear') q = p;
+    if (isQuant(p) || p.op === 'BipolarQuant' || p.op === 'DequantizeLinear') q = p;
     break;
   }
   const y = v.consts.get(t);
@@ -289,7 +291,7 @@ interface CodeModel { s: number; z: number }
 
 function codeModel(v: GraphView, q: Node): CodeModel {
   switch (q.op) {
-    case 'Quant': return { s: scalarOf(v, q.inputs[1], q, 1, 'the scale'), z: scalarOf(v, q.inputs[2], q, 0, 'the zero point') };
+    case 'Quant': case 'IntQuant': return { s: scalarOf(v, q.inputs[1], q, 1, 'the scale'), z: scalarOf(v, q.inputs[2], q, 0, 'the zero point') };
     case 'BipolarQuant': return { s: scalarOf(v, q.inputs[1], q, 1, 'the scale'), z: 0 };
     case 'DequantizeLinear': return { s: scalarOf(v, q.inputs[1], q, 1, 'the scale'), z: scalarOf(v, q.inputs[2], q, 0, 'the zero point') };
     default: return { s: 1, z: 0 }; // Sign, and a QuantizeLinear whose integer output is the graph output
@@ -453,20 +455,20 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
       const kLo = codeOf(ext[0], inModel, qn);
       const kHi = codeOf(ext[1], inModel, qn);
       inCodes = [kLo, kHi];
-      const oneBitQuant = first.op === 'Quant' && kLo === -1 && kHi === 1 && toNumbers(constOf(v, first.inputs[3], first))[0] === 1;
+      const oneBitQuant = isQuant(first) && kLo === -1 && kHi === 1 && toNumbers(constOf(v, first.inputs[3], first))[0] === 1;
       if (oneBitQuant || first.op === 'BipolarQuant') {
         // BipolarQuant, and QONNX's 1-bit signed Quant, which is bipolar too (x/s + z ≥ 0 → +1).
         const qs = scalarOf(v, first.inputs[1], first, 1, 'the scale');
-        const qz = first.op === 'Quant' ? scalarOf(v, first.inputs[2], first, 0, 'the zero point') : 0;
+        const qz = isQuant(first) ? scalarOf(v, first.inputs[2], first, 0, 'the zero point') : 0;
         inputQuant = { scale: [qs / p], zeroPoint: [qz + q / qs], qtype: BIPOLAR, mode: 'bipolar' };
         inCodes = [-1, 1];
-      } else if (first.op === 'Quant' || first.op === 'QuantizeLinear') {
+      } else if (isQuant(first) || first.op === 'QuantizeLinear') {
         const qs = scalarOf(v, first.inputs[1], first, 1, 'the scale');
         const qz = scalarOf(v, first.inputs[2], first, 0, 'the zero point');
         const t = codeQType(Array.from({ length: kHi - kLo + 1 }, (_, i) => kLo + i));
         const [tlo, thi] = range(t);
         inputQuant = { scale: [qs / p], zeroPoint: [qz + q / qs], qtype: t, mode: 'round', ...(tlo !== kLo || thi !== kHi ? { clip: [kLo, kHi] as [number, number] } : {}) };
-        if (first.op === 'Quant' && first.attrs.rounding_mode?.kind === 'string' && first.attrs.rounding_mode.v.toUpperCase() !== 'ROUND') {
+        if (isQuant(first) && first.attrs.rounding_mode?.kind === 'string' && !['ROUND', 'HALF_EVEN'].includes(first.attrs.rounding_mode.v.toUpperCase())) {
           problems.push(cannotLower(first, `rounding_mode ${first.attrs.rounding_mode.v} on the input (host quantizer rounds half to even)`));
         }
       } else {
@@ -552,7 +554,7 @@ function lastActivation(nodes: Node[]): number {
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i];
     if (LAYOUT.has(n.op)) continue;
-    return ['Quant', 'BipolarQuant', 'Sign', 'DequantizeLinear', 'QuantizeLinear'].includes(n.op) ? i : -1;
+    return ['Quant', 'IntQuant', 'BipolarQuant', 'Sign', 'DequantizeLinear', 'QuantizeLinear'].includes(n.op) ? i : -1;
   }
   return -1;
 }

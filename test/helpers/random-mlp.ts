@@ -71,7 +71,8 @@ export function randomMlp(seed: number, opts: RandomMlpOptions = {}): RandomMlp 
   };
   const applyQuant = (x: string, q: Q): string => {
     if (q.kind === 'bipolar') return node('BipolarQuant', [x, scalar('s', 1)], {}, QDOMAIN);
-    return node('Quant', [x, scalar('s', q.scale), scalar('z', 0), scalar('b', q.bits)],
+    // IntQuant is the newer QONNX name of the same op.
+    return node(r() < 0.2 ? 'IntQuant' : 'Quant', [x, scalar('s', q.scale), scalar('z', 0), scalar('b', q.bits)],
       { signed: intAttr(q.signed ? 1 : 0), narrow: intAttr(q.narrow ? 1 : 0), rounding_mode: { kind: 'string', v: 'ROUND' } }, QDOMAIN);
   };
   const qname = (q: Q) => (q.kind === 'bipolar' ? 'bipolar' : `${q.signed ? 'i' : 'u'}${q.bits}${q.narrow ? 'n' : ''}`);
