@@ -6,9 +6,13 @@ import requant from './requant.ts';
 import labelSelect from './label-select.ts';
 import widthConverter from './width-converter.ts';
 import slidingWindow from './sliding-window.ts';
+import pad from './pad.ts';
+import maxPool from './max-pool.ts';
+import avgPool from './avg-pool.ts';
+import vectorVector from './vector-vector.ts';
 import { fail } from '../diag/index.ts';
 
-export const layerKinds: LayerKind[] = [mvu, threshold, requant, labelSelect, widthConverter, slidingWindow] as LayerKind[];
+export const layerKinds: LayerKind[] = [mvu, threshold, requant, labelSelect, widthConverter, slidingWindow, pad, maxPool, avgPool, vectorVector] as LayerKind[];
 
 export function layerKind(kind: string, where?: string): LayerKind {
   const k = layerKinds.find((l) => l.kind === kind);

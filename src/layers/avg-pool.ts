@@ -1,0 +1,50 @@
+// Average pooling, exactly: the hardware outputs the window SUM, y[p·channels + c] = Σ_k x[(p·window + k)·channels + c],
+// and the 1/window scale is not applied here: lowering folds it into the next Threshold / Requant (or the
+// output affine), where it is exact, instead of rounding a division in hardware. Input is the window
+// stream of a SlidingWindow; GlobalAveragePool is this layer with pixels = 1 and window = h·w read
+// straight from the NHWC image stream (which is already in (pixel, channel) order).
+// Padding from a Pad layer counts as zeros (ONNX count_include_pad = 1). RTL: hw/window_reduce MODE 1.
+import { qtypeName, range } from '../ir/datatype.ts';
+import { defineLayer, dtype, mustDivide } from './define.ts';
+import { windowReduceAttrs, windowReduceCycles, windowReduceParams, windowReduceTiming } from './vector-vector.ts';
+
+/** Range of a window sum. */
+const sumRange = (window: number, t: Parameters<typeof range>[0]): [number, number] => {
+  const [lo, hi] = range(t);
+  return [window * lo, window * hi];
+};
+
+export default defineLayer({
+  kind: 'AvgPool',
+  attrs: { ...windowReduceAttrs, inType: dtype(), outType: dtype() },
+  consts: () => ({}),
+  check: (a) => {
+    const [lo, hi] = sumRange(a.window, a.inType);
+    const [olo, ohi] = range(a.outType);
+    if (a.outType.kind !== 'INT') return `outType must be INTn or UINTn, not ${qtypeName(a.outType)}`;
+    return lo < olo || hi > ohi ? `outType must hold the window sum range [${lo}, ${hi}], not ${qtypeName(a.outType)}` : undefined;
+  },
+  checkFolding: (a) => mustDivide('pe', a.channels, a.pe),
+  streams: (a) => ({
+    in: [{ qtype: a.inType, elems: a.pixels * a.window * a.channels, fold: a.pe }],
+    out: [{ qtype: a.outType, elems: a.pixels * a.channels, fold: a.pe }],
+  }),
+  execute: (a, [x]) => {
+    const y: number[] = [];
+    for (let p = 0; p < a.pixels; p++) {
+      for (let c = 0; c < a.channels; c++) {
+        let s = 0;
+        for (let k = 0; k < a.window; k++) s += x[(p * a.window + k) * a.channels + c];
+        y.push(s);
+      }
+    }
+    return [y];
+  },
+  cycles: windowReduceCycles,
+  timing: windowReduceTiming,
+  rtl: {
+    module: 'window_reduce',
+    files: ['window_reduce/window_reduce.v'],
+    params: (a) => windowReduceParams(a, 1, a.inType, a.outType, sumRange(a.window, a.inType)),
+  },
+});
