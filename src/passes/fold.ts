@@ -7,6 +7,7 @@
 //  - otherwise the biggest MVU gets at most MAX_LANES multiply lanes (pe·simd), which sets the
 //    target II = its cycles; every other MVU gets the fewest lanes that keep it within the target
 //    (so all layers run near the slowest one's pace, none wastes area going faster);
+//  - other kinds keep the pe they were lowered with;
 //  - element-wise layers (Threshold, Requant, LabelSelect) take their producer's beat width when
 //    their own constraints allow it (no width converter needed), else the fewest lanes within target.
 import { fail } from '../diag/index.ts';
@@ -83,6 +84,9 @@ export function defaultFolding(df: DataflowGraph): Folding {
       const f = mvuFold(num(l, 'rows'), num(l, 'cols'), target);
       folding[l.name] = f;
       pe = f.pe;
+    } else if (l.kind !== 'Threshold' && l.kind !== 'Requant' && l.kind !== 'LabelSelect') {
+      // Other kinds keep the folding they were lowered with.
+      pe = typeof l.attrs.pe === 'number' ? l.attrs.pe : 1;
     } else {
       const elems = l.kind === 'LabelSelect' ? num(l, 'n') : num(l, 'elems');
       const channels = l.kind === 'LabelSelect' ? 1 : num(l, 'channels');
