@@ -20,7 +20,8 @@
 //
 // Layer attrs and consts per kind (datatypes written as names, e.g. 'INT4', 'BIPOLAR'; pe/simd default 1;
 // src/layers/<kind>.ts checks them and is authoritative):
-//   MVU          attrs {rows, cols, pe, simd, inType, weightType, outType}  consts {weights: rows·cols}
+//   MVU          attrs {rows, cols, vectors, pe, simd, inType, weightType, outType}  consts {weights: rows·cols}
+//                vectors (default 1): input vectors per inference, e.g. the output pixels of a convolution.
 //                outType must hold the worst-case sum: use mvuOutType() from src/layers/mvu.ts.
 //   Threshold    attrs {elems, channels, steps, pe, inType, outType, outBias, outScale}
 //                consts {thresholds: channels·steps}  (channels divides elems; channels = 1 = per-tensor)

@@ -1,4 +1,5 @@
-// Matrix-vector unit (FINN MVAU): y[r] = Σ_c W[r][c]·x[c], one vector per inference.
+// Matrix-vector unit (FINN MVAU): y[r] = Σ_c W[r][c]·x[c], for each of `vectors` input vectors per
+// inference (default 1; a convolution has one vector per output pixel, from a SlidingWindow).
 // Folding: PE output rows in parallel, SIMD input elements per cycle; the RTL keeps a double-buffered
 // input vector so the next vector loads while the current one is computed, hence exactly
 // (rows/pe)·(cols/simd) cycles per inference in steady state.
@@ -52,6 +53,7 @@ export default defineLayer({
   attrs: {
     rows: int({ min: 1 }),
     cols: int({ min: 1 }),
+    vectors: int({ min: 1, default: 1 }),
     pe: int({ min: 1, default: 1 }),
     simd: int({ min: 1, default: 1 }),
     inType: dtype(),
@@ -76,21 +78,30 @@ export default defineLayer({
     return bits > 65536 ? `pe·simd·(weight bits) must be at most 65536, not ${a.pe}·${a.simd}·${bitWidth(a.weightType)} = ${bits}` : undefined;
   },
   streams: (a) => ({
-    in: [{ qtype: a.inType, elems: a.cols, fold: a.simd }],
-    out: [{ qtype: a.outType, elems: a.rows, fold: a.pe }],
+    in: [{ qtype: a.inType, elems: a.vectors * a.cols, fold: a.simd }],
+    out: [{ qtype: a.outType, elems: a.vectors * a.rows, fold: a.pe }],
   }),
   execute: (a, [x], { weights }) => {
-    const y = new Array<number>(a.rows).fill(0);
-    for (let r = 0; r < a.rows; r++) {
-      let s = 0;
-      for (let c = 0; c < a.cols; c++) s += weights[r * a.cols + c] * x[c];
-      y[r] = s;
+    const y = new Array<number>(a.vectors * a.rows).fill(0);
+    for (let v = 0; v < a.vectors; v++) {
+      for (let r = 0; r < a.rows; r++) {
+        let s = 0;
+        for (let c = 0; c < a.cols; c++) s += weights[r * a.cols + c] * x[v * a.cols + c];
+        y[v * a.rows + r] = s;
+      }
     }
     return [y];
   },
-  cycles: (a) => (a.rows / a.pe) * (a.cols / a.simd),
-  // Compute starts the cycle after the last input beat; row fold k's beat leaves (k+1)·cols/simd cycles later.
-  timing: (a, _first, last) => [last + 1 + a.cols / a.simd, last + 1 + (a.rows / a.pe) * (a.cols / a.simd)],
+  cycles: (a) => a.vectors * (a.rows / a.pe) * (a.cols / a.simd),
+  // Compute of a vector starts the cycle after its last input beat; row fold k's beat leaves (k+1)·cols/simd
+  // cycles later. With several vectors, input beats are taken as evenly spaced between first and last.
+  timing: (a, first, last) => {
+    const sf = a.cols / a.simd;
+    const beats = a.vectors * sf;
+    const vector0 = beats > 1 ? first + Math.round(((sf - 1) * (last - first)) / (beats - 1)) : last;
+    const firstOut = vector0 + 1 + sf;
+    return [firstOut, Math.max(last + 1 + (a.rows / a.pe) * sf, firstOut - sf + a.vectors * (a.rows / a.pe) * sf)];
+  },
   rtl: {
     module: 'mvu',
     files: ['mvu/mvu.v'],
