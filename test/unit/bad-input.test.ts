@@ -9,7 +9,7 @@ import { encodeModel } from '../../src/onnx/load.ts';
 import { onnx } from '../../src/onnx/proto.ts';
 import { encodeTensorFile } from '../../src/onnx/tensor.ts';
 import { FIXTURES } from '../helpers/golden.ts';
-import { kiln, tempDir } from './cli-helpers.ts';
+import { kilnAsync, tempDir } from './cli-helpers.ts';
 
 function addModel(): Graph {
   const g = emptyGraph();
@@ -93,18 +93,17 @@ const cases: [string, string[], string][] = [
   ['an input of unknown format', ['exec', 'good.onnx', '--in', 'x.txt'], "KLN1011 input file 'x.txt' must be .npy or .pb (an ONNX TensorProto), not '.txt'"],
 ];
 
-describe('bad input: one coded line, exit 2, no stack trace', () => {
-  it.each(cases)('%s', (_, args, line) => {
-    const r = kiln(args, dir);
+describe.concurrent('bad input: one coded line, exit 2, no stack trace', () => {
+  it.each(cases)('%s', async (_, args, line) => {
+    const r = await kilnAsync(args, dir);
     expect(r.stderr).toBe(`${line}\n`);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('the external-data model is refused before any file is opened (the path names nothing real here)', () => {
-    // The location resolves outside the temp dir; refusal happens while decoding, whatever exists there.
-    const r = kiln(['exec', 'external.onnx', '--in', 'x_ok.npy'], dir);
+  it('the external-data model is refused by exec too, while decoding, before any other file is read', async () => {
+    const r = await kilnAsync(['exec', 'external.onnx', '--in', 'x_ok.npy'], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^KLN1004 /);
   });
