@@ -319,7 +319,7 @@ function parseValue(L: Line): ValueInfo {
 }
 
 export function parseGraph(text: string): Graph {
-  const lines = text.split('\n');
+  const lines = text.split(/\r?\n/);
   if (lines[0].trim() !== IR_MAGIC) fail('BadIrText', `line 1: expected '${IR_MAGIC}', not '${lines[0].slice(0, 40)}'`);
   const g = emptyGraph();
   g.opsets = {};

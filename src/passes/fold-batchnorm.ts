@@ -164,6 +164,8 @@ export const foldBatchNorm: Pass = {
     for (const bn of [...g.nodes]) {
       if (bn.op !== 'BatchNormalization' || (bn.domain !== '' && bn.domain !== 'ai.onnx')) continue;
       if (bn.outputs.slice(1).some((o) => o !== '') || attrInt(bn, 'training_mode', 0) === 1) continue;
+      // spatial=0 (opset < 9) normalizes per activation, not per channel: not a per-channel affine.
+      if (attrInt(bn, 'spatial', 1) === 0) continue;
       const a = affineOf(g, bn);
       if (!a) continue;
       const uses = consumers(g);

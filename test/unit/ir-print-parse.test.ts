@@ -87,6 +87,11 @@ describe('printGraph/parseGraph on every kind of value', () => {
     expect(printGraph(back)).toBe(text);
   });
 
+  it('reads CRLF line endings and skips blank and # comment lines', () => {
+    const noisy = text.replace(/\n/g, '\r\n').replace('opset', '# a comment\r\n\r\nopset');
+    expect(printGraph(parseGraph(noisy))).toBe(text);
+  });
+
   it('keeps attribute kinds (float 1.0 stays a float, empty lists keep their kind)', () => {
     const a = back.nodes[0].attrs;
     expect(a.i).toEqual({ kind: 'int', v: 1 });
