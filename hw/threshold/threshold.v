@@ -2,7 +2,7 @@
 // Multi-threshold activation, PE elements per beat: for element e of channel c = e mod CHANNELS,
 // y = OUT_BIAS + OUT_SCALE * #{ i : x >= T[c][i] } (all STEPS comparisons of a lane in parallel).
 // Thresholds come in one word per channel group g (GROUPS = CHANNELS/PE, or 1 per-tensor): lane p,
-// step i at bits [(p*STEPS+i)*TW +: TW] holds T[g*PE+p][i] (TW-bit two's complement; per-tensor
+// step i at bits [(p*STEPS+i)*TW +: TW] holds T[g*PE+p][i] (TW-bit two's complement, TW > WI; per-tensor
 // words have a single lane). Small tables are the THRESHOLDS parameter (word g at [g*WORD +: WORD],
 // constant-propagated when GROUPS == 1); big ones (USE_ROM = 1) a ROM read from THRESHOLD_FILE with
 // $readmemh (path relative to the simulator's working directory = the output dir).
@@ -36,7 +36,9 @@ module threshold #(
   localparam integer GROUPS = CHANNELS > 1 ? CHANNELS / PE : 1;
   localparam integer GW = GROUPS > 1 ? $clog2(GROUPS) : 1;
   localparam [GW-1:0] G_LAST = GROUPS[GW-1:0] - 1'b1;
-  localparam integer CW = (WI > TW ? WI : TW) + 1;
+  // Comparisons run at TW bits: src/layers/threshold.ts makes TW hold the whole input range (TW > WI),
+  // so inputs are extended once per lane and thresholds are used as stored.
+  localparam integer CW = TW;
   localparam integer LANES = CHANNELS > 1 ? PE : 1;
   localparam integer WORD = LANES * STEPS * TW;
 
@@ -79,7 +81,6 @@ module threshold #(
       localparam integer LANE = CHANNELS > 1 ? p : 0;
       wire [WI-1:0] code = s_axis_tdata[p*WI +: WI];
       reg [CW-1:0] x;
-      reg [CW-1:0] t;
       reg [OUT_W-1:0] y_code;
       integer i, n, y;
       always @* begin
@@ -88,8 +89,7 @@ module threshold #(
         else x = {{(CW - WI){1'b0}}, code};
         n = 0;
         for (i = 0; i < STEPS; i = i + 1) begin
-          t = {{(CW - TW){t_word[(LANE*STEPS+i)*TW + TW - 1]}}, t_word[(LANE*STEPS+i)*TW +: TW]};
-          if ($signed(x) >= $signed(t)) n = n + 1;
+          if ($signed(x) >= $signed(t_word[(LANE*STEPS+i)*TW +: TW])) n = n + 1;
         end
         y = OUT_BIAS + OUT_SCALE * n;
         if (OUT_KIND == 2) y_code = {{(OUT_W - 1){1'b0}}, y > 0};
