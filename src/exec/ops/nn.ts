@@ -127,6 +127,7 @@ function convTranspose(node: Node, inputs: Inputs): Tensor[] {
     padsE = pads.slice(rank);
     outSp = full.map((f, i) => f - padsB[i] - padsE[i]);
   }
+  if (outSp.some((d) => d <= 0)) fail('ShapeMismatch', `ConvTranspose output would be empty ([${outSp.join(',')}]) for input ${formatShape(X.shape)} and pads [${[...padsB, ...padsE].join(',')}]`);
   const [D, H, Wd] = to3(inSp, 1);
   const [OD, OH, OW] = to3(outSp, 1);
   const [KD, KH, KW] = to3(kernel, 1);
