@@ -10,6 +10,8 @@ import { findTool } from '../../src/sim/tools.ts';
 import { smallMlp } from './codegen-fixture.ts';
 
 const verilator = findTool('verilator');
+const iverilog = findTool('iverilog');
+const yosys = findTool('yosys');
 
 function verilogFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -43,4 +45,23 @@ describe.skipIf(!verilator)('verilator --lint-only -Wall', () => {
       }
     },
   );
+});
+
+describe.skipIf(!iverilog || !yosys)('Icarus and Yosys read a generated design', () => {
+  it('iverilog -g2005 compiles it; yosys elaborates it (with its $readmemh ROMs) and check -assert passes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-tools-'));
+    try {
+      const out = join(dir, 'out');
+      const design = compileDataflow(smallMlp(), out, { fold: { fc1: { pe: 2, simd: 3 }, act1: { pe: 4 }, fc2: { pe: 1, simd: 2 }, top: { pe: 2 } } });
+      const files = design.manifest.files;
+      const iv = await execa(iverilog!, ['-g2005', '-o', join(dir, 'a.vvp'), ...files], { cwd: out, reject: false, all: true });
+      expect(iv.all?.trim()).toBe('');
+      expect(iv.exitCode).toBe(0);
+      const ys = await execa(yosys!, ['-q', '-p', `read_verilog ${files.join(' ')}; hierarchy -check -top kiln_top; proc; check -assert`], { cwd: out, reject: false, all: true });
+      expect(ys.all?.trim()).toBe('');
+      expect(ys.exitCode).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
