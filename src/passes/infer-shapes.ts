@@ -3,7 +3,7 @@
 // supported ops; ops without a rule are executed on zeros when their inputs are small and known.
 import { KilnError } from '../diag/index.ts';
 import { lookupOp } from '../exec/registry.ts';
-import { attrInt, attrInts, attrString, type Dim, type Graph, type Node, type ValueInfo } from '../ir/graph.ts';
+import { attrFloats, attrInt, attrInts, attrString, type Dim, type Graph, type Node, type ValueInfo } from '../ir/graph.ts';
 import { makeTensor, numel, toNumbers, type DType, type Tensor } from '../ir/tensor.ts';
 import type { Pass } from './pass.ts';
 
@@ -80,7 +80,7 @@ function matmulShape(a: Dim[], b: Dim[]): Dim[] {
 }
 
 /** The constant value of an input (an initializer), as numbers. */
-function constInts(g: Graph, name: string | undefined): number[] | undefined {
+function constValues(g: Graph, name: string | undefined): number[] | undefined {
   if (!name) return undefined;
   const t = g.initializers.get(name);
   return t ? toNumbers(t) : undefined;
@@ -105,7 +105,7 @@ const ONNX_DTYPE: Record<number, DType> = {
 };
 
 /** Output types of n by its op's rule; undefined when there is no rule or an input is unknown. */
-function ruleFor(g: Graph, n: Node, opset: number): TensorType[] | undefined {
+export function shapeRule(g: Graph, n: Node, opset: number): TensorType[] | undefined {
   const t = (i: number) => (n.inputs[i] ? tensorType(g, n.inputs[i]) : undefined);
   const x = t(0);
   const xs = x?.shape;
@@ -171,7 +171,7 @@ function ruleFor(g: Graph, n: Node, opset: number): TensorType[] | undefined {
     return [{ dtype: x!.dtype, shape: [prod(xs.slice(0, axis)), prod(xs.slice(axis))] }];
   }
   if (op === 'Reshape') {
-    const target = opset >= 5 ? constInts(g, n.inputs[1]) : attrInts(n, 'shape', []);
+    const target = opset >= 5 ? constValues(g, n.inputs[1]) : attrInts(n, 'shape', []);
     if (!x || !target) return undefined;
     const allowZero = attrInt(n, 'allowzero', 0) === 1;
     const out: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? (xs?.[i] ?? UNKNOWN) : d));
@@ -190,7 +190,7 @@ function ruleFor(g: Graph, n: Node, opset: number): TensorType[] | undefined {
   }
   if (op === 'Squeeze' || op === 'Unsqueeze') {
     if (!xs) return undefined;
-    const axes = n.attrs.axes ? attrInts(n, 'axes') : n.inputs[1] ? constInts(g, n.inputs[1]) : undefined;
+    const axes = n.attrs.axes ? attrInts(n, 'axes') : n.inputs[1] ? constValues(g, n.inputs[1]) : undefined;
     if (op === 'Squeeze') {
       if (axes === undefined && n.inputs[1]) return undefined;
       const drop = new Set((axes ?? xs.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)).map((a) => normAxis(a, xs.length)));
@@ -215,7 +215,7 @@ function ruleFor(g: Graph, n: Node, opset: number): TensorType[] | undefined {
     return [{ dtype: ins[0]!.dtype, shape: out }];
   }
   if (op === 'Pad') {
-    const pads = opset >= 11 ? constInts(g, n.inputs[1]) : attrInts(n, 'pads', undefined as unknown as number[]);
+    const pads = opset >= 11 ? constValues(g, n.inputs[1]) : attrInts(n, 'pads', undefined as unknown as number[]);
     if (!xs || !pads) return undefined;
     const r = xs.length;
     return [{ dtype: x!.dtype, shape: xs.map((d, i) => (isNum(d) ? d + pads[i] + pads[i + r] : UNKNOWN)) }];
@@ -226,6 +226,101 @@ function ruleFor(g: Graph, n: Node, opset: number): TensorType[] | undefined {
     const start = Math.min(Math.max(normAxis(attrInt(n, 'start', 0), r), 0), r);
     const end = Math.min(Math.max(normAxis(attrInt(n, 'end', r), r), 0), r);
     return [{ dtype: 'int64', shape: [Math.max(end - start, 0)] }];
+  }
+  if (op === 'Resize' || op === 'Upsample') {
+    if (!xs || !xs.every(isNum)) return undefined;
+    const dims = xs as number[];
+    const legacy = op === 'Upsample' || opset < 11;
+    const sizes = legacy ? undefined : constValues(g, n.inputs[3]);
+    let scales = op === 'Upsample' && opset < 9 ? attrFloats(n, 'scales') : constValues(g, n.inputs[legacy ? 1 : 2]);
+    const axes = n.attrs.axes ? attrInts(n, 'axes').map((a) => normAxis(a, dims.length)) : dims.map((_, a) => a);
+    if (sizes && sizes.length > 0) {
+      if (attrString(n, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch' || sizes.length !== axes.length) return undefined;
+      const out = [...dims];
+      axes.forEach((a, i) => (out[a] = sizes[i]));
+      return [{ dtype: x!.dtype, shape: out }];
+    }
+    if (!scales || scales.length !== axes.length) return undefined;
+    const full = dims.map(() => 1);
+    axes.forEach((a, i) => (full[a] = scales![i]));
+    scales = full;
+    return [{ dtype: x!.dtype, shape: dims.map((d, a) => Math.floor(d * scales![a])) }];
+  }
+  if (op === 'DepthToSpace' || op === 'SpaceToDepth') {
+    if (!xs || xs.length !== 4) return undefined;
+    const b = attrInt(n, 'blocksize');
+    const [nb, c, h, w] = xs;
+    const mul = (d: Dim, f: number): Dim => (isNum(d) ? d * f : UNKNOWN);
+    return [{ dtype: x!.dtype, shape: op === 'DepthToSpace' ? [nb, mul(c, 1 / (b * b)), mul(h, b), mul(w, b)] : [nb, mul(c, b * b), mul(h, 1 / b), mul(w, 1 / b)] }];
+  }
+  if (op === 'Slice') {
+    if (!xs) return undefined;
+    const r = xs.length;
+    const starts = opset < 10 ? attrInts(n, 'starts') : constValues(g, n.inputs[1]);
+    const ends = opset < 10 ? attrInts(n, 'ends') : constValues(g, n.inputs[2]);
+    const axesIn = opset < 10 ? (n.attrs.axes ? attrInts(n, 'axes') : undefined) : n.inputs[3] ? constValues(g, n.inputs[3]) : undefined;
+    const steps = opset < 10 || !n.inputs[4] ? undefined : constValues(g, n.inputs[4]);
+    if (!starts || !ends || (opset >= 10 && n.inputs[3] && !axesIn) || (opset >= 10 && n.inputs[4] && !steps)) return undefined;
+    const axes = (axesIn ?? starts.map((_, i) => i)).map((a) => normAxis(a, r));
+    const out = [...xs];
+    for (let i = 0; i < axes.length; i++) {
+      const dim = xs[axes[i]];
+      if (!isNum(dim)) {
+        out[axes[i]] = UNKNOWN;
+        continue;
+      }
+      const step = steps?.[i] ?? 1;
+      const clampTo = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+      let st = starts[i] < 0 ? starts[i] + dim : starts[i];
+      let en = ends[i] < 0 ? ends[i] + dim : ends[i];
+      if (step > 0) {
+        st = clampTo(st, 0, dim);
+        en = clampTo(en, 0, dim);
+      } else {
+        st = clampTo(st, 0, dim - 1);
+        en = clampTo(en, -1, dim - 1);
+      }
+      out[axes[i]] = Math.max(0, Math.ceil((en - st) / step));
+    }
+    return [{ dtype: x!.dtype, shape: out }];
+  }
+  if (op.startsWith('Reduce') || op === 'ArgMax' || op === 'ArgMin') {
+    if (!xs) return undefined;
+    const r = xs.length;
+    const keep = attrInt(n, 'keepdims', 1) === 1;
+    let axes: number[] | undefined;
+    if (op === 'ArgMax' || op === 'ArgMin') axes = [attrInt(n, 'axis', 0)];
+    else if (n.attrs.axes) axes = attrInts(n, 'axes');
+    else if (n.inputs[1]) {
+      axes = constValues(g, n.inputs[1]);
+      if (!axes) return undefined;
+    }
+    if (!axes || axes.length === 0) {
+      if (attrInt(n, 'noop_with_empty_axes', 0) === 1) return [{ dtype: x!.dtype, shape: xs }];
+      axes = xs.map((_, i) => i);
+    }
+    const set = new Set(axes.map((a) => normAxis(a, r)));
+    const shape = keep ? xs.map((d, i) => (set.has(i) ? 1 : d)) : xs.filter((_, i) => !set.has(i));
+    return [{ dtype: op.startsWith('Arg') ? 'int64' : x!.dtype, shape }];
+  }
+  if (op === 'ConvTranspose') {
+    const w = t(1)?.shape;
+    if (!xs || !w || !w.every(isNum)) return undefined;
+    const sp = xs.length - 2;
+    const k = n.attrs.kernel_shape ? attrInts(n, 'kernel_shape') : (w.slice(2) as number[]);
+    const strides = attrInts(n, 'strides', new Array(sp).fill(1));
+    const dil = attrInts(n, 'dilations', new Array(sp).fill(1));
+    const pads = attrInts(n, 'pads', new Array(2 * sp).fill(0));
+    const outPad = attrInts(n, 'output_padding', new Array(sp).fill(0));
+    const autoPad = attrString(n, 'auto_pad', 'NOTSET');
+    const explicit = n.attrs.output_shape ? attrInts(n, 'output_shape') : undefined;
+    const spatial = xs.slice(2).map((d, i): Dim => {
+      if (explicit) return explicit[explicit.length - sp + i];
+      if (!isNum(d)) return UNKNOWN;
+      if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return d * strides[i];
+      return strides[i] * (d - 1) + outPad[i] + (k[i] - 1) * dil[i] + 1 - pads[i] - pads[i + sp];
+    });
+    return [{ dtype: x!.dtype, shape: [xs[0], (w[1] as number) * attrInt(n, 'group', 1), ...spatial] }];
   }
   if (op === 'Gather') {
     const idx = t(1);
@@ -290,7 +385,7 @@ function merge(declared: Dim[] | undefined, inferred: Dim[] | undefined): Dim[] 
 export function inferNode(g: Graph, n: Node): TensorType[] | undefined {
   const opset = g.opsets[''] ?? 13;
   try {
-    return ruleFor(g, n, opset) ?? byExecution(g, n, opset);
+    return shapeRule(g, n, opset) ?? byExecution(g, n, opset);
   } catch (e) {
     // A malformed attribute is reported by the executor and the verifier, not here.
     if (e instanceof KilnError) return undefined;
