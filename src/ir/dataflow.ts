@@ -66,12 +66,23 @@ export interface InputQuantizer {
   mode?: 'round' | 'bipolar' | 'sign';
   /** Optional clamp bounds when narrower than qtype's range (narrow quantizers, e.g. [-7, 7] in INT4). */
   clip?: [number, number];
+  /**
+   * Added for CNNs (optional; absent = identity): the host feeds stream element j = model input element
+   * order[j] (after quantizing), e.g. an NCHW image as NHWC, channels innermost. Per-channel scales
+   * index the model's element order. The one place where the model's layout meets the stream order.
+   */
+  order?: number[];
 }
 
 /** How the host turns output codes back into the model's float output: y[c] = scale[c]·code + offset[c]. */
 export interface OutputAffine {
   scale: number[];
   offset: number[];
+  /**
+   * Added for CNNs (optional; absent = identity): model output element i = stream element order[i].
+   * The affine applies in stream order (channel = stream index mod scale.length), before reordering.
+   */
+  order?: number[];
 }
 
 export interface DataflowGraph {

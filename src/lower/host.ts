@@ -27,15 +27,15 @@ export function quantizeInput(q: InputQuantizer, x: ArrayLike<number>): number[]
     else if (mode === 'sign') out[i] = u > 0 ? 1 : u < 0 ? -1 : 0;
     else out[i] = Math.min(hi, Math.max(lo, roundHalfEven(u)));
   }
-  return out;
+  return q.order ? q.order.map((j) => out[j]) : out;
 }
 
-/** Floats from output codes: y[e] = scale[c]·code[e] + offset[c], c = e mod channels (float64). */
+/** Floats from output codes: y[e] = scale[c]·code[e] + offset[c], c = e mod channels (float64), then `order`. */
 export function applyOutputAffine(a: OutputAffine, codes: ArrayLike<number>): number[] {
   const out = new Array<number>(codes.length);
   for (let e = 0; e < codes.length; e++) {
     const c = e % a.scale.length;
     out[e] = a.scale[c] * codes[e] + a.offset[c];
   }
-  return out;
+  return a.order ? a.order.map((j) => out[j]) : out;
 }

@@ -40,6 +40,7 @@ import { makeTensor, numel, toNumbers, type Tensor } from '../ir/tensor.ts';
 import { mvuOutType } from '../layers/mvu.ts';
 import { fitRequant, progressionStep, reachedCodes, requantValue, searchThresholds, type ChannelRange } from '../lower/thresholds.ts';
 import { cannotLower, viewGraph, type GraphView } from '../lower/view.ts';
+import { identityPositions, imageDims, nchwPositions, padAmounts, poolKernel, samePositions, window2d, type Window2d } from '../lower/spatial.ts';
 
 export interface StreamlineOptions {
   /**
@@ -71,7 +72,25 @@ export interface LayerPlan {
   inType: QType;
   accType: QType;
   act: Activation;
+  /**
+   * The hardware unit (default 'mvu'): 'mvu' = MatMul/Gemm, or a Conv (SlidingWindow → MVU with one
+   * vector per output pixel); 'depthwise' = VectorVector over the window stream (weights channels ×
+   * kh·kw); 'avgpool' = window sums (AvgPool; the 1/k scale lives in the activation after it).
+   */
+  unit?: 'mvu' | 'depthwise' | 'avgpool';
+  /** The input window (Conv, AveragePool; GlobalAveragePool = the whole image with `global`). */
+  window?: Window2d;
+  global?: boolean;
+  /** Code filling the window's padding (the input zero point: float 0). */
+  padCode?: number;
+  /** Code-domain ops (MaxPool, Pad) applied to this layer's input stream first, in order. */
+  before?: CodeOp[];
 }
+
+/** Ops on activation codes between layers (the code model is unchanged). */
+export type CodeOp =
+  | { op: 'maxpool'; origin: string; window: Window2d; padCode: number }
+  | { op: 'pad'; origin: string; ih: number; iw: number; channels: number; pads: [number, number, number, number]; padCode: number };
 
 export interface StreamlinedMlp {
   name: string;
@@ -84,6 +103,8 @@ export interface StreamlinedMlp {
   outputAffine: OutputAffine;
   /** Tail nodes dropped from the graph end (Softmax: monotone, argmax-preserving; the host may apply it). */
   dropped: string[];
+  /** Code-domain ops after the last layer (a CNN ending in MaxPool). */
+  tail: CodeOp[];
   notes: string[];
 }
 
@@ -93,7 +114,13 @@ const LAYOUT = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity'
 const QUANTIZERS = new Set(['Quant', 'IntQuant', 'BipolarQuant', 'Sign', 'QuantizeLinear', 'DequantizeLinear']);
 /** QONNX Quant and its newer name IntQuant. */
 const isQuant = (n: Node) => n.op === 'Quant' || n.op === 'IntQuant';
-const MACS = new Set(['MatMul', 'Gemm', 'QLinearMatMul', 'MatMulInteger']);
+const MACS = new Set(['MatMul', 'Gemm', 'QLinearMatMul', 'MatMulInteger', 'Conv', 'AveragePool', 'GlobalAveragePool']);
+/** MAC-like ops on images: their input stream is NHWC (see src/lower/spatial.ts). */
+const SPATIAL_MACS = new Set(['Conv', 'AveragePool', 'GlobalAveragePool']);
+/** Ops that act on activation codes without changing their code model (max commutes with a monotone quantizer). */
+const CODE_OPS = new Set(['MaxPool', 'Pad']);
+/** Ops between a MaxPool and its quantizer that are non-decreasing, so the MaxPool can move after the quantizer. */
+const NON_DECREASING = new Set(['Relu', 'Clip', 'Quant', 'IntQuant', 'QuantizeLinear', 'DequantizeLinear', 'Identity', 'Dropout']);
 /** QOperator MACs: integer codes in, exact int32 accumulation of (x − x_zp)(w − w_zp). */
 const INTEGER_MACS = new Set(['QLinearMatMul', 'MatMulInteger']);
 /** Elementwise ops that are monotone in their run-time input when the other inputs are constants. */
@@ -102,13 +129,14 @@ const TAIL = new Set(['Softmax', 'LogSoftmax']);
 
 function classify(n: Node, dyn: number): string | undefined {
   if (LAYOUT.has(n.op) || QUANTIZERS.has(n.op) || TAIL.has(n.op)) return dyn === 0 ? undefined : 'its run-time input must be the first';
-  if (MACS.has(n.op)) return dyn === 0 ? undefined : 'weights must be the second input, the run-time vector the first';
+  if (MACS.has(n.op) || CODE_OPS.has(n.op)) return dyn === 0 ? undefined : 'weights must be the second input, the run-time vector the first';
   if (MONOTONE.has(n.op)) {
     if (n.op === 'Div' && dyn !== 0) return 'division by a run-time value is not monotone';
     if (n.op === 'BatchNormalization' && dyn !== 0) return 'its run-time input must be the first';
     return undefined;
   }
-  return 'only MatMul/Gemm layers with quantizers, elementwise scaling, BatchNormalization and monotone activations lower to dataflow';
+  if (n.op === 'Add' || n.op === 'Concat') return 'branches (residual Add, Concat) do not lower yet: only chains of layers';
+  return 'only MatMul/Gemm/Conv/pooling layers with quantizers, elementwise scaling, BatchNormalization and monotone activations lower to dataflow';
 }
 
 // ---- small helpers ------------------------------------------------------------------------------
@@ -155,7 +183,7 @@ function broadcastTo(t: Tensor, shape: number[]): Float64Array {
 function perChannel(t: Tensor, C: number, n: Node): number[] {
   const xs = toNumbers(t);
   if (xs.length === 1) return new Array(C).fill(xs[0]);
-  if (xs.length === C && t.shape[t.shape.length - 1] === C) return xs;
+  if (xs.length === C && (t.shape[t.shape.length - 1] === C || t.shape.filter((d) => d !== 1).length === 1)) return xs;
   throw new KilnError(cannotLower(n, `constant of shape [${t.shape}] is not per-channel over ${C} channels`));
 }
 
@@ -313,14 +341,21 @@ class Chain {
   private readonly inName = 'kiln_chain_in';
   private out: string;
 
-  constructor(private readonly v: GraphView, private readonly channels: number) {
+  /**
+   * `spatial`: the chain follows a Conv/pooling layer, so it runs on [rows, channels, 1, 1] (NCHW, where
+   * per-channel constants are [C, 1, 1]) and applies Transposes (QKeras' NCHW → NHWC), which keep the
+   * (row, channel) element order as long as the batch axis stays first.
+   */
+  constructor(private readonly v: GraphView, private readonly channels: number, private readonly spatial = false) {
     this.out = this.inName;
     this.graph = { ...v.g, name: 'chain', nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: new Map(), qtypes: new Map() };
   }
 
   /** Appends a path node (layout nodes are skipped: the chain works on [rows, channels]). */
   push(n: Node): void {
-    if (LAYOUT.has(n.op)) return;
+    if (this.spatial && n.op === 'Transpose') {
+      if (attrInts(n, 'perm', [3, 2, 1, 0])[0] !== 0) throw new KilnError(cannotLower(n, 'a transpose that moves the batch axis'));
+    } else if (LAYOUT.has(n.op)) return;
     const dyn = n.op === 'Gemm' ? 0 : this.v.dynIndex.get(n) ?? 0;
     const inputs = n.inputs.map((i, k) => (k === dyn ? this.out : i));
     const node: Node = { ...n, inputs, outputs: [n.outputs[0]] };
@@ -357,9 +392,10 @@ class Chain {
         if (c) g.initializers.set(i, c);
       }
     }
-    g.inputs = [{ name: this.inName, dtype: 'float32', shape: [rows, this.channels] }];
+    const shape = this.spatial ? [rows, this.channels, 1, 1] : [rows, this.channels];
+    g.inputs = [{ name: this.inName, dtype: 'float32', shape }];
     g.outputs = [{ name: this.out, dtype: 'float32' }];
-    const y = runGraph(g, new Map([[this.inName, makeTensor('float32', [rows, this.channels], x)]])).get(this.out)!;
+    const y = runGraph(g, new Map([[this.inName, makeTensor('float32', shape, x)]])).get(this.out)!;
     if (numel(y.shape) !== rows * this.channels) {
       throw new KilnError(cannotLower(this.nodes[this.nodes.length - 1], 'changes the number of elements between a MAC and its activation'));
     }
@@ -389,6 +425,7 @@ class Chain {
         case 'Div': { const c = other(1); a = a.map((x, i) => x / c[i]); b = b.map((x, i) => x / c[i]); break; }
         case 'Neg': a = a.map((x) => -x); b = b.map((x) => -x); break;
         case 'Cast': break; // int32 accumulator to float: exact below 2^24
+        case 'Transpose': break; // spatial chains: keeps the (row, channel) order
         case 'BatchNormalization': {
           const [sc, bi, mu, va] = [1, 2, 3, 4].map((k) => other(k));
           const eps = attrFloat(n, 'epsilon', 1e-5);
@@ -426,7 +463,7 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
 
   // ---- input quantizer
   const prefix = path.slice(0, macIdx[0]);
-  for (const n of prefix) if (!isLayoutPreserving(v, n)) problems.push(cannotLower(n, 'a transpose that reorders elements'));
+  const { positions, order } = trackPositions(v);
   const qi = lastActivation(prefix);
   if (qi < 0 && prefix.some((n) => QUANTIZERS.has(n.op))) problems.push(cannotLower(prefix.find((n) => QUANTIZERS.has(n.op))!, 'a quantizer must directly precede the first MAC'));
   let inputQuant: InputQuantizer;
@@ -487,27 +524,49 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
   let outputAffine: OutputAffine | undefined;
   const inputElems = numel(v.shapes.get(v.input) ?? [1]);
   let prevElems = inputElems;
+  // Code ops (MaxPool, Pad) wait for the next layer; their pad codes widen the code range.
+  let pending: CodeOp[] = [];
+  const takeOps = (ops: CodeOp[], last: Node | undefined) => {
+    pending = ops;
+    for (const op of ops) inCodes = [Math.min(inCodes[0], op.padCode), Math.max(inCodes[inCodes.length - 1], op.padCode)];
+    if (ops.length && last) prevElems = numel(v.shapes.get(last.outputs[0]) ?? [NaN]);
+  };
+  try {
+    const ops = qi >= 0 ? prefix.slice(qi + 1).filter((n) => CODE_OPS.has(n.op)) : [];
+    takeOps(codeOps(v, ops, inModel, inCodes[0], positions), ops[ops.length - 1]);
+  } catch (e) {
+    if (e instanceof KilnError && e.code === Code.CannotLower) problems.push(...e.diagnostics);
+    else throw e;
+  }
   for (let li = 0; li < macIdx.length; li++) {
     const mac = path[macIdx[li]];
     const last = li === macIdx.length - 1;
     const chainNodes = path.slice(macIdx[li] + 1, last ? end : macIdx[li + 1]);
     try {
-      const res = lowerLayer(v, mac, chainNodes, last, { model: inModel, codes: inCodes, type: inType, elems: prevElems }, opts, notes);
+      const res = lowerLayer(v, mac, chainNodes, last, { model: inModel, codes: inCodes, type: inType, elems: prevElems, positions }, opts, notes);
+      if (pending.length) res.plan.before = pending;
       layers.push(res.plan);
       if (res.next) {
         inModel = res.next.model;
         inCodes = res.next.codes;
         inType = res.next.type;
       }
-      prevElems = res.plan.rows;
+      prevElems = res.plan.rows * (res.plan.window ? res.plan.window.oh * res.plan.window.ow : 1);
+      const ops = chainNodes.filter((n) => CODE_OPS.has(n.op));
+      takeOps(res.after, ops[ops.length - 1]);
       if (res.affine) outputAffine = res.affine;
     } catch (e) {
       if (e instanceof KilnError && e.code === Code.CannotLower) problems.push(...e.diagnostics);
       else throw e;
       prevElems = NaN; // unknown after a failed layer: don't report the next layer's width as well
+      pending = [];
     }
   }
   if (problems.length) throw new KilnError(problems);
+  if (order) inputQuant.order = order;
+  // The host puts output codes back into the model's element order (an NCHW conv output, say).
+  const outPos = positions.get(outputTensor);
+  if (outputAffine && outPos && !samePositions(outPos, identityPositions(outPos.length))) outputAffine.order = Array.from(outPos);
   return {
     name: g.name,
     inputTensor: v.input,
@@ -517,6 +576,7 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
     outputTensor,
     outputAffine: outputAffine!,
     dropped,
+    tail: pending,
     notes,
   };
 }
@@ -549,11 +609,55 @@ function verifyActivation(code: (ch: Int32Array, acc: Float64Array) => Float64Ar
   }
 }
 
-/** Index in `nodes` of the activation quantizer that is followed by layout ops only, or −1. */
+/** Stream position tables of the run-time tensors (src/lower/spatial.ts), from the input's table. */
+function propagatePositions(v: GraphView, inPos: Int32Array): Map<string, Int32Array> {
+  const pos = new Map<string, Int32Array>([[v.input, inPos]]);
+  for (const n of v.path) {
+    const x = pos.get(n.inputs[v.dynIndex.get(n)!]);
+    const shape = v.shapes.get(n.outputs[0]);
+    if (!x || !shape) continue;
+    if (SPATIAL_MACS.has(n.op) || CODE_OPS.has(n.op)) {
+      if (shape.length === 4) pos.set(n.outputs[0], nchwPositions(shape[1], shape[2], shape[3]));
+    } else if (MACS.has(n.op)) pos.set(n.outputs[0], identityPositions(numel(shape)));
+    else if (LAYOUT.has(n.op)) {
+      // Run the layout op itself on the table: it moves the positions as it would move the data.
+      const rest = n.inputs.slice(1).map((i) => (i === '' ? undefined : v.consts.get(i)));
+      const t = runNode(v.g, n, [makeTensor('float32', v.shapes.get(n.inputs[0])!, Float32Array.from(x)), ...rest])[0];
+      pos.set(n.outputs[0], Int32Array.from(toNumbers(t)));
+    } else if (numel(shape) === x.length) pos.set(n.outputs[0], x);
+  }
+  return pos;
+}
+
+/**
+ * Positions of every run-time tensor, and the host's input reordering: when the first layer is
+ * spatial and its input (through any layout ops) is not an NCHW image in stream order, the host
+ * feeds stream element j = input element order[j] (NCHW → NHWC; identity for channels-last models).
+ */
+function trackPositions(v: GraphView): { positions: Map<string, Int32Array>; order?: number[] } {
+  const n0 = numel(v.shapes.get(v.input) ?? [1]);
+  const positions = propagatePositions(v, identityPositions(n0));
+  const first = v.path.find((n) => MACS.has(n.op) || CODE_OPS.has(n.op));
+  if (!first || !(SPATIAL_MACS.has(first.op) || CODE_OPS.has(first.op))) return { positions };
+  const shape = v.shapes.get(first.inputs[0]);
+  const src = positions.get(first.inputs[0]);
+  if (!shape || shape.length !== 4 || !src) return { positions };
+  const want = nchwPositions(shape[1], shape[2], shape[3]);
+  if (samePositions(src, want)) return { positions };
+  const inPos = new Int32Array(n0);
+  const order = new Array<number>(n0);
+  for (let i = 0; i < n0; i++) {
+    inPos[src[i]] = want[i];
+    order[want[i]] = src[i];
+  }
+  return { positions: propagatePositions(v, inPos), order };
+}
+
+/** Index in `nodes` of the activation quantizer that is followed by layout and code ops only, or −1. */
 function lastActivation(nodes: Node[]): number {
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i];
-    if (LAYOUT.has(n.op)) continue;
+    if (LAYOUT.has(n.op) || CODE_OPS.has(n.op)) continue;
     return ['Quant', 'IntQuant', 'BipolarQuant', 'Sign', 'DequantizeLinear', 'QuantizeLinear'].includes(n.op) ? i : -1;
   }
   return -1;
@@ -589,48 +693,172 @@ function prefixAffine(v: GraphView, nodes: Node[], problems: Diagnostic[]): { p:
   return { p, q };
 }
 
-interface InSide { model: CodeModel; codes: number[]; type: QType; elems: number }
+interface InSide {
+  model: CodeModel;
+  codes: number[];
+  type: QType;
+  elems: number;
+  /** Stream position of every element of each run-time tensor (src/lower/spatial.ts). */
+  positions: Map<string, Int32Array>;
+}
 
-function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, input: InSide, opts: StreamlineOptions, notes: string[]):
-  { plan: LayerPlan; next?: { model: CodeModel; codes: number[]; type: QType }; affine?: OutputAffine } {
-  // Weights as rows × cols integers with per-row scales.
+/** A MAC-like layer's integer weights: rows × cols (row-major, stream column order), per-row scale. */
+interface MacWeights {
+  rows: number;
+  cols: number;
+  W: number[];
+  sw: number[];
+  unit: 'mvu' | 'depthwise' | 'avgpool';
+  window?: Window2d;
+  global?: boolean;
+  padCode?: number;
+  /** A Conv's float bias per row. */
+  bias?: number[];
+}
+
+/** MatMul / Gemm / QOperator weights, columns in the stream order of the input vector. */
+function matrixWeights(v: GraphView, mac: Node, input: InSide, notes: string[]): MacWeights {
   let transB = 0;
   if (mac.op === 'Gemm') {
     if (attrInt(mac, 'transA', 0) !== 0) throw new KilnError(cannotLower(mac, 'transA = 1'));
     transB = attrInt(mac, 'transB', 0);
   }
-  const integerMac = INTEGER_MACS.has(mac.op);
-  if (integerMac && (input.model.s !== 1 || input.model.z !== 0)) {
-    throw new KilnError(cannotLower(mac, 'its input must be integer codes (from QuantizeLinear or QLinearMatMul)'));
-  }
-  const iw = integerMac ? qoperatorWeights(v, mac) : integerWeights(v, mac.inputs[1], mac, notes);
-  // QOperator MACs take their input zero point themselves; codes arrive raw (scale 1, zero point 0).
-  const inZero = integerMac ? scalarOf(v, mac.inputs[2], mac, 0, 'the input zero point') : input.model.z;
+  const iw = INTEGER_MACS.has(mac.op) ? qoperatorWeights(v, mac) : integerWeights(v, mac.inputs[1], mac, notes);
   if (iw.shape.length !== 2) throw new KilnError(cannotLower(mac, `weights of rank ${iw.shape.length}, not 2`));
   const [d0, d1] = iw.shape;
   const rows = transB ? d0 : d1;
   const cols = transB ? d1 : d0;
   if (cols !== input.elems && !Number.isNaN(input.elems)) throw new KilnError(cannotLower(mac, `takes ${cols} inputs but the stream carries ${input.elems}`));
+  // Column c of the model's vector arrives at stream position pos[c] (e.g. an NCHW flatten of an NHWC stream).
+  const pos = input.positions.get(mac.inputs[0]);
+  const at = pos && pos.length === cols ? pos : identityPositions(cols);
   const W = new Array<number>(rows * cols);
   const sw = new Array<number>(rows);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const i = transB ? r * cols + c : c * rows + r;
-      W[r * cols + c] = iw.w[i];
+      W[r * cols + at[c]] = iw.w[i];
       if (c === 0) sw[r] = iw.s[i];
       else if (iw.s[i] !== sw[r]) throw new KilnError(cannotLower(mac, 'weight scale varies along the input dimension'));
     }
   }
-  // The MAC's ideal float output per row: v = α[r]·acc + β[r].
+  return { rows, cols, W, sw, unit: 'mvu' };
+}
+
+/** The input image [C, H, W] of a spatial node, checked to be in stream (NHWC) order. */
+function imageInput(v: GraphView, n: Node, positions: Map<string, Int32Array>): [number, number, number] {
+  const dims = imageDims(n, v.shapes.get(n.inputs[0]));
+  const pos = positions.get(n.inputs[0]);
+  if (pos && !samePositions(pos, nchwPositions(...dims))) {
+    throw new KilnError(cannotLower(n, 'its input image is not in stream order (a layout op between layers reorders it; only the graph input may be reordered, on the host)'));
+  }
+  return dims;
+}
+
+/** Conv (group 1 or depthwise), AveragePool, GlobalAveragePool as rows × window-column weights. */
+function spatialWeights(v: GraphView, mac: Node, input: InSide, notes: string[]): MacWeights {
+  const dims = imageInput(v, mac, input.positions);
+  const [C, H, Wd] = dims;
+  const padCode = input.model.z;
+  if (!Number.isInteger(padCode)) throw new KilnError(cannotLower(mac, `input zero point ${padCode} is not an integer code (padding needs the code of 0)`));
+  const ones = (n: number) => new Array<number>(n).fill(1);
+  if (mac.op === 'GlobalAveragePool') {
+    const window: Window2d = { ih: H, iw: Wd, channels: C, kh: H, kw: Wd, sh: 1, sw: 1, dh: 1, dw: 1, pads: [0, 0, 0, 0], oh: 1, ow: 1 };
+    return { rows: C, cols: H * Wd, W: ones(C * H * Wd), sw: ones(C), unit: 'avgpool', window, global: true, padCode };
+  }
+  if (mac.op === 'AveragePool') {
+    const window = window2d(mac, dims, poolKernel(mac));
+    if (window.pads.some((p) => p > 0) && attrInt(mac, 'count_include_pad', 0) === 0) {
+      throw new KilnError(cannotLower(mac, 'padding with count_include_pad = 0 (border windows divide by fewer taps; only count_include_pad = 1 is exact here)'));
+    }
+    const K = window.kh * window.kw;
+    return { rows: C, cols: K, W: ones(C * K), sw: ones(C), unit: 'avgpool', window, padCode };
+  }
+  const iw = integerWeights(v, mac.inputs[1], mac, notes);
+  if (iw.shape.length !== 4) throw new KilnError(cannotLower(mac, `only 2-D convolutions lower, not weights of rank ${iw.shape.length}`));
+  const [M, Cg, kh, kw] = iw.shape;
+  const group = attrInt(mac, 'group', 1);
+  const depthwise = group > 1 && group === C && M === C && Cg === 1;
+  if (group !== 1 && !depthwise) throw new KilnError(cannotLower(mac, `group = ${group} (only group 1 and depthwise, group = input channels = output channels, lower)`));
+  const window = window2d(mac, dims, [kh, kw]);
+  const K = kh * kw;
+  const cols = depthwise ? K : K * C;
+  const W = new Array<number>(M * cols);
+  const sw = new Array<number>(M);
+  for (let r = 0; r < M; r++) {
+    for (let c = 0; c < Cg; c++) {
+      for (let k = 0; k < K; k++) {
+        const i = (r * Cg + c) * K + k;
+        // SlidingWindow order: tap-major, channel-minor ((ky·kw + kx)·C + c).
+        W[r * cols + (depthwise ? k : k * C + c)] = iw.w[i];
+        if (c === 0 && k === 0) sw[r] = iw.s[i];
+        else if (iw.s[i] !== sw[r]) throw new KilnError(cannotLower(mac, 'weight scale varies within an output channel'));
+      }
+    }
+  }
+  const bias = mac.inputs[2] ? toNumbers(constOf(v, mac.inputs[2], mac)) : undefined;
+  return { rows: M, cols, W, sw, unit: depthwise ? 'depthwise' : 'mvu', window, padCode, bias };
+}
+
+/** MaxPool / Pad nodes acting on codes of model `m` whose smallest code is `lowest`. */
+function codeOps(v: GraphView, nodes: Node[], m: CodeModel, lowest: number, positions: Map<string, Int32Array>): CodeOp[] {
+  return nodes.map((n): CodeOp => {
+    const dims = imageInput(v, n, positions);
+    if (!(m.s > 0)) throw new KilnError(cannotLower(n, `${n.op} on codes with a non-positive scale ${m.s}`));
+    if (n.op === 'MaxPool') {
+      if (n.outputs.length > 1 && n.outputs[1]) throw new KilnError(cannotLower(n, 'the Indices output'));
+      // ONNX pads MaxPool with −∞; the smallest code never wins a window that overlaps the image.
+      return { op: 'maxpool', origin: n.name, window: window2d(n, dims, poolKernel(n)), padCode: lowest };
+    }
+    const mode = n.attrs.mode?.kind === 'string' ? n.attrs.mode.v : 'constant';
+    if (mode !== 'constant') throw new KilnError(cannotLower(n, `mode ${mode} (only constant padding)`));
+    if (n.inputs[3]) throw new KilnError(cannotLower(n, 'the axes input'));
+    const pads = n.inputs[1] ? toNumbers(constOf(v, n.inputs[1], n)) : attrInts(n, 'pads', []);
+    const value = n.inputs[2] ? toNumbers(constOf(v, n.inputs[2], n))[0] ?? 0 : attrFloat(n, 'value', 0);
+    const code = value / m.s + m.z;
+    if (!Number.isInteger(code)) throw new KilnError(cannotLower(n, `pad value ${value} is not a code of its stream (scale ${m.s}, zero point ${m.z})`));
+    return { op: 'pad', origin: n.name, ih: dims[1], iw: dims[2], channels: dims[0], pads: padAmounts(n, pads, 4), padCode: code };
+  });
+}
+
+function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, input: InSide, opts: StreamlineOptions, notes: string[]):
+  { plan: LayerPlan; next?: { model: CodeModel; codes: number[]; type: QType }; affine?: OutputAffine; after: CodeOp[] } {
+  const spatial = SPATIAL_MACS.has(mac.op);
+  const integerMac = INTEGER_MACS.has(mac.op);
+  if (integerMac && (input.model.s !== 1 || input.model.z !== 0)) {
+    throw new KilnError(cannotLower(mac, 'its input must be integer codes (from QuantizeLinear or QLinearMatMul)'));
+  }
+  // QOperator MACs take their input zero point themselves; codes arrive raw (scale 1, zero point 0).
+  const inZero = integerMac ? scalarOf(v, mac.inputs[2], mac, 0, 'the input zero point') : input.model.z;
+  const mw = spatial ? spatialWeights(v, mac, input, notes) : matrixWeights(v, mac, input, notes);
+  const { rows, cols, W, sw } = mw;
+  // The MAC's ideal float output per row: v = α[r]·acc + β[r] (a Conv's bias folds into β: the ONNX
+  // Conv adds it to its float64 sum before the one rounding to float32).
   const sIn = input.model.s;
-  const alpha = sw.map((s) => sIn * s);
+  const alpha = sw.map((s) => (mw.unit === 'avgpool' ? sIn / cols : sIn * s));
   const beta = alpha.map((a, r) => {
     let sum = 0;
     for (let c = 0; c < cols; c++) sum += W[r * cols + c];
-    return inZero === 0 ? 0 : -a * inZero * sum;
+    return (mw.bias?.[r] ?? 0) + (inZero === 0 ? 0 : -a * inZero * sum);
   });
 
-  const chain = new Chain(v, rows);
+  // Code ops (MaxPool, Pad) in the segment: after the activation they act on its codes; a MaxPool
+  // before the quantizer moves after it when everything between is non-decreasing (max commutes).
+  const qi0 = lastActivation(chainNodes);
+  const chainPart = qi0 >= 0 ? chainNodes.slice(0, qi0 + 1) : chainNodes;
+  const codeNodes: Node[] = [];
+  const chainOnly: Node[] = [];
+  chainPart.forEach((n, i) => {
+    if (!CODE_OPS.has(n.op)) return void chainOnly.push(n);
+    if (n.op !== 'MaxPool' || qi0 < 0) throw new KilnError(cannotLower(n, qi0 < 0 ? `${n.op} of an unquantized tensor` : 'Pad before the activation quantizer'));
+    const bad = chainPart.slice(i + 1).find((m) => !NON_DECREASING.has(m.op) && !LAYOUT.has(m.op) && !CODE_OPS.has(m.op));
+    if (bad) throw new KilnError(cannotLower(n, `MaxPool before '${bad.name}' (${bad.op}), which may be decreasing: max does not commute with it`));
+    codeNodes.push(n);
+  });
+  if (qi0 >= 0) codeNodes.push(...chainNodes.slice(qi0 + 1).filter((n) => CODE_OPS.has(n.op)));
+  chainNodes = [...chainOnly, ...(qi0 >= 0 ? chainNodes.slice(qi0 + 1).filter((n) => !CODE_OPS.has(n.op)) : [])];
+
+  const chain = new Chain(v, rows, spatial);
   if (mac.op === 'Gemm') {
     const a = attrFloat(mac, 'alpha', 1);
     const b = attrFloat(mac, 'beta', 1);
@@ -652,12 +880,14 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
     chain.pushConst('QuantizeLinear', [makeTensor('float32', [], [1]), constOf(v, mac.inputs[7], mac)], `${mac.name}_requant`);
   }
   for (const n of chainNodes) {
-    if (!isLayoutPreserving(v, n)) throw new KilnError(cannotLower(n, 'a transpose that reorders elements'));
+    if (!spatial && !isLayoutPreserving(v, n)) throw new KilnError(cannotLower(n, 'a transpose that reorders elements'));
     chain.push(n);
   }
+  const unitFields = { unit: mw.unit, ...(mw.window ? { window: mw.window, padCode: mw.padCode } : {}), ...(mw.global ? { global: true } : {}) };
   const origin = [mac.name, ...chainNodes.map((n) => n.name)];
   const qi = lastActivation(chainNodes);
-  const [xlo, xhi] = [input.codes[0], input.codes[input.codes.length - 1]];
+  // Padding enters the window as the code of float 0 (the input zero point).
+  const [xlo, xhi] = [Math.min(input.codes[0], mw.padCode ?? Infinity), Math.max(input.codes[input.codes.length - 1], mw.padCode ?? -Infinity)];
   const accRange = (ws: number[], r: number): ChannelRange => {
     let lo = 0;
     let hi = 0;
@@ -670,14 +900,28 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
   };
 
   if (qi < 0 && mac.op !== 'QLinearMatMul') {
-    if (!last) throw new KilnError(cannotLower(mac, 'the next MAC\'s input is not quantized (no quantizer after this MAC); quantize the activation first'));
     const af = chain.affine(alpha, beta);
-    if (!af) throw new KilnError(cannotLower(chainNodes.find((n) => !LAYOUT.has(n.op) && !['Add', 'Sub', 'Mul', 'Div', 'Neg', 'BatchNormalization'].includes(n.op)) ?? mac, 'the last layer must end in a quantizer or in affine ops only'));
-    const weightType = weightQType(W);
-    return {
-      plan: { mac: mac.name, origin, rows, cols, weights: W, weightType, inType: input.type, accType: mvuOutType(rows, cols, input.type, W), act: { kind: 'none' } },
-      affine: { scale: af.a, offset: af.b },
-    };
+    const accType = mvuOutType(rows, cols, input.type, W);
+    const plan: LayerPlan = { mac: mac.name, origin, rows, cols, weights: W, weightType: weightQType(W), inType: input.type, accType, act: { kind: 'none' }, ...unitFields };
+    if (last) {
+      if (!af) throw new KilnError(cannotLower(chainNodes.find((n) => !LAYOUT.has(n.op) && !['Add', 'Sub', 'Mul', 'Div', 'Neg', 'BatchNormalization'].includes(n.op)) ?? mac, 'the last layer must end in a quantizer or in affine ops only'));
+      return { plan, affine: { scale: af.a, offset: af.b }, after: [] };
+    }
+    // No quantizer before the next MAC: exact only when the output stays on one grid, y = a·(acc + b)
+    // with a per-tensor a and integer b per channel (power-of-two scales, QKeras conv → conv). The
+    // bias add is a Requant with M = 1, shift 0.
+    const a0 = af?.a[0];
+    const bInt = af && a0 !== undefined && a0 > 0 && af.a.every((a) => a === a0) ? af.b.map((b) => b / a0) : undefined;
+    if (!bInt || !bInt.every((b) => Number.isSafeInteger(b))) {
+      throw new KilnError(cannotLower(mac, 'the next MAC\'s input is not quantized (no quantizer after this MAC, and its output is not on one integer grid); quantize the activation first'));
+    }
+    const ranges = Array.from({ length: rows }, (_, r) => accRange(W, r));
+    const lo = Math.min(...ranges.map((r, i) => r.lo + bInt[i]));
+    const hi = Math.max(...ranges.map((r, i) => r.hi + bInt[i]));
+    const outType = smallestIntFor(Math.min(lo, 0), Math.max(hi, 0));
+    const act: Activation = bInt.every((b) => b === 0) ? { kind: 'none' } : { kind: 'requant', mul: new Array(rows).fill(1), bias: bInt, shift: 0, outType };
+    notes.push(`${mac.name}: no quantizer before the next MAC; its output stays on the grid ${a0} (integer bias add)`);
+    return { plan: { ...plan, act }, next: { model: { s: a0!, z: 0 }, codes: [lo, hi], type: act.kind === 'none' ? accType : act.outType }, after: [] };
   }
 
   // The activation: the last quantizer of the chain, or QLinearMatMul's own requantization.
@@ -710,6 +954,7 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
   const ext = code(allCh, allAcc);
   for (let r = 0; r < rows; r++) {
     if (ext[r] > ext[rows + r]) {
+      if (mw.unit === 'avgpool') throw new KilnError(cannotLower(qn, 'an average pool followed by a decreasing activation (negative scale)'));
       sigma[r] = -1;
       for (let c = 0; c < cols; c++) W[r * cols + c] = -W[r * cols + c] || 0;
     }
@@ -747,7 +992,8 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
     act = { kind: 'threshold', thresholds, outBias: levels[0], outScale: step ?? 1, outType };
   }
   verifyActivation(code, ranges, act, qn);
-  const plan: LayerPlan = { mac: mac.name, quantizer: qn.name, origin, rows, cols, weights: W, weightType, inType: input.type, accType, act };
-  if (last) return { plan, affine: { scale: new Array(rows).fill(model.s), offset: new Array(rows).fill(-model.z * model.s) } };
-  return { plan, next: { model, codes: [levels[0], levels[levels.length - 1]], type: act.kind === 'none' ? outType : act.outType } };
+  const plan: LayerPlan = { mac: mac.name, quantizer: qn.name, origin, rows, cols, weights: W, weightType, inType: input.type, accType, act, ...unitFields };
+  const after = codeOps(v, codeNodes, model, levels[0], input.positions);
+  if (last) return { plan, affine: { scale: new Array(rows).fill(model.s), offset: new Array(rows).fill(-model.z * model.s) }, after };
+  return { plan, next: { model, codes: [levels[0], levels[levels.length - 1]], type: act.kind === 'none' ? outType : act.outType }, after };
 }
