@@ -87,53 +87,74 @@ function identifier(name: string): string {
   return /^[A-Za-z_]/.test(s) ? s : `n_${s}`;
 }
 
-/** The layers must form one chain from the graph input to its output (what the top level stitches). */
-function checkChain(df: DataflowGraph): void {
+/**
+ * The top level wires streams point to point: one graph input and one output, every stream read by
+ * exactly one layer (or the graph output) and written by one layer (or the graph input), layers in
+ * topological order. Fan-out is an explicit Duplicate layer; joins are multi-input layers (AddStreams).
+ */
+function checkWiring(df: DataflowGraph): void {
   if (df.inputs.length !== 1 || df.outputs.length !== 1) {
     fail('CannotLower', `hardware designs take one input and one output stream, not ${df.inputs.length} and ${df.outputs.length}`);
   }
   if (df.layers.length === 0) fail('CannotLower', 'the dataflow graph has no layers');
-  let stream = df.inputs[0];
+  const produced = new Set(df.inputs);
+  const readers = new Map<string, number>();
   for (const l of df.layers) {
-    if (l.inputs.length !== 1 || l.outputs.length !== 1) fail('CannotLower', `hardware layers are chained one input to one output; ${l.kind} has ${l.inputs.length} inputs and ${l.outputs.length} outputs`, l.name);
-    if (l.inputs[0] !== stream) fail('CannotLower', `layer reads stream '${l.inputs[0]}' but the chain carries '${stream}' here (only chains are supported)`, l.name);
-    stream = l.outputs[0];
+    for (const s of l.inputs) {
+      if (!produced.has(s)) fail('CannotLower', `layer reads stream '${s}' before any layer writes it (layers must be in topological order)`, l.name);
+      readers.set(s, (readers.get(s) ?? 0) + 1);
+    }
+    for (const s of l.outputs) {
+      if (produced.has(s)) fail('CannotLower', `stream '${s}' is written twice`, l.name);
+      produced.add(s);
+    }
   }
-  if (stream !== df.outputs[0]) fail('CannotLower', `the chain ends in stream '${stream}', not the graph output '${df.outputs[0]}'`);
+  const out = df.outputs[0];
+  if (!produced.has(out)) fail('CannotLower', `no layer writes the graph output '${out}'`);
+  readers.set(out, (readers.get(out) ?? 0) + 1);
+  for (const s of produced) {
+    const n = readers.get(s) ?? 0;
+    if (n === 0) fail('CannotLower', `stream '${s}' is never read (every stream needs exactly one reader)`);
+    if (n > 1) fail('CannotLower', `stream '${s}' has ${n} readers; a stream feeds one layer (fan-out needs a Duplicate layer)`);
+  }
 }
 
-/** Inserts a WidthConverter between every pair of layers whose beats differ. */
+/** Inserts a WidthConverter on every stream whose producer's beat differs from its consumer's. */
 function insertWidthConverters(df: DataflowGraph, checked: CheckedLayer[]): DataflowGraph {
   const layers: Layer[] = [];
   const streams = new Map(df.streams);
   const names = new Set(df.layers.map((l) => l.name));
-  checked.forEach((c, i) => {
-    if (i > 0) {
-      const from = checked[i - 1].ports.out[0];
-      const to = c.ports.in[0];
-      if (from.fold !== to.fold) {
-        const src = c.layer.inputs[0];
-        const dst = `${src}__w${to.fold}`;
-        let name = `${c.layer.name}_dwc`;
-        while (names.has(name)) name += '_';
-        names.add(name);
-        streams.set(dst, { ...df.streams.get(src)!, name: dst });
-        layers.push({
-          name,
-          kind: 'WidthConverter',
-          attrs: { elems: to.elems, inFold: from.fold, outFold: to.fold, qtype: qtypeName(to.qtype) },
-          consts: {},
-          inputs: [src],
-          outputs: [dst],
-          origin: c.layer.origin,
-        });
-        layers.push({ ...c.layer, inputs: [dst] });
-        return;
-      }
-    }
-    layers.push(c.layer);
-  });
+  const producerPort = new Map<string, Port>();
+  for (const c of checked) c.layer.outputs.forEach((s, i) => producerPort.set(s, c.ports.out[i]));
+  for (const c of checked) {
+    const inputs = c.layer.inputs.map((src, i) => {
+      const from = producerPort.get(src);
+      const to = c.ports.in[i];
+      if (!from || from.fold === to.fold) return src;
+      const dst = `${src}__w${to.fold}`;
+      let name = `${c.layer.name}_dwc${i > 0 ? i : ''}`;
+      while (names.has(name)) name += '_';
+      names.add(name);
+      streams.set(dst, { ...df.streams.get(src)!, name: dst });
+      layers.push({
+        name,
+        kind: 'WidthConverter',
+        attrs: { elems: to.elems, inFold: from.fold, outFold: to.fold, qtype: qtypeName(to.qtype) },
+        consts: {},
+        inputs: [src],
+        outputs: [dst],
+        origin: c.layer.origin,
+      });
+      return dst;
+    });
+    layers.push(inputs.every((s, i) => s === c.layer.inputs[i]) ? c.layer : { ...c.layer, inputs });
+  }
   return { ...df, streams, layers };
+}
+
+/** AXI4-Stream port prefixes of a layer's RTL: s_axis / m_axis, or s0_axis, s1_axis, … when there are several. */
+function portPrefixes(dir: 's' | 'm', n: number): string[] {
+  return n === 1 ? [`${dir}_axis`] : Array.from({ length: n }, (_, i) => `${dir}${i}_axis`);
 }
 
 function portInfo(p: Port): PortInfo {
@@ -146,17 +167,22 @@ function paramText(v: ParamValue): string {
 
 /** Builds the whole design in memory (throws KilnError on bad input, before anything is written). */
 export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): Design {
-  checkChain(graph);
+  checkWiring(graph);
   const folded = applyFolding(graph, opts.fold ?? defaultFolding(graph));
   const df = insertWidthConverters(folded, checkDataflow(folded));
   const checked = checkDataflow(df);
   const model = basename(df.source || df.name);
   const files: FileSet = new Map();
 
-  // Streams: the input, then each layer's output, in chain order (= dbg bit order).
+  // Streams: the input, then each layer's outputs, in layer order (= dbg bit order).
+  const streamPort = new Map<string, Port>();
+  for (const c of checked) {
+    c.layer.inputs.forEach((s, i) => { if (s === df.inputs[0]) streamPort.set(s, c.ports.in[i]); });
+    c.layer.outputs.forEach((s, i) => streamPort.set(s, c.ports.out[i]));
+  }
   const streamIds = new Map<string, string>();
-  const streamView = [df.inputs[0], ...df.layers.map((l) => l.outputs[0])].map((name, index) => {
-    const port = index === 0 ? checked[0].ports.in[0] : checked[index - 1].ports.out[0];
+  const streamView = [df.inputs[0], ...df.layers.flatMap((l) => l.outputs)].map((name, index) => {
+    const port = streamPort.get(name)!;
     const id = `s${index}_${identifier(name)}`;
     streamIds.set(name, id);
     return { index, name, id, width: port.fold * bitWidth(port.qtype), fold: port.fold, qtype: qtypeName(port.qtype) };
@@ -189,11 +215,13 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
       hwFile: rtl.files[rtl.files.length - 1],
       module,
       rtlModule: rtl.module,
-      inW: ports.in[0].fold * bitWidth(ports.in[0].qtype),
-      outW: ports.out[0].fold * bitWidth(ports.out[0].qtype),
+      ins: portPrefixes('s', ports.in.length).map((prefix, i) => ({ prefix, width: ports.in[i].fold * bitWidth(ports.in[i].qtype) })),
+      outs: portPrefixes('m', ports.out.length).map((prefix, i) => ({ prefix, width: ports.out[i].fold * bitWidth(ports.out[i].qtype) })),
+      ports: [...portPrefixes('s', ports.in.length), ...portPrefixes('m', ports.out.length)],
       params: Object.entries(params).map(([k, v]) => ({ name: k, value: paramText(v) })),
     }));
-    return { name, module, in: streamIds.get(layer.inputs[0])!, out: streamIds.get(layer.outputs[0])! };
+    const connect = (prefixes: string[], streamNames: string[]) => prefixes.map((prefix, i) => ({ prefix, id: streamIds.get(streamNames[i])! }));
+    return { name, module, ports: [...connect(portPrefixes('s', ports.in.length), layer.inputs), ...connect(portPrefixes('m', ports.out.length), layer.outputs)] };
   });
 
   const hwCopies = hwFiles.map((f) => {
@@ -202,8 +230,8 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     return path;
   });
 
-  const inPort = checked[0].ports.in[0];
-  const outPort = checked[checked.length - 1].ports.out[0];
+  const inPort = streamPort.get(df.inputs[0])!;
+  const outPort = streamPort.get(df.outputs[0])!;
   const input = portInfo(inPort);
   const output = portInfo(outPort);
   const view = (p: PortInfo, id: string) => ({ ...p, id, width: p.fold * p.elemBits, beats: p.beatsPerInference });
@@ -212,7 +240,7 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     model,
     name: df.name,
     input: view(input, streamView[0].id),
-    output: view(output, streamView[streamView.length - 1].id),
+    output: view(output, streamIds.get(df.outputs[0])!),
     streamCount: streamView.length,
     streams: streamView,
     dbgValid: reversed.map((s) => `${s.id}_tvalid`).join(', '),
@@ -220,14 +248,17 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     layers: layerView,
   }));
 
-  // Estimates: II = the slowest layer (or port); latency = first-inference timing along the chain.
-  let first = 0;
-  let last = input.beatsPerInference - 1;
+  // Estimates: II = the slowest layer (or port); latency = first-inference timing through the graph
+  // (a layer with several inputs starts from their latest first and last beats).
+  const times = new Map<string, [number, number]>([[df.inputs[0], [0, input.beatsPerInference - 1]]]);
   let ii = Math.max(input.beatsPerInference, output.beatsPerInference);
-  for (const { kind, attrs } of checked) {
-    [first, last] = kind.spec.timing(attrs as never, first, last);
+  for (const { layer, kind, attrs } of checked) {
+    const ins = layer.inputs.map((s) => times.get(s)!);
+    const t = kind.spec.timing(attrs as never, Math.max(...ins.map((x) => x[0])), Math.max(...ins.map((x) => x[1])));
+    for (const s of layer.outputs) times.set(s, t);
     ii = Math.max(ii, kind.spec.cycles(attrs as never));
   }
+  const first = times.get(df.outputs[0])![0];
 
   const manifest: Manifest = {
     top: 'kiln_top',

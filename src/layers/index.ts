@@ -10,9 +10,12 @@ import pad from './pad.ts';
 import maxPool from './max-pool.ts';
 import avgPool from './avg-pool.ts';
 import vectorVector from './vector-vector.ts';
+import duplicate from './duplicate.ts';
+import addStreams from './add-streams.ts';
+import fifo from './fifo.ts';
 import { fail } from '../diag/index.ts';
 
-export const layerKinds: LayerKind[] = [mvu, threshold, requant, labelSelect, widthConverter, slidingWindow, pad, maxPool, avgPool, vectorVector] as LayerKind[];
+export const layerKinds: LayerKind[] = [mvu, threshold, requant, labelSelect, widthConverter, slidingWindow, pad, maxPool, avgPool, vectorVector, duplicate, addStreams, fifo] as LayerKind[];
 
 export function layerKind(kind: string, where?: string): LayerKind {
   const k = layerKinds.find((l) => l.kind === kind);

@@ -1,0 +1,25 @@
+// Stream duplication (FINN DuplicateStreams): one stream to two identical ones, for branches such as
+// the bypass of a residual block (… → Duplicate → [branch, bypass] → AddStreams). Codegen wires
+// every stream point to point, so fan-out is always this explicit layer. `pe` elements per beat;
+// one beat per cycle when both consumers take it: elems/pe cycles per inference.
+import { bitWidth } from '../ir/datatype.ts';
+import { defineLayer, dtype, int, mustDivide } from './define.ts';
+
+export default defineLayer({
+  kind: 'Duplicate',
+  attrs: { elems: int({ min: 1 }), pe: int({ min: 1, default: 1 }), qtype: dtype() },
+  consts: () => ({}),
+  checkFolding: (a) => mustDivide('pe', a.elems, a.pe),
+  streams: (a) => {
+    const port = { qtype: a.qtype, elems: a.elems, fold: a.pe };
+    return { in: [port], out: [port, port] };
+  },
+  execute: (_a, [x]) => [[...x], [...x]],
+  cycles: (a) => a.elems / a.pe,
+  timing: (_a, first, last) => [first + 1, last + 1], // one register stage per output
+  rtl: {
+    module: 'duplicate',
+    files: ['duplicate/duplicate.v'],
+    params: (a) => ({ W: a.pe * bitWidth(a.qtype) }),
+  },
+});
