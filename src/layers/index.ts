@@ -13,9 +13,10 @@ import vectorVector from './vector-vector.ts';
 import duplicate from './duplicate.ts';
 import addStreams from './add-streams.ts';
 import fifo from './fifo.ts';
+import concat from './concat.ts';
 import { fail } from '../diag/index.ts';
 
-export const layerKinds: LayerKind[] = [mvu, threshold, requant, labelSelect, widthConverter, slidingWindow, pad, maxPool, avgPool, vectorVector, duplicate, addStreams, fifo] as LayerKind[];
+export const layerKinds: LayerKind[] = [mvu, threshold, requant, labelSelect, widthConverter, slidingWindow, pad, maxPool, avgPool, vectorVector, duplicate, addStreams, fifo, concat] as LayerKind[];
 
 export function layerKind(kind: string, where?: string): LayerKind {
   const k = layerKinds.find((l) => l.kind === kind);

@@ -1,0 +1,64 @@
+// Channel concatenation of two NHWC streams (ONNX Concat on the channel axis; FINN StreamingConcat):
+// for each of `pixels` pixels, the aChannels channels of input 0, then the bChannels of input 1:
+//   out[p·(ca+cb) + ch] = ch < ca ? a[p·ca + ch] : b[p·cb + ch − ca]
+// Values pass unchanged; outType must hold both input types' values (codes are re-encoded in the RTL).
+// `pe` channels per beat on all streams (dividing both channel counts): (ca+cb)/pe cycles per pixel.
+import { bitWidth, qtypeName, range, sameQType } from '../ir/datatype.ts';
+import { codeKind, defineLayer, dtype, int, mustDivide } from './define.ts';
+
+export default defineLayer({
+  kind: 'Concat',
+  attrs: {
+    pixels: int({ min: 1 }),
+    aChannels: int({ min: 1 }),
+    bChannels: int({ min: 1 }),
+    pe: int({ min: 1, default: 1 }),
+    aType: dtype(),
+    bType: dtype(),
+    outType: dtype(),
+  },
+  consts: () => ({}),
+  check: (a) => {
+    const [olo, ohi] = range(a.outType);
+    for (const t of [a.aType, a.bType]) {
+      const [lo, hi] = range(t);
+      if (a.outType.kind === 'BIPOLAR' ? t.kind !== 'BIPOLAR' : lo < olo || hi > ohi) {
+        return `outType must hold the ${qtypeName(t)} inputs, not ${qtypeName(a.outType)}`;
+      }
+    }
+    return undefined;
+  },
+  checkFolding: (a) => mustDivide('pe', a.aChannels, a.pe) ?? mustDivide('pe', a.bChannels, a.pe),
+  streams: (a) => ({
+    in: [
+      { qtype: a.aType, elems: a.pixels * a.aChannels, fold: a.pe },
+      { qtype: a.bType, elems: a.pixels * a.bChannels, fold: a.pe },
+    ],
+    out: [{ qtype: a.outType, elems: a.pixels * (a.aChannels + a.bChannels), fold: a.pe }],
+  }),
+  execute: (a, [x, y]) => {
+    const out: number[] = [];
+    for (let p = 0; p < a.pixels; p++) {
+      out.push(...x.slice(p * a.aChannels, (p + 1) * a.aChannels), ...y.slice(p * a.bChannels, (p + 1) * a.bChannels));
+    }
+    return [out];
+  },
+  cycles: (a) => (a.pixels * (a.aChannels + a.bChannels)) / a.pe,
+  timing: (a, first, last) => [first + 1, last + 1 + a.bChannels / a.pe],
+  rtl: {
+    module: 'concat',
+    files: ['concat/concat.v'],
+    params: (a) => ({
+      CA: a.aChannels,
+      CB: a.bChannels,
+      PE: a.pe,
+      WA: bitWidth(a.aType),
+      A_KIND: codeKind(a.aType),
+      A_PASS: sameQType(a.aType, a.outType) ? 1 : 0,
+      WB: bitWidth(a.bType),
+      B_KIND: codeKind(a.bType),
+      B_PASS: sameQType(a.bType, a.outType) ? 1 : 0,
+      OUT_W: bitWidth(a.outType),
+    }),
+  },
+});
