@@ -23,18 +23,20 @@ export interface InsertedQuant { before: string; tensor: string; scale: number; 
 const QUANTIZERS = new Set(['Quant', 'BipolarQuant', 'Sign', 'DequantizeLinear', 'MultiThreshold']);
 const LAYOUT = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
 const QDOMAIN = 'qonnx.custom_op.general';
+/** Layers whose run-time input must be quantized (a max pool commutes with the quantizer before it). */
+const MACS = new Set(['MatMul', 'Gemm', 'Conv']);
 
-/** A copy of g with a Quant before every MatMul/Gemm whose run-time input is not quantized. */
+/** A copy of g with a Quant before every MatMul/Gemm/Conv whose run-time input is not quantized. */
 export function quantizeFloatActivations(g: Graph, opts: QuantizeActivationsOptions): { graph: Graph; inserted: InsertedQuant[] } {
   const out: Graph = structuredClone(g);
   const prod = producers(out);
   const input = runtimeInputs(out)[0]?.name;
   const targets: { mac: Node; tensor: string }[] = [];
   for (const n of out.nodes) {
-    if ((n.op !== 'MatMul' && n.op !== 'Gemm') || out.initializers.has(n.inputs[0])) continue;
+    if (!MACS.has(n.op) || out.initializers.has(n.inputs[0])) continue;
     let t = n.inputs[0];
     let p = prod.get(t);
-    while (p && LAYOUT.has(p.op)) p = prod.get(p.inputs[0]);
+    while (p && (LAYOUT.has(p.op) || p.op === 'MaxPool')) p = prod.get(p.inputs[0]);
     if (p && QUANTIZERS.has(p.op)) continue;
     targets.push({ mac: n, tensor: n.inputs[0] });
     void t;

@@ -41,13 +41,16 @@ export function compareLowering(g: Graph, inputs: Float32Array[], opts: LowerOpt
     res.vectors++;
     if (argmax(y) === argmax(yHat)) res.top1Equal++;
     else res.mismatches.push(`vector ${k}: top-1 ${argmax(yHat)} vs ONNX ${argmax(y)}`);
+    const order = plan.outputAffine.order;
     y.forEach((v, i) => {
-      const c = i % scale.length;
+      // Model element i is stream element j (CNN outputs: NCHW model order vs NHWC stream order).
+      const j = order ? order[i] : i;
+      const c = j % scale.length;
       res.elements++;
       const implied = Math.round((v - offset[c]) / scale[c]);
-      if (implied === codes[i]) res.codesEqual++;
-      else res.mismatches.push(`vector ${k} element ${i}: code ${codes[i]} vs ONNX ${implied} (y ${v})`);
-      const mag = Math.abs(scale[c] * codes[i]) + Math.abs(offset[c]) + Math.abs(v);
+      if (implied === codes[j]) res.codesEqual++;
+      else res.mismatches.push(`vector ${k} element ${i}: code ${codes[j]} vs ONNX ${implied} (y ${v})`);
+      const mag = Math.abs(scale[c] * codes[j]) + Math.abs(offset[c]) + Math.abs(v);
       res.maxRelError = Math.max(res.maxRelError, Math.abs(yHat[i] - v) / (mag || 1));
     });
   });

@@ -1,0 +1,251 @@
+// CNN lowering (issue 4): Conv / depthwise / pooling / Pad / flatten → SlidingWindow, MVU, VectorVector,
+// MaxPool, AvgPool, Pad, Threshold, Requant. The integer dataflow executor (host quantizer with its
+// NCHW → NHWC order → runDataflow → output affine and order) must reproduce the ONNX reference
+// executor's output codes and top-1 exactly. Synthetic graphs (power-of-two scales, so the float
+// reference is exact) cover the attribute space; real models cover the exporters.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KilnError } from '../../src/diag/index.ts';
+import { decodeNpy } from '../../src/io/npy.ts';
+import { emptyGraph, type AttrValue, type Graph } from '../../src/ir/graph.ts';
+import { makeTensor } from '../../src/ir/tensor.ts';
+import { loadModel } from '../../src/onnx/load.ts';
+import { lowerModel } from '../../src/passes/to-dataflow.ts';
+import { rng } from '../helpers/random-mlp.ts';
+import { compareLowering, type Comparison } from './streamline-compare.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const Q = 'qonnx.custom_op.general';
+const ints = (v: number[]): AttrValue => ({ kind: 'ints', v });
+const int = (v: number): AttrValue => ({ kind: 'int', v });
+
+/** A small image-graph builder (constants as initializers, QONNX Quant for weights and activations). */
+function builder(shape: number[], seed = 7) {
+  const g = emptyGraph('cnn');
+  g.opsets = { '': 13, [Q]: 1 };
+  g.inputs = [{ name: 'x', dtype: 'float32', shape }];
+  const r = rng(seed);
+  let k = 0;
+  const c = (vals: number[], shp: number[]) => {
+    const name = `c${k++}`;
+    g.initializers.set(name, makeTensor('float32', shp, vals));
+    return name;
+  };
+  const op = (type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, domain = '') => {
+    const out = `t${k++}`;
+    g.nodes.push({ name: `${type}_${k}`, op: type, domain, inputs, outputs: [out], attrs });
+    return out;
+  };
+  const quant = (x: string, scale: number, bits: number, signed: boolean) =>
+    op('Quant', [x, c([scale], []), c([0], []), c([bits], [])], { signed: int(signed ? 1 : 0), narrow: int(0), rounding_mode: { kind: 'string', v: 'ROUND' } }, Q);
+  /** Random integer weights in [-7, 7] times 2^-2, and a bias on the 2^-6 grid. */
+  const weights = (shp: number[]) => c(Array.from({ length: shp.reduce((a, b) => a * b, 1) }, () => (Math.floor(r() * 15) - 7) / 4), shp);
+  const bias = (n: number) => c(Array.from({ length: n }, () => Math.floor(r() * 64 - 32) / 64), [n]);
+  const conv = (x: string, cin: number, cout: number, k2: [number, number], attrs: Record<string, AttrValue> = {}, group = 1) =>
+    op('Conv', [x, weights([cout, cin / group, ...k2]), bias(cout)], { kernel_shape: ints(k2), group: int(group), ...attrs });
+  const act = (x: string) => quant(op('Relu', [x]), 0.5, 4, false);
+  const done = (out: string): Graph => {
+    g.outputs = [{ name: out, dtype: 'float32' }];
+    return g;
+  };
+  return { g, c, op, quant, conv, act, done, weights, bias };
+}
+
+function inputs(n: number, len: number, seed = 3): Float32Array[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => Float32Array.from({ length: len }, () => r() * 4 - 2));
+}
+
+function expectExact(c: Comparison, vectors = 20): void {
+  expect(c.vectors).toBeGreaterThanOrEqual(vectors);
+  expect(c.mismatches.slice(0, 5)).toEqual([]);
+  expect(c.codesEqual).toBe(c.elements);
+  expect(c.top1Equal).toBe(c.vectors);
+}
+
+const kinds = (g: Graph) => lowerModel(g).layers.map((l) => l.kind);
+
+describe('synthetic CNNs (exact: power-of-two scales)', () => {
+  it('conv 3×3 pad 1 → MaxPool 2×2 → NCHW flatten → Gemm: FC columns permuted to stream order', () => {
+    const b = builder([1, 3, 9, 9]);
+    let t = b.quant('x', 0.125, 5, true);
+    t = b.act(b.conv(t, 3, 4, [3, 3], { pads: ints([1, 1, 1, 1]) }));
+    t = b.op('MaxPool', [t], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
+    t = b.op('Flatten', [t], { axis: int(1) });
+    t = b.op('Gemm', [t, b.weights([5, 64]), b.bias(5)], { transB: int(1) });
+    const g = b.done(t);
+    expect(kinds(g)).toEqual(['Pad', 'SlidingWindow', 'MVU', 'Threshold', 'SlidingWindow', 'MaxPool', 'MVU']);
+    expectExact(compareLowering(g, inputs(20, 243)));
+  });
+
+  it('conv 5×5 stride 2 dilation 2 asymmetric pads → AveragePool 2×2 (1/4 folded into the next threshold)', () => {
+    const b = builder([1, 2, 15, 13]);
+    let t = b.quant('x', 0.25, 4, true);
+    t = b.act(b.conv(t, 2, 3, [3, 2], { strides: ints([2, 1]), dilations: ints([2, 2]), pads: ints([1, 0, 2, 1]) }));
+    t = b.quant(b.op('AveragePool', [t], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) }), 0.25, 5, false);
+    t = b.op('Flatten', [t], { axis: int(1) });
+    const cols = 3 * Math.floor((Math.floor((15 + 3 - 5) / 2) + 1) / 2) * Math.floor((13 + 1 - 3 + 1) / 2);
+    t = b.op('Gemm', [t, b.weights([4, cols]), b.bias(4)], { transB: int(1) });
+    const g = b.done(t);
+    expect(kinds(g)).toEqual(['Pad', 'SlidingWindow', 'MVU', 'Threshold', 'SlidingWindow', 'AvgPool', 'Threshold', 'MVU']);
+    expectExact(compareLowering(g, inputs(20, 2 * 15 * 13)));
+  });
+
+  it('depthwise 3×3 (VectorVector) → pointwise 1×1 → GlobalAveragePool → Gemm', () => {
+    const b = builder([1, 4, 6, 6]);
+    let t = b.quant('x', 0.125, 4, true);
+    t = b.act(b.conv(t, 4, 4, [3, 3], { pads: ints([1, 1, 1, 1]) }, 4));
+    t = b.act(b.conv(t, 4, 6, [1, 1]));
+    t = b.quant(b.op('GlobalAveragePool', [t]), 0.25, 6, false);
+    t = b.op('Flatten', [t], { axis: int(1) });
+    t = b.op('Gemm', [t, b.weights([3, 6]), b.bias(3)], { transB: int(1) });
+    const g = b.done(t);
+    expect(kinds(g)).toEqual(['Pad', 'SlidingWindow', 'VectorVector', 'Threshold', 'SlidingWindow', 'MVU', 'Threshold', 'AvgPool', 'Threshold', 'MVU']);
+    expectExact(compareLowering(g, inputs(20, 144)));
+  });
+
+  it('explicit Pad node, MaxPool with pads on the output: codes come back in NCHW order', () => {
+    const b = builder([1, 2, 7, 7]);
+    let t = b.quant('x', 0.25, 4, true);
+    b.g.initializers.set('pads', makeTensor('int64', [8], [0, 0, 1, 2, 0, 0, 0, 1]));
+    t = b.op('Pad', [t, 'pads'], { mode: { kind: 'string', v: 'constant' } });
+    t = b.act(b.conv(t, 2, 3, [2, 2]));
+    t = b.op('MaxPool', [t], { kernel_shape: ints([3, 3]), strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) });
+    const g = b.done(t);
+    expect(kinds(g)).toEqual(['Pad', 'SlidingWindow', 'MVU', 'Threshold', 'Pad', 'SlidingWindow', 'MaxPool']);
+    const c = compareLowering(g, inputs(20, 98));
+    expect(c.plan.outputAffine.order).toBeDefined();
+    expectExact(c);
+  });
+
+  it('channels-last input (QKeras Transpose → Conv → Transpose): no host reordering needed', () => {
+    const b = builder([1, 6, 5, 3]);
+    let t = b.quant('x', 0.25, 4, true);
+    t = b.op('Transpose', [t], { perm: ints([0, 3, 1, 2]) });
+    t = b.conv(t, 3, 4, [2, 2], { strides: ints([2, 2]) });
+    t = b.op('Transpose', [t], { perm: ints([0, 2, 3, 1]) });
+    const g = b.done(b.act(t));
+    const c = compareLowering(g, inputs(20, 90));
+    expect(c.plan.inputQuant.order).toBeUndefined();
+    expect(c.plan.outputAffine.order).toBeUndefined();
+    expectExact(c);
+  });
+
+  it('NCHW input: the host reorders the image to NHWC once (InputQuantizer.order)', () => {
+    const b = builder([1, 3, 4, 5]);
+    const t = b.act(b.conv(b.quant('x', 0.25, 4, true), 3, 2, [1, 1]));
+    const c = compareLowering(b.done(t), inputs(20, 60));
+    expect(c.plan.inputQuant.order?.slice(0, 4)).toEqual([0, 20, 40, 1]); // (h0,w0,c0), (h0,w0,c1), …
+    expectExact(c);
+  });
+});
+
+describe('unsupported attribute combinations are coded errors naming the node', () => {
+  const lowerError = (g: Graph): KilnError => {
+    try {
+      lowerModel(g);
+    } catch (e) {
+      if (e instanceof KilnError) return e;
+      throw e;
+    }
+    throw new Error('lowering did not fail');
+  };
+
+  it('MaxPool ceil_mode = 1 that changes the output size', () => {
+    const b = builder([1, 2, 7, 7]);
+    let t = b.act(b.conv(b.quant('x', 0.25, 4, true), 2, 2, [1, 1]));
+    t = b.op('MaxPool', [t], { kernel_shape: ints([2, 2]), strides: ints([2, 2]), ceil_mode: int(1) });
+    const e = lowerError(b.done(t));
+    expect(e.code).toBe('KLN2001');
+    expect(e.diagnostics[0].node).toBe(b.g.nodes[b.g.nodes.length - 1].name);
+    expect(e.message).toContain('ceil_mode = 1 changes the output to 4×4 (floor gives 3×3)');
+  });
+
+  it('ceil_mode = 1 that changes nothing is accepted', () => {
+    const b = builder([1, 2, 8, 8]);
+    let t = b.act(b.conv(b.quant('x', 0.25, 4, true), 2, 2, [1, 1]));
+    t = b.op('MaxPool', [t], { kernel_shape: ints([2, 2]), strides: ints([2, 2]), ceil_mode: int(1) });
+    expectExact(compareLowering(b.done(t), inputs(20, 128)));
+  });
+
+  it('grouped (not depthwise) convolution', () => {
+    const b = builder([1, 4, 5, 5]);
+    const t = b.act(b.conv(b.quant('x', 0.25, 4, true), 4, 4, [3, 3], {}, 2));
+    const e = lowerError(b.done(t));
+    expect(e.code).toBe('KLN2001');
+    expect(e.message).toContain('group = 2 (only group 1 and depthwise');
+  });
+
+  it('AveragePool with padding and count_include_pad = 0', () => {
+    const b = builder([1, 2, 6, 6]);
+    let t = b.act(b.conv(b.quant('x', 0.25, 4, true), 2, 2, [1, 1]));
+    t = b.quant(b.op('AveragePool', [t], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) }), 0.25, 4, false);
+    const e = lowerError(b.done(t));
+    expect(e.message).toContain('count_include_pad = 0');
+  });
+
+  it('a residual Add of two run-time branches', () => {
+    const b = builder([1, 2, 6, 6]);
+    const x = b.quant('x', 0.25, 4, true);
+    const y = b.act(b.conv(x, 2, 2, [3, 3], { pads: ints([1, 1, 1, 1]) }));
+    const e = lowerError(b.done(b.op('Add', [x, y])));
+    expect(e.code).toBe('KLN2001');
+    expect(e.message).toContain('more than one run-time input');
+  });
+});
+
+// ---- real models --------------------------------------------------------------------------------
+
+const zoo = (m: string, f: string) => join(root, 'test/fixtures/zoo', m, f);
+const corpus = (f: string) => join(root, 'test/fixtures/corpus/qonnx-test-artifacts', f);
+
+function npyRows(path: string): Float32Array[] {
+  const t = decodeNpy(readFileSync(path));
+  const per = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  return Array.from({ length: t.shape[0] }, (_, k) => Float32Array.from((t.data as Float32Array).subarray(k * per, (k + 1) * per)));
+}
+
+/** Seeded vectors on the default host input grid (INT16, 10 fractional bits) for float-input QKeras models. */
+function gridInputs(n: number, len: number, seed: number): Float32Array[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => Float32Array.from({ length: len }, () => Math.floor((r() * 16 - 8) * 1024) / 1024));
+}
+
+describe('zoo CNNs (QDQ / QCDQ, NCHW)', () => {
+  for (const m of ['lenet5_int8_qdq', 'lenet5_w4a4_qdq', 'cnv_small_w2a2']) {
+    it(`${m}: every fixture vector (≥ 20) has equal output codes and top-1`, () => {
+      const c = compareLowering(loadModel(zoo(m, 'model.onnx')), npyRows(zoo(m, 'inputs.npy')));
+      expectExact(c);
+      expect(c.plan.inputQuant.order).toBeUndefined(); // one input channel: NCHW = NHWC
+    }, 120_000);
+  }
+
+  it('lenet5_structpruned (float): activations quantize, but float weights are not on a grid → refused clearly', () => {
+    const g = loadModel(zoo('lenet5_structpruned', 'model.onnx'));
+    const calibration = npyRows(zoo('lenet5_structpruned', 'inputs.npy')).slice(0, 4);
+    try {
+      lowerModel(g, { quantizeActivations: { calibration, input: { scale: 1 / 255, bits: 8, signed: false } } });
+      throw new Error('lowered');
+    } catch (e) {
+      expect(e).toBeInstanceOf(KilnError);
+      const k = e as KilnError;
+      expect(k.code).toBe('KLN2001');
+      expect(k.diagnostics.map((d) => d.node)).toContain('/conv1/Conv');
+      expect(k.message).toContain('are not on an integer grid');
+    }
+  }, 60_000);
+});
+
+describe('QKeras channels-last convolutions (qonnx test artifacts)', () => {
+  for (let i = 0; i <= 6; i++) {
+    it(`qkeras_qconv2d_${i}: 20 grid vectors, codes exact`, () => {
+      expectExact(compareLowering(loadModel(corpus(`qkeras_qconv2d_${i}.onnx`)), gridInputs(20, 28 * 28 * 3, i)));
+    });
+  }
+  it('qkeras_qconv2d_conversion: conv → conv without a quantizer (integer bias add), NHWC flatten → MatMul; Softmax dropped', () => {
+    const c = compareLowering(loadModel(corpus('qkeras_qconv2d_conversion.onnx')), gridInputs(20, 784, 9));
+    expectExact(c);
+    expect(c.plan.dropped).toEqual(['Softmax_0']);
+  }, 60_000);
+});
