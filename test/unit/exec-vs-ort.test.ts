@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/diag/index.ts';
 import { emptyGraph, type AttrValue } from '../../src/ir/graph.ts';
-import { makeTensor, nums, type Tensor } from '../../src/ir/tensor.ts';
+import { isFloat, makeTensor, nums, type DType, type Tensor } from '../../src/ir/tensor.ts';
 import { runGraph } from '../../src/exec/run.ts';
 import { encodeModel } from '../../src/onnx/load.ts';
 import { close } from '../helpers/golden.ts';
@@ -17,6 +17,7 @@ interface Case {
   /** undefined marks an omitted optional input. */
   inputs: (Tensor | undefined)[];
   opset?: number;
+  outDtype?: DType;
 }
 
 const I = (v: number): AttrValue => ({ kind: 'int', v });
@@ -30,17 +31,18 @@ async function ortRun(c: Case): Promise<Tensor> {
   const names = c.inputs.map((t, k) => (t ? `in${k}` : ''));
   c.inputs.forEach((t, k) => t && g.inputs.push({ name: names[k], dtype: t.dtype, shape: t.shape }));
   g.nodes.push({ name: 'n', op: c.op, domain: '', inputs: names, outputs: ['y'], attrs: c.attrs });
-  g.outputs.push({ name: 'y', dtype: c.inputs[0]!.dtype });
+  g.outputs.push({ name: 'y', dtype: c.outDtype ?? c.inputs[0]!.dtype });
   const s = await ort.InferenceSession.create(encodeModel(g), { graphOptimizationLevel: 'disabled' });
   const feeds: Record<string, ort.Tensor> = {};
   c.inputs.forEach((t, k) => {
     if (!t) return;
-    const data = t.dtype === 'int64' ? BigInt64Array.from(nums(t), (v) => BigInt(v)) : Float32Array.from(nums(t));
-    feeds[names[k]] = new ort.Tensor(t.dtype === 'int64' ? 'int64' : 'float32', data, t.shape);
+    const data = t.dtype === 'int64' ? BigInt64Array.from(nums(t), (v) => BigInt(v)) : t.dtype === 'int32' ? Int32Array.from(nums(t)) : Float32Array.from(nums(t));
+    feeds[names[k]] = new ort.Tensor(t.dtype as 'float32', data, t.shape);
   });
   const y = (await s.run(feeds)).y;
   await s.release();
-  return makeTensor('float32', [...y.dims], Array.from(y.data as Float32Array));
+  const dtype = ({ float32: 'float32', int64: 'int64', int32: 'int32', bool: 'bool' } as const)[y.type as 'float32'] ?? 'float32';
+  return makeTensor(dtype, [...y.dims], Array.from(y.data as ArrayLike<number | bigint>, Number));
 }
 
 function kilnRun(c: Case): Tensor {
@@ -49,7 +51,7 @@ function kilnRun(c: Case): Tensor {
   const names = c.inputs.map((t, k) => (t ? `in${k}` : ''));
   c.inputs.forEach((t, k) => t && g.inputs.push({ name: names[k], dtype: t.dtype, shape: t.shape }));
   g.nodes.push({ name: 'n', op: c.op, domain: '', inputs: names, outputs: ['y'], attrs: c.attrs });
-  g.outputs.push({ name: 'y', dtype: c.inputs[0]!.dtype });
+  g.outputs.push({ name: 'y', dtype: c.outDtype ?? c.inputs[0]!.dtype });
   const feeds = new Map<string, Tensor>();
   c.inputs.forEach((t, k) => t && feeds.set(names[k], t));
   return runGraph(g, feeds).get('y')!;
@@ -144,6 +146,38 @@ function generators(r: () => number) {
       const tA = int(0, 1), tB = int(0, 1);
       return { op: 'Gemm', attrs: { transA: I(tA), transB: I(tB), alpha: F(pick([1, 0.5, -2])), beta: F(pick([1, 0.25])) }, inputs: [rand(tA ? [K, M] : [M, K]), rand(tB ? [N, K] : [K, N]), rand(pick([[N], [M, N], [1, N], [M, 1]]))] };
     },
+    MatMul: (): Case => {
+      const K = int(1, 4);
+      const a = pick([[K], [int(1, 3), K], [int(1, 2), int(1, 3), K], [2, 1, int(1, 3), K]]);
+      const b = pick([[K], [K, int(1, 3)], [int(1, 2), K, int(1, 3)], [1, 3, K, 2]]);
+      if (a.length > 2 && b.length > 2 && a.length === b.length && a[0] !== b[0] && a[0] !== 1 && b[0] !== 1) b[0] = 1;
+      return { op: 'MatMul', attrs: {}, inputs: [rand(a), rand(b)] };
+    },
+    Gather: (): Case => {
+      const x = rand([int(1, 4), int(1, 4), int(1, 3)]);
+      const axis = int(-3, 2);
+      const d = x.shape[axis < 0 ? axis + 3 : axis];
+      const n = int(1, 4);
+      const shape = pick([[n], [1, n], []]);
+      const ind = makeTensor('int64', shape, Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => int(-d, d - 1)));
+      return { op: 'Gather', attrs: { axis: I(axis) }, inputs: [x, ind] };
+    },
+    Reduce: (): Case => {
+      const op = pick(['ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSumExp']);
+      const axes = pick([[0], [1], [-1], [0, 2], [1, 2]]);
+      return { op, attrs: { axes: IS(axes), keepdims: I(int(0, 1)) }, inputs: [rand([int(1, 3), int(1, 3), int(1, 4)])] };
+    },
+    ArgMax: (): Case => {
+      const shape = [int(1, 3), int(1, 5)];
+      const x = makeTensor('float32', shape, Array.from({ length: shape[0] * shape[1] }, () => int(0, 3))); // many ties
+      return { op: pick(['ArgMax', 'ArgMin']), attrs: { axis: I(int(-2, 1)), keepdims: I(int(0, 1)), select_last_index: I(int(0, 1)) }, inputs: [x], outDtype: 'int64' };
+    },
+    IntDivMod: (): Case => {
+      const n = int(1, 6);
+      const ints = (nonzero: boolean) => makeTensor('int32', [n], Array.from({ length: n }, () => { let v = int(-20, 20); while (nonzero && v === 0) v = int(-20, 20); return v; }));
+      const op = pick(['Div', 'Mod']);
+      return { op, attrs: op === 'Mod' ? { fmod: I(int(0, 1)) } : {}, inputs: [ints(false), ints(true)] };
+    },
   };
 }
 
@@ -169,7 +203,8 @@ describe('kiln vs onnxruntime-node on random attribute combinations', () => {
         const got = kilnRun(c);
         expect(got.shape, where).toEqual(want.shape);
         const a = nums(got), b = nums(want);
-        const bad = Array.from(b).findIndex((v, i) => !close(a[i], v));
+        expect(got.dtype, where).toBe(want.dtype);
+        const bad = Array.from(b).findIndex((v, i) => (isFloat(want.dtype) ? !close(a[i], v) : a[i] !== v));
         expect(bad, `${where}: element ${bad} is ${a[bad]}, onnxruntime says ${b[bad]}`).toBe(-1);
       }
     });
