@@ -24,6 +24,8 @@ interface ConvSpec {
   pads: [number, number, number, number]; // top, bottom, left, right
   /** 'conv' (MVU), 'depthwise' (VectorVector, m = c), 'max' / 'sum' pooling. */
   op: 'conv' | 'depthwise' | 'max' | 'sum';
+  /** Conv groups: an MVU with block-diagonal weights (output channel m sees input channels of its group). */
+  groups?: number;
   inType: string; weightType: string;
   /** Channels per beat of Pad/SlidingWindow and of the reducer / MVU pe, simd. */
   pe: number; mvuPe: number; simd: number;
@@ -48,7 +50,9 @@ function direct(s: ConvSpec, x: number[], w: number[]): number[] {
           for (let kx = 0; kx < s.kw; kx++) {
             const y = oy * s.sh + ky * s.dh;
             const xx = ox * s.sw + kx * s.dw;
-            if (s.op === 'conv') for (let c = 0; c < s.c; c++) acc += w[((m * s.c + c) * s.kh + ky) * s.kw + kx] * at(y, xx, c);
+            const cg = s.c / (s.groups ?? 1); // input channels per group; ONNX weight [m][cg][ky][kx]
+            const g = Math.floor(m / (s.m / (s.groups ?? 1)));
+            if (s.op === 'conv') for (let c = 0; c < cg; c++) acc += w[((m * cg + c) * s.kh + ky) * s.kw + kx] * at(y, xx, g * cg + c);
             else if (s.op === 'depthwise') acc += w[(m * s.kh + ky) * s.kw + kx] * at(y, xx, m);
             else if (s.op === 'max') acc = Math.max(acc, at(y, xx, m));
             else acc += at(y, xx, m);
@@ -83,11 +87,16 @@ function build(s: ConvSpec, seed: number): { df: DataflowGraph; onnxWeights: num
   layers.push({ name: 'swg', kind: 'SlidingWindow', attrs: { ...geo, channels: s.c, pe: s.pe, qtype: s.inType }, consts: {}, inputs: [from], outputs: ['windows'], origin: [s.label] });
   let onnxWeights: number[] = [];
   if (s.op === 'conv') {
-    onnxWeights = randomValues(s.weightType, s.m * s.c * window, r);
-    // MVU column (ky·kw + kx)·c + ch  ←  ONNX weight [m][ch][ky][kx].
+    const groups = s.groups ?? 1;
+    const cg = s.c / groups;
+    onnxWeights = randomValues(s.weightType, s.m * cg * window, r);
+    // MVU column (ky·kw + kx)·c + ch  ←  ONNX weight [m][ch − group start][ky][kx], 0 outside m's group.
     const weights: number[] = [];
     for (let m = 0; m < s.m; m++) {
-      for (let k = 0; k < window; k++) for (let c = 0; c < s.c; c++) weights.push(onnxWeights[(m * s.c + c) * window + k]);
+      const g = Math.floor(m / (s.m / groups));
+      for (let k = 0; k < window; k++) {
+        for (let c = 0; c < s.c; c++) weights.push(Math.floor(c / cg) === g ? onnxWeights[(m * cg + c - g * cg) * window + k] : 0);
+      }
     }
     const outType = qtypeName(mvuOutType(s.m, window * s.c, parseQType(s.inType), weights));
     add('y', outType, oh * ow * s.m);
@@ -118,6 +127,7 @@ const specs: ConvSpec[] = [
   { ...base, label: 'conv3x3_s2_7x7_c3_m2_serial', ih: 7, iw: 7, c: 3, m: 2, kh: 3, kw: 3, sh: 2, sw: 2, op: 'conv', inType: 'INT3', weightType: 'INT3', pe: 1 },
   { ...base, label: 'conv5x5_d2_padasym_9x8_c1_m3', ih: 9, iw: 8, c: 1, m: 3, kh: 5, kw: 5, dh: 2, dw: 2, pads: [2, 1, 0, 2], op: 'conv', inType: 'INT8', weightType: 'INT8', pe: 1, mvuPe: 3, simd: 5 },
   { ...base, label: 'conv1x1_s2_5x5_c4_m4_bipolar', ih: 5, iw: 5, c: 4, m: 4, kh: 1, kw: 1, sh: 2, sw: 2, op: 'conv', inType: 'BIPOLAR', weightType: 'BIPOLAR', pe: 4, mvuPe: 4, simd: 4 },
+  { ...base, label: 'grouped2_conv3x3_pad1_5x6_c4_m4', ih: 5, iw: 6, c: 4, m: 4, kh: 3, kw: 3, pads: [1, 1, 1, 1], groups: 2, op: 'conv', inType: 'INT4', pe: 2, mvuPe: 2, simd: 4 },
   { ...base, label: 'depthwise3x3_pad1_6x5_c4', ih: 6, iw: 5, c: 4, m: 4, kh: 3, kw: 3, pads: [1, 1, 1, 1], op: 'depthwise', inType: 'UINT4', weightType: 'INT4', pe: 2, mvuPe: 2 },
   { ...base, label: 'maxpool2x2_s2_7x7_c3', ih: 7, iw: 7, c: 3, m: 3, kh: 2, kw: 2, sh: 2, sw: 2, op: 'max', inType: 'INT4', pe: 3, mvuPe: 3 },
   { ...base, label: 'avgpool3x3_s2_pad1_7x7_c2', ih: 7, iw: 7, c: 2, m: 2, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1], op: 'sum', inType: 'UINT4', pe: 1, mvuPe: 1 },
