@@ -8,7 +8,7 @@
 //
 // Weights are constants. Fully unrolled (NF*SF == 1): the WEIGHTS parameter, so synthesis
 // constant-propagates every product (zero weights vanish, +-1 weights become wires/negations).
-// Folded: a ROM of NF*SF words of PE*SIMD weights read from WEIGHT_FILE with $readmemh
+// Folded: a ROM (synchronous read) of NF*SF words of PE*SIMD weights read from WEIGHT_FILE with $readmemh
 // (path relative to the simulator's working directory = the generated output dir). Word
 // nf*SF+sf holds W[nf*PE+p][sf*SIMD+s] at bits [(p*SIMD+s)*WW +: WW].
 //
@@ -78,6 +78,11 @@ module mvu #(
     if (wr_en) buf_q[{wr_bank_q, wr_idx_q}] <= s_axis_tdata;
   end
 
+  // ROM address of the fold computed this cycle; the ROM reads at the next address so its output
+  // register (a synchronous read, BRAM-friendly) always holds the current fold's weights.
+  wire [AW-1:0] addr_next = !rst_n ? {AW{1'b0}} : !step ? addr_q : addr_q == A_LAST ? {AW{1'b0}} : addr_q + 1'b1;
+  always @(posedge clk) addr_q <= addr_next;
+
   always @(posedge clk) begin
     if (!rst_n) begin
       full_q <= 2'b00;
@@ -86,7 +91,6 @@ module mvu #(
       wr_idx_q <= {SFW{1'b0}};
       sf_q <= {SFW{1'b0}};
       nf_q <= {NFW{1'b0}};
-      addr_q <= {AW{1'b0}};
       out_valid_q <= 1'b0;
     end else begin
       // Writer and reader never touch the same bank's flag in one cycle (set needs it empty,
@@ -100,7 +104,6 @@ module mvu #(
       end
       if (step) begin
         sf_q <= sf_last ? {SFW{1'b0}} : sf_q + 1'b1;
-        addr_q <= addr_q == A_LAST ? {AW{1'b0}} : addr_q + 1'b1;
         if (sf_last) nf_q <= nf_last ? {NFW{1'b0}} : nf_q + 1'b1;
         if (vec_done) begin
           full_q[rd_bank_q] <= 1'b0;
@@ -118,11 +121,13 @@ module mvu #(
   generate
     if (FOLDS == 1) begin : g_const
       assign w_word = WEIGHTS;
-      wire unused_addr = &{1'b0, addr_q};
+      wire unused_addr = &{1'b0, addr_next};
     end else begin : g_rom
       reg [PE*SIMD*WW-1:0] rom [0:FOLDS-1];
       initial $readmemh(WEIGHT_FILE, rom);
-      assign w_word = rom[addr_q];
+      reg [PE*SIMD*WW-1:0] w_q;
+      always @(posedge clk) w_q <= rom[addr_next];
+      assign w_word = w_q;
     end
   endgenerate
 
