@@ -130,3 +130,12 @@ describe('legacy opsets', () => {
     expect(run1('Cast', [f32([1], [1.5])], { to: 'INT32' }, 1).dtype).toBe('int32');
   });
 });
+
+describe('erf', () => {
+  it('matches reference values on both sides of the series/continued-fraction split', async () => {
+    const { erf } = await import('../../src/exec/ops/elementwise.ts');
+    for (const [x, v] of [[0.1, 0.1124629160182849], [1, 0.8427007929497149], [2.4, 0.999311486103355], [-2.6, -0.9997639655834707], [3, 0.9999779095030014]]) {
+      expect(Math.abs(erf(x) - v)).toBeLessThan(1e-14);
+    }
+  });
+});

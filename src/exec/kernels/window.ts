@@ -23,7 +23,7 @@ export interface Window {
 export function windowOf(node: Node, inSpatial: number[], kernel: number[], allowCeil: boolean): Window {
   const rank = inSpatial.length;
   if (rank < 1 || rank > 3) fail('ShapeMismatch', `${node.op} supports 1 to 3 spatial dims, not ${rank}`);
-  if (kernel.length !== rank) fail('BadAttribute', `${node.op} kernel must have ${rank} dims, not [${kernel.join(',')}]`);
+  if (kernel.length !== rank || kernel.some((k) => !Number.isInteger(k) || k < 1)) fail('BadAttribute', `${node.op} kernel_shape must be ${rank} positive ints, not [${kernel.join(',')}]`);
   const ones = inSpatial.map(() => 1);
   const strides = attrInts(node, 'strides', ones);
   const dilations = attrInts(node, 'dilations', ones);

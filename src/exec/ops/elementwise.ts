@@ -62,12 +62,12 @@ function modOp(dtype: DType, node: Node): Bin {
 }
 
 /** Variadic Max/Min/Sum/Mean over broadcast inputs, accumulated in float64. */
-function variadic(init: (v: number) => number, step: (acc: number, v: number) => number, finish?: (acc: number, n: number) => number): OpImpl {
+function variadic(step: (acc: number, v: number) => number, finish?: (acc: number, n: number) => number): OpImpl {
   return (node, inputs) => {
     const xs = inputs.filter((t): t is Tensor => t !== undefined);
     if (xs.length === 0) fail('BadAttribute', `${node.op} needs at least one input`);
     const shape = broadcastShapes(xs.map((t) => t.shape));
-    const acc = expandTo(xs[0], shape).map(init);
+    const acc = expandTo(xs[0], shape);
     for (const t of xs.slice(1)) {
       const v = expandTo(t, shape);
       for (let i = 0; i < acc.length; i++) acc[i] = step(acc[i], v[i]);
@@ -83,9 +83,8 @@ function variadic(init: (v: number) => number, step: (acc: number, v: number) =>
 const nanMax = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b));
 const nanMin = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b));
 
-/** erf to ~1e-15 (series near 0, continued fraction via erfc elsewhere is overkill: use W. J. Cody's rational fits). */
+/** erf to about 1e-14: Taylor series below 2.5, the erfc continued fraction above. */
 export function erf(x: number): number {
-  // Abramowitz & Stegun 7.1.26 has 1.5e-7 absolute error; use the higher-precision Taylor/asymptotic split.
   const ax = Math.abs(x);
   if (ax < 2.5) {
     // Taylor series: erf(x) = 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1))
@@ -200,10 +199,10 @@ export const elementwiseOps: OpTable = {
     return [ternaryMap(need(node, inputs, 0, 'condition'), x, need(node, inputs, 2, 'Y'), x.dtype, (c, a, b) => (c !== 0 ? a : b))];
   },
 
-  Max: variadic((v) => v, nanMax),
-  Min: variadic((v) => v, nanMin),
-  Sum: variadic((v) => v, (a, v) => a + v),
-  Mean: variadic((v) => v, (a, v) => a + v, (a, n) => a / n),
+  Max: variadic(nanMax),
+  Min: variadic(nanMin),
+  Sum: variadic((a, v) => a + v),
+  Mean: variadic((a, v) => a + v, (a, n) => a / n),
 
   Relu: unary(() => (v) => (v > 0 ? v : Number.isNaN(v) ? v : 0)),
   LeakyRelu: unary((n) => {
