@@ -139,3 +139,41 @@ describe('erf', () => {
     }
   });
 });
+
+describe('per-opset inputs vs attributes', () => {
+  const x = f32([2, 3], [1, 2, 3, 4, 5, 6]);
+  it('ReduceSum axes: attribute before opset 13, input from 13; noop_with_empty_axes', () => {
+    expect(vals(run1('ReduceSum', [x], { axes: [0] }, 11))).toEqual([5, 7, 9]);
+    expect(vals(run1('ReduceSum', [x, i64([1])], { keepdims: 0 }, 13))).toEqual([6, 15]);
+    expect(vals(run1('ReduceSum', [x], { keepdims: 0 }, 13))).toEqual([21]);
+    expect(run1('ReduceSum', [x, i64([])], { noop_with_empty_axes: 1 }, 13).shape).toEqual([2, 3]);
+  });
+  it('Split sizes: attribute before opset 13, input from 13', () => {
+    expect(runOp('Split', [x], { axis: 1, split: [1, 2] }, 11, 2).map((y) => y.shape)).toEqual([[2, 1], [2, 2]]);
+    expect(runOp('Split', [x, i64([2, 1])], { axis: 1 }, 13, 2).map(vals)).toEqual([[1, 2, 4, 5], [3, 6]]);
+  });
+  it('TopK k: attribute in opset 1, input from 10', () => {
+    expect(vals(run1('TopK', [f32([4], [1, 4, 2, 3])], { k: 2 }, 1))).toEqual([4, 3]);
+    expect(vals(run1('TopK', [f32([4], [1, 4, 2, 3]), i64([1])], { largest: 0 }, 11))).toEqual([1]);
+  });
+  it('Upsample scales: attribute in opset 7, input from 9; Resize-10 uses asymmetric coordinates', () => {
+    const y = f32([1, 1, 1, 2], [1, 2]);
+    expect(vals(run1('Upsample', [y], { scales: [1, 1, 1, 2] }, 7))).toEqual([1, 1, 2, 2]);
+    expect(vals(run1('Upsample', [y, f32([4], [1, 1, 1, 3])], { mode: 'linear' }, 9))).toEqual([1, Math.fround(4 / 3), Math.fround(5 / 3), 2, 2, 2]);
+    expect(vals(run1('Resize', [y, f32([4], [1, 1, 1, 2])], {}, 10))).toEqual([1, 1, 2, 2]);
+  });
+  it('Dropout is the identity at inference and its mask is all true (bool from opset 10)', () => {
+    const [out, mask] = runOp('Dropout', [x, f32([], [0.5])], {}, 13, 2);
+    expect(out).toBe(x);
+    expect(mask.dtype).toBe('bool');
+    expect(vals(mask).every((v) => v === 1)).toBe(true);
+    expect(() => runOp('Dropout', [x, f32([], [0.5]), t('bool', [], [1])], {}, 13, 2)).toThrow(/KLN1008 Dropout in training mode/);
+  });
+  it('BatchNormalization training_mode (opset 14) uses batch statistics and updates the running ones', () => {
+    const bx = f32([2, 1], [1, 3]);
+    const [y, rm, rv] = runOp('BatchNormalization', [bx, f32([1], [1]), f32([1], [0]), f32([1], [0]), f32([1], [1])], { training_mode: 1, epsilon: 0, momentum: 0.5 }, 14, 3);
+    expect(vals(y)).toEqual([-1, 1]);
+    expect(vals(rm)).toEqual([1]); // 0*0.5 + 2*0.5
+    expect(vals(rv)).toEqual([1]); // 1*0.5 + 1*0.5
+  });
+});
