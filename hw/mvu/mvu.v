@@ -131,7 +131,22 @@ module mvu #(
     end
   endgenerate
 
-  wire [SIMD*WI-1:0] x_word = buf_q[{rd_bank_q, sf_q}];
+  // The current input beat. With several beats per vector the buffer is read synchronously at the
+  // next read address (BRAM-friendly); a bank's beat 0 is then written at least a cycle before it can
+  // be read. With one beat per vector that beat may be written in the very cycle it is first needed,
+  // so the (two-entry) buffer is read combinationally.
+  wire [SIMD*WI-1:0] x_word;
+  generate
+    if (SF == 1) begin : g_x_comb
+      assign x_word = buf_q[{rd_bank_q, sf_q}];
+    end else begin : g_x_sync
+      wire [SFW-1:0] sf_next = !rst_n ? {SFW{1'b0}} : !step ? sf_q : sf_last ? {SFW{1'b0}} : sf_q + 1'b1;
+      wire rd_bank_next = !rst_n ? 1'b0 : vec_done ? !rd_bank_q : rd_bank_q;
+      reg [SIMD*WI-1:0] x_q;
+      always @(posedge clk) x_q <= buf_q[{rd_bank_next, sf_next}];
+      assign x_word = x_q;
+    end
+  endgenerate
 
   // Value of an input code / weight code as an ACC_W-bit signed number.
   function [ACC_W-1:0] x_value(input [WI-1:0] code);
