@@ -21,11 +21,15 @@ import { randomMlp, rng } from '../helpers/random-mlp.ts';
 const N = Number(process.env.FUZZ_N ?? 50);
 const SEED0 = Number(process.env.FUZZ_SEED ?? 1);
 const VECTORS = 24;
+const MAX_LANES = 32;
 
 const divisors = (n: number) => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-/** A random legal PE/SIMD for every layer (uniform over divisors, so fully parallel happens too). */
+/**
+ * A random legal PE/SIMD for every layer (uniform over divisors; an MVU gets at most MAX_LANES
+ * multiply lanes, because fully unrolled designs take minutes to verilate; small layers still unroll).
+ */
 function randomFolding(df: DataflowGraph, seed: number): Folding {
   const r = rng(seed * 7919 + 13);
   const pick = (xs: number[]) => xs[Math.floor(r() * xs.length)];
@@ -33,7 +37,10 @@ function randomFolding(df: DataflowGraph, seed: number): Folding {
   const folding: Folding = {};
   for (const l of df.layers) {
     const a = l.attrs;
-    if (l.kind === 'MVU') folding[l.name] = { pe: pick(divisors(num(a.rows))), simd: pick(divisors(num(a.cols))) };
+    if (l.kind === 'MVU') {
+      const pe = pick(divisors(num(a.rows)).filter((d) => d <= MAX_LANES));
+      folding[l.name] = { pe, simd: pick(divisors(num(a.cols)).filter((d) => pe * d <= MAX_LANES)) };
+    }
     else if (l.kind === 'LabelSelect') folding[l.name] = { pe: pick(divisors(num(a.n))) };
     else if (l.kind === 'Threshold' || l.kind === 'Requant') {
       const ch = num(a.channels);
