@@ -248,17 +248,30 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     layers: layerView,
   }));
 
-  // Estimates: II = the slowest layer (or port); latency = first-inference timing through the graph
-  // (a layer with several inputs starts from their latest first and last beats).
-  const times = new Map<string, [number, number]>([[df.inputs[0], [0, input.beatsPerInference - 1]]]);
+  // Estimates: II = the slowest layer (or port); latency = the first inference's beats pushed through
+  // the graph (input beat j offered at cycle j): a layer's `schedule` where it has one, else its
+  // `timing` (a join starting from its inputs' latest first and last beats), spread evenly.
+  const beats = new Map<string, number[]>([[df.inputs[0], Array.from({ length: input.beatsPerInference }, (_, j) => j)]]);
   let ii = Math.max(input.beatsPerInference, output.beatsPerInference);
-  for (const { layer, kind, attrs } of checked) {
-    const ins = layer.inputs.map((s) => times.get(s)!);
-    const t = kind.spec.timing(attrs as never, Math.max(...ins.map((x) => x[0])), Math.max(...ins.map((x) => x[1])));
-    for (const s of layer.outputs) times.set(s, t);
+  let taken = 0;
+  for (const { layer, kind, attrs, ports } of checked) {
+    const ins = layer.inputs.map((s) => beats.get(s)!);
+    let outs: number[][];
+    if (kind.spec.schedule) {
+      const sched = kind.spec.schedule(attrs as never, ins);
+      outs = sched.out;
+      if (layer.inputs[0] === df.inputs[0] && sched.firstTaken !== undefined) taken = sched.firstTaken;
+    } else {
+      const [first, last] = kind.spec.timing(attrs as never, Math.max(...ins.map((x) => x[0])), Math.max(...ins.map((x) => x[x.length - 1])));
+      outs = ports.out.map((p) => {
+        const n = p.elems / p.fold;
+        return Array.from({ length: n }, (_, j) => (n > 1 ? first + Math.round((j * (last - first)) / (n - 1)) : first));
+      });
+    }
+    layer.outputs.forEach((s, i) => beats.set(s, outs[i]));
     ii = Math.max(ii, kind.spec.cycles(attrs as never));
   }
-  const first = times.get(df.outputs[0])![0];
+  const first = beats.get(df.outputs[0])![0] - taken;
 
   const manifest: Manifest = {
     top: 'kiln_top',

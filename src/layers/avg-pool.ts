@@ -6,7 +6,7 @@
 // Padding from a Pad layer counts as zeros (ONNX count_include_pad = 1). RTL: hw/window_reduce MODE 1.
 import { qtypeName, range } from '../ir/datatype.ts';
 import { defineLayer, dtype, mustDivide } from './define.ts';
-import { windowReduceAttrs, windowReduceCycles, windowReduceParams, windowReduceTiming } from './vector-vector.ts';
+import { windowReduceAttrs, windowReduceCycles, windowReduceParams, windowReduceSchedule, windowReduceTiming } from './vector-vector.ts';
 
 /** Range of a window sum. */
 const sumRange = (window: number, t: Parameters<typeof range>[0]): [number, number] => {
@@ -42,6 +42,7 @@ export default defineLayer({
   },
   cycles: windowReduceCycles,
   timing: windowReduceTiming,
+  schedule: windowReduceSchedule,
   rtl: {
     module: 'window_reduce',
     files: ['window_reduce/window_reduce.v'],

@@ -4,7 +4,7 @@
 // Values pass unchanged; outType must hold both input types' values (codes are re-encoded in the RTL).
 // `pe` channels per beat on all streams (dividing both channel counts): (ca+cb)/pe cycles per pixel.
 import { bitWidth, qtypeName, range, sameQType } from '../ir/datatype.ts';
-import { codeKind, defineLayer, dtype, int, mustDivide } from './define.ts';
+import { codeKind, defineLayer, dtype, int, mustDivide, registerStage } from './define.ts';
 
 export default defineLayer({
   kind: 'Concat',
@@ -45,6 +45,13 @@ export default defineLayer({
   },
   cycles: (a) => (a.pixels * (a.aChannels + a.bChannels)) / a.pe,
   timing: (a, first, last) => [first + 1, last + 1 + a.bChannels / a.pe],
+  schedule: (a, [x, y]) => {
+    const cfa = a.aChannels / a.pe;
+    const cfb = a.bChannels / a.pe;
+    const merged: number[] = [];
+    for (let p = 0; p < a.pixels; p++) merged.push(...x.slice(p * cfa, (p + 1) * cfa), ...y.slice(p * cfb, (p + 1) * cfb));
+    return { out: [registerStage(merged)] };
+  },
   rtl: {
     module: 'concat',
     files: ['concat/concat.v'],

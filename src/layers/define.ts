@@ -56,7 +56,28 @@ export interface LayerSpec<S extends AttrSchema> {
    * network this gives the first-output latency estimate.
    */
   timing: (a: AttrsOf<S>, firstIn: number, lastIn: number) => [number, number];
+  /**
+   * Optional beat-level version of `timing` (added for the bursty streams of convolutions): given the
+   * cycle every input beat arrives (per input port), the cycle every output beat leaves (per output
+   * port), no back-pressure. Codegen uses it where present and spreads `timing`'s first/last output
+   * evenly otherwise; it must agree with `timing` on the first and last beat.
+   */
+  schedule?: (a: AttrsOf<S>, arrivals: number[][]) => Schedule;
   rtl: RtlBinding<AttrsOf<S>>;
+}
+
+export interface Schedule {
+  /** Departure cycle of every beat, per output port. */
+  out: number[][];
+  /** Cycle input 0's beat 0 is taken when that is later than its arrival (a Pad emits leading padding first). */
+  firstTaken?: number;
+}
+
+/** Beats through one register stage: each leaves `delay` cycles after it arrives, at most one per cycle. */
+export function registerStage(arrivals: readonly number[], delay = 1): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < arrivals.length; j++) out.push(Math.max(arrivals[j] + delay, j > 0 ? out[j - 1] + 1 : -Infinity));
+  return out;
 }
 
 export interface LayerKind<A = Record<string, unknown>> {

@@ -3,7 +3,7 @@
 // every stream point to point, so fan-out is always this explicit layer. `pe` elements per beat;
 // one beat per cycle when both consumers take it: elems/pe cycles per inference.
 import { bitWidth } from '../ir/datatype.ts';
-import { defineLayer, dtype, int, mustDivide } from './define.ts';
+import { defineLayer, dtype, int, mustDivide, registerStage } from './define.ts';
 
 export default defineLayer({
   kind: 'Duplicate',
@@ -17,6 +17,10 @@ export default defineLayer({
   execute: (_a, [x]) => [[...x], [...x]],
   cycles: (a) => a.elems / a.pe,
   timing: (_a, first, last) => [first + 1, last + 1], // one register stage per output
+  schedule: (_a, [arrivals]) => {
+    const out = registerStage(arrivals);
+    return { out: [out, out] };
+  },
   rtl: {
     module: 'duplicate',
     files: ['duplicate/duplicate.v'],

@@ -2,7 +2,7 @@
 // a residual block must hold the beats that the other branch has not yet turned into output (FIFO
 // sizing chooses `depth`). Values pass unchanged; `pe` elements per beat; one beat per cycle.
 import { bitWidth } from '../ir/datatype.ts';
-import { defineLayer, dtype, int, mustDivide } from './define.ts';
+import { defineLayer, dtype, int, mustDivide, registerStage } from './define.ts';
 
 export default defineLayer({
   kind: 'Fifo',
@@ -17,6 +17,7 @@ export default defineLayer({
   execute: (_a, [x]) => [[...x]],
   cycles: (a) => a.elems / a.pe,
   timing: (_a, first, last) => [first + 1, last + 1], // a beat written in one cycle is readable the next
+  schedule: (_a, [arrivals]) => ({ out: [registerStage(arrivals)] }),
   rtl: {
     module: 'fifo',
     files: ['common/fifo.v'],

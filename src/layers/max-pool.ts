@@ -3,7 +3,7 @@
 // Same datatype in and out. RTL: hw/window_reduce MODE 0, pixels·window·channels/pe cycles.
 import { range } from '../ir/datatype.ts';
 import { defineLayer, dtype, mustDivide } from './define.ts';
-import { windowReduceAttrs, windowReduceCycles, windowReduceParams, windowReduceTiming } from './vector-vector.ts';
+import { windowReduceAttrs, windowReduceCycles, windowReduceParams, windowReduceSchedule, windowReduceTiming } from './vector-vector.ts';
 
 export default defineLayer({
   kind: 'MaxPool',
@@ -27,6 +27,7 @@ export default defineLayer({
   },
   cycles: windowReduceCycles,
   timing: windowReduceTiming,
+  schedule: windowReduceSchedule,
   rtl: {
     module: 'window_reduce',
     files: ['window_reduce/window_reduce.v'],

@@ -102,6 +102,18 @@ export default defineLayer({
     const firstOut = vector0 + 1 + sf;
     return [firstOut, Math.max(last + 1 + (a.rows / a.pe) * sf, firstOut - sf + a.vectors * (a.rows / a.pe) * sf)];
   },
+  // Vector v is computed from the cycle after its last beat arrives and the previous vector is done.
+  schedule: (a, [arrivals]) => {
+    const sf = a.cols / a.simd;
+    const nf = a.rows / a.pe;
+    const out: number[] = [];
+    let start = -Infinity;
+    for (let v = 0; v < a.vectors; v++) {
+      start = Math.max(arrivals[(v + 1) * sf - 1] + 1, start + nf * sf);
+      for (let k = 0; k < nf; k++) out.push(start + (k + 1) * sf);
+    }
+    return { out: [out] };
+  },
   rtl: {
     module: 'mvu',
     files: ['mvu/mvu.v'],

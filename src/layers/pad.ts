@@ -53,6 +53,27 @@ export default defineLayer({
     const trail = (a.bottom * ow + a.right) * cf;
     return [first + 1 - lead, last + 1 + trail];
   },
+  // Padding beats leave one per cycle from the first cycle on (they wait for nothing); an interior
+  // beat leaves the cycle after it arrives, at most one beat per cycle.
+  schedule: (a, [arrivals]) => {
+    const cf = a.channels / a.pe;
+    const ow = a.left + a.iw + a.right;
+    const out: number[] = [];
+    let prev = 0;
+    let next = 0; // next input beat
+    let firstTaken: number | undefined;
+    for (let oy = 0; oy < a.top + a.ih + a.bottom; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const interior = oy >= a.top && oy < a.top + a.ih && ox >= a.left && ox < a.left + a.iw;
+        for (let f = 0; f < cf; f++) {
+          prev = interior ? Math.max(arrivals[next++] + 1, prev + 1) : prev + 1;
+          if (interior && firstTaken === undefined) firstTaken = prev - 1;
+          out.push(prev);
+        }
+      }
+    }
+    return { out: [out], firstTaken };
+  },
   rtl: {
     module: 'pad',
     files: ['pad/pad.v'],

@@ -1,7 +1,7 @@
 // Fixed-point requantization: per channel c = (element index mod channels),
 // y = clamp(floor((x·M[c] + B[c]) / 2^shift), lo(outType), hi(outType)). PE elements per cycle.
 import { bitWidth, qtypeName, range } from '../ir/datatype.ts';
-import { codeKind, defineLayer, dtype, int, mustDivide, packVector, signedBits } from './define.ts';
+import { codeKind, defineLayer, dtype, int, mustDivide, packVector, signedBits, registerStage } from './define.ts';
 
 /** Range of x·M + B over the input range and every channel. */
 function productRange(inType: Parameters<typeof range>[0], mul: readonly number[], bias: readonly number[]): [number, number] {
@@ -46,6 +46,7 @@ export default defineLayer({
   },
   cycles: (a) => a.elems / a.pe,
   timing: (_a, first, last) => [first + 1, last + 1], // one register stage
+  schedule: (_a, [arrivals]) => ({ out: [registerStage(arrivals)] }),
   rtl: {
     module: 'requant',
     files: ['requant/requant.v'],

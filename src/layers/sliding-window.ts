@@ -88,6 +88,26 @@ export default defineLayer({
     const outBeats = (oh * ow * a.kh * a.kw * a.channels) / a.pe;
     return [first + 2, Math.max(last + 2, first + 1 + outBeats)];
   },
+  // Beat j leaves 2 cycles after the input beat it needs arrives (at most one per cycle); the image's
+  // last beat also waits for the image's last input beat.
+  schedule: (a, [arrivals]) => {
+    const [oh, ow] = windowOutput(a);
+    const cf = a.channels / a.pe;
+    const out: number[] = [];
+    let prev = -Infinity;
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let ky = 0; ky < a.kh; ky++) {
+          for (let kx = 0; kx < a.kw; kx++) {
+            const base = ((oy * a.sh + ky * a.dh) * a.iw + ox * a.sw + kx * a.dw) * cf;
+            for (let f = 0; f < cf; f++) out.push((prev = Math.max(arrivals[base + f] + 2, prev + 1)));
+          }
+        }
+      }
+    }
+    out[out.length - 1] = Math.max(out[out.length - 1], arrivals[arrivals.length - 1] + 2);
+    return { out: [out] };
+  },
   rtl: {
     module: 'sliding_window',
     files: ['sliding_window/sliding_window.v'],

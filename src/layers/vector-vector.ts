@@ -5,7 +5,7 @@
 // beat; the RTL (hw/window_reduce, shared with MaxPool and AvgPool, which import the helpers below)
 // takes one beat per cycle: pixels·window·channels/pe cycles per inference.
 import { bitWidth, qtypeName, range, type QType } from '../ir/datatype.ts';
-import { checkValues, codeKind, defineLayer, dtype, encode, int, mustDivide, packHex, packVector, signedBits, type ParamValue, type RtlContext } from './define.ts';
+import { checkValues, codeKind, defineLayer, dtype, encode, int, mustDivide, packHex, packVector, registerStage, signedBits, type ParamValue, type RtlContext } from './define.ts';
 import { mvuAccRange } from './mvu.ts';
 
 /** Weight tables bigger than this many bits become a ROM instead of a parameter. */
@@ -29,6 +29,14 @@ export function windowReduceTiming(a: WindowReduceShape, first: number, last: nu
   const inBeats = windowReduceCycles(a);
   const at = (a.window - 1) * cf;
   return [(inBeats > 1 ? first + Math.round((at * (last - first)) / (inBeats - 1)) : first) + 1, last + 1];
+}
+
+/** Beat schedule of hw/window_reduce: a pixel's beat cf leaves the cycle after its last tap's beat cf arrives. */
+export function windowReduceSchedule(a: WindowReduceShape, [arrivals]: number[][]): { out: number[][] } {
+  const cf = a.channels / a.pe;
+  const last: number[] = [];
+  for (let p = 0; p < a.pixels; p++) for (let f = 0; f < cf; f++) last.push(arrivals[(p * a.window + a.window - 1) * cf + f]);
+  return { out: [registerStage(last)] };
 }
 
 /** hw/window_reduce parameters without weights (MODE 0 max, 1 sum). */
@@ -99,6 +107,7 @@ export default defineLayer({
   },
   cycles: windowReduceCycles,
   timing: windowReduceTiming,
+  schedule: windowReduceSchedule,
   rtl: {
     module: 'window_reduce',
     files: ['window_reduce/window_reduce.v'],

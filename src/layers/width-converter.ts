@@ -1,7 +1,7 @@
 // Stream width converter: regroups a stream of elements from inFold to outFold elements per beat.
 // Codegen inserts one wherever a producer's beat differs from its consumer's. Values pass unchanged.
 import { bitWidth } from '../ir/datatype.ts';
-import { defineLayer, dtype, int, mustDivide } from './define.ts';
+import { defineLayer, dtype, int, mustDivide, registerStage } from './define.ts';
 
 export default defineLayer({
   kind: 'WidthConverter',
@@ -27,6 +27,11 @@ export default defineLayer({
     const firstOut = (inBeats > 1 ? first + Math.round((needed * (last - first)) / (inBeats - 1)) : first) + 1;
     // The last input beat yields up to ceil(inFold / outFold) output beats, one per cycle.
     return [firstOut, Math.max(last + Math.ceil(a.inFold / a.outFold), firstOut + a.elems / a.outFold - 1)];
+  },
+  // Output beat j leaves the cycle after the input beat holding its last element arrives (one per cycle).
+  schedule: (a, [arrivals]) => {
+    const completing = Array.from({ length: a.elems / a.outFold }, (_, j) => arrivals[Math.floor(((j + 1) * a.outFold - 1) / a.inFold)]);
+    return { out: [registerStage(completing)] };
   },
   rtl: {
     module: 'dwc',
