@@ -1,0 +1,265 @@
+// Analytic FIFO sizing for branching dataflow graphs (issue 4): no simulation, just the layers'
+// data dependencies under the chosen folding.
+//
+// A Duplicate feeds two paths that meet again at a join (AddStreams, Concat). The Duplicate emits a
+// beat only when BOTH outputs take it, and the join takes a beat only when BOTH inputs have one. So
+// when the join waits for its beat b, the long path (say SlidingWindow → MVU → Threshold) must have
+// been fed every element it needs for beat b — e.g. kh−1 image lines before its first window —
+// while the short path (the bypass) has only been drained of what beats < b used. Everything in
+// between sits on the short path; if it does not fit, the Duplicate stalls and the design deadlocks.
+//
+// need(e): for an output element e of a layer, the largest input element it depends on (plus beat
+// granularity: a beat leaves whole, so e stands for the last element of its beat). Composed along a
+// path from the Duplicate's output to the join's input it gives N(e) in Duplicate elements. The
+// short path must buffer, for every join beat b, N_long(b) − N_short(b − 1) Duplicate elements:
+//
+//   depth (beats of the Duplicate's stream) = ceil(max_b (N_long(last of b) − N_short(last of b−1)) / fold) + SLACK
+//
+// rounded up to a power of two (hw/common/fifo.v). Sufficient by construction: with that much
+// room the Duplicate can always run ahead until the long path has what it needs, and every layer of
+// the long path buffers internally what its own output needs (line buffers, MVU input vector). The
+// SLACK beats cover the register stages of the Duplicate and the join. It is the deadlock bound, not
+// a throughput bound: a FIFO this deep never deadlocks; full rate may need the latency difference.
+import { InternalError } from '../diag/index.ts';
+import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
+import { checkDataflow, type CheckedLayer } from '../exec/dataflow.ts';
+import { windowOutput } from '../layers/sliding-window.ts';
+import widthConverter from '../layers/width-converter.ts';
+
+/** Beats of slack: the Duplicate's output register and the join's input stage. */
+export const SLACK = 2;
+
+export interface FifoSize {
+  /** The join and the Duplicate it pairs with. */
+  join: string;
+  duplicate: string;
+  /** Duplicate output port (0/1) of the short path, which gets the FIFO. */
+  port: number;
+  /** Required buffering in Duplicate elements, and the deadlock-free FIFO depth in beats (a power of two). */
+  elems: number;
+  depth: number;
+  /**
+   * Depth for full rate (≥ depth): the most Duplicate beats in flight on the short path when inputs
+   * stream back to back at the network II and the long path delivers as the layers' timing models
+   * say (schedule / timing, as codegen's latency estimate). Less than this still never deadlocks but
+   * can stretch the cycles per inference beyond the estimate.
+   */
+  fullRateDepth: number;
+}
+
+type A = Record<string, number>;
+
+/** need[e] for output element e of `l` on input port `port` (non-decreasing), or undefined = all. */
+function needTable(c: CheckedLayer, port: number): Int32Array | ((e: number) => number) {
+  const a = c.attrs as A;
+  const outElems = c.ports.out[0].elems;
+  const inElems = c.ports.in[port].elems;
+  switch (c.layer.kind) {
+    case 'MVU': return (e) => (Math.floor(e / a.rows) + 1) * a.cols - 1;
+    case 'VectorVector': case 'MaxPool': case 'AvgPool':
+      return (e) => (Math.floor(e / a.channels) * a.window + a.window - 1) * a.channels + (e % a.channels);
+    case 'Threshold': case 'Requant': case 'Fifo': case 'Duplicate': case 'AddStreams': case 'WidthConverter':
+      return (e) => e;
+    case 'SlidingWindow': {
+      const [, ow] = windowOutput(a as never);
+      const K = a.kh * a.kw;
+      const t = new Int32Array(outElems);
+      let max = -1;
+      for (let e = 0; e < outElems; e++) {
+        const p = Math.floor(e / (K * a.channels));
+        const k = Math.floor(e / a.channels) % K;
+        const oy = Math.floor(p / ow);
+        const ox = p % ow;
+        const i = ((oy * a.sh + Math.floor(k / a.kw) * a.dh) * a.iw + ox * a.sw + (k % a.kw) * a.dw) * a.channels + (e % a.channels);
+        max = Math.max(max, i);
+        t[e] = max;
+      }
+      return t;
+    }
+    case 'Pad': {
+      const ow = a.left + a.iw + a.right;
+      const t = new Int32Array(outElems);
+      let max = -1;
+      for (let e = 0; e < outElems; e++) {
+        const px = Math.floor(e / a.channels);
+        const y = Math.floor(px / ow) - a.top;
+        const x = (px % ow) - a.left;
+        if (y >= 0 && y < a.ih && x >= 0 && x < a.iw) max = Math.max(max, (y * a.iw + x) * a.channels + (e % a.channels));
+        t[e] = max;
+      }
+      return t;
+    }
+    case 'Concat': {
+      const [ca, cb] = [a.aChannels, a.bChannels];
+      return (e) => {
+        const p = Math.floor(e / (ca + cb));
+        const ch = e % (ca + cb);
+        return port === 0 ? p * ca + Math.min(ch, ca - 1) : ch >= ca ? p * cb + ch - ca : p * cb - 1;
+      };
+    }
+    default: return () => inElems - 1; // unknown kind: assume it needs its whole input
+  }
+}
+
+/** N(e) of one layer at beat granularity: the output beat holding e leaves whole. */
+function layerNeed(c: CheckedLayer, port: number): (e: number) => number {
+  const t = needTable(c, port);
+  const fo = c.ports.out[0].fold;
+  const last = c.ports.out[0].elems - 1;
+  const f = typeof t === 'function' ? t : (e: number) => t[e];
+  return (e) => (e < 0 ? -1 : f(Math.min(last, (Math.floor(e / fo) + 1) * fo - 1)));
+}
+
+interface Path { layers: { c: CheckedLayer; port: number }[]; dupPort: number }
+
+/** Every Duplicate → … → join pair, with the two paths between them (each a chain of single-input layers). */
+function branchPairs(checked: CheckedLayer[]): { dup: CheckedLayer; join: CheckedLayer; paths: [Path, Path] }[] {
+  const producer = new Map<string, { c: CheckedLayer; port: number }>();
+  for (const c of checked) c.layer.outputs.forEach((s, port) => producer.set(s, { c, port }));
+  const pairs: { dup: CheckedLayer; join: CheckedLayer; paths: [Path, Path] }[] = [];
+  for (const join of checked) {
+    if (join.layer.inputs.length !== 2) continue;
+    const paths = join.layer.inputs.map((s, port): Path | undefined => {
+      const layers: Path['layers'] = [{ c: join, port }];
+      let stream = s;
+      for (;;) {
+        const p = producer.get(stream);
+        if (!p) return undefined;
+        if (p.c.layer.kind === 'Duplicate') return { layers, dupPort: p.port, dup: p.c } as Path & { dup: CheckedLayer };
+        if (p.c.layer.inputs.length !== 1) return undefined;
+        layers.push({ c: p.c, port: 0 });
+        stream = p.c.layer.inputs[0];
+      }
+    }) as ((Path & { dup: CheckedLayer }) | undefined)[];
+    const [pa, pb] = paths;
+    if (pa && pb && pa.dup === pb.dup && pa.dupPort !== pb.dupPort) pairs.push({ dup: pa.dup, join, paths: [pa, pb] });
+  }
+  return pairs;
+}
+
+/** Composes the needs of a path (join input port first, back to the Duplicate): join-input element → Duplicate element. */
+function pathNeed(p: Path): (e: number) => number {
+  // p.layers[0] is the join itself (its port's need is the identity on that input); the rest go upstream.
+  const fs = p.layers.slice(1).map(({ c, port }) => layerNeed(c, port));
+  return (e) => fs.reduce((x, f) => (x < 0 ? -1 : f(x)), e);
+}
+
+const pow2 = (n: number): number => {
+  let d = 2;
+  while (d < n) d *= 2;
+  return d;
+};
+
+/** The bypass FIFO each Duplicate/join pair needs (a path with a Fifo right after the Duplicate counts it as placed there). */
+export function fifoSizes(df: DataflowGraph): FifoSize[] {
+  const checked = checkDataflow(df);
+  const out: FifoSize[] = [];
+  // Network II as codegen estimates it: the slowest layer or port.
+  const beatsOf = (s: string) => { const c = checked.find((x) => x.layer.inputs.includes(s) || x.layer.outputs.includes(s))!; const p = c.layer.inputs.includes(s) ? c.ports.in[c.layer.inputs.indexOf(s)] : c.ports.out[c.layer.outputs.indexOf(s)]; return p.elems / p.fold; };
+  const ii = Math.max(beatsOf(df.inputs[0]), beatsOf(df.outputs[0]), ...checked.map((c) => c.kind.spec.cycles(c.attrs as never)));
+  for (const { dup, join, paths } of branchPairs(checked)) {
+    const fj = join.ports.in[0].fold;
+    const n = join.ports.in[0].elems;
+    if (join.ports.in[1].fold !== fj && join.layer.kind === 'AddStreams') throw new InternalError(`join '${join.layer.name}' has inputs of different folds`);
+    const needs = paths.map(pathNeed);
+    // Buffer on path i: max over join beats b of N_other(b) − N_i(b − 1).
+    const buffered = [0, 1].map((i) => {
+      let worst = 0;
+      for (let b = 0; b * fj < n; b++) {
+        const lastB = Math.min(n - 1, (b + 1) * fj - 1);
+        const other = needs[1 - i](join.layer.kind === 'Concat' ? lastB : lastB);
+        const mine = b === 0 ? -1 : needs[i](b * fj - 1);
+        worst = Math.max(worst, other - mine);
+      }
+      return worst;
+    });
+    // The short path gets the FIFO; on a tie, the one with fewer layers (the bypass).
+    const i = buffered[0] !== buffered[1] ? (buffered[0] > buffered[1] ? 0 : 1) : paths[0].layers.length <= paths[1].layers.length ? 0 : 1;
+    const fd = dup.ports.out[0].fold;
+    const depth = pow2(Math.ceil(buffered[i] / fd) + SLACK);
+    const inFlight = fullRateBeats(dup, paths[1 - i], paths[i], ii);
+    out.push({ join: join.layer.name, duplicate: dup.layer.name, port: paths[i].dupPort, elems: buffered[i], depth, fullRateDepth: Math.max(depth, pow2(inFlight + SLACK)) });
+  }
+  return out;
+}
+
+/** Departure cycles of a layer's output beats from its input arrivals (as codegen's estimate). */
+function departures(c: CheckedLayer, ins: number[][]): number[] {
+  if (c.kind.spec.schedule) return c.kind.spec.schedule(c.attrs as never, ins).out[0];
+  const [first, last] = c.kind.spec.timing(c.attrs as never, Math.max(...ins.map((x) => x[0])), Math.max(...ins.map((x) => x[x.length - 1])));
+  const n = c.ports.out[0].elems / c.ports.out[0].fold;
+  return Array.from({ length: n }, (_, j) => (n > 1 ? first + Math.round((j * (last - first)) / (n - 1)) : first));
+}
+
+/**
+ * Most Duplicate beats held on the short path: beats emitted (beat j at cycle j, then one inference
+ * every II cycles) minus beats the join has taken (when the long path's beat arrives), over a few
+ * inferences. Folds of the Duplicate and the join may differ: counted in elements, then beats.
+ */
+function fullRateBeats(dup: CheckedLayer, long: Path, short: Path, ii: number): number {
+  const fd = dup.ports.out[0].fold;
+  const nd = dup.ports.out[0].elems / fd;
+  let arr = Array.from({ length: nd }, (_, j) => j);
+  let fold = fd;
+  // Codegen puts a WidthConverter on every edge whose beats differ: its latency counts too.
+  const regroup = (to: number, elems: number) => {
+    if (to === fold) return;
+    const a = { elems, inFold: fold, outFold: to };
+    arr = widthConverter.spec.schedule!(a as never, [arr]).out[0];
+    fold = to;
+  };
+  for (const { c, port } of [...long.layers.slice(1)].reverse()) {
+    regroup(c.ports.in[port].fold, c.ports.in[port].elems);
+    arr = departures(c, [arr]);
+    fold = c.ports.out[0].fold;
+  }
+  void short;
+  const join = long.layers[0].c;
+  const fj = join.ports.in[0].fold;
+  regroup(fj, join.ports.in[0].elems);
+  const nj = join.ports.in[0].elems / fj;
+  const runs = 4;
+  let worst = 0;
+  for (let k = 0; k < runs; k++) {
+    for (let b = 0; b < nj; b++) {
+      const t = arr[Math.min(b, arr.length - 1)] + k * ii;
+      // Emitted by t (all inferences so far) minus taken before this beat, in Duplicate beats.
+      let emitted = 0;
+      for (let m = 0; m <= k + 1; m++) emitted += Math.max(0, Math.min(nd, Math.floor(t - m * ii) + 1));
+      const taken = (k * nj + b) * (fj / fd);
+      worst = Math.max(worst, emitted - taken);
+    }
+  }
+  return Math.ceil(worst);
+}
+
+/**
+ * Writes the sizes into the graph: a Fifo right after the Duplicate on the short path (inserted, or
+ * an existing one's depth raised). Returns the sizes (also for report.json).
+ */
+export function insertFifos(df: DataflowGraph, mode: 'full-rate' | 'deadlock' = 'full-rate'): FifoSize[] {
+  const sizes = fifoSizes(df);
+  for (const s0 of sizes) {
+    const s = { ...s0, depth: mode === 'full-rate' ? s0.fullRateDepth : s0.depth };
+    const dup = df.layers.find((l) => l.name === s.duplicate)!;
+    const stream = dup.outputs[s.port];
+    const consumer = df.layers.find((l) => l.inputs.includes(stream));
+    if (consumer?.kind === 'Fifo') {
+      consumer.attrs = { ...consumer.attrs, depth: Math.max(Number(consumer.attrs.depth ?? 2), s.depth) };
+      continue;
+    }
+    const st = df.streams.get(stream)!;
+    let name = `${dup.name}_fifo${s.port}`;
+    while (df.layers.some((l) => l.name === name) || df.streams.has(`${name}_out`)) name += '_';
+    const out = `${name}_out`;
+    df.streams.set(out, { name: out, qtype: st.qtype, shape: [...st.shape] });
+    const fifo: Layer = {
+      name, kind: 'Fifo', attrs: { elems: st.shape.reduce((a, b) => a * b, 1), pe: Number(dup.attrs.pe ?? 1), depth: s.depth, qtype: dup.attrs.qtype },
+      consts: {}, inputs: [stream], outputs: [out], origin: [...dup.origin],
+    };
+    if (consumer) consumer.inputs = consumer.inputs.map((i) => (i === stream ? out : i));
+    else df.outputs = df.outputs.map((o) => (o === stream ? out : o));
+    df.layers.splice(df.layers.indexOf(dup) + 1, 0, fifo);
+  }
+  return sizes;
+}
