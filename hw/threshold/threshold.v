@@ -48,12 +48,14 @@ module threshold #(
   assign s_axis_tready = !valid_q || m_axis_tready;
   wire take = s_axis_tvalid && s_axis_tready;
 
+  // Channel group of the beat accepted this cycle; the ROM (synchronous read) reads at the next one.
+  wire [GW-1:0] group_next = !rst_n ? {GW{1'b0}} : !take ? group_q : group_q == G_LAST ? {GW{1'b0}} : group_q + 1'b1;
+  always @(posedge clk) group_q <= group_next;
+
   always @(posedge clk) begin
     if (!rst_n) begin
-      group_q <= {GW{1'b0}};
       valid_q <= 1'b0;
     end else begin
-      if (take) group_q <= group_q == G_LAST ? {GW{1'b0}} : group_q + 1'b1;
       if (take) valid_q <= 1'b1;
       else if (m_axis_tready) valid_q <= 1'b0;
     end
@@ -65,7 +67,9 @@ module threshold #(
     if (USE_ROM != 0) begin : g_rom
       reg [WORD-1:0] rom [0:GROUPS-1];
       initial $readmemh(THRESHOLD_FILE, rom);
-      assign t_word = rom[group_q];
+      reg [WORD-1:0] t_q;
+      always @(posedge clk) t_q <= rom[group_next];
+      assign t_word = t_q;
       wire unused_param = &{1'b0, THRESHOLDS};
     end else if (GROUPS == 1) begin : g_const
       assign t_word = THRESHOLDS[WORD-1:0];
