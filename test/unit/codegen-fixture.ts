@@ -1,5 +1,5 @@
 // A small quantized MLP as a dataflow graph (MVU → Threshold → MVU → LabelSelect) for codegen tests.
-import type { DataflowGraph } from '../../src/ir/dataflow.ts';
+import type { DataflowGraph, Stream } from '../../src/ir/dataflow.ts';
 import { parseQType } from '../../src/ir/datatype.ts';
 import { randInt, rng } from './layers-helpers.ts';
 
@@ -8,7 +8,7 @@ export function smallMlp(seed = 7): DataflowGraph {
   const w1 = Array.from({ length: 8 * 12 }, () => randInt(r, -2, 1));
   const w2 = Array.from({ length: 4 * 8 }, () => randInt(r, -2, 1));
   const t = Array.from({ length: 8 }, () => [randInt(r, -6, 0), randInt(r, 1, 6), randInt(r, 7, 12)]).flat();
-  const s = (name: string, type: string, n: number) => [name, { name, qtype: parseQType(type), shape: [n] }] as const;
+  const s = (name: string, type: string, n: number): [string, Stream] => [name, { name, qtype: parseQType(type), shape: [n] }];
   return {
     name: 'small_mlp',
     source: 'models/small_mlp.onnx',
