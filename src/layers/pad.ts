@@ -51,7 +51,9 @@ export default defineLayer({
     const ow = a.left + a.iw + a.right;
     const lead = (a.top * ow + a.left) * cf;
     const trail = (a.bottom * ow + a.right) * cf;
-    return [first + 1 - lead, last + 1 + trail];
+    // Output-bound when padding dominates: the padding beats do not wait, all leave one per cycle.
+    const outBeats = (a.top + a.ih + a.bottom) * ow * cf;
+    return [first + 1 - lead, Math.max(last + 1 + trail, first + outBeats)];
   },
   // Padding beats leave one per cycle from the first cycle on (they wait for nothing); an interior
   // beat leaves the cycle after it arrives, at most one beat per cycle.

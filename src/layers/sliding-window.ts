@@ -32,6 +32,27 @@ export function windowBufferDepth(g: WindowGeometry, cf: number): number {
   return depth;
 }
 
+/** Departure cycle of every output beat given every input beat's arrival (first inference, no back-pressure). */
+function windowSchedule(a: WindowGeometry & { channels: number; pe: number }, arrivals: readonly number[]): number[] {
+  const [oh, ow] = windowOutput(a);
+  const cf = a.channels / a.pe;
+  const out: number[] = [];
+  let prev = -Infinity;
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      for (let ky = 0; ky < a.kh; ky++) {
+        for (let kx = 0; kx < a.kw; kx++) {
+          const base = ((oy * a.sh + ky * a.dh) * a.iw + ox * a.sw + kx * a.dw) * cf;
+          for (let f = 0; f < cf; f++) out.push((prev = Math.max(arrivals[base + f] + 2, prev + 1)));
+        }
+      }
+    }
+  }
+  // The image's last beat also waits for the image's last input beat (the writer finishes first).
+  out[out.length - 1] = Math.max(out[out.length - 1], arrivals[arrivals.length - 1] + 2);
+  return out;
+}
+
 export default defineLayer({
   kind: 'SlidingWindow',
   attrs: {
@@ -81,33 +102,17 @@ export default defineLayer({
     const [oh, ow] = windowOutput(a);
     return Math.max(a.ih * a.iw, oh * ow * a.kh * a.kw) * (a.channels / a.pe);
   },
-  // Input beat 0 is written, read the next cycle into the output register, and leaves the cycle after.
-  // The last window waits for the whole image (the writer finishes the image before the reader moves on).
+  // Input beat 0 is written, read the next cycle into the output register, and leaves the cycle after;
+  // later windows wait for the rows they need: the schedule below with evenly spaced input beats.
   timing: (a, first, last) => {
-    const [oh, ow] = windowOutput(a);
-    const outBeats = (oh * ow * a.kh * a.kw * a.channels) / a.pe;
-    return [first + 2, Math.max(last + 2, first + 1 + outBeats)];
+    const n = (a.ih * a.iw * a.channels) / a.pe;
+    const arrivals = Array.from({ length: n }, (_, j) => (n > 1 ? first + Math.round((j * (last - first)) / (n - 1)) : first));
+    const out = windowSchedule(a, arrivals);
+    return [out[0], out[out.length - 1]];
   },
   // Beat j leaves 2 cycles after the input beat it needs arrives (at most one per cycle); the image's
   // last beat also waits for the image's last input beat.
-  schedule: (a, [arrivals]) => {
-    const [oh, ow] = windowOutput(a);
-    const cf = a.channels / a.pe;
-    const out: number[] = [];
-    let prev = -Infinity;
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        for (let ky = 0; ky < a.kh; ky++) {
-          for (let kx = 0; kx < a.kw; kx++) {
-            const base = ((oy * a.sh + ky * a.dh) * a.iw + ox * a.sw + kx * a.dw) * cf;
-            for (let f = 0; f < cf; f++) out.push((prev = Math.max(arrivals[base + f] + 2, prev + 1)));
-          }
-        }
-      }
-    }
-    out[out.length - 1] = Math.max(out[out.length - 1], arrivals[arrivals.length - 1] + 2);
-    return { out: [out] };
-  },
+  schedule: (a, [arrivals]) => ({ out: [windowSchedule(a, arrivals)] }),
   rtl: {
     module: 'sliding_window',
     files: ['sliding_window/sliding_window.v'],

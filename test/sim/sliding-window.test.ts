@@ -32,6 +32,10 @@ const cases: LayerCase[] = [
   swgCase('k2_s2_7x6_c3_pe3_uint4', { ih: 7, iw: 6, channels: 3, kh: 2, kw: 2, sh: 2, sw: 2, pe: 3 }, 'UINT4'),
   swgCase('k3x1_s2x1_7x5_c4_pe2_int16', { ih: 7, iw: 5, channels: 4, kh: 3, kw: 1, sh: 2, sw: 1, pe: 2 }, 'INT16'),
   swgCase('k3_s1_3x3_c6_pe3_int5_one_window', { ih: 3, iw: 3, channels: 6, kh: 3, kw: 3, pe: 3 }, 'INT5'),
+  // Realistic sizes: LeNet-5 conv1 (28×28, 5×5), a CIFAR-style 3×3 stride-2 layer, a 2×2 pool.
+  swgCase('lenet_k5_28x28_c1_pe1_uint8', { ih: 28, iw: 28, channels: 1, kh: 5, kw: 5, pe: 1 }, 'UINT8'),
+  swgCase('k3_s2_16x16_c8_pe4_int2', { ih: 16, iw: 16, channels: 8, kh: 3, kw: 3, sh: 2, sw: 2, pe: 4 }, 'INT2'),
+  swgCase('pool_k2_s2_24x24_c6_pe6_uint4', { ih: 24, iw: 24, channels: 6, kh: 2, kw: 2, sh: 2, sw: 2, pe: 6 }, 'UINT4'),
 ];
 
 describe.skipIf(!haveVerilator)('SlidingWindow RTL == reference, cycles == model', () => {
