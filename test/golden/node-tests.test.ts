@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KilnError } from '../../src/diag/index.ts';
+import { Code, KilnError } from '../../src/diag/index.ts';
 import { runtimeInputs, type Graph } from '../../src/ir/graph.ts';
 import { isFloat, nums, type Tensor } from '../../src/ir/tensor.ts';
 import { runGraph, unsupportedNodes } from '../../src/exec/run.ts';
@@ -40,6 +40,7 @@ function mismatch(got: Tensor | undefined, want: Tensor): string | undefined {
   return undefined;
 }
 
+/** For not-applicable tests, `why` is a short category (counted in the summary). */
 type Outcome = { name: string; status: 'pass' | 'fail' | 'not-applicable'; why?: string };
 
 /** Load a test's model; undefined (not applicable) when kiln refuses the model by design. */
@@ -48,8 +49,9 @@ function applicableModel(dir: string): { g?: Graph; why?: string } {
   try {
     g = loadModel(join(dir, 'model.onnx'));
   } catch (e) {
-    // Sequence/map/optional values are outside kiln's tensor-only IR (KLN1010 at load).
-    if (e instanceof KilnError) return { why: e.message };
+    // Sequence/map/optional values are outside kiln's tensor-only IR (KLN1010 at load); any other
+    // load error is a failure of the test, not a reason to skip it.
+    if (e instanceof KilnError && e.code === Code.UnsupportedDType) return { why: 'non-tensor values' };
     throw e;
   }
   if (unsupportedNodes(g)) return { why: 'unsupported op' };
@@ -60,7 +62,13 @@ function applicableModel(dir: string): { g?: Graph; why?: string } {
 
 function runOne(root: string, name: string): Outcome {
   const dir = join(root, name);
-  const { g, why } = applicableModel(dir);
+  let model: { g?: Graph; why?: string };
+  try {
+    model = applicableModel(dir);
+  } catch (e) {
+    return { name, status: 'fail', why: `load: ${(e as Error).message.split('\n')[0]}` };
+  }
+  const { g, why } = model;
   if (!g) return { name, status: 'not-applicable', why };
   const sets = readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
   for (const set of sets) {
@@ -73,12 +81,12 @@ function runOne(root: string, name: string): Outcome {
         const t = readPb(f);
         // onnx 1.12 stores bfloat16 test data as raw uint16 bits: data that contradicts its own
         // model's declared types is not a test of the executor.
-        if (t.dtype !== vi.dtype) return { name, status: 'not-applicable', why: `input ${k} is ${t.dtype}, model says ${vi.dtype}` };
+        if (t.dtype !== vi.dtype) return { name, status: 'not-applicable', why: 'data type contradicts model' };
         feeds.set(vi.name, t);
       }
       for (const [k, vo] of g.outputs.entries()) {
         const f = join(sdir, `output_${k}.pb`);
-        if (existsSync(f) && readPb(f).dtype !== vo.dtype) return { name, status: 'not-applicable', why: `output ${k} is ${readPb(f).dtype}, model says ${vo.dtype}` };
+        if (existsSync(f) && readPb(f).dtype !== vo.dtype) return { name, status: 'not-applicable', why: 'data type contradicts model' };
       }
       const got = runGraph(g, feeds);
       for (let k = 0; k < g.outputs.length; k++) {
@@ -104,7 +112,10 @@ function runSuite(label: string, dir: string): { passed: number; applicable: num
   const applicable = outcomes.filter((o) => o.status !== 'not-applicable');
   const failed = applicable.filter((o) => o.status === 'fail');
   const passed = applicable.length - failed.length;
+  const skipped = new Map<string, number>();
+  for (const o of outcomes) if (o.status === 'not-applicable') skipped.set(o.why!, (skipped.get(o.why!) ?? 0) + 1);
   console.log(`${label}: ${passed}/${applicable.length} (of ${names.length} in ${dir})`);
+  if (skipped.size) console.log(`  not applicable: ${[...skipped].map(([why, n]) => `${n} ${why}`).join(', ')}`);
   if (failed.length) console.log(`failing:\n${failed.map((o) => `  ${o.name}: ${o.why}`).join('\n')}`);
   return { passed, applicable: applicable.length };
 }
