@@ -6,6 +6,14 @@
 import { bitWidth, qtypeName, range, smallestIntFor, type QType } from '../ir/datatype.ts';
 import { checkValues, codeKind, defineLayer, dtype, encode, int, mustDivide, packHex, packVector, signedBits } from './define.ts';
 
+// The reference executor runs many inferences on the same weights: keep a typed copy per array.
+const typedCache = new WeakMap<readonly number[], Float64Array>();
+function typedWeights(weights: readonly number[]): Float64Array {
+  let t = typedCache.get(weights);
+  if (!t) typedCache.set(weights, (t = Float64Array.from(weights)));
+  return t;
+}
+
 /** Worst-case accumulator range over all rows for inputs anywhere in inType's range. */
 export function mvuAccRange(rows: number, cols: number, inType: QType, weights: readonly number[]): [number, number] {
   const [xlo, xhi] = range(inType);
@@ -82,13 +90,13 @@ export default defineLayer({
     out: [{ qtype: a.outType, elems: a.vectors * a.rows, fold: a.pe }],
   }),
   execute: (a, [x], { weights }) => {
-    const y = new Array<number>(a.vectors * a.rows).fill(0);
-    for (let v = 0; v < a.vectors; v++) {
-      for (let r = 0; r < a.rows; r++) {
-        let s = 0;
-        for (let c = 0; c < a.cols; c++) s += weights[r * a.cols + c] * x[v * a.cols + c];
-        y[v * a.rows + r] = s;
-      }
+    const { rows, cols } = a;
+    const w = typedWeights(weights);
+    const y = new Array<number>(rows);
+    for (let r = 0, base = 0; r < rows; r++, base += cols) {
+      let s = 0;
+      for (let c = 0; c < cols; c++) s += w[base + c] * x[c];
+      y[r] = s;
     }
     return [y];
   },
