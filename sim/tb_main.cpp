@@ -51,17 +51,22 @@ void writePort(VlWide<N> &port, const Words &w) {
   for (size_t i = 0; i < N; i++) port[i] = i < w.size() ? w[i] : 0;
 }
 
+// Into a caller-owned buffer: the per-cycle debug reads must not allocate.
 template <typename T>
-Words readPort(const T &port) {
+void readPortInto(const T &port, Words &w) {
   const uint64_t v = static_cast<uint64_t>(port);
-  Words w(portWords(port));
+  w.resize(portWords(port));
   for (size_t i = 0; i < w.size(); i++) w[i] = static_cast<uint32_t>(v >> (32 * i));
-  return w;
 }
 template <std::size_t N>
-Words readPort(const VlWide<N> &port) {
-  Words w(N);
+void readPortInto(const VlWide<N> &port, Words &w) {
+  w.resize(N);
   for (size_t i = 0; i < N; i++) w[i] = port[i];
+}
+template <typename T>
+Words readPort(const T &port) {
+  Words w;
+  readPortInto(port, w);
   return w;
 }
 
@@ -77,8 +82,8 @@ struct HasDbg<T, std::void_t<decltype(std::declval<T &>().dbg_valid), decltype(s
 template <typename T>
 void readDbg(T &top, Words &valid, Words &ready) {
   if constexpr (HasDbg<T>::value) {
-    valid = readPort(top.dbg_valid);
-    ready = readPort(top.dbg_ready);
+    readPortInto(top.dbg_valid, valid);
+    readPortInto(top.dbg_ready, ready);
   } else {
     valid.clear();
     ready.clear();
@@ -290,6 +295,7 @@ int main(int argc, char **argv) {
     streams.push_back(s);
   }
 
+  const Words zero;          // idle bus value (both ternary arms below are lvalues: no copy per cycle)
   size_t next = 0;          // next stimulus beat to offer
   bool offering = false;    // tvalid is up and must stay up until accepted (AXI4-Stream rule)
   uint64_t outBeats = 0;
@@ -301,7 +307,7 @@ int main(int argc, char **argv) {
     // Drive inputs for this cycle (clk low), then settle combinational paths.
     if (!offering && next < stim.size()) offering = !(opt.gaps > 0 && uni(rngGap) < opt.gaps);
     top->s_axis_tvalid = offering ? 1 : 0;
-    writePort(top->s_axis_tdata, offering ? stim[next] : Words{});
+    writePort(top->s_axis_tdata, offering ? stim[next] : zero);
     top->m_axis_tready = (opt.backpressure > 0 && uni(rngReady) < opt.backpressure) ? 0 : 1;
     top->eval();
 
@@ -337,10 +343,11 @@ int main(int argc, char **argv) {
       }
     }
 
+    // Rising edge. The falling edge is not evaluated on its own: nothing triggers on it, so it is
+    // folded into the next cycle's settle (one eval fewer per cycle).
     top->clk = 1;
     top->eval();
     top->clk = 0;
-    top->eval();
     cycle++;
 
     idle = moved ? 0 : idle + 1;
