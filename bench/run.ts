@@ -8,6 +8,7 @@ import { runtimeInputs, type Graph } from '../src/ir/graph.ts';
 import { isFloat, makeTensor, nums, type Tensor } from '../src/ir/tensor.ts';
 import { importModel } from '../src/onnx/import.ts';
 import { decodeTensorFile } from '../src/onnx/tensor.ts';
+import { mlpSection } from './mlp.ts';
 
 export interface BenchSection {
   name: string;
@@ -171,6 +172,7 @@ function corpusSection(name: string, ortToo: boolean): BenchSection {
 export const SECTIONS: BenchSection[] = [
   corpusSection('reference executor: the three largest corpus models kiln supports', false),
   corpusSection('reference executor: the three largest corpus models both kiln and onnxruntime-node run', true),
+  mlpSection,
 ];
 
 function findShared(): string | undefined {
