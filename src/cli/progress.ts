@@ -37,7 +37,7 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr, enabled
         const filled = Math.round((WIDTH * e.done) / e.total);
         line = `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${e.done}/${e.total} ${e.message}`;
       }
-      const cols = stream.columns ?? 80;
+      const cols = stream.columns || 80; // 0 on some pseudo-terminals
       stream.write(`\r\x1b[K${line.slice(0, cols - 1)}`);
       drawn = true;
     },
