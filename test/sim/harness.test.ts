@@ -94,9 +94,11 @@ describe('Verilator harness', () => {
 
 describe('external tools', () => {
   const saved = process.env.KILN_VERILATOR;
+  const savedPath = process.env.PATH;
   afterEach(() => {
     if (saved === undefined) delete process.env.KILN_VERILATOR;
     else process.env.KILN_VERILATOR = saved;
+    process.env.PATH = savedPath;
   });
   it('finds verilator in PATH', () => {
     expect(requireTool('verilator')).toMatch(/verilator$/);
@@ -107,6 +109,14 @@ describe('external tools', () => {
       'KLN3001 verilator not found at /nonexistent/verilator (set by KILN_VERILATOR); install it with: apt-get install verilator',
     );
     await expect(buildSim(invertDir)).rejects.toThrow(/KLN3001/);
+  });
+  it('reports a tool missing from PATH (KLN3001) and how to install it', () => {
+    delete process.env.KILN_VERILATOR;
+    process.env.PATH = '/nonexistent';
+    expect(() => requireTool('verilator')).toThrow(
+      'KLN3001 verilator not found in PATH; install it with: apt-get install verilator (or set KILN_VERILATOR to its path)',
+    );
+    expect(() => requireTool('yosys')).toThrow(/KLN3001 yosys not found in PATH; install it with: apt-get install yosys/);
   });
   it('reads the manifest of a design', () => {
     expect(readManifest(invertDir).streams).toEqual(['mid']);
