@@ -15,6 +15,7 @@ import { checkDataflow, type CheckedLayer } from '../exec/dataflow.ts';
 import type { ParamValue, Port } from '../layers/define.ts';
 import { mvuMultipliers } from '../layers/mvu.ts';
 import { applyFolding, defaultFolding, type Folding } from '../passes/fold.ts';
+import { networkPerformance } from '../estimate/perf.ts';
 import { dataflowToJson } from './dataflow-json.ts';
 import { hwDir, kilnRoot, template } from './helpers.ts';
 import { writeDirAtomic, checkOutputDir, type FileSet } from './write.ts';
@@ -165,12 +166,17 @@ function paramText(v: ParamValue): string {
   return typeof v === 'number' ? String(v) : v.verilog;
 }
 
-/** Builds the whole design in memory (throws KilnError on bad input, before anything is written). */
-export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): Design {
+/** The folded graph with width converters, as the design will have it (also for `kiln estimate`). */
+export function foldedDataflow(graph: DataflowGraph, opts: CompileOptions = {}): { df: DataflowGraph; checked: CheckedLayer[] } {
   checkWiring(graph);
   const folded = applyFolding(graph, opts.fold ?? defaultFolding(graph));
   const df = insertWidthConverters(folded, checkDataflow(folded));
-  const checked = checkDataflow(df);
+  return { df, checked: checkDataflow(df) };
+}
+
+/** Builds the whole design in memory (throws KilnError on bad input, before anything is written). */
+export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): Design {
+  const { df, checked } = foldedDataflow(graph, opts);
   const model = basename(df.source || df.name);
   const files: FileSet = new Map();
 
@@ -248,30 +254,10 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     layers: layerView,
   }));
 
-  // Estimates: II = the slowest layer (or port); latency = the first inference's beats pushed through
-  // the graph (input beat j offered at cycle j): a layer's `schedule` where it has one, else its
-  // `timing` (a join starting from its inputs' latest first and last beats), spread evenly.
-  const beats = new Map<string, number[]>([[df.inputs[0], Array.from({ length: input.beatsPerInference }, (_, j) => j)]]);
-  let ii = Math.max(input.beatsPerInference, output.beatsPerInference);
-  let taken = 0;
-  for (const { layer, kind, attrs, ports } of checked) {
-    const ins = layer.inputs.map((s) => beats.get(s)!);
-    let outs: number[][];
-    if (kind.spec.schedule) {
-      const sched = kind.spec.schedule(attrs as never, ins);
-      outs = sched.out;
-      if (layer.inputs[0] === df.inputs[0] && sched.firstTaken !== undefined) taken = sched.firstTaken;
-    } else {
-      const [first, last] = kind.spec.timing(attrs as never, Math.max(...ins.map((x) => x[0])), Math.max(...ins.map((x) => x[x.length - 1])));
-      outs = ports.out.map((p) => {
-        const n = p.elems / p.fold;
-        return Array.from({ length: n }, (_, j) => (n > 1 ? first + Math.round((j * (last - first)) / (n - 1)) : first));
-      });
-    }
-    layer.outputs.forEach((s, i) => beats.set(s, outs[i]));
-    ii = Math.max(ii, kind.spec.cycles(attrs as never));
-  }
-  const first = beats.get(df.outputs[0])![0] - taken;
+  // Estimates: II and first-output latency from the per-layer cycle models (src/estimate/perf.ts).
+  const perf = networkPerformance(df, checked);
+  const ii = perf.cyclesPerInference;
+  const first = perf.firstOutputLatency;
 
   const manifest: Manifest = {
     top: 'kiln_top',

@@ -1,0 +1,128 @@
+// Resource measurement with Yosys (and Fmax with nextpnr-ice40): out of context per layer module and
+// for the whole design. Tools are found through src/sim's requireTool (KLN3001 with an install hint
+// when missing). Results are cached by content hash (sources + parameters + tool version) in
+// .cache/synth/, so a calibration sweep or a repeated `kiln synth` does not re-run Yosys.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { fail } from '../diag/index.ts';
+import { kilnRoot } from '../codegen/helpers.ts';
+import { requireTool, toolVersion } from '../sim/tools.ts';
+
+export type Family = 'xc7' | 'ice40';
+export const families: Family[] = ['xc7', 'ice40'];
+
+/** Resources in the family's own units (xc7: lut, ff, dsp, bram18; ice40: lc, mac16, ebr). */
+export type Resources = Record<string, number>;
+export const resourceKinds: Record<Family, string[]> = {
+  xc7: ['lut', 'ff', 'dsp', 'bram18'],
+  ice40: ['lc', 'mac16', 'ebr'],
+};
+
+export interface SynthResult {
+  family: Family;
+  top: string;
+  resources: Resources;
+  /** Raw Yosys cell counts (flattened design). */
+  cells: Record<string, number>;
+  /** nextpnr-ice40 Fmax (MHz), whole-design iCE40 runs only; null when place-and-route failed. */
+  fmaxMHz?: number | null;
+  fmaxNote?: string;
+  seconds: number;
+}
+
+/**
+ * Yosys cells → resources. 7-series: LUTRAM primitives count as the LUTs they occupy (RAM64M / RAM32M
+ * = 4 LUTs, RAM64X1D / RAM32X1D = 2, RAM128X1D = 4, SRL = 1; Xilinx UG474 slice chapter); a RAMB36 is
+ * two BRAM18. iCE40: a logic cell holds one LUT4 and one DFF, so LC = max(LUT4, DFF) is the packed
+ * lower bound (nextpnr's ICESTORM_LC count is the exact figure when place-and-route runs).
+ */
+export function cellsToResources(cells: Record<string, number>, family: Family): Resources {
+  const sum = (re: RegExp, w = 1) => Object.entries(cells).filter(([k]) => re.test(k)).reduce((s, [, n]) => s + n * w, 0);
+  if (family === 'xc7') {
+    return {
+      lut: sum(/^LUT[1-6]$/) + sum(/^RAM(64M|32M|128X1D)$/, 4) + sum(/^RAM(64X1D|32X1D|128X1S)$/, 2) + sum(/^RAM(64X1S|32X1S)$/) + sum(/^SRL/),
+      ff: sum(/^FD[A-Z]*$/),
+      dsp: sum(/^DSP48/),
+      bram18: sum(/^RAMB18/) + sum(/^RAMB36/, 2),
+    };
+  }
+  const lut = sum(/^SB_LUT4$/);
+  const ff = sum(/^SB_DFF/);
+  return { lc: Math.max(lut, ff), mac16: sum(/^SB_MAC16$/), ebr: sum(/^SB_RAM40_4K/) };
+}
+
+function cacheDir(): string {
+  const d = join(process.env.KILN_CACHE ?? join(kilnRoot, '.cache'), 'synth');
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+/** Content hash of the sources (paths relative to dir) and the $readmemh data the RTL reads. */
+function readSources(dir: string, files: string[]): string {
+  const h = createHash('sha256');
+  for (const f of files) h.update(f).update('\0').update(readFileSync(join(dir, f))).update('\0');
+  const weights = join(dir, 'weights');
+  if (existsSync(weights)) {
+    // ROM contents change the logic (constant folding), so they are part of the key.
+    for (const f of readdirSorted(weights)) h.update(f).update(readFileSync(join(weights, f)));
+  }
+  return h.digest('hex');
+}
+
+function readdirSorted(d: string): string[] {
+  return readdirSync(d).sort();
+}
+
+/**
+ * Synthesizes `top` from `files` (paths relative to `dir`, which is the cwd so $readmemh paths
+ * resolve) for a family, out of context (no I/O buffers), flattened.
+ */
+export async function synthesize(dir: string, files: string[], top: string, family: Family, opts: { fmax?: boolean } = {}): Promise<SynthResult> {
+  const yosys = requireTool('yosys');
+  const version = await toolVersion(yosys);
+  const key = createHash('sha256').update(JSON.stringify({ v: 2, version, top, family, fmax: !!opts.fmax, src: readSources(dir, files) })).digest('hex');
+  const cached = join(cacheDir(), `${key}.json`);
+  if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as SynthResult;
+
+  const t0 = Date.now();
+  const work = mkdtempSync(join(tmpdir(), 'kiln-synth-'));
+  try {
+    const statFile = join(work, 'stat.json');
+    const netlist = join(work, 'netlist.json');
+    const synth = family === 'xc7'
+      ? `synth_xilinx -family xc7 -noiopad -flatten -top ${top}`
+      : `synth_ice40 -dsp -top ${top}${opts.fmax ? ` -json ${netlist}` : ''}`;
+    // -defer: modules are elaborated only with the parameters the top gives them (the generic hw/
+    // modules' default $readmemh file names do not exist).
+    const script = `read_verilog -defer ${files.join(' ')}; ${synth}; tee -q -o ${statFile} stat -json`;
+    const r = await execa(yosys, ['-q', '-p', script], { cwd: dir, reject: false, all: true });
+    if (r.exitCode !== 0 || !existsSync(statFile)) {
+      const err = `${r.all ?? ''}`.split('\n').find((l) => /ERROR/.test(l)) ?? `exit code ${r.exitCode}`;
+      fail('ToolFailed', `yosys failed on ${top} (${family}): ${err.trim()}`);
+    }
+    const stat = JSON.parse(readFileSync(statFile, 'utf8')) as { modules: Record<string, { cells_by_type?: Record<string, number>; num_cells_by_type?: Record<string, number> }>; design?: { num_cells_by_type?: Record<string, number> } };
+    const mod = stat.design ?? Object.values(stat.modules)[0];
+    const cells = mod.num_cells_by_type ?? (mod as { cells_by_type?: Record<string, number> }).cells_by_type ?? {};
+    const result: SynthResult = { family, top, resources: cellsToResources(cells, family), cells, seconds: 0 };
+    if (family === 'ice40' && opts.fmax) Object.assign(result, await nextpnrFmax(netlist, work));
+    result.seconds = Math.round((Date.now() - t0) / 100) / 10;
+    writeFileSync(cached, JSON.stringify(result));
+    return result;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Place and route on an UP5K (sg48) and read nextpnr's Fmax for clk. */
+async function nextpnrFmax(netlist: string, work: string): Promise<{ fmaxMHz: number | null; fmaxNote?: string }> {
+  const pnr = requireTool('nextpnr-ice40');
+  const r = await execa(pnr, ['--up5k', '--package', 'sg48', '--json', netlist, '--asc', join(work, 'out.asc'), '--pcf-allow-unconstrained', '--seed', '1'], { reject: false, all: true, timeout: 600_000 });
+  const text = `${r.all ?? ''}`;
+  const m = [...text.matchAll(/Max frequency for clock\s+'[^']*':\s+([\d.]+)\s+MHz/g)].pop();
+  if (m) return { fmaxMHz: Number(m[1]) };
+  const why = text.split('\n').find((l) => /ERROR/.test(l))?.trim() ?? `exit code ${r.exitCode}`;
+  return { fmaxMHz: null, fmaxNote: why };
+}
