@@ -90,13 +90,16 @@ export default defineLayer({
     out: [{ qtype: a.outType, elems: a.vectors * a.rows, fold: a.pe }],
   }),
   execute: (a, [x], { weights }) => {
-    const { rows, cols } = a;
+    const { rows, cols, vectors } = a;
     const w = typedWeights(weights);
-    const y = new Array<number>(rows);
-    for (let r = 0, base = 0; r < rows; r++, base += cols) {
-      let s = 0;
-      for (let c = 0; c < cols; c++) s += w[base + c] * x[c];
-      y[r] = s;
+    const y = new Array<number>(vectors * rows);
+    for (let v = 0; v < vectors; v++) {
+      const xv = v * cols;
+      for (let r = 0, base = 0; r < rows; r++, base += cols) {
+        let s = 0;
+        for (let c = 0; c < cols; c++) s += w[base + c] * x[xv + c];
+        y[v * rows + r] = s;
+      }
     }
     return [y];
   },
