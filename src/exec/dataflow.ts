@@ -2,7 +2,7 @@
 // Each layer dispatches to its kind's `execute` (src/layers/<kind>.ts). Stream elements are the
 // integer values of their QType (BIPOLAR as -1/+1; see src/ir/dataflow.ts), one inference at a time.
 import { fail, InternalError } from '../diag/index.ts';
-import { allows, qtypeName, sameQType } from '../ir/datatype.ts';
+import { allows, isIntegral, qtypeName, range, sameQType, type QType } from '../ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { numel } from '../ir/tensor.ts';
 import type { LayerKind, Port } from '../layers/define.ts';
@@ -43,6 +43,19 @@ export function checkDataflow(df: DataflowGraph): CheckedLayer[] {
   });
 }
 
+/** A fast membership test equal to allows(t, ·) (the executor checks every element it moves). */
+function valueTest(t: QType): (v: number) => boolean {
+  if (t.kind === 'BIPOLAR') return (v) => v === 1 || v === -1;
+  if (!isIntegral(t)) return (v) => allows(t, v);
+  const [lo, hi] = range(t);
+  return (v) => Number.isInteger(v) && v >= lo && v <= hi;
+}
+
+function firstBad(values: readonly number[], ok: (v: number) => boolean): number | undefined {
+  for (const v of values) if (!ok(v)) return v;
+  return undefined;
+}
+
 function runChecked(df: DataflowGraph, checked: CheckedLayer[], inputs: number[][]): number[][] {
   if (inputs.length !== df.inputs.length) fail('InputMismatch', `the design takes ${df.inputs.length} input(s), not ${inputs.length}`);
   const env = new Map<string, number[]>();
@@ -51,7 +64,7 @@ function runChecked(df: DataflowGraph, checked: CheckedLayer[], inputs: number[]
     const x = inputs[i];
     const n = numel(s.shape);
     if (x.length !== n) fail('InputMismatch', `input '${name}' must have ${n} elements, not ${x.length}`);
-    const bad = x.find((v) => !allows(s.qtype, v));
+    const bad = firstBad(x, valueTest(s.qtype));
     if (bad !== undefined) fail('InputMismatch', `input '${name}' must hold ${qtypeName(s.qtype)} values, not ${bad}`);
     env.set(name, x);
   });
@@ -64,7 +77,7 @@ function runChecked(df: DataflowGraph, checked: CheckedLayer[], inputs: number[]
     const outs = kind.spec.execute(attrs as never, ins, layer.consts);
     layer.outputs.forEach((name, i) => {
       const t = df.streams.get(name)!.qtype;
-      const bad = outs[i].find((v) => !allows(t, v));
+      const bad = firstBad(outs[i], valueTest(t));
       if (bad !== undefined) throw new InternalError(`layer '${layer.name}' produced ${bad}, not a ${qtypeName(t)} value`);
       env.set(name, outs[i]);
     });
