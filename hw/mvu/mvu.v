@@ -8,9 +8,9 @@
 //
 // Weights are constants. Fully unrolled (NF*SF == 1): the WEIGHTS parameter, so synthesis
 // constant-propagates every product (zero weights vanish, +-1 weights become wires/negations).
-// Folded: a ROM (synchronous read) of NF*SF words of PE*SIMD weights read from WEIGHT_FILE with $readmemh
-// (path relative to the simulator's working directory = the generated output dir). Word
-// nf*SF+sf holds W[nf*PE+p][sf*SIMD+s] at bits [(p*SIMD+s)*WW +: WW].
+// Folded: a ROM (synchronous read) of NF*SF words of PE*SIMD weights, loaded from WEIGHT_FILE
+// with $readmemh (path relative to the simulator's working directory = the generated output dir).
+// Word nf*SF+sf holds W[nf*PE+p][sf*SIMD+s] at bits [(p*SIMD+s)*WW +: WW].
 //
 // Element codes (KIND parameters): 0 unsigned, 1 signed two's complement, 2 bipolar (1 = +1,
 // 0 = -1), 3 (weights only) ternary, 2-bit two's complement in {-1, 0, 1}.
