@@ -2,7 +2,7 @@
 // tensors, output allocation, and how a computed number is stored in an element type.
 import { fail } from '../../diag/index.ts';
 import type { Node } from '../../ir/graph.ts';
-import { makeTensor, nums, type DType, type Tensor } from '../../ir/tensor.ts';
+import { nums, type DType, type Tensor } from '../../ir/tensor.ts';
 import { toBfloat16, toHalf } from './round.ts';
 
 /** An axis in [-rank, rank) as a non-negative index. */
@@ -47,20 +47,6 @@ export function storer(dtype: DType): ((v: number) => number) | undefined {
     case 'bfloat16': return toBfloat16;
     default: return undefined;
   }
-}
-
-export function output(dtype: DType, shape: number[]): Tensor {
-  return makeTensor(dtype, shape);
-}
-
-/** Fill an output from a function of the flat index, storing as the dtype requires. */
-export function fill(dtype: DType, shape: number[], f: (i: number) => number): Tensor {
-  const t = makeTensor(dtype, shape);
-  const d = nums(t);
-  const st = storer(dtype);
-  if (st) for (let i = 0; i < d.length; i++) d[i] = st(f(i));
-  else for (let i = 0; i < d.length; i++) d[i] = f(i);
-  return t;
 }
 
 export function prod(xs: readonly number[], from = 0, to = xs.length): number {

@@ -170,7 +170,7 @@ export const elementwiseOps: OpTable = {
   Div: binary((d) => (isFloat(d) ? (a, b) => a / b : intDiv)),
   Pow: binary(() => Math.pow),
   Mod: binary(modOp),
-  BitShift: binary((d, node) => {
+  BitShift: binary((_dtype, node) => {
     const dir = attrString(node, 'direction');
     if (dir !== 'LEFT' && dir !== 'RIGHT') fail('BadAttribute', `BitShift direction must be LEFT or RIGHT, not ${dir}`);
     return dir === 'LEFT' ? (a, b) => a * 2 ** b : (a, b) => Math.floor(a / 2 ** b);
