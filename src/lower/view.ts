@@ -32,9 +32,10 @@ export function cannotLower(n: Node, reason?: string): Diagnostic {
 
 /**
  * Builds the view. `allowed(n)` classifies path nodes; every path node that is not allowed or is
- * not part of a single chain is reported, all at once (KLN2001).
+ * not part of a single chain is reported, all at once (KLN2001). With `branches`, the path may fan
+ * out and join again at two-input Adds (residual blocks); `path` is then in topological order.
  */
-export function viewGraph(g: Graph, allowed: (n: Node, dynIndex: number) => string | undefined): GraphView {
+export function viewGraph(g: Graph, allowed: (n: Node, dynIndex: number) => string | undefined, opts: { branches?: boolean } = {}): GraphView {
   const problems: Diagnostic[] = [];
   const ins = runtimeInputs(g);
   if (ins.length !== 1) throw new KilnError({ code: Code.CannotLower, message: `cannot lower a graph with ${ins.length} run-time inputs (dataflow lowering takes exactly one)` });
@@ -53,17 +54,17 @@ export function viewGraph(g: Graph, allowed: (n: Node, dynIndex: number) => stri
     path.push(n);
     dynIndex.set(n, d[0]);
     for (const o of n.outputs) if (o !== '') dynamic.add(o);
-    if (d.length > 1) problems.push(cannotLower(n, 'more than one run-time input: only chains of layers lower to dataflow'));
+    if (d.length > 1 && !(opts.branches && n.op === 'Add' && d.length === 2)) problems.push(cannotLower(n, 'more than one run-time input: only chains of layers lower to dataflow'));
   }
   // The path must be one chain from the input to the output.
   let cur = input;
   for (const n of path) {
     const reason = allowed(n, dynIndex.get(n)!);
     if (reason !== undefined) problems.push(cannotLower(n, reason || undefined));
-    if (n.inputs[dynIndex.get(n)!] !== cur) problems.push(cannotLower(n, `branches off tensor '${n.inputs[dynIndex.get(n)!]}': only chains of layers lower to dataflow`));
+    if (!opts.branches && n.inputs[dynIndex.get(n)!] !== cur) problems.push(cannotLower(n, `branches off tensor '${n.inputs[dynIndex.get(n)!]}': only chains of layers lower to dataflow`));
     cur = n.outputs[0];
   }
-  if (problems.length === 0 && cur !== output) {
+  if (problems.length === 0 && cur !== output && !(opts.branches && dynamic.has(output))) {
     throw new KilnError({ code: Code.CannotLower, message: `cannot lower: graph output '${output}' is not the end of the data path ('${cur}')` });
   }
   if (problems.length) throw new KilnError(dedupe(problems));

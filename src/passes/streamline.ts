@@ -77,7 +77,7 @@ export interface LayerPlan {
    * vector per output pixel); 'depthwise' = VectorVector over the window stream (weights channels ×
    * kh·kw); 'avgpool' = window sums (AvgPool; the 1/k scale lives in the activation after it).
    */
-  unit?: 'mvu' | 'depthwise' | 'avgpool';
+  unit?: 'mvu' | 'depthwise' | 'avgpool' | 'add';
   /** The input window (Conv, AveragePool; GlobalAveragePool = the whole image with `global`). */
   window?: Window2d;
   global?: boolean;
@@ -85,6 +85,31 @@ export interface LayerPlan {
   padCode?: number;
   /** Code-domain ops (MaxPool, Pad) applied to this layer's input stream first, in order. */
   before?: CodeOp[];
+}
+
+/**
+ * A layer of a branched graph: a MAC-like layer (plan) or a residual join (plan.unit 'add'), its
+ * inputs (the edge of another node, or 'input'), and one activation per consumer edge of its
+ * accumulator (several edges: the accumulator is duplicated and each gets its own activation).
+ */
+export interface BranchNode {
+  name: string;
+  plan: LayerPlan;
+  inputs: { node: string; edge: number }[];
+  edges: BranchEdge[];
+}
+
+export interface BranchEdge {
+  act: Activation;
+  quantizer?: string;
+  origin: string[];
+  after: CodeOp[];
+  /** Integer factor on the codes (a join input whose scale is a multiple of the other's): Threshold outBias/outScale × scale. */
+  scale: number;
+  /** The consumer node, or undefined for the graph output. */
+  to?: string;
+  /** Stream type after scaling. */
+  outType: QType;
 }
 
 /** Ops on activation codes between layers (the code model is unchanged). */
@@ -105,6 +130,11 @@ export interface StreamlinedMlp {
   dropped: string[];
   /** Code-domain ops after the last layer (a CNN ending in MaxPool). */
   tail: CodeOp[];
+  /**
+   * Set for graphs with branches (residual blocks): the layer DAG, in topological order. `layers`
+   * then lists the same layers' plans for reports; emission follows `branches`.
+   */
+  branches?: BranchNode[];
   notes: string[];
 }
 
@@ -444,7 +474,7 @@ class Chain {
 // ---- the pass -----------------------------------------------------------------------------------
 
 export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedMlp {
-  const v = viewGraph(g, classify);
+  const v = viewGraph(g, classify, { branches: true });
   const notes: string[] = [];
   const problems: Diagnostic[] = [];
   const path = v.path;
@@ -538,6 +568,14 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
     if (e instanceof KilnError && e.code === Code.CannotLower) problems.push(...e.diagnostics);
     else throw e;
   }
+  if (isBranched(v)) {
+    if (problems.length) throw new KilnError(problems);
+    const b = lowerBranches(v, { model: inModel, codes: inCodes, type: inType, elems: prevElems, positions }, pending, outputTensor, opts, notes);
+    if (order) inputQuant.order = order;
+    const outPos = positions.get(outputTensor);
+    if (outPos && !samePositions(outPos, identityPositions(outPos.length))) b.outputAffine.order = Array.from(outPos);
+    return { name: g.name, inputTensor: v.input, inputElems, inputQuant, layers: b.layers, outputTensor, outputAffine: b.outputAffine, dropped, tail: b.tail, notes, branches: b.nodes };
+  }
   for (let li = 0; li < macIdx.length; li++) {
     const mac = path[macIdx[li]];
     const last = li === macIdx.length - 1;
@@ -607,6 +645,150 @@ function verifyActivation(code: (ch: Int32Array, acc: Float64Array) => Float64Ar
     else want = requantValue(acc[j], act.mul[c], act.bias[c], act.shift, lo, hi);
     if (want !== k[j]) throw new KilnError(cannotLower(n, `its output is not monotone in the accumulator (channel ${c}, accumulator ${acc[j]}: ${k[j]}, thresholds give ${want})`));
   }
+}
+
+// ---- branches (residual blocks) -------------------------------------------------------------------
+
+const runtimeInputsOf = (v: GraphView, n: Node): string[] => n.inputs.filter((i) => i !== '' && !v.consts.has(i) && v.shapes.has(i) && (i === v.input || v.producer.has(i)));
+const isJoin = (v: GraphView, n: Node): boolean => n.op === 'Add' && runtimeInputsOf(v, n).length === 2;
+const isLayerNode = (v: GraphView, n: Node): boolean => MACS.has(n.op) || isJoin(v, n);
+
+function isBranched(v: GraphView): boolean {
+  const uses = new Map<string, number>();
+  for (const n of v.path) for (const i of runtimeInputsOf(v, n)) uses.set(i, (uses.get(i) ?? 0) + 1);
+  return v.path.some((n) => isJoin(v, n)) || [...uses.values()].some((k) => k > 1);
+}
+
+interface Edge { nodes: Node[]; to?: Node; port: number }
+
+/** The chains from tensor t to the next layer nodes (or the output tensor), one per consumer path. */
+function edgesFrom(v: GraphView, t: string, outputTensor: string): Edge[] {
+  const out: Edge[] = [];
+  const walk = (x: string, nodes: Node[]) => {
+    if (x === outputTensor) return void out.push({ nodes, port: 0 });
+    const cons = v.path.filter((n) => runtimeInputsOf(v, n).includes(x));
+    for (const n of cons) {
+      if (isLayerNode(v, n)) out.push({ nodes, to: n, port: runtimeInputsOf(v, n).indexOf(x) });
+      else walk(n.outputs[0], [...nodes, n]);
+    }
+  };
+  walk(t, []);
+  return out;
+}
+
+interface EdgeState { model: CodeModel; codes: number[]; type: QType; node: string; edge: number; scale: number }
+
+/**
+ * Lowers a graph with residual joins: every layer node's accumulator feeds one activation per
+ * consumer edge (evaluated, as in chains, from that edge's own quantizers); a join adds two
+ * quantized branches whose scales are integer multiples of the smaller one, the factor folded into
+ * the larger-scale branch's Threshold (outBias, outScale × f: exact); other scale ratios are refused.
+ */
+function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], outputTensor: string, opts: StreamlineOptions, notes: string[]):
+  { nodes: BranchNode[]; layers: LayerPlan[]; outputAffine: OutputAffine; tail: CodeOp[] } {
+  const problems: Diagnostic[] = [];
+  const fail = (e: unknown) => {
+    if (e instanceof KilnError && e.code === Code.CannotLower) problems.push(...e.diagnostics);
+    else throw e;
+  };
+  const inEdges = edgesFrom(v, v.input, outputTensor);
+  // The prefix (input quantizer, code ops) was lowered by the caller: one edge into the first layer.
+  const firstLayer = v.path.find((n) => isLayerNode(v, n));
+  if (inEdges.length !== 1 || inEdges[0].to !== firstLayer) throw new KilnError({ code: Code.CannotLower, message: 'cannot lower: the graph input fans out before its first layer (only layer outputs may branch)' });
+  const state = new Map<string, EdgeState>(); // key `${node}:${port}`
+  state.set(`${firstLayer!.name}:${inEdges[0].port}`, { model: input.model, codes: input.codes, type: input.type, node: 'input', edge: 0, scale: 1 });
+  const nodes: BranchNode[] = [{ name: 'input', plan: undefined as never, inputs: [], edges: [{ act: { kind: 'none' }, origin: [], after: before, scale: 1, to: firstLayer!.name, outType: input.type }] }];
+  // Scale of the code each edge ends in (its last quantizer), to align join inputs before lowering.
+  const edgeScale = (e: Edge): number | undefined => {
+    const qi = lastActivation(e.nodes);
+    return qi >= 0 ? codeModel(v, e.nodes[qi]).s : undefined;
+  };
+  const layers: LayerPlan[] = [];
+  let outputAffine: OutputAffine | undefined;
+  let tail: CodeOp[] = [];
+  for (const L of v.path.filter((n) => isLayerNode(v, n))) {
+    try {
+      const ins = runtimeInputsOf(v, L).map((_, port) => state.get(`${L.name}:${port}`));
+      if (ins.some((x) => !x)) throw new KilnError(cannotLower(L, 'an input that no lowered layer produces'));
+      let inSide: InSide;
+      if (isJoin(v, L)) {
+        const [a, b] = ins as EdgeState[];
+        // Scaled codes k·f carry scale s/f; both branches must now share one scale.
+        const s = a.model.s / a.scale;
+        if (b.model.s / b.scale !== s) {
+          throw new KilnError(cannotLower(L, `branch scales ${a.model.s} and ${b.model.s} are not integer multiples of each other (align them, e.g. power-of-two scales)`));
+        }
+        const lo = a.codes[0] * a.scale + b.codes[0] * b.scale;
+        const hi = a.codes[a.codes.length - 1] * a.scale + b.codes[b.codes.length - 1] * b.scale;
+        const [alo, ahi] = range(a.type);
+        const [blo, bhi] = range(b.type);
+        const z = a.model.z * a.scale + b.model.z * b.scale;
+        if (!Number.isInteger(z)) throw new KilnError(cannotLower(L, 'the zero points of its branches do not add up to an integer code'));
+        inSide = { model: { s, z }, codes: [lo, hi], type: smallestIntFor(alo + blo, ahi + bhi), elems: NaN, positions: input.positions };
+      } else {
+        const a = ins[0]!;
+        inSide = { model: a.model, codes: a.codes, type: a.type, elems: numel(v.shapes.get(L.inputs[0]) ?? [NaN]), positions: input.positions };
+      }
+      const edges = edgesFrom(v, L.outputs[0], outputTensor);
+      if (edges.length === 0) throw new KilnError(cannotLower(L, 'its output reaches neither a layer nor the graph output'));
+      let plan: LayerPlan | undefined;
+      const bEdges: BranchEdge[] = [];
+      edges.forEach((e, k) => {
+        // A join input that will be scaled up must stay a Threshold (Requant outputs cannot be multiplied exactly).
+        const mineS = edgeScale(e);
+        const partnerS = e.to && isJoin(v, e.to) ? joinPartnerScale(v, e.to, e.port, outputTensor, edgeScale) : undefined;
+        const scaled = mineS !== undefined && partnerS !== undefined && mineS > partnerS;
+        const res = lowerLayer(v, L, e.nodes, e.to === undefined, inSide, scaled ? { ...opts, maxThresholdSteps: Infinity } : opts, notes);
+        if (!plan) plan = res.plan;
+        else if (res.plan.weights.some((w, i) => w !== plan!.weights[i])) throw new KilnError(cannotLower(L, 'its consumers need differently signed activations (a decreasing one on one branch only)'));
+        const act = res.plan.act;
+        // A join input: scale up the branch with the larger code scale (exact for thresholds).
+        let scale = 1;
+        if (e.to && isJoin(v, e.to) && res.next) {
+          const mine = res.next.model.s;
+          const sOther = joinPartnerScale(v, e.to, e.port, outputTensor, edgeScale);
+          if (sOther !== undefined && mine > sOther) {
+            const f = mine / sOther;
+            if (!Number.isInteger(f)) throw new KilnError(cannotLower(e.to, `branch scales ${mine} and ${sOther} are not integer multiples of each other`));
+            if (f !== 1 && act.kind !== 'threshold') throw new KilnError(cannotLower(e.to, `its input branch with scale ${mine} must be ×${f} to align with ${sOther}, which needs a Threshold activation (this one is ${act.kind})`));
+            scale = f;
+          }
+        }
+        const codes = res.next ? res.next.codes.map((c) => c * scale) : [];
+        const outType = act.kind === 'none' ? res.plan.accType : scale === 1 ? (res.next?.type ?? act.outType) : smallestIntFor(Math.min(codes[0], 0), Math.max(codes[codes.length - 1], 0));
+        bEdges.push({ act, quantizer: res.plan.quantizer, origin: res.plan.origin.slice(1), after: res.after, scale, to: e.to?.name, outType });
+        if (e.to && res.next) state.set(`${e.to.name}:${e.port}`, { model: res.next.model, codes: res.next.codes, type: outType, node: L.name, edge: k, scale });
+        else if (e.to) throw new KilnError(cannotLower(L, 'no quantizer between this layer and the next'));
+        if (!e.to) {
+          outputAffine = res.affine;
+          tail = res.after;
+        }
+      });
+      layers.push(plan!);
+      const inputs = (ins as EdgeState[]).map((x) => ({ node: x.node, edge: x.edge }));
+      nodes.push({ name: L.name, plan: plan!, inputs, edges: bEdges });
+    } catch (e) {
+      fail(e);
+    }
+  }
+  if (problems.length) throw new KilnError(problems);
+  if (!outputAffine) throw new KilnError({ code: Code.CannotLower, message: `cannot lower: no layer reaches the graph output '${outputTensor}'` });
+  notes.push(`branched graph: ${nodes.length - 1} layers, ${nodes.filter((n) => n.edges.length > 1).length} duplicated accumulators, ${v.path.filter((n) => isJoin(v, n)).length} residual joins`);
+  return { nodes, layers, outputAffine, tail };
+}
+
+/** The code scale the other input of join `j` arrives with (from its edge's last quantizer). */
+function joinPartnerScale(v: GraphView, j: Node, port: number, outputTensor: string, edgeScale: (e: Edge) => number | undefined): number | undefined {
+  const x = runtimeInputsOf(v, j)[1 - port];
+  // Walk back from x to the layer node (or input) that produces its chain, then take that edge.
+  let t = x;
+  for (;;) {
+    const p = v.producer.get(t);
+    if (!p || isLayerNode(v, p)) break;
+    t = runtimeInputsOf(v, p)[0];
+  }
+  const e = edgesFrom(v, t, outputTensor).find((e) => e.to === j && e.port === 1 - port);
+  return e ? edgeScale(e) : undefined;
 }
 
 /** Stream position tables of the run-time tensors (src/lower/spatial.ts), from the input's table. */
@@ -708,7 +890,7 @@ interface MacWeights {
   cols: number;
   W: number[];
   sw: number[];
-  unit: 'mvu' | 'depthwise' | 'avgpool';
+  unit: 'mvu' | 'depthwise' | 'avgpool' | 'add';
   window?: Window2d;
   global?: boolean;
   padCode?: number;
@@ -743,6 +925,14 @@ function matrixWeights(v: GraphView, mac: Node, input: InSide, notes: string[]):
     }
   }
   return { rows, cols, W, sw, unit: 'mvu' };
+}
+
+/** A residual Add as a MAC-like layer: the AddStreams sum is the accumulator (one column of ones per channel). */
+function joinWeights(v: GraphView, n: Node): MacWeights {
+  const shape = v.shapes.get(n.outputs[0]) ?? [];
+  const C = shape.length === 4 ? shape[1] : numel(shape);
+  const ones = new Array<number>(C).fill(1);
+  return { rows: C, cols: 1, W: ones, sw: [...ones], unit: 'add' };
 }
 
 /** The input image [C, H, W] of a spatial node, checked to be in stream (NHWC) order. */
@@ -823,14 +1013,14 @@ function codeOps(v: GraphView, nodes: Node[], m: CodeModel, lowest: number, posi
 
 function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, input: InSide, opts: StreamlineOptions, notes: string[]):
   { plan: LayerPlan; next?: { model: CodeModel; codes: number[]; type: QType }; affine?: OutputAffine; after: CodeOp[] } {
-  const spatial = SPATIAL_MACS.has(mac.op);
+  const spatial = SPATIAL_MACS.has(mac.op) || (mac.op === 'Add' && (v.shapes.get(mac.outputs[0])?.length ?? 0) === 4);
   const integerMac = INTEGER_MACS.has(mac.op);
   if (integerMac && (input.model.s !== 1 || input.model.z !== 0)) {
     throw new KilnError(cannotLower(mac, 'its input must be integer codes (from QuantizeLinear or QLinearMatMul)'));
   }
   // QOperator MACs take their input zero point themselves; codes arrive raw (scale 1, zero point 0).
   const inZero = integerMac ? scalarOf(v, mac.inputs[2], mac, 0, 'the input zero point') : input.model.z;
-  const mw = spatial ? spatialWeights(v, mac, input, notes) : matrixWeights(v, mac, input, notes);
+  const mw = mac.op === 'Add' ? joinWeights(v, mac) : spatial ? spatialWeights(v, mac, input, notes) : matrixWeights(v, mac, input, notes);
   const { rows, cols, W, sw } = mw;
   // The MAC's ideal float output per row: v = α[r]·acc + β[r] (a Conv's bias folds into β: the ONNX
   // Conv adds it to its float64 sum before the one rounding to float32).
@@ -954,7 +1144,7 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
   const ext = code(allCh, allAcc);
   for (let r = 0; r < rows; r++) {
     if (ext[r] > ext[rows + r]) {
-      if (mw.unit === 'avgpool') throw new KilnError(cannotLower(qn, 'an average pool followed by a decreasing activation (negative scale)'));
+      if (mw.unit === 'avgpool' || mw.unit === 'add') throw new KilnError(cannotLower(qn, `${mw.unit === 'add' ? 'a residual Add' : 'an average pool'} followed by a decreasing activation (negative scale)`));
       sigma[r] = -1;
       for (let c = 0; c < cols; c++) W[r * cols + c] = -W[r * cols + c] || 0;
     }

@@ -7,7 +7,9 @@ import type { DataflowGraph, Layer, Stream } from '../ir/dataflow.ts';
 import type { Graph } from '../ir/graph.ts';
 import { smallestIntFor } from '../ir/datatype.ts';
 import { quantizeFloatActivations, type QuantizeActivationsOptions } from './streamline-activations.ts';
-import { streamline, type CodeOp, type StreamlinedMlp, type StreamlineOptions } from './streamline.ts';
+import { streamline, type Activation, type CodeOp, type LayerPlan, type StreamlinedMlp, type StreamlineOptions } from './streamline.ts';
+import { numel } from '../ir/tensor.ts';
+import { insertFifos } from '../lower/fifo-sizing.ts';
 import type { Window2d } from '../lower/spatial.ts';
 
 export interface LowerOptions extends StreamlineOptions {
@@ -76,8 +78,8 @@ export function toDataflow(plan: StreamlinedMlp, opts: LowerOptions = {}): Dataf
     windowed(op.origin, w, op.padCode, [op.origin]);
     add(op.origin, 'MaxPool', { pixels: w.oh * w.ow, window: w.kh * w.kw, channels: w.channels, pe: 1, qtype: tn(qtype) }, {}, qtype, w.oh * w.ow * w.channels, [op.origin]);
   };
-  for (const l of plan.layers) {
-    for (const op of l.before ?? []) codeOp(op);
+  // One MAC-like layer on `cur`: [Pad →] [SlidingWindow →] MVU | VectorVector | AvgPool.
+  const emitMac = (l: LayerPlan): void => {
     const w = l.window;
     const vectors = w ? w.oh * w.ow : 1;
     const origin = l.origin.slice(0, 1);
@@ -90,17 +92,69 @@ export function toDataflow(plan: StreamlinedMlp, opts: LowerOptions = {}): Dataf
     } else {
       add(l.mac, 'AvgPool', { pixels: vectors, window: l.cols, channels: l.rows, pe: 1, inType: tn(l.inType), outType: tn(l.accType) }, {}, l.accType, vectors * l.rows, origin);
     }
-    const elems = vectors * l.rows;
-    if (l.act.kind === 'none') continue;
-    const actName = l.quantizer ?? `${l.mac}_act`;
-    if (l.act.kind === 'threshold') {
-      const steps = l.act.thresholds[0]?.length ?? 0;
-      add(actName, 'Threshold', { elems, channels: l.rows, steps, pe: 1, inType: tn(l.accType), outType: tn(l.act.outType), outBias: l.act.outBias, outScale: l.act.outScale }, { thresholds: l.act.thresholds.flat() }, l.act.outType, elems, l.origin.slice(1));
+  };
+  // The activation of a layer's accumulator on `cur` (codes × `scale` for an aligned join input).
+  const emitAct = (l: LayerPlan, act: Activation, quantizer: string | undefined, origin: string[], scale = 1, scaledType?: QType): void => {
+    if (act.kind === 'none') return;
+    const elems = numel(streams.get(cur)!.shape);
+    const actName = quantizer ?? `${l.mac}_act`;
+    if (act.kind === 'threshold') {
+      const steps = act.thresholds[0]?.length ?? 0;
+      const outType = scale === 1 ? act.outType : scaledType!;
+      add(actName, 'Threshold', { elems, channels: l.rows, steps, pe: 1, inType: tn(l.accType), outType: tn(outType), outBias: act.outBias * scale, outScale: act.outScale * scale }, { thresholds: act.thresholds.flat() }, outType, elems, origin);
     } else {
-      add(actName, 'Requant', { elems, channels: l.rows, pe: 1, shift: l.act.shift, inType: tn(l.accType), outType: tn(l.act.outType) }, { mul: l.act.mul, bias: l.act.bias }, l.act.outType, elems, l.origin.slice(1));
+      add(actName, 'Requant', { elems, channels: l.rows, pe: 1, shift: act.shift, inType: tn(l.accType), outType: tn(act.outType) }, { mul: act.mul, bias: act.bias }, act.outType, elems, origin);
     }
+  };
+  if (plan.branches) {
+    // Branched graph: streams per (node, edge); accumulators with several consumers are duplicated.
+    const edgeStream = new Map<string, string>();
+    for (const op of plan.branches[0].edges[0].after) codeOp(op);
+    edgeStream.set('input:0', cur);
+    let output: string | undefined;
+    for (const n of plan.branches.slice(1)) {
+      const l = n.plan;
+      const ins = n.inputs.map((i) => edgeStream.get(`${i.node}:${i.edge}`)!);
+      if (l.unit === 'add') {
+        const elems = numel(streams.get(ins[0])!.shape);
+        const name = unique(verilogName(n.name));
+        const out = stream(`${name}_acc`, l.accType, elems);
+        layers.push({ name, kind: 'AddStreams', attrs: { elems, pe: 1, aType: tn(typeOf(ins[0])), bType: tn(typeOf(ins[1])), outType: tn(l.accType) }, consts: {}, inputs: ins, outputs: [out], origin: [n.name] });
+        cur = out;
+      } else {
+        cur = ins[0];
+        emitMac(l);
+      }
+      const sources: string[] = [];
+      let rest = cur;
+      for (let k = 0; k < n.edges.length - 1; k++) {
+        const name = unique(verilogName(`${n.name}_dup`));
+        const t = typeOf(rest);
+        const elems = numel(streams.get(rest)!.shape);
+        const o0 = stream(`${name}_out0`, t, elems);
+        const o1 = stream(`${name}_out1`, t, elems);
+        layers.push({ name, kind: 'Duplicate', attrs: { elems, pe: 1, qtype: tn(t) }, consts: {}, inputs: [rest], outputs: [o0, o1], origin: [n.name] });
+        sources.push(o0);
+        rest = o1;
+      }
+      sources.push(rest);
+      n.edges.forEach((e, k) => {
+        cur = sources[k];
+        emitAct(l, e.act, e.quantizer, e.origin, e.scale, e.outType);
+        for (const op of e.after) codeOp(op);
+        edgeStream.set(`${n.name}:${k}`, cur);
+        if (!e.to) output = cur;
+      });
+    }
+    cur = output!;
+  } else {
+    for (const l of plan.layers) {
+      for (const op of l.before ?? []) codeOp(op);
+      emitMac(l);
+      emitAct(l, l.act, l.quantizer, l.origin.slice(1));
+    }
+    for (const op of plan.tail) codeOp(op);
   }
-  for (const op of plan.tail) codeOp(op);
   let outputAffine = plan.outputAffine;
   if (opts.topK !== undefined) {
     const { scale, offset } = plan.outputAffine;
@@ -118,7 +172,7 @@ export function toDataflow(plan: StreamlinedMlp, opts: LowerOptions = {}): Dataf
     cur = out;
     outputAffine = { scale: [1], offset: [0] };
   }
-  return {
+  const df: DataflowGraph = {
     name: verilogName(plan.name || 'model'),
     source: opts.source ?? plan.name,
     streams,
@@ -128,6 +182,11 @@ export function toDataflow(plan: StreamlinedMlp, opts: LowerOptions = {}): Dataf
     inputQuant: [plan.inputQuant],
     outputAffine: [outputAffine],
   };
+  // Branches: a Fifo on each short path, sized analytically (src/lower/fifo-sizing.ts; depth in the Fifo's attrs).
+  if (plan.branches) {
+    for (const f of insertFifos(df)) plan.notes.push(`fifo after ${f.duplicate} (port ${f.port}) for ${f.join}: ${f.elems} elements → depth ${f.fullRateDepth} (deadlock-free from ${f.depth})`);
+  }
+  return df;
 }
 
 /** ONNX Graph → dataflow graph: streamline, then lower. The graph is not modified. */
