@@ -156,6 +156,7 @@ export function fifoSizes(df: DataflowGraph): FifoSize[] {
   const out: FifoSize[] = [];
   // Network II as codegen estimates it: the slowest layer or port.
   const beatsOf = (s: string) => { const c = checked.find((x) => x.layer.inputs.includes(s) || x.layer.outputs.includes(s))!; const p = c.layer.inputs.includes(s) ? c.ports.in[c.layer.inputs.indexOf(s)] : c.ports.out[c.layer.outputs.indexOf(s)]; return p.elems / p.fold; };
+  const times = beatTimes(df, checked);
   const ii = Math.max(beatsOf(df.inputs[0]), beatsOf(df.outputs[0]), ...checked.map((c) => c.kind.spec.cycles(c.attrs as never)));
   for (const { dup, join, paths } of branchPairs(checked)) {
     const fj = join.ports.in[0].fold;
@@ -177,7 +178,7 @@ export function fifoSizes(df: DataflowGraph): FifoSize[] {
     const i = buffered[0] !== buffered[1] ? (buffered[0] > buffered[1] ? 0 : 1) : paths[0].layers.length <= paths[1].layers.length ? 0 : 1;
     const fd = dup.ports.out[0].fold;
     const depth = pow2(Math.ceil(buffered[i] / fd) + SLACK);
-    const inFlight = fullRateBeats(dup, paths[1 - i], paths[i], ii);
+    const inFlight = fullRateBeats(dup, paths[1 - i], times, ii);
     out.push({ join: join.layer.name, duplicate: dup.layer.name, port: paths[i].dupPort, elems: buffered[i], depth, fullRateDepth: Math.max(depth, pow2(inFlight + SLACK)) });
   }
   return out;
@@ -192,42 +193,68 @@ function departures(c: CheckedLayer, ins: number[][]): number[] {
 }
 
 /**
- * Most Duplicate beats held on the short path: beats emitted (beat j at cycle j, then one inference
- * every II cycles) minus beats the join has taken (when the long path's beat arrives), over a few
- * inferences. Folds of the Duplicate and the join may differ: counted in elements, then beats.
+ * Departure cycle of every beat of every stream for the first inference (input beat j at cycle j),
+ * as codegen's estimate computes them, plus the WidthConverter codegen puts on edges whose folds differ.
  */
-function fullRateBeats(dup: CheckedLayer, long: Path, short: Path, ii: number): number {
-  const fd = dup.ports.out[0].fold;
-  const nd = dup.ports.out[0].elems / fd;
-  let arr = Array.from({ length: nd }, (_, j) => j);
-  let fold = fd;
-  // Codegen puts a WidthConverter on every edge whose beats differ: its latency counts too.
-  const regroup = (to: number, elems: number) => {
-    if (to === fold) return;
-    const a = { elems, inFold: fold, outFold: to };
-    arr = widthConverter.spec.schedule!(a as never, [arr]).out[0];
-    fold = to;
-  };
-  for (const { c, port } of [...long.layers.slice(1)].reverse()) {
-    regroup(c.ports.in[port].fold, c.ports.in[port].elems);
-    arr = departures(c, [arr]);
-    fold = c.ports.out[0].fold;
+function beatTimes(df: DataflowGraph, checked: CheckedLayer[]): Map<string, number[]> {
+  const times = new Map<string, number[]>();
+  const first = checked.find((c) => c.layer.inputs.includes(df.inputs[0]))!;
+  const p0 = first.ports.in[first.layer.inputs.indexOf(df.inputs[0])];
+  times.set(df.inputs[0], Array.from({ length: p0.elems / p0.fold }, (_, j) => j));
+  const folds = new Map<string, number>([[df.inputs[0], p0.fold]]);
+  for (const c of checked) {
+    const ins = c.layer.inputs.map((s, k) => regroup(times.get(s)!, folds.get(s)!, c.ports.in[k].fold, c.ports.in[k].elems));
+    const outs = c.kind.spec.schedule
+      ? c.kind.spec.schedule(c.attrs as never, ins).out
+      : c.ports.out.map(() => departures(c, ins));
+    c.layer.outputs.forEach((s, k) => {
+      times.set(s, outs[k]);
+      folds.set(s, c.ports.out[k].fold);
+    });
   }
-  void short;
+  return times;
+}
+
+/** Beat times after a WidthConverter from fold `from` to `to` (unchanged when equal). */
+function regroup(arr: number[], from: number, to: number, elems: number): number[] {
+  if (from === to) return arr;
+  return widthConverter.spec.schedule!({ elems, inFold: from, outFold: to, qtype: { kind: 'INT', bits: 1, signed: false } } as never, [arr]).out[0];
+}
+
+/**
+ * Most Duplicate beats held on the short path: beats the Duplicate has emitted (its first-inference
+ * times, then one inference every II cycles) minus beats the join has taken (when the long path's
+ * beat arrives), over a few inferences, in Duplicate beats.
+ */
+function fullRateBeats(dup: CheckedLayer, long: Path, times: Map<string, number[]>, ii: number): number {
+  const fd = dup.ports.out[0].fold;
+  const D = times.get(dup.layer.outputs[long.dupPort])!;
   const join = long.layers[0].c;
-  const fj = join.ports.in[0].fold;
-  regroup(fj, join.ports.in[0].elems);
-  const nj = join.ports.in[0].elems / fj;
-  const runs = 4;
+  const port = long.layers[0].port;
+  const fj = join.ports.in[port].fold;
+  const nj = join.ports.in[port].elems / fj;
+  const longStream = join.layer.inputs[port];
+  const producer = long.layers[1]?.c ?? dup;
+  const fLong = producer.ports.out[0].fold;
+  const arr = regroup(times.get(longStream)!, fLong, fj, join.ports.in[port].elems);
+  const runs = 3;
   let worst = 0;
   for (let k = 0; k < runs; k++) {
     for (let b = 0; b < nj; b++) {
-      const t = arr[Math.min(b, arr.length - 1)] + k * ii;
-      // Emitted by t (all inferences so far) minus taken before this beat, in Duplicate beats.
+      const t = arr[b] + k * ii;
       let emitted = 0;
-      for (let m = 0; m <= k + 1; m++) emitted += Math.max(0, Math.min(nd, Math.floor(t - m * ii) + 1));
-      const taken = (k * nj + b) * (fj / fd);
-      worst = Math.max(worst, emitted - taken);
+      for (let m = 0; m <= k + 1; m++) {
+        // D is non-decreasing: count beats of inference m emitted by t.
+        let lo = 0;
+        let hi = D.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (D[mid] + m * ii <= t) lo = mid + 1;
+          else hi = mid;
+        }
+        emitted += lo;
+      }
+      worst = Math.max(worst, emitted - (k * nj + b) * (fj / fd));
     }
   }
   return Math.ceil(worst);
