@@ -15,7 +15,8 @@ import { checkDataflow, type CheckedLayer } from '../exec/dataflow.ts';
 import type { ParamValue, Port } from '../layers/define.ts';
 import { mvuMultipliers } from '../layers/mvu.ts';
 import { applyFolding, defaultFolding, type Folding } from '../passes/fold.ts';
-import { networkPerformance } from '../estimate/perf.ts';
+import { renderReportHtml } from '../estimate/html.ts';
+import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 import { dataflowToJson } from './dataflow-json.ts';
 import { hwDir, kilnRoot, template } from './helpers.ts';
 import { writeDirAtomic, checkOutputDir, type FileSet } from './write.ts';
@@ -71,6 +72,8 @@ export interface Report {
   firstOutputLatency: number;
   /** Multipliers the MVUs really need (constant 0 / ±1 weights and binary/ternary products need none). */
   multipliers: number;
+  /** Performance and resource estimates (src/estimate); `kiln synth` adds measured figures beside it. */
+  estimate: NetworkEstimate;
 }
 
 export interface Design {
@@ -254,10 +257,10 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     layers: layerView,
   }));
 
-  // Estimates: II and first-output latency from the per-layer cycle models (src/estimate/perf.ts).
-  const perf = networkPerformance(df, checked);
-  const ii = perf.cyclesPerInference;
-  const first = perf.firstOutputLatency;
+  // Estimates: II, first-output latency (src/estimate/perf.ts) and resources (src/estimate).
+  const estimate = estimateNetwork(df, checked);
+  const ii = estimate.cyclesPerInference;
+  const first = estimate.firstOutputLatency;
 
   const manifest: Manifest = {
     top: 'kiln_top',
@@ -293,10 +296,12 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     cyclesPerInference: ii,
     firstOutputLatency: first,
     multipliers: layerReports.reduce((n, l) => n + (l.weights?.multipliers ?? 0), 0),
+    estimate,
   };
   files.set('manifest.json', JSON.stringify(manifest, null, 2) + '\n');
   files.set('dataflow.json', JSON.stringify(dataflowToJson(df)) + '\n');
   files.set('report.json', JSON.stringify(report, null, 2) + '\n');
+  files.set('report.html', renderReportHtml({ model, estimate, clockMHz: 200 }));
   return { df, files, manifest, report };
 }
 

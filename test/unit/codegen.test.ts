@@ -32,7 +32,7 @@ describe('codegen', () => {
     const ta = readTree(a);
     expect(ta).toEqual(readTree(b));
     expect(Object.keys(ta).sort()).toEqual([
-      'dataflow.json', 'manifest.json', 'report.json',
+      'dataflow.json', 'manifest.json', 'report.html', 'report.json',
       'rtl/dwc.v', 'rtl/dwc_act1_dwc.v', 'rtl/dwc_fc2_dwc.v', 'rtl/dwc_top_dwc.v', 'rtl/kiln_top.v', 'rtl/label_select.v', 'rtl/label_select_top.v',
       'rtl/mvu.v', 'rtl/mvu_fc1.v', 'rtl/mvu_fc2.v', 'rtl/threshold.v', 'rtl/threshold_act1.v',
       'weights/fc1_weights.mem', 'weights/fc2_weights.mem',

@@ -1,0 +1,39 @@
+// The whole estimate of a folded design: performance (perf.ts) and resources per layer and in total
+// for both families. Codegen puts it into report.json / report.html; `kiln estimate` prints it.
+import type { CheckedLayer } from '../exec/dataflow.ts';
+import type { DataflowGraph } from '../ir/dataflow.ts';
+import type { Resources } from '../synth/yosys.ts';
+import { networkPerformance, type Performance } from './perf.ts';
+import { layerResources, totalResources } from './resources.ts';
+
+export interface LayerEstimate {
+  name: string;
+  kind: string;
+  pe?: number;
+  simd?: number;
+  cycles: number;
+  xc7: Resources;
+  ice40: Resources;
+}
+
+export interface NetworkEstimate extends Performance {
+  layers: LayerEstimate[];
+  total: { xc7: Resources; ice40: Resources };
+}
+
+export function estimateNetwork(df: DataflowGraph, checked: CheckedLayer[]): NetworkEstimate {
+  const perf = networkPerformance(df, checked);
+  const layers: LayerEstimate[] = checked.map(({ layer, kind, attrs }) => {
+    const a = attrs as Record<string, unknown>;
+    return {
+      name: layer.name,
+      kind: layer.kind,
+      ...(typeof a.pe === 'number' ? { pe: a.pe } : {}),
+      ...(typeof a.simd === 'number' ? { simd: a.simd } : {}),
+      cycles: kind.spec.cycles(attrs as never),
+      xc7: layerResources(layer, 'xc7'),
+      ice40: layerResources(layer, 'ice40'),
+    };
+  });
+  return { ...perf, layers, total: { xc7: totalResources(layers.map((l) => l.xc7)), ice40: totalResources(layers.map((l) => l.ice40)) } };
+}

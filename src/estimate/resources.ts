@@ -1,0 +1,77 @@
+// Per-layer and network resource estimates for AMD 7-series (LUT, FF, DSP48, BRAM18) and Lattice
+// iCE40 (LC, SB_MAC16, EBR), from each layer kind's cost terms (src/estimate/cost/*.ts).
+//   LUT / FF / LC = Σ coefficient · feature + the LUTs of memories not in block RAM, where the
+//   coefficients are the least-squares fit of the calibration sweep (cost/coefficients.json, written
+//   by `make calibrate --fit`; docs/calibration.md shows the error) and default to 1 (first principles).
+//   DSP / MAC16 / BRAM18 / EBR are counted from the multiplier and memory inventory.
+import { bitWidth } from '../ir/datatype.ts';
+import type { Layer } from '../ir/dataflow.ts';
+import { layerKind } from '../layers/index.ts';
+import type { ParamValue } from '../layers/define.ts';
+import type { Family, Resources } from '../synth/yosys.ts';
+import coefficientsJson from './cost/coefficients.json' with { type: 'json' };
+import { bram18, ebr, memFf4, memLut4, memLut6 } from './cost/memory.ts';
+import { mvuCost } from './cost/mvu.ts';
+import { bufferCost, labelSelectCost, passThroughCost, requantCost, slidingWindowCost } from './cost/stream.ts';
+import type { CostTerms, Params } from './cost/terms.ts';
+import { thresholdCost } from './cost/threshold.ts';
+
+/** kind → family → resource → feature → coefficient. */
+export type Coefficients = Record<string, Record<string, Record<string, Record<string, number>>>>;
+const coefficients = coefficientsJson as Coefficients;
+
+/** The RTL parameters codegen would give this layer (numbers only; ROM files are not written). */
+function rtlParams(kind: ReturnType<typeof layerKind>, attrs: unknown, consts: Record<string, number[]>): Params {
+  const raw: Record<string, ParamValue> = kind.spec.rtl.params(attrs as never, consts, { memFile: () => 'unused.mem' });
+  return Object.fromEntries(Object.entries(raw).filter(([, v]) => typeof v === 'number')) as Params;
+}
+
+/** The cost terms of one (folded) layer. */
+export function costTerms(layer: Pick<Layer, 'name' | 'kind' | 'attrs' | 'consts'>): CostTerms {
+  const kind = layerKind(layer.kind, layer.name);
+  const a = kind.parse(layer) as never;
+  const p = rtlParams(kind, a, layer.consts);
+  const ports = kind.spec.streams(a as never);
+  const beatBits = (ps: typeof ports.in) => ps.reduce((s, x) => s + x.fold * bitWidth(x.qtype), 0);
+  switch (layer.kind) {
+    case 'MVU': return mvuCost(a, layer.consts, p);
+    case 'Threshold': return thresholdCost(a, p);
+    case 'Requant': return requantCost(a, p);
+    case 'LabelSelect': return labelSelectCost(a, p);
+    case 'Fifo': return bufferCost(p.DEPTH, p.W);
+    case 'SlidingWindow': return slidingWindowCost(a, p);
+    case 'VectorVector': return passThroughCost(beatBits(ports.in), beatBits(ports.out), p.MODE === 0 ? (a as { pe: number }).pe : 0);
+    default: return passThroughCost(beatBits(ports.in), beatBits(ports.out));
+  }
+}
+
+function linear(kind: string, family: string, resource: string, features: Record<string, number>): number {
+  const c = coefficients[kind]?.[family]?.[resource] ?? {};
+  let sum = c.intercept ?? 0;
+  for (const [name, x] of Object.entries(features)) sum += (c[name] ?? 1) * x;
+  return sum;
+}
+
+/** Estimated resources of one layer for a family. */
+export function layerResources(layer: Pick<Layer, 'name' | 'kind' | 'attrs' | 'consts'>, family: Family): Resources {
+  const t = costTerms(layer);
+  if (family === 'xc7') {
+    return {
+      lut: Math.max(0, Math.round(linear(layer.kind, 'xc7', 'lut', t.lut) + t.memories.reduce((s, m) => s + memLut6(m), 0))),
+      ff: Math.max(0, Math.round(linear(layer.kind, 'xc7', 'ff', t.ff))),
+      dsp: t.dsp,
+      bram18: t.memories.reduce((s, m) => s + bram18(m), 0),
+    };
+  }
+  // iCE40: LUT4s from the same features (fitted separately), FFs likewise; an LC holds one of each.
+  const lut4 = linear(layer.kind, 'ice40', 'lut4', t.lut) + t.memories.reduce((s, m) => s + memLut4(m), 0);
+  const ff = linear(layer.kind, 'ice40', 'ff', t.ff) + t.memories.reduce((s, m) => s + memFf4(m), 0);
+  return { lc: Math.max(0, Math.round(Math.max(lut4, ff))), mac16: t.mac16, ebr: t.memories.reduce((s, m) => s + ebr(m), 0) };
+}
+
+/** Sum of per-layer resources. */
+export function totalResources(perLayer: Resources[]): Resources {
+  const total: Resources = {};
+  for (const r of perLayer) for (const [k, v] of Object.entries(r)) total[k] = (total[k] ?? 0) + v;
+  return total;
+}
