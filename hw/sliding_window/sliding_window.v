@@ -13,6 +13,9 @@
 // the other in steady state: max(IMG, output beats) cycles per image.
 // Memory read is synchronous into the output register (block-RAM style): first beat 2 cycles after
 // input beat 0 arrives.
+// TAPS = KH*KW (parallel window, needs PE = C): a whole window per output beat, tap t at bits
+// [t*PE*EW +: PE*EW], read through TAPS read ports at constant offsets from the window's base; the
+// window is emitted once its last tap has been written. TAPS = 1: one tap's PE channels per beat.
 module sliding_window #(
   parameter integer IH = 4,
   parameter integer IW = 4,
@@ -27,14 +30,15 @@ module sliding_window #(
   parameter integer OH = 2,
   parameter integer OW = 2,
   parameter integer EW = 8,
-  parameter integer DEPTH = 64
+  parameter integer DEPTH = 64,
+  parameter integer TAPS = 1
 ) (
   input  wire               clk,
   input  wire               rst_n,
   input  wire [PE*EW-1:0]   s_axis_tdata,
   input  wire               s_axis_tvalid,
   output wire               s_axis_tready,
-  output wire [PE*EW-1:0]   m_axis_tdata,
+  output wire [TAPS*PE*EW-1:0] m_axis_tdata,
   output wire               m_axis_tvalid,
   input  wire               m_axis_tready
 );
@@ -44,13 +48,16 @@ module sliding_window #(
   // Index arithmetic reaches 2*IMG + DEPTH.
   localparam integer XW = $clog2(2 * IMG + DEPTH + 1);
   localparam integer CFW = CF > 1 ? $clog2(CF) : 1;
-  localparam integer KXW = KW > 1 ? $clog2(KW) : 1;
-  localparam integer KYW = KH > 1 ? $clog2(KH) : 1;
+  // Tap counters run over the kernel one tap per beat, or not at all in parallel-window mode.
+  localparam integer KWC = TAPS > 1 ? 1 : KW;
+  localparam integer KHC = TAPS > 1 ? 1 : KH;
+  localparam integer KXW = KWC > 1 ? $clog2(KWC) : 1;
+  localparam integer KYW = KHC > 1 ? $clog2(KHC) : 1;
   localparam integer OXW = OW > 1 ? $clog2(OW) : 1;
   localparam integer OYW = OH > 1 ? $clog2(OH) : 1;
   localparam [CFW-1:0] CF_LAST = CF[CFW-1:0] - 1'b1;
-  localparam [KXW-1:0] KX_LAST = KW[KXW-1:0] - 1'b1;
-  localparam [KYW-1:0] KY_LAST = KH[KYW-1:0] - 1'b1;
+  localparam [KXW-1:0] KX_LAST = KWC[KXW-1:0] - 1'b1;
+  localparam [KYW-1:0] KY_LAST = KHC[KYW-1:0] - 1'b1;
   localparam [OXW-1:0] OX_LAST = OW[OXW-1:0] - 1'b1;
   localparam [OYW-1:0] OY_LAST = OH[OYW-1:0] - 1'b1;
   // Offset steps within a window (from the last beat of a tap / tap row to the next) and base
@@ -68,6 +75,9 @@ module sliding_window #(
   localparam [XW-1:0] DEPTH_X = DEPTH[XW-1:0];
   localparam integer IMG_MOD = IMG % DEPTH;
   localparam [AW-1:0] IMG_A = IMG_MOD[AW-1:0];
+  // Parallel window: the last tap's offset from the window base (what must be written first).
+  localparam integer OFF_LAST = ((KH - 1) * DH * IW + (KW - 1) * DW) * CF;
+  localparam [XW-1:0] OFF_LAST_X = OFF_LAST[XW-1:0];
 
   reg [PE*EW-1:0] mem_q [0:DEPTH-1];
 
@@ -95,22 +105,36 @@ module sliding_window #(
   reg [XW-1:0] off_q;      // offset of the needed beat from base_q
   reg [AW-1:0] img_addr_q; // address of the reader's image's beat 0
   reg valid_q;
-  reg [PE*EW-1:0] data_q;
+  reg [TAPS*PE*EW-1:0] data_q;
 
   wire cf_end = cf_q == CF_LAST;
   wire kx_end = cf_end && kx_q == KX_LAST;
   wire ky_end = kx_end && ky_q == KY_LAST;
   wire ox_end = ky_end && ox_q == OX_LAST;
   wire img_end = ox_end && oy_q == OY_LAST;
-  wire [XW-1:0] need = base_q + off_q;
+  wire [XW-1:0] need = base_q + (TAPS > 1 ? OFF_LAST_X : off_q);
   wire available = img_end ? ahead_q : (ahead_q || wr_idx_q > need);
   wire out_free = !valid_q || m_axis_tready;
   wire fire = available && out_free;
-  wire [AW-1:0] rd_addr = img_addr_q + base_q[AW-1:0] + off_q[AW-1:0];
-
-  always @(posedge clk) begin
-    if (fire) data_q <= mem_q[rd_addr];
-  end
+  genvar t;
+  generate
+    if (TAPS == 1) begin : g_tap
+      wire [AW-1:0] rd_addr = img_addr_q + base_q[AW-1:0] + off_q[AW-1:0];
+      always @(posedge clk) begin
+        if (fire) data_q <= mem_q[rd_addr];
+      end
+    end else begin : g_window
+      for (t = 0; t < TAPS; t = t + 1) begin : g_taps
+        localparam integer OFF = ((t / KW) * DH * IW + (t % KW) * DW) * CF;
+        localparam [AW-1:0] OFF_A = OFF[AW-1:0];
+        wire [AW-1:0] rd_addr = img_addr_q + base_q[AW-1:0] + OFF_A;
+        always @(posedge clk) begin
+          if (fire) data_q[t*PE*EW +: PE*EW] <= mem_q[rd_addr];
+        end
+      end
+      wire unused_off = &{1'b0, off_q};
+    end
+  endgenerate
 
   always @(posedge clk) begin
     if (!rst_n) begin

@@ -9,6 +9,8 @@
 // cols = kh·kw·channels with column (ky·kw + kx)·channels + c (ONNX weight [m][c][ky][kx] reordered).
 // Padding is a separate Pad layer in front; oh = floor((ih − dh·(kh−1) − 1)/sh) + 1 (no ceil mode).
 //
+// Folding: `pe` channels of one tap per beat, or with taps = kh·kw (parallel window, pe = channels)
+// a whole window per beat, so a fully parallel MVU (simd = cols) takes one window per cycle.
 // The RTL keeps a circular buffer of DEPTH beats (a few image lines, or the whole image when that is
 // smaller) written at one beat per cycle and read at one beat per cycle, so steady state is exactly
 // max(input beats, output beats) cycles per inference (see hw/sliding_window/sliding_window.v).
@@ -33,17 +35,24 @@ export function windowBufferDepth(g: WindowGeometry, cf: number): number {
 }
 
 /** Departure cycle of every output beat given every input beat's arrival (first inference, no back-pressure). */
-function windowSchedule(a: WindowGeometry & { channels: number; pe: number }, arrivals: readonly number[]): number[] {
+function windowSchedule(a: WindowGeometry & { channels: number; pe: number; taps: number }, arrivals: readonly number[]): number[] {
   const [oh, ow] = windowOutput(a);
   const cf = a.channels / a.pe;
   const out: number[] = [];
   let prev = -Infinity;
   for (let oy = 0; oy < oh; oy++) {
     for (let ox = 0; ox < ow; ox++) {
+      let ready = -Infinity; // a beat of `taps` taps leaves once its last-needed input beat is in
       for (let ky = 0; ky < a.kh; ky++) {
         for (let kx = 0; kx < a.kw; kx++) {
           const base = ((oy * a.sh + ky * a.dh) * a.iw + ox * a.sw + kx * a.dw) * cf;
-          for (let f = 0; f < cf; f++) out.push((prev = Math.max(arrivals[base + f] + 2, prev + 1)));
+          for (let f = 0; f < cf; f++) {
+            ready = Math.max(ready, arrivals[base + f] + 2);
+            if ((ky * a.kw + kx + 1) % a.taps === 0) {
+              out.push((prev = Math.max(ready, prev + 1)));
+              ready = -Infinity;
+            }
+          }
         }
       }
     }
@@ -67,6 +76,8 @@ export default defineLayer({
     dw: int({ min: 1, default: 1 }),
     /** Channels per beat (FINN calls it SIMD here; `pe` like every other non-MVU layer of kiln). */
     pe: int({ min: 1, default: 1 }),
+    /** Taps per beat: 1, or kh·kw for a whole window per beat (then pe must be channels). */
+    taps: int({ min: 1, default: 1 }),
     qtype: dtype(),
   },
   consts: () => ({}),
@@ -75,12 +86,16 @@ export default defineLayer({
     if (a.dw * (a.kw - 1) + 1 > a.iw) return `the dilated kernel width ${a.dw * (a.kw - 1) + 1} must fit in the image width ${a.iw}`;
     return undefined;
   },
-  checkFolding: (a) => mustDivide('pe', a.channels, a.pe),
+  checkFolding: (a) => {
+    if (a.taps !== 1 && a.taps !== a.kh * a.kw) return `taps must be 1 or kh·kw = ${a.kh * a.kw}, not ${a.taps}`;
+    if (a.taps > 1 && a.pe !== a.channels) return `pe must be channels (${a.channels}) with taps > 1, not ${a.pe}`;
+    return mustDivide('pe', a.channels, a.pe);
+  },
   streams: (a) => {
     const [oh, ow] = windowOutput(a);
     return {
       in: [{ qtype: a.qtype, elems: a.ih * a.iw * a.channels, fold: a.pe }],
-      out: [{ qtype: a.qtype, elems: oh * ow * a.kh * a.kw * a.channels, fold: a.pe }],
+      out: [{ qtype: a.qtype, elems: oh * ow * a.kh * a.kw * a.channels, fold: a.taps * a.pe }],
     };
   },
   execute: (a, [x]) => {
@@ -100,7 +115,7 @@ export default defineLayer({
   },
   cycles: (a) => {
     const [oh, ow] = windowOutput(a);
-    return Math.max(a.ih * a.iw, oh * ow * a.kh * a.kw) * (a.channels / a.pe);
+    return Math.max(a.ih * a.iw, (oh * ow * a.kh * a.kw) / a.taps) * (a.channels / a.pe);
   },
   // Input beat 0 is written, read the next cycle into the output register, and leaves the cycle after;
   // later windows wait for the rows they need: the schedule below with evenly spaced input beats.
@@ -133,6 +148,7 @@ export default defineLayer({
         OW: ow,
         EW: bitWidth(a.qtype),
         DEPTH: windowBufferDepth(a, a.channels / a.pe),
+        TAPS: a.taps,
       };
     },
   },

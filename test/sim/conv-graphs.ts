@@ -15,6 +15,8 @@ export interface ConvSpec {
   pads: [number, number, number, number]; // top, bottom, left, right
   /** 'conv' (MVU), 'depthwise' (VectorVector, m = c), 'max' / 'sum' pooling. */
   op: 'conv' | 'depthwise' | 'max' | 'sum';
+  /** SlidingWindow taps per beat (kh·kw = a whole window; needs pe = c). */
+  taps?: number;
   /** Conv groups: an MVU with block-diagonal weights (output channel m sees input channels of its group). */
   groups?: number;
   inType: string; weightType: string;
@@ -75,7 +77,7 @@ export function buildConv(s: ConvSpec, seed: number): { df: DataflowGraph; onnxW
     from = 'padded';
   }
   add('windows', s.inType, oh * ow * window * s.c);
-  layers.push({ name: 'swg', kind: 'SlidingWindow', attrs: { ...geo, channels: s.c, pe: s.pe, qtype: s.inType }, consts: {}, inputs: [from], outputs: ['windows'], origin: [s.label] });
+  layers.push({ name: 'swg', kind: 'SlidingWindow', attrs: { ...geo, channels: s.c, pe: s.pe, taps: s.taps ?? 1, qtype: s.inType }, consts: {}, inputs: [from], outputs: ['windows'], origin: [s.label] });
   let onnxWeights: number[] = [];
   if (s.op === 'conv') {
     const groups = s.groups ?? 1;

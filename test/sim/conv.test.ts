@@ -21,6 +21,7 @@ const specs: ConvSpec[] = [
   { ...base, label: 'conv5x5_d2_padasym_9x8_c1_m3', ih: 9, iw: 8, c: 1, m: 3, kh: 5, kw: 5, dh: 2, dw: 2, pads: [2, 1, 0, 2], op: 'conv', inType: 'INT8', weightType: 'INT8', pe: 1, mvuPe: 3, simd: 5 },
   { ...base, label: 'conv1x1_s2_5x5_c4_m4_bipolar', ih: 5, iw: 5, c: 4, m: 4, kh: 1, kw: 1, sh: 2, sw: 2, op: 'conv', inType: 'BIPOLAR', weightType: 'BIPOLAR', pe: 4, mvuPe: 4, simd: 4 },
   { ...base, label: 'grouped2_conv3x3_pad1_5x6_c4_m4', ih: 5, iw: 6, c: 4, m: 4, kh: 3, kw: 3, pads: [1, 1, 1, 1], groups: 2, op: 'conv', inType: 'INT4', pe: 2, mvuPe: 2, simd: 4 },
+  { ...base, label: 'conv3x3_window_pad1_6x6_c2_m3_unrolled', ih: 6, iw: 6, c: 2, m: 3, kh: 3, kw: 3, pads: [1, 1, 1, 1], op: 'conv', inType: 'INT4', pe: 2, taps: 9, mvuPe: 3, simd: 18 },
   { ...base, label: 'depthwise3x3_pad1_6x5_c4', ih: 6, iw: 5, c: 4, m: 4, kh: 3, kw: 3, pads: [1, 1, 1, 1], op: 'depthwise', inType: 'UINT4', weightType: 'INT4', pe: 2, mvuPe: 2 },
   { ...base, label: 'maxpool2x2_s2_7x7_c3', ih: 7, iw: 7, c: 3, m: 3, kh: 2, kw: 2, sh: 2, sw: 2, op: 'max', inType: 'INT4', pe: 3, mvuPe: 3 },
   { ...base, label: 'avgpool3x3_s2_pad1_7x7_c2', ih: 7, iw: 7, c: 2, m: 2, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1], op: 'sum', inType: 'UINT4', pe: 1, mvuPe: 1 },

@@ -30,6 +30,8 @@ describe('SlidingWindow', () => {
     expect(() => slidingWindow.parse(base)).toThrow('KLN1008 the dilated kernel height 5 must fit in the image height 4');
     expect(() => slidingWindow.parse({ ...base, attrs: { ...base.attrs, dh: 1 } })).toThrow('KLN2002 pe must divide 6, not 4');
     expect(() => slidingWindow.parse({ ...base, attrs: { ...base.attrs, ceil_mode: 1 } })).toThrow("KLN1008 unknown attribute 'ceil_mode'");
+    expect(() => slidingWindow.parse({ ...base, attrs: { ...base.attrs, dh: 1, pe: 6, taps: 3 } })).toThrow('KLN2002 taps must be 1 or kh·kw = 9, not 3');
+    expect(() => slidingWindow.parse({ ...base, attrs: { ...base.attrs, dh: 1, pe: 3, taps: 9 } })).toThrow('KLN2002 pe must be channels (6) with taps > 1, not 3');
   });
 });
 
@@ -69,11 +71,12 @@ describe('pooling, depthwise, joins', () => {
 describe('schedules agree with timing on the first and last beat (evenly spaced input)', () => {
   const cases: [LayerKind, Record<string, unknown>, Record<string, number[]>][] = [
     [slidingWindow as LayerKind, { ih: 6, iw: 5, channels: 4, kh: 3, kw: 3, sh: 2, pe: 2, qtype: 'INT4' }, {}],
+    [slidingWindow as LayerKind, { ih: 7, iw: 5, channels: 2, kh: 3, kw: 2, dw: 2, pe: 2, taps: 6, qtype: 'INT4' }, {}],
     [pad as LayerKind, { ih: 3, iw: 4, channels: 2, top: 1, bottom: 2, left: 0, right: 1, pe: 2, qtype: 'INT4' }, {}],
     [maxPool as LayerKind, { pixels: 4, window: 9, channels: 6, pe: 3, qtype: 'INT4' }, {}],
     [fifo as LayerKind, { elems: 8, pe: 2, qtype: 'INT4' }, {}],
   ];
-  it.each(cases.map((c) => [c[0].kind, ...c] as const))('%s', (_k, kind, attrs, consts) => {
+  it.each(cases.map((c, i) => [`${c[0].kind} ${i}`, ...c] as const))('%s', (_k, kind, attrs, consts) => {
     const a = kind.parse({ name: 'l', attrs, consts });
     const ports = kind.spec.streams(a as never);
     const n = ports.in[0].elems / ports.in[0].fold;
