@@ -492,7 +492,9 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
   const outputTensor = end === path.length ? v.output : path[end - 1].outputs[0];
 
   // ---- input quantizer
-  const prefix = path.slice(0, macIdx[0]);
+  // The host side ends at the first layer: a MAC, or a residual join fed straight from the input.
+  const firstJoin = path.findIndex((n) => isJoin(v, n));
+  const prefix = path.slice(0, firstJoin >= 0 ? Math.min(firstJoin, macIdx[0]) : macIdx[0]);
   const { positions, order } = trackPositions(v);
   const qi = lastActivation(prefix);
   if (qi < 0 && prefix.some((n) => QUANTIZERS.has(n.op))) problems.push(cannotLower(prefix.find((n) => QUANTIZERS.has(n.op))!, 'a quantizer must directly precede the first MAC'));
@@ -668,7 +670,7 @@ function edgesFrom(v: GraphView, t: string, outputTensor: string): Edge[] {
     if (x === outputTensor) return void out.push({ nodes, port: 0 });
     const cons = v.path.filter((n) => runtimeInputsOf(v, n).includes(x));
     for (const n of cons) {
-      if (isLayerNode(v, n)) out.push({ nodes, to: n, port: runtimeInputsOf(v, n).indexOf(x) });
+      if (isLayerNode(v, n)) runtimeInputsOf(v, n).forEach((i, port) => { if (i === x) out.push({ nodes, to: n, port }); });
       else walk(n.outputs[0], [...nodes, n]);
     }
   };

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/diag/index.ts';
 import { decodeNpy } from '../../src/io/npy.ts';
+import { decodeTensorFile } from '../../src/onnx/tensor.ts';
 import { emptyGraph, type AttrValue, type Graph } from '../../src/ir/graph.ts';
 import { makeTensor } from '../../src/ir/tensor.ts';
 import { loadModel } from '../../src/onnx/load.ts';
@@ -185,13 +186,60 @@ describe('unsupported attribute combinations are coded errors naming the node', 
     expect(e.message).toContain('count_include_pad = 0');
   });
 
-  it('a residual Add of two run-time branches', () => {
+  it('a residual Add straight from the graph input (the host quantizer has no Duplicate)', () => {
     const b = builder([1, 2, 6, 6]);
     const x = b.quant('x', 0.25, 4, true);
     const y = b.act(b.conv(x, 2, 2, [3, 3], { pads: ints([1, 1, 1, 1]) }));
     const e = lowerError(b.done(b.op('Add', [x, y])));
     expect(e.code).toBe('KLN2001');
-    expect(e.message).toContain('more than one run-time input');
+    expect(e.message).toContain('the graph input fans out before its first layer');
+  });
+
+  it('a residual Add of branches whose scales are not integer multiples (0.3 vs 0.25)', () => {
+    const b = builder([1, 2, 6, 6]);
+    const a0 = b.act(b.conv(b.quant('x', 0.25, 4, true), 2, 2, [1, 1]));
+    const a1 = b.quant(b.conv(a0, 2, 2, [3, 3], { pads: ints([1, 1, 1, 1]) }), 0.3, 4, true);
+    const e = lowerError(b.done(b.quant(b.op('Add', [a1, a0]), 0.5, 4, false)));
+    expect(e.code).toBe('KLN2001');
+    expect(e.message).toMatch(/branch scales 0\.3\d* and 0\.5 are not integer multiples|not integer multiples/);
+  });
+});
+
+describe('residual blocks (Duplicate → branches → AddStreams, analytic bypass FIFO)', () => {
+  it('identity bypass, branch scale 2× the bypass: ×2 folded into the branch Threshold; exact', () => {
+    const b = builder([1, 2, 6, 6]);
+    const a0 = b.act(b.conv(b.quant('x', 0.25, 4, true), 2, 3, [3, 3], { pads: ints([1, 1, 1, 1]) }));
+    const b1 = b.act(b.conv(a0, 3, 3, [3, 3], { pads: ints([1, 1, 1, 1]) }));
+    const b2 = b.quant(b.conv(b1, 3, 3, [3, 3], { pads: ints([1, 1, 1, 1]) }), 1, 5, true);
+    const g = b.done(b.act(b.op('Add', [b2, a0])));
+    const df = lowerModel(g);
+    expect(df.layers.map((l) => l.kind)).toEqual([
+      'Pad', 'SlidingWindow', 'MVU', 'Duplicate', 'Fifo', 'Threshold', 'Threshold',
+      'Pad', 'SlidingWindow', 'MVU', 'Threshold', 'Pad', 'SlidingWindow', 'MVU', 'Threshold', 'AddStreams', 'Threshold',
+    ]);
+    const join = df.layers.find((l) => l.kind === 'AddStreams')!;
+    const scaled = df.layers.find((l) => l.outputs[0] === join.inputs[0])!;
+    expect(scaled.attrs).toMatchObject({ outScale: 2 }); // 1 / 0.5: codes × 2 on the branch
+    const fifo = df.layers.find((l) => l.kind === 'Fifo')!;
+    const unfifoed = lowerModel(g);
+    expect(fifo.attrs.depth).toBeGreaterThanOrEqual(16);
+    expect(unfifoed.layers.find((l) => l.kind === 'Fifo')!.attrs.depth).toBe(fifo.attrs.depth); // deterministic
+    expectExact(compareLowering(g, inputs(20, 72)));
+  });
+
+  it('downsampling bypass (1×1 stride-2 conv) next to a stride-2 3×3 branch', () => {
+    const b = builder([1, 3, 8, 8]);
+    const a0 = b.act(b.conv(b.quant('x', 0.25, 4, true), 3, 4, [3, 3], { pads: ints([1, 1, 1, 1]) }));
+    const b1 = b.act(b.conv(a0, 4, 4, [3, 3], { pads: ints([1, 1, 1, 1]), strides: ints([2, 2]) }));
+    const b2 = b.quant(b.conv(b1, 4, 4, [3, 3], { pads: ints([1, 1, 1, 1]) }), 0.5, 5, true);
+    const d = b.quant(b.conv(a0, 4, 4, [1, 1], { strides: ints([2, 2]) }), 0.25, 5, true);
+    let t = b.act(b.op('Add', [b2, d]));
+    t = b.op('Flatten', [b.op('MaxPool', [t], { kernel_shape: ints([4, 4]) })], { axis: int(1) });
+    const g = b.done(b.op('Gemm', [t, b.weights([3, 4]), b.bias(3)], { transB: int(1) }));
+    const kindsOf = kinds(g);
+    expect(kindsOf.filter((k) => k === 'Duplicate')).toHaveLength(1);
+    expect(kindsOf.filter((k) => k === 'Fifo')).toHaveLength(1);
+    expectExact(compareLowering(g, inputs(20, 192)));
   });
 });
 
@@ -235,6 +283,17 @@ describe('zoo CNNs (QDQ / QCDQ, NCHW)', () => {
       expect(k.message).toContain('are not on an integer grid');
     }
   }, 60_000);
+});
+
+describe('nn2fpga resnet8 (QONNX, three residual blocks, downsampling bypasses)', () => {
+  it('golden input + 4 random CIFAR-range vectors: codes and top-1 exact', () => {
+    const g = loadModel(join(root, 'test/fixtures/corpus/nn2fpga/resnet8.onnx'));
+    const pb = join(root, 'test/fixtures/corpus/nn2fpga/resnet8/test_data_set_0/input_0.pb');
+    const golden = Float32Array.from(decodeTensorFile(readFileSync(pb), pb).data as Float32Array);
+    const c = compareLowering(g, [golden, ...inputs(4, 3 * 32 * 32, 21)]);
+    expectExact(c, 5);
+    expect(c.plan.branches?.filter((n) => n.plan?.unit === 'add')).toHaveLength(3);
+  }, 300_000);
 });
 
 describe('QKeras channels-last convolutions (qonnx test artifacts)', () => {
