@@ -7,11 +7,14 @@ import { checkOutputDir } from '../codegen/write.ts';
 import { fail } from '../diag/index.ts';
 import { importModel } from '../onnx/import.ts';
 import type { Folding } from '../passes/fold.ts';
+import { autoFolding, type AutoFoldOptions } from '../passes/fold-auto.ts';
 import { lowerModel, type LowerOptions } from '../passes/to-dataflow.ts';
 import { table } from './table.ts';
 
 export interface CompileModelOptions {
   fold?: Folding;
+  /** --fold auto: PE/SIMD chosen for a target FPS on a device (src/passes/fold-auto.ts). */
+  foldAuto?: AutoFoldOptions;
   force?: boolean;
   lower?: LowerOptions;
 }
@@ -36,7 +39,8 @@ export function compileModel(model: string, outDir: string, opts: CompileModelOp
   // 'tidy-exact' keeps BatchNorm separate from ±1 / integer weights so streamlining can see the grid.
   const graph = importModel(model, { pipeline: 'tidy-exact' });
   const df = lowerModel(graph, { source: model, ...opts.lower });
-  return compileDataflow(df, outDir, { fold: opts.fold, force: opts.force });
+  const fold = opts.foldAuto ? autoFolding(df, opts.foldAuto).folding : opts.fold;
+  return compileDataflow(df, outDir, { fold, force: opts.force });
 }
 
 interface CompileArgs {
@@ -45,6 +49,9 @@ interface CompileArgs {
   fold?: string;
   force: boolean;
   json: boolean;
+  fps?: number;
+  device?: string;
+  'clock-mhz': number;
 }
 
 export function designSummary(d: Design): string {
@@ -62,13 +69,29 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
   builder: (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
     .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'output directory' })
-    .option('fold', { type: 'string', describe: 'folding JSON: { "<layer>": { "pe": n, "simd": m } }' })
+    .option('fold', { type: 'string', describe: 'folding JSON: { "<layer>": { "pe": n, "simd": m } }, or auto (with --fps, --device)' })
     .option('force', { type: 'boolean', default: false, describe: 'replace an existing output directory' })
-    .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }),
+    .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
+    .options(autoFoldOptions),
   handler: (args) => {
-    const fold = args.fold !== undefined ? readFoldingFile(args.fold) : undefined;
-    const design = compileModel(args.model, args.out, { fold, force: args.force });
+    const foldAuto = autoFoldArgs(args);
+    const fold = args.fold !== undefined && !foldAuto ? readFoldingFile(args.fold) : undefined;
+    const design = compileModel(args.model, args.out, { fold, foldAuto, force: args.force });
     if (args.json) process.stdout.write(JSON.stringify(design.report, null, 2) + '\n');
     else process.stdout.write(`${designSummary(design)}wrote ${design.files.size} files to ${args.out}\n`);
   },
 };
+
+/** The --fold auto options, shared by compile and estimate. */
+export const autoFoldOptions = {
+  fps: { type: 'number', describe: 'with --fold auto: target inferences per second' },
+  device: { type: 'string', describe: 'with --fold auto: device part (src/estimate/devices/*.json)' },
+  'clock-mhz': { type: 'number', default: 200, describe: 'clock for FPS figures (MHz)' },
+} as const;
+
+/** AutoFoldOptions when --fold auto was given (KLN1014 when --fps or --device is missing). */
+export function autoFoldArgs(args: { fold?: string; fps?: number; device?: string; 'clock-mhz': number }): AutoFoldOptions | undefined {
+  if (args.fold !== 'auto') return undefined;
+  if (args.fps === undefined || args.device === undefined) fail('BadArgument', '--fold auto needs --fps <inferences/s> and --device <part>');
+  return { fps: args.fps, device: args.device, clockMHz: args['clock-mhz'] };
+}

@@ -8,6 +8,8 @@ import { inspectCommand } from './inspect.ts';
 import { compileCommand } from './compile.ts';
 import { simCommand } from './sim.ts';
 import { demoCommand } from './demo.ts';
+import { estimateCommand } from './estimate.ts';
+import { synthCommand } from './synth.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -16,6 +18,8 @@ export const commands: CommandModule<any, any>[] = [
   compileCommand,
   simCommand,
   demoCommand,
+  estimateCommand,
+  synthCommand,
 ];
 
 export function buildCli(argv: string[]): Argv {

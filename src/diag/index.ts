@@ -26,6 +26,8 @@ export const Code = {
   OutputExists: 'KLN1015',
   CannotLower: 'KLN2001',
   BadFolding: 'KLN2002',
+  FoldInfeasible: 'KLN2003',
+  UnknownDevice: 'KLN2004',
   ToolMissing: 'KLN3001',
   ToolFailed: 'KLN3002',
   SimDeadlock: 'KLN3003',

@@ -1,0 +1,46 @@
+// kiln estimate <model> [--fold f.json | --fold auto --fps N --device P] [--clock-mhz F] [--json]:
+// cycles, II, first-output latency, FPS and per-layer resources (xc7 and iCE40) without writing RTL.
+import type { CommandModule } from 'yargs';
+import { foldedDataflow } from '../codegen/index.ts';
+import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
+import { fps } from '../estimate/perf.ts';
+import { importModel } from '../onnx/import.ts';
+import { autoFolding } from '../passes/fold-auto.ts';
+import { lowerModel } from '../passes/to-dataflow.ts';
+import { autoFoldArgs, autoFoldOptions, readFoldingFile } from './compile.ts';
+import { table } from './table.ts';
+
+interface EstimateArgs { model: string; fold?: string; json: boolean; fps?: number; device?: string; 'clock-mhz': number }
+
+export function estimateTable(e: NetworkEstimate, clockMHz: number): string {
+  const mark = (name: string) => (name === e.bottleneck ? ' *' : '');
+  const rows = e.layers.map((l) => [
+    l.name + mark(l.name), l.kind, l.pe === undefined ? '' : String(l.pe), l.simd === undefined ? '' : String(l.simd), String(l.cycles),
+    String(l.xc7.lut), String(l.xc7.ff), String(l.xc7.dsp), String(l.xc7.bram18), String(l.ice40.lc), String(l.ice40.mac16), String(l.ice40.ebr),
+  ]);
+  const t = e.total;
+  rows.push(['total', '', '', '', String(e.cyclesPerInference), String(t.xc7.lut), String(t.xc7.ff), String(t.xc7.dsp), String(t.xc7.bram18), String(t.ice40.lc), String(t.ice40.mac16), String(t.ice40.ebr)]);
+  return table([['layer', 'kind', 'PE', 'SIMD', 'cycles', 'LUT', 'FF', 'DSP', 'BRAM18', 'LC', 'MAC16', 'EBR'], ...rows]).join('\n') +
+    `\nII ${e.cyclesPerInference} cycles (bottleneck * ${e.bottleneck}), first output after ${e.firstOutputLatency} cycles, ` +
+    `${Math.round(fps(e.cyclesPerInference, clockMHz)).toLocaleString('en-US')} inferences/s at ${clockMHz} MHz\n`;
+}
+
+export const estimateCommand: CommandModule<object, EstimateArgs> = {
+  command: 'estimate <model>',
+  describe: 'Estimate cycles, latency, FPS and FPGA resources per layer (no RTL written)',
+  builder: (y) => y
+    .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
+    .option('fold', { type: 'string', describe: 'folding JSON, or auto (with --fps, --device)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print the estimate as JSON' })
+    .options(autoFoldOptions),
+  handler: (args) => {
+    const df = lowerModel(importModel(args.model, { pipeline: 'tidy-exact' }), { source: args.model });
+    const auto = autoFoldArgs(args);
+    const fold = auto ? autoFolding(df, auto).folding : args.fold !== undefined ? readFoldingFile(args.fold) : undefined;
+    const { df: folded, checked } = foldedDataflow(df, { fold });
+    const e = estimateNetwork(folded, checked);
+    const clock = args['clock-mhz'];
+    if (args.json) process.stdout.write(JSON.stringify({ ...e, clockMHz: clock, fps: fps(e.cyclesPerInference, clock) }, null, 2) + '\n');
+    else process.stdout.write(estimateTable(e, clock));
+  },
+};

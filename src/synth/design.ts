@@ -1,0 +1,77 @@
+// `kiln synth`: Yosys on a compiled design directory, out of context per layer module and for the
+// whole design (kiln_top), results merged into report.json (key `synth`) and report.html re-rendered
+// with the measured figures beside the estimates.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fail } from '../diag/index.ts';
+import { renderReportHtml } from '../estimate/html.ts';
+import type { NetworkEstimate } from '../estimate/network.ts';
+import { synthesize, type Family, type Resources, type SynthResult } from './yosys.ts';
+
+export interface DesignSynth {
+  family: Family;
+  layers: Record<string, Resources>;
+  total: Resources;
+  fmaxMHz?: number | null;
+  fmaxNote?: string;
+  /** Wall-clock seconds of Yosys (and nextpnr) runs, 0 when every result came from the cache. */
+  seconds: number;
+}
+
+interface ManifestLike { files: string[]; top: string }
+
+/** The generated layer wrappers: file → layer name (from the wrapper's second comment line). */
+function layerWrappers(dir: string, files: string[]): { file: string; module: string; layer: string }[] {
+  const out: { file: string; module: string; layer: string }[] = [];
+  for (const f of files) {
+    const text = readFileSync(join(dir, f), 'utf8');
+    const m = /^\/\/ \w+ layer '([^']+)': binds/m.exec(text);
+    const mod = /^module (\w+)/m.exec(text);
+    if (m && mod) out.push({ file: f, module: mod[1], layer: m[1] });
+  }
+  return out;
+}
+
+export async function synthDesign(dir: string, family: Family, opts: { layers?: boolean; onProgress?: (msg: string) => void } = {}): Promise<DesignSynth> {
+  const manifestPath = join(dir, 'manifest.json');
+  if (!existsSync(manifestPath)) fail('FileNotFound', `'${dir}' is not a compiled design (no manifest.json); run kiln compile first`);
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ManifestLike;
+  const wrappers = layerWrappers(dir, manifest.files);
+  const shared = manifest.files.filter((f) => f !== 'rtl/kiln_top.v' && !wrappers.some((w) => w.file === f));
+  const layers: Record<string, Resources> = {};
+  let seconds = 0;
+  const t0 = Date.now();
+  if (opts.layers ?? true) {
+    for (const w of wrappers) {
+      opts.onProgress?.(`synth ${family} ${w.module}`);
+      const r = await synthesize(dir, [...shared, w.file], w.module, family);
+      layers[w.layer] = r.resources;
+    }
+  }
+  opts.onProgress?.(`synth ${family} ${manifest.top}`);
+  const whole: SynthResult = await synthesize(dir, manifest.files, manifest.top, family, { fmax: family === 'ice40' });
+  seconds = Math.round((Date.now() - t0) / 100) / 10;
+  const result: DesignSynth = { family, layers, total: whole.resources, seconds };
+  if (whole.fmaxMHz !== undefined) result.fmaxMHz = whole.fmaxMHz;
+  if (whole.fmaxNote) result.fmaxNote = whole.fmaxNote;
+  mergeIntoReport(dir, result);
+  return result;
+}
+
+/** report.json gets synth.<family>; report.html is re-rendered with the xc7 (and iCE40) figures. */
+function mergeIntoReport(dir: string, s: DesignSynth): void {
+  const path = join(dir, 'report.json');
+  if (!existsSync(path)) return;
+  const report = JSON.parse(readFileSync(path, 'utf8')) as { model: string; estimate?: NetworkEstimate; synth?: Record<string, DesignSynth> };
+  report.synth = { ...(report.synth ?? {}), [s.family]: s };
+  writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
+  if (!report.estimate) return;
+  const x = report.synth.xc7;
+  const i = report.synth.ice40;
+  writeFileSync(join(dir, 'report.html'), renderReportHtml({
+    model: report.model,
+    estimate: report.estimate,
+    clockMHz: 200,
+    measured: x || i ? { layers: x?.layers ?? {}, total: x?.total, ice40Total: i?.total, ...(i && i.fmaxMHz !== undefined ? { fmaxMHz: i.fmaxMHz } : {}) } : undefined,
+  }));
+}
