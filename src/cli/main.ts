@@ -10,6 +10,7 @@ import { simCommand } from './sim.ts';
 import { demoCommand } from './demo.ts';
 import { estimateCommand } from './estimate.ts';
 import { synthCommand } from './synth.ts';
+import { compressCommand } from './compress.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -20,6 +21,7 @@ export const commands: CommandModule<any, any>[] = [
   demoCommand,
   estimateCommand,
   synthCommand,
+  compressCommand,
 ];
 
 export function buildCli(argv: string[]): Argv {

@@ -26,34 +26,48 @@ const QDOMAIN = 'qonnx.custom_op.general';
 /** Layers whose run-time input must be quantized (a max pool commutes with the quantizer before it). */
 const MACS = new Set(['MatMul', 'Gemm', 'Conv']);
 
+/** The MatMul/Gemm/Conv nodes whose run-time input is not quantized (looking through layout ops and max pools). */
+export function floatMacInputs(g: Graph): { mac: Node; tensor: string }[] {
+  const prod = producers(g);
+  const targets: { mac: Node; tensor: string }[] = [];
+  for (const n of g.nodes) {
+    if (!MACS.has(n.op) || g.initializers.has(n.inputs[0])) continue;
+    let p = prod.get(n.inputs[0]);
+    while (p && (LAYOUT.has(p.op) || p.op === 'MaxPool')) p = prod.get(p.inputs[0]);
+    if (p && QUANTIZERS.has(p.op)) continue;
+    targets.push({ mac: n, tensor: n.inputs[0] });
+  }
+  return targets;
+}
+
+/**
+ * Runs g on each calibration vector (one inference each, fed to the first run-time input) and
+ * hands every requested tensor's values to `visit`.
+ */
+export function observeTensors(g: Graph, calibration: Float32Array[], tensors: string[], visit: (tensor: string, values: Float32Array) => void): void {
+  const decl = runtimeInputs(g)[0];
+  const shape = (decl.shape ?? []).map((d) => (typeof d === 'number' ? d : 1));
+  for (const x of calibration) {
+    const env = runGraph(g, new Map([[decl.name, makeTensor('float32', shape, x)]]), { keep: tensors });
+    for (const t of tensors) visit(t, env.get(t)!.data as Float32Array);
+  }
+}
+
 /** A copy of g with a Quant before every MatMul/Gemm/Conv whose run-time input is not quantized. */
 export function quantizeFloatActivations(g: Graph, opts: QuantizeActivationsOptions): { graph: Graph; inserted: InsertedQuant[] } {
   const out: Graph = structuredClone(g);
   const prod = producers(out);
   const input = runtimeInputs(out)[0]?.name;
-  const targets: { mac: Node; tensor: string }[] = [];
-  for (const n of out.nodes) {
-    if (!MACS.has(n.op) || out.initializers.has(n.inputs[0])) continue;
-    let t = n.inputs[0];
-    let p = prod.get(t);
-    while (p && (LAYOUT.has(p.op) || p.op === 'MaxPool')) p = prod.get(p.inputs[0]);
-    if (p && QUANTIZERS.has(p.op)) continue;
-    targets.push({ mac: n, tensor: n.inputs[0] });
-    void t;
-  }
+  const targets = floatMacInputs(out);
   // Calibrate: the range of every target tensor over the sample inputs.
-  const shape = (runtimeInputs(out)[0].shape ?? []).map((d) => (typeof d === 'number' ? d : 1));
   const lo = new Map<string, number>();
   const hi = new Map<string, number>();
-  for (const x of opts.calibration) {
-    const env = runGraph(g, new Map([[input, makeTensor('float32', shape, x)]]), { keep: targets.map((t) => t.tensor) });
-    for (const { tensor } of targets) {
-      for (const v of env.get(tensor)!.data as Float32Array) {
-        lo.set(tensor, Math.min(lo.get(tensor) ?? Infinity, v));
-        hi.set(tensor, Math.max(hi.get(tensor) ?? -Infinity, v));
-      }
+  observeTensors(g, opts.calibration, [...new Set(targets.map((t) => t.tensor))], (tensor, values) => {
+    for (const v of values) {
+      lo.set(tensor, Math.min(lo.get(tensor) ?? Infinity, v));
+      hi.set(tensor, Math.max(hi.get(tensor) ?? -Infinity, v));
     }
-  }
+  });
   const bits = opts.bits ?? 8;
   const inserted: InsertedQuant[] = [];
   out.opsets[QDOMAIN] ??= 1;
