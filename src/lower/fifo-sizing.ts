@@ -23,8 +23,7 @@
 import { InternalError } from '../diag/index.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { checkDataflow, type CheckedLayer } from '../exec/dataflow.ts';
-import { windowOutput } from '../layers/sliding-window.ts';
-import widthConverter from '../layers/width-converter.ts';
+import { windowBufferDepth, windowOutput } from '../layers/sliding-window.ts';
 
 /** Beats of slack: the Duplicate's output register and the join's input stage. */
 export const SLACK = 2;
@@ -39,10 +38,10 @@ export interface FifoSize {
   elems: number;
   depth: number;
   /**
-   * Depth for full rate (≥ depth): the most Duplicate beats in flight on the short path when inputs
-   * stream back to back at the network II and the long path delivers as the layers' timing models
-   * say (schedule / timing, as codegen's latency estimate). Less than this still never deadlocks but
-   * can stretch the cycles per inference beyond the estimate.
+   * Depth for full rate (≥ depth): also room for everything the long path's own buffers (line
+   * buffer, MVU input vector, register stages) can take ahead of its output, so the Duplicate never
+   * starves the long path. Less than this still never deadlocks but can stretch the cycles per
+   * inference beyond the estimate (seen in Verilator with the deadlock depth next to a folded MVU).
    */
   fullRateDepth: number;
 }
@@ -154,10 +153,6 @@ const pow2 = (n: number): number => {
 export function fifoSizes(df: DataflowGraph): FifoSize[] {
   const checked = checkDataflow(df);
   const out: FifoSize[] = [];
-  // Network II as codegen estimates it: the slowest layer or port.
-  const beatsOf = (s: string) => { const c = checked.find((x) => x.layer.inputs.includes(s) || x.layer.outputs.includes(s))!; const p = c.layer.inputs.includes(s) ? c.ports.in[c.layer.inputs.indexOf(s)] : c.ports.out[c.layer.outputs.indexOf(s)]; return p.elems / p.fold; };
-  const times = beatTimes(df, checked);
-  const ii = Math.max(beatsOf(df.inputs[0]), beatsOf(df.outputs[0]), ...checked.map((c) => c.kind.spec.cycles(c.attrs as never)));
   for (const { dup, join, paths } of branchPairs(checked)) {
     const fj = join.ports.in[0].fold;
     const n = join.ports.in[0].elems;
@@ -178,86 +173,44 @@ export function fifoSizes(df: DataflowGraph): FifoSize[] {
     const i = buffered[0] !== buffered[1] ? (buffered[0] > buffered[1] ? 0 : 1) : paths[0].layers.length <= paths[1].layers.length ? 0 : 1;
     const fd = dup.ports.out[0].fold;
     const depth = pow2(Math.ceil(buffered[i] / fd) + SLACK);
-    const inFlight = fullRateBeats(dup, paths[1 - i], times, ii);
+    const inFlight = fullRateBeats(dup, paths[1 - i], paths[i], n, fj);
     out.push({ join: join.layer.name, duplicate: dup.layer.name, port: paths[i].dupPort, elems: buffered[i], depth, fullRateDepth: Math.max(depth, pow2(inFlight + SLACK)) });
   }
   return out;
 }
 
-/** Departure cycles of a layer's output beats from its input arrivals (as codegen's estimate). */
-function departures(c: CheckedLayer, ins: number[][]): number[] {
-  if (c.kind.spec.schedule) return c.kind.spec.schedule(c.attrs as never, ins).out[0];
-  const [first, last] = c.kind.spec.timing(c.attrs as never, Math.max(...ins.map((x) => x[0])), Math.max(...ins.map((x) => x[x.length - 1])));
-  const n = c.ports.out[0].elems / c.ports.out[0].fold;
-  return Array.from({ length: n }, (_, j) => (n > 1 ? first + Math.round((j * (last - first)) / (n - 1)) : first));
-}
-
 /**
- * Departure cycle of every beat of every stream for the first inference (input beat j at cycle j),
- * as codegen's estimate computes them, plus the WidthConverter codegen puts on edges whose folds differ.
+ * How far a layer's input may run ahead of what its current output needs, in input elements: the
+ * buffering its RTL has (SlidingWindow: its circular buffer; MVU: the second input vector; window
+ * reductions: one pixel; streaming layers: a register stage). Codegen's width converters add a beat.
  */
-function beatTimes(df: DataflowGraph, checked: CheckedLayer[]): Map<string, number[]> {
-  const times = new Map<string, number[]>();
-  const first = checked.find((c) => c.layer.inputs.includes(df.inputs[0]))!;
-  const p0 = first.ports.in[first.layer.inputs.indexOf(df.inputs[0])];
-  times.set(df.inputs[0], Array.from({ length: p0.elems / p0.fold }, (_, j) => j));
-  const folds = new Map<string, number>([[df.inputs[0], p0.fold]]);
-  for (const c of checked) {
-    const ins = c.layer.inputs.map((s, k) => regroup(times.get(s)!, folds.get(s)!, c.ports.in[k].fold, c.ports.in[k].elems));
-    const outs = c.kind.spec.schedule
-      ? c.kind.spec.schedule(c.attrs as never, ins).out
-      : c.ports.out.map(() => departures(c, ins));
-    c.layer.outputs.forEach((s, k) => {
-      times.set(s, outs[k]);
-      folds.set(s, c.ports.out[k].fold);
-    });
+function ahead(c: CheckedLayer, port: number): number {
+  const a = c.attrs as A;
+  const fi = c.ports.in[port].fold;
+  switch (c.layer.kind) {
+    case 'SlidingWindow': return windowBufferDepth(a as never, a.channels / a.pe) * a.pe;
+    case 'MVU': return a.cols + a.simd;
+    case 'VectorVector': case 'MaxPool': case 'AvgPool': return a.window * a.channels;
+    case 'Fifo': return a.depth * fi;
+    default: return 2 * fi;
   }
-  return times;
-}
-
-/** Beat times after a WidthConverter from fold `from` to `to` (unchanged when equal). */
-function regroup(arr: number[], from: number, to: number, elems: number): number[] {
-  if (from === to) return arr;
-  return widthConverter.spec.schedule!({ elems, inFold: from, outFold: to, qtype: { kind: 'INT', bits: 1, signed: false } } as never, [arr]).out[0];
 }
 
 /**
- * Most Duplicate beats held on the short path: beats the Duplicate has emitted (its first-inference
- * times, then one inference every II cycles) minus beats the join has taken (when the long path's
- * beat arrives), over a few inferences, in Duplicate beats.
+ * Full rate: the long path must never starve, so the Duplicate must be able to feed it as far as its
+ * buffers reach while the join still waits: N_long(b) plus every layer's `ahead`, composed along the
+ * path, minus what the join has drained from the short path — in Duplicate beats.
  */
-function fullRateBeats(dup: CheckedLayer, long: Path, times: Map<string, number[]>, ii: number): number {
-  const fd = dup.ports.out[0].fold;
-  const D = times.get(dup.layer.outputs[long.dupPort])!;
-  const join = long.layers[0].c;
-  const port = long.layers[0].port;
-  const fj = join.ports.in[port].fold;
-  const nj = join.ports.in[port].elems / fj;
-  const longStream = join.layer.inputs[port];
-  const producer = long.layers[1]?.c ?? dup;
-  const fLong = producer.ports.out[0].fold;
-  const arr = regroup(times.get(longStream)!, fLong, fj, join.ports.in[port].elems);
-  const runs = 3;
+function fullRateBeats(dup: CheckedLayer, long: Path, short: Path, n: number, fj: number): number {
+  const steps = long.layers.slice(1).map(({ c, port }) => ({ need: layerNeed(c, port), extra: ahead(c, port) + c.ports.in[port].fold + c.ports.out[0].fold }));
+  const reach = (e: number) => steps.reduce((x, st) => st.need(x) + st.extra, e);
+  const mine = pathNeed(short);
   let worst = 0;
-  for (let k = 0; k < runs; k++) {
-    for (let b = 0; b < nj; b++) {
-      const t = arr[b] + k * ii;
-      let emitted = 0;
-      for (let m = 0; m <= k + 1; m++) {
-        // D is non-decreasing: count beats of inference m emitted by t.
-        let lo = 0;
-        let hi = D.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >> 1;
-          if (D[mid] + m * ii <= t) lo = mid + 1;
-          else hi = mid;
-        }
-        emitted += lo;
-      }
-      worst = Math.max(worst, emitted - (k * nj + b) * (fj / fd));
-    }
+  for (let b = 0; b * fj < n; b++) {
+    const lastB = Math.min(n - 1, (b + 1) * fj - 1);
+    worst = Math.max(worst, reach(lastB) - (b === 0 ? -1 : mine(b * fj - 1)));
   }
-  return Math.ceil(worst);
+  return Math.ceil(worst / dup.ports.out[0].fold);
 }
 
 /**

@@ -56,7 +56,7 @@ function convResidual(h: number, w: number, c: number, pe: number, seed: number,
 describe('fifo sizes from data dependencies', () => {
   it('MVU branch: the bypass holds one whole input vector (elems) before the first output', () => {
     const df = branchGraph({ label: 'mvu', elems: 16, pe: 1, qtype: 'INT4', branch: 'mvu', fifo: 0, mvuPe: 1, simd: 1 }, 1);
-    expect(fifoSizes(df)).toEqual([{ join: 'join', duplicate: 'dup', port: 1, elems: 16, depth: 32, fullRateDepth: 32 }]);
+    expect(fifoSizes(df)).toEqual([{ join: 'join', duplicate: 'dup', port: 1, elems: 16, depth: 32, fullRateDepth: 64 }]); // + the MVU's second input vector
   });
 
   it('Threshold branch: elementwise, only the slack', () => {
