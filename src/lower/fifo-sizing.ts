@@ -22,6 +22,7 @@
 // a throughput bound: a FIFO this deep never deadlocks; full rate may need the latency difference.
 import { InternalError } from '../diag/index.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
+import { qtypeName } from '../ir/datatype.ts';
 import { checkDataflow, type CheckedLayer } from '../exec/dataflow.ts';
 import { windowBufferDepth, windowOutput } from '../layers/sliding-window.ts';
 
@@ -222,7 +223,16 @@ export function insertFifos(df: DataflowGraph, mode: 'full-rate' | 'deadlock' = 
   for (const s0 of sizes) {
     const s = { ...s0, depth: mode === 'full-rate' ? s0.fullRateDepth : s0.depth };
     const dup = df.layers.find((l) => l.name === s.duplicate)!;
-    const stream = dup.outputs[s.port];
+    // Where the FIFO goes: right after the Duplicate, or — when the short path is elementwise with one
+    // fold (a bypass Threshold) — right before the join, on the narrower activation codes.
+    let stream = dup.outputs[s.port];
+    let after: Layer = dup;
+    for (;;) {
+      const next = df.layers.find((l) => l.inputs.includes(stream));
+      if (!next || !ELEMENTWISE.has(next.kind) || next.kind === 'Fifo' || Number(next.attrs.pe ?? 1) !== Number(dup.attrs.pe ?? 1)) break;
+      stream = next.outputs[0];
+      after = next;
+    }
     const consumer = df.layers.find((l) => l.inputs.includes(stream));
     if (consumer?.kind === 'Fifo') {
       consumer.attrs = { ...consumer.attrs, depth: Math.max(Number(consumer.attrs.depth ?? 2), s.depth) };
@@ -234,12 +244,15 @@ export function insertFifos(df: DataflowGraph, mode: 'full-rate' | 'deadlock' = 
     const out = `${name}_out`;
     df.streams.set(out, { name: out, qtype: st.qtype, shape: [...st.shape] });
     const fifo: Layer = {
-      name, kind: 'Fifo', attrs: { elems: st.shape.reduce((a, b) => a * b, 1), pe: Number(dup.attrs.pe ?? 1), depth: s.depth, qtype: dup.attrs.qtype },
+      name, kind: 'Fifo', attrs: { elems: st.shape.reduce((a, b) => a * b, 1), pe: Number(dup.attrs.pe ?? 1), depth: s.depth, qtype: qtypeName(st.qtype) },
       consts: {}, inputs: [stream], outputs: [out], origin: [...dup.origin],
     };
     if (consumer) consumer.inputs = consumer.inputs.map((i) => (i === stream ? out : i));
     else df.outputs = df.outputs.map((o) => (o === stream ? out : o));
-    df.layers.splice(df.layers.indexOf(dup) + 1, 0, fifo);
+    df.layers.splice(df.layers.indexOf(after) + 1, 0, fifo);
   }
   return sizes;
 }
+
+/** Layers that map element i to element i with one register stage (a FIFO may move across them). */
+const ELEMENTWISE = new Set(['Threshold', 'Requant']);

@@ -214,7 +214,7 @@ describe('residual blocks (Duplicate → branches → AddStreams, analytic bypas
     const g = b.done(b.act(b.op('Add', [b2, a0])));
     const df = lowerModel(g);
     expect(df.layers.map((l) => l.kind)).toEqual([
-      'Pad', 'SlidingWindow', 'MVU', 'Duplicate', 'Fifo', 'Threshold', 'Threshold',
+      'Pad', 'SlidingWindow', 'MVU', 'Duplicate', 'Threshold', 'Threshold', 'Fifo', // FIFO on the bypass codes, not the accumulator
       'Pad', 'SlidingWindow', 'MVU', 'Threshold', 'Pad', 'SlidingWindow', 'MVU', 'Threshold', 'AddStreams', 'Threshold',
     ]);
     const join = df.layers.find((l) => l.kind === 'AddStreams')!;
