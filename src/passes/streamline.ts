@@ -30,6 +30,23 @@
 //    documented, calibrated activation quantization first (LowerOptions.quantizeActivations).
 //  - QOperator: QLinearMatMul (its MLAS requantization becomes a float32 Mul + QuantizeLinear in the
 //    chain) and MatMulInteger (+ Cast/Mul/Add/… chain); zero points fold into weights and biases.
+//
+// CNNs (issue 4) use the same machinery; a "MAC" is any layer whose output is an integer sum:
+//  - Conv (group 1 → SlidingWindow + MVU with one vector per output pixel, columns in (ky, kx, c)
+//    order; depthwise → VectorVector), any kernel/stride/dilation/pads (pads → a Pad layer filled
+//    with the input zero-point code); the bias folds into β (ONNX adds it to the float64 sum).
+//  - AveragePool / GlobalAveragePool: the window SUM; 1/k folds into α of the next activation.
+//  - MaxPool and Pad act on codes (max commutes with a non-decreasing quantizer; a MaxPool before
+//    the quantizer moves after it when only Relu/Clip/quantizers lie between).
+//  - Layout: streams are NHWC; src/lower/spatial.ts position tables carry the model's element order,
+//    so the host reorders an NCHW input once (InputQuantizer.order), an NCHW flatten permutes the next
+//    MatMul's weight columns, and an image output goes back in model order (OutputAffine.order).
+//  - Two MACs with no quantizer between (QKeras conv → conv): exact when the output stays on one
+//    power-of-two grid; the bias becomes a Requant with M = 1, shift 0.
+//  - Residual graphs (lowerBranches): a layer DAG; an accumulator with several consumers is
+//    duplicated and each consumer edge gets its own activation; Add of two quantized branches is
+//    AddStreams, the larger-scale branch's Threshold scaled by the integer ratio (other ratios and
+//    Requant there are refused); bypass FIFOs are sized analytically (src/lower/fifo-sizing.ts).
 import { Code, KilnError, type Diagnostic } from '../diag/index.ts';
 import { lookupOp } from '../exec/registry.ts';
 import { runGraph } from '../exec/run.ts';

@@ -1,6 +1,7 @@
 // Lowering: the streamlined integer plan becomes the dataflow IR (src/ir/dataflow.ts) —
-// MVU → Threshold | Requant per layer, optional LabelSelect — and `lowerModel` is the whole
-// ONNX Graph → DataflowGraph entry.
+// [Pad →] [SlidingWindow →] MVU | VectorVector | AvgPool → Threshold | Requant per layer, MaxPool /
+// Pad between layers, Duplicate / AddStreams / Fifo for residual branches, optional LabelSelect —
+// and `lowerModel` is the whole ONNX Graph → DataflowGraph entry.
 import { Code, KilnError } from '../diag/index.ts';
 import { qtypeName, uint, type QType } from '../ir/datatype.ts';
 import type { DataflowGraph, Layer, Stream } from '../ir/dataflow.ts';
