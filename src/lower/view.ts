@@ -54,7 +54,7 @@ export function viewGraph(g: Graph, allowed: (n: Node, dynIndex: number) => stri
     path.push(n);
     dynIndex.set(n, d[0]);
     for (const o of n.outputs) if (o !== '') dynamic.add(o);
-    if (d.length > 1 && !(opts.branches && n.op === 'Add' && d.length === 2)) problems.push(cannotLower(n, 'more than one run-time input: only chains of layers lower to dataflow'));
+    if (d.length > 1 && !(opts.branches && (n.op === 'Add' || n.op === 'Concat') && d.length === 2)) problems.push(cannotLower(n, 'more than one run-time input: only chains of layers lower to dataflow'));
   }
   // The path must be one chain from the input to the output.
   let cur = input;

@@ -94,7 +94,9 @@ export interface LayerPlan {
    * vector per output pixel); 'depthwise' = VectorVector over the window stream (weights channels ×
    * kh·kw); 'avgpool' = window sums (AvgPool; the 1/k scale lives in the activation after it).
    */
-  unit?: 'mvu' | 'depthwise' | 'avgpool' | 'add';
+  unit?: 'mvu' | 'depthwise' | 'avgpool' | 'add' | 'concat';
+  /** A channel Concat: channels of its first input (the rest come from the second), pixels per image. */
+  concat?: { aChannels: number; pixels: number };
   /** The input window (Conv, AveragePool; GlobalAveragePool = the whole image with `global`). */
   window?: Window2d;
   global?: boolean;
@@ -182,7 +184,7 @@ function classify(n: Node, dyn: number): string | undefined {
     if (n.op === 'BatchNormalization' && dyn !== 0) return 'its run-time input must be the first';
     return undefined;
   }
-  if (n.op === 'Add' || n.op === 'Concat') return 'branches (residual Add, Concat) do not lower yet: only chains of layers';
+  if (n.op === 'Concat') return undefined; // a join of two branches (lowerBranches checks the axis)
   return 'only MatMul/Gemm/Conv/pooling layers with quantizers, elementwise scaling, BatchNormalization and monotone activations lower to dataflow';
 }
 
@@ -669,7 +671,7 @@ function verifyActivation(code: (ch: Int32Array, acc: Float64Array) => Float64Ar
 // ---- branches (residual blocks) -------------------------------------------------------------------
 
 const runtimeInputsOf = (v: GraphView, n: Node): string[] => n.inputs.filter((i) => i !== '' && !v.consts.has(i) && v.shapes.has(i) && (i === v.input || v.producer.has(i)));
-const isJoin = (v: GraphView, n: Node): boolean => n.op === 'Add' && runtimeInputsOf(v, n).length === 2;
+const isJoin = (v: GraphView, n: Node): boolean => (n.op === 'Add' || n.op === 'Concat') && runtimeInputsOf(v, n).length === 2;
 const isLayerNode = (v: GraphView, n: Node): boolean => MACS.has(n.op) || isJoin(v, n);
 
 function isBranched(v: GraphView): boolean {
@@ -737,13 +739,18 @@ function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], outputTens
         if (b.model.s / b.scale !== s) {
           throw new KilnError(cannotLower(L, `branch scales ${a.model.s} and ${b.model.s} are not integer multiples of each other (align them, e.g. power-of-two scales)`));
         }
-        const lo = a.codes[0] * a.scale + b.codes[0] * b.scale;
-        const hi = a.codes[a.codes.length - 1] * a.scale + b.codes[b.codes.length - 1] * b.scale;
         const [alo, ahi] = range(a.type);
         const [blo, bhi] = range(b.type);
-        const z = a.model.z * a.scale + b.model.z * b.scale;
-        if (!Number.isInteger(z)) throw new KilnError(cannotLower(L, 'the zero points of its branches do not add up to an integer code'));
-        inSide = { model: { s, z }, codes: [lo, hi], type: smallestIntFor(alo + blo, ahi + bhi), elems: NaN, positions: input.positions };
+        const [aLo, aHi, bLo, bHi] = [a.codes[0] * a.scale, a.codes[a.codes.length - 1] * a.scale, b.codes[0] * b.scale, b.codes[b.codes.length - 1] * b.scale];
+        if (L.op === 'Concat') {
+          // Codes pass unchanged, so both branches need the same (scaled) code model.
+          if (a.model.z * a.scale !== b.model.z * b.scale) throw new KilnError(cannotLower(L, `its branches have different zero points (${a.model.z}, ${b.model.z})`));
+          inSide = { model: { s, z: a.model.z * a.scale }, codes: [Math.min(aLo, bLo), Math.max(aHi, bHi)], type: smallestIntFor(Math.min(alo, blo, 0), Math.max(ahi, bhi, 0)), elems: NaN, positions: input.positions };
+        } else {
+          const z = a.model.z * a.scale + b.model.z * b.scale;
+          if (!Number.isInteger(z)) throw new KilnError(cannotLower(L, 'the zero points of its branches do not add up to an integer code'));
+          inSide = { model: { s, z }, codes: [aLo + bLo, aHi + bHi], type: smallestIntFor(alo + blo, ahi + bhi), elems: NaN, positions: input.positions };
+        }
       } else {
         const a = ins[0]!;
         inSide = { model: a.model, codes: a.codes, type: a.type, elems: numel(v.shapes.get(L.inputs[0]) ?? [NaN]), positions: input.positions };
@@ -817,7 +824,7 @@ function propagatePositions(v: GraphView, inPos: Int32Array): Map<string, Int32A
     const x = pos.get(n.inputs[v.dynIndex.get(n)!]);
     const shape = v.shapes.get(n.outputs[0]);
     if (!x || !shape) continue;
-    if (SPATIAL_MACS.has(n.op) || CODE_OPS.has(n.op)) {
+    if (SPATIAL_MACS.has(n.op) || CODE_OPS.has(n.op) || n.op === 'Concat') {
       if (shape.length === 4) pos.set(n.outputs[0], nchwPositions(shape[1], shape[2], shape[3]));
     } else if (MACS.has(n.op)) pos.set(n.outputs[0], identityPositions(numel(shape)));
     else if (LAYOUT.has(n.op)) {
@@ -909,8 +916,9 @@ interface MacWeights {
   cols: number;
   W: number[];
   sw: number[];
-  unit: 'mvu' | 'depthwise' | 'avgpool' | 'add';
+  unit: 'mvu' | 'depthwise' | 'avgpool' | 'add' | 'concat';
   window?: Window2d;
+  concat?: { aChannels: number; pixels: number };
   global?: boolean;
   padCode?: number;
   /** A Conv's float bias per row. */
@@ -951,7 +959,12 @@ function joinWeights(v: GraphView, n: Node): MacWeights {
   const shape = v.shapes.get(n.outputs[0]) ?? [];
   const C = shape.length === 4 ? shape[1] : numel(shape);
   const ones = new Array<number>(C).fill(1);
-  return { rows: C, cols: 1, W: ones, sw: [...ones], unit: 'add' };
+  if (n.op === 'Add') return { rows: C, cols: 1, W: ones, sw: [...ones], unit: 'add' };
+  // Concat: values pass unchanged (one column of ones per channel), on the channel axis only.
+  const axis = attrInt(n, 'axis', 1);
+  if (axis !== 1 && axis !== 1 - shape.length) throw new KilnError(cannotLower(n, `Concat on axis ${axis} (only the channel axis 1 lowers)`));
+  const a = v.shapes.get(runtimeInputsOf(v, n)[0]) ?? [];
+  return { rows: C, cols: 1, W: ones, sw: [...ones], unit: 'concat', concat: { aChannels: a[1], pixels: shape.length === 4 ? shape[2] * shape[3] : 1 } };
 }
 
 /** The input image [C, H, W] of a spatial node, checked to be in stream (NHWC) order. */
@@ -1032,14 +1045,14 @@ function codeOps(v: GraphView, nodes: Node[], m: CodeModel, lowest: number, posi
 
 function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, input: InSide, opts: StreamlineOptions, notes: string[]):
   { plan: LayerPlan; next?: { model: CodeModel; codes: number[]; type: QType }; affine?: OutputAffine; after: CodeOp[] } {
-  const spatial = SPATIAL_MACS.has(mac.op) || (mac.op === 'Add' && (v.shapes.get(mac.outputs[0])?.length ?? 0) === 4);
+  const spatial = SPATIAL_MACS.has(mac.op) || ((mac.op === 'Add' || mac.op === 'Concat') && (v.shapes.get(mac.outputs[0])?.length ?? 0) === 4);
   const integerMac = INTEGER_MACS.has(mac.op);
   if (integerMac && (input.model.s !== 1 || input.model.z !== 0)) {
     throw new KilnError(cannotLower(mac, 'its input must be integer codes (from QuantizeLinear or QLinearMatMul)'));
   }
   // QOperator MACs take their input zero point themselves; codes arrive raw (scale 1, zero point 0).
   const inZero = integerMac ? scalarOf(v, mac.inputs[2], mac, 0, 'the input zero point') : input.model.z;
-  const mw = mac.op === 'Add' ? joinWeights(v, mac) : spatial ? spatialWeights(v, mac, input, notes) : matrixWeights(v, mac, input, notes);
+  const mw = mac.op === 'Add' || mac.op === 'Concat' ? joinWeights(v, mac) : spatial ? spatialWeights(v, mac, input, notes) : matrixWeights(v, mac, input, notes);
   const { rows, cols, W, sw } = mw;
   // The MAC's ideal float output per row: v = α[r]·acc + β[r] (a Conv's bias folds into β: the ONNX
   // Conv adds it to its float64 sum before the one rounding to float32).
@@ -1092,7 +1105,7 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
     if (!spatial && !isLayoutPreserving(v, n)) throw new KilnError(cannotLower(n, 'a transpose that reorders elements'));
     chain.push(n);
   }
-  const unitFields = { unit: mw.unit, ...(mw.window ? { window: mw.window, padCode: mw.padCode } : {}), ...(mw.global ? { global: true } : {}) };
+  const unitFields = { unit: mw.unit, ...(mw.concat ? { concat: mw.concat } : {}), ...(mw.window ? { window: mw.window, padCode: mw.padCode } : {}), ...(mw.global ? { global: true } : {}) };
   const origin = [mac.name, ...chainNodes.map((n) => n.name)];
   const qi = lastActivation(chainNodes);
   // Padding enters the window as the code of float 0 (the input zero point).
@@ -1163,7 +1176,7 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
   const ext = code(allCh, allAcc);
   for (let r = 0; r < rows; r++) {
     if (ext[r] > ext[rows + r]) {
-      if (mw.unit === 'avgpool' || mw.unit === 'add') throw new KilnError(cannotLower(qn, `${mw.unit === 'add' ? 'a residual Add' : 'an average pool'} followed by a decreasing activation (negative scale)`));
+      if (mw.unit === 'avgpool' || mw.unit === 'add' || mw.unit === 'concat') throw new KilnError(cannotLower(qn, `${mw.unit === 'add' ? 'a residual Add' : 'an average pool'} followed by a decreasing activation (negative scale)`));
       sigma[r] = -1;
       for (let c = 0; c < cols; c++) W[r * cols + c] = -W[r * cols + c] || 0;
     }

@@ -122,6 +122,12 @@ export function toDataflow(plan: StreamlinedMlp, opts: LowerOptions = {}): Dataf
         const out = stream(`${name}_acc`, l.accType, elems);
         layers.push({ name, kind: 'AddStreams', attrs: { elems, pe: 1, aType: tn(typeOf(ins[0])), bType: tn(typeOf(ins[1])), outType: tn(l.accType) }, consts: {}, inputs: ins, outputs: [out], origin: [n.name] });
         cur = out;
+      } else if (l.unit === 'concat') {
+        const { aChannels, pixels } = l.concat!;
+        const name = unique(verilogName(n.name));
+        const out = stream(`${name}_out`, l.accType, pixels * l.rows);
+        layers.push({ name, kind: 'Concat', attrs: { pixels, aChannels, bChannels: l.rows - aChannels, pe: 1, aType: tn(typeOf(ins[0])), bType: tn(typeOf(ins[1])), outType: tn(l.accType) }, consts: {}, inputs: ins, outputs: [out], origin: [n.name] });
+        cur = out;
       } else {
         cur = ins[0];
         emitMac(l);

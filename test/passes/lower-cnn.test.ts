@@ -243,6 +243,30 @@ describe('residual blocks (Duplicate → branches → AddStreams, analytic bypas
   });
 });
 
+describe('Concat of two branches (channel axis)', () => {
+  it('1×1 and 3×3 branches concatenated, then a conv: Concat layer, codes exact', () => {
+    const b = builder([1, 2, 6, 6]);
+    const a0 = b.act(b.conv(b.quant('x', 0.25, 4, true), 2, 3, [1, 1]));
+    const p = b.act(b.conv(a0, 3, 2, [1, 1]));
+    const q = b.quant(b.op('Relu', [b.conv(a0, 3, 3, [3, 3], { pads: ints([1, 1, 1, 1]) })]), 1, 4, false); // scale 2× → codes × 2
+    const cat = b.op('Concat', [p, q], { axis: int(1) });
+    const g = b.done(b.act(b.conv(cat, 5, 2, [3, 3])));
+    const ks = kinds(g);
+    expect(ks).toContain('Concat');
+    expect(ks.filter((k) => k === 'Duplicate')).toHaveLength(1);
+    expectExact(compareLowering(g, inputs(20, 72)));
+  });
+
+  it('Concat on a spatial axis is refused', () => {
+    const b = builder([1, 2, 4, 4]);
+    const a0 = b.act(b.conv(b.quant('x', 0.25, 4, true), 2, 2, [1, 1]));
+    const p = b.act(b.conv(a0, 2, 2, [1, 1]));
+    const q = b.act(b.conv(a0, 2, 2, [1, 1]));
+    const g = b.done(b.act(b.conv(b.op('Concat', [p, q], { axis: int(2) }), 2, 2, [1, 1])));
+    expect(() => lowerModel(g)).toThrow(/KLN2001 cannot lower op 'Concat' \(Concat on axis 2 \(only the channel axis 1 lowers\)\)/);
+  });
+});
+
 // ---- real models --------------------------------------------------------------------------------
 
 const zoo = (m: string, f: string) => join(root, 'test/fixtures/zoo', m, f);
