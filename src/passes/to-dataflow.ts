@@ -66,6 +66,8 @@ export function toDataflow(plan: StreamlinedMlp, opts: LowerOptions = {}): Dataf
     }
     const ih = w.ih + top + bottom;
     const iw = w.iw + left + right;
+    // A 1×1 stride-1 window stream is the image stream itself.
+    if (w.kh === 1 && w.kw === 1 && w.sh === 1 && w.sw === 1) return;
     add(`${base}_window`, 'SlidingWindow', { ih, iw, channels: w.channels, kh: w.kh, kw: w.kw, sh: w.sh, sw: w.sw, dh: w.dh, dw: w.dw, pe: 1, qtype: tn(qtype) }, {}, qtype, w.oh * w.ow * w.kh * w.kw * w.channels, origin);
   };
   const codeOp = (op: CodeOp): void => {
