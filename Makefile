@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export ONNXRUNTIME_NODE_INSTALL := skip
 KILN := node bin/kiln.js
 
-.PHONY: setup demo test test-e2e bench lint fuzz calibrate clean
+.PHONY: setup demo test test-e2e bench lint fuzz calibrate clean compress-report
 
 node_modules: package.json package-lock.json
 	npm ci
@@ -33,3 +33,7 @@ fuzz: node_modules
 
 clean:
 	rm -rf .cache out
+
+# docs/compression.md's table: every compression method on zoo mlp_fp32 and lenet5_fp32 (2,000 MNIST digits).
+compress-report: node_modules
+	npx tsx scripts/compress-report.ts

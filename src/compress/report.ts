@@ -9,6 +9,8 @@ import { attrInt, producers, runtimeInputs, type Graph } from '../ir/graph.ts';
 import { makeTensor, toNumbers } from '../ir/tensor.ts';
 import { runPipeline } from '../passes/runner.ts';
 import { lowerModel } from '../passes/to-dataflow.ts';
+import { foldedDataflow } from '../codegen/index.ts';
+import { estimateNetwork } from '../estimate/network.ts';
 
 export interface Metrics {
   /** Nonzero weights (biases not counted). */
@@ -25,6 +27,11 @@ export interface Metrics {
   /** 'yes', or the error code lowering stops with. */
   lowers: string;
   accuracy?: number;
+  /**
+   * Estimated hardware (src/estimate) of the design `kiln compile` would build with its default
+   * folding: steady-state cycles per inference and xc7 LUT / DSP / BRAM18. Absent when it does not lower.
+   */
+  hardware?: { cycles: number; lut: number; dsp: number; bram18: number };
 }
 
 /**
@@ -105,15 +112,18 @@ export function measure(g: Graph, data?: EvalData): Metrics {
   }
   const widest = ws.layers.reduce((a, l) => Math.max(a, l.kind === 'float' ? 32 : l.bits), 0);
   let lowers = 'yes';
+  let hardware: Metrics['hardware'];
   try {
-    lowerModel(g);
+    const { df, checked } = foldedDataflow(lowerModel(g));
+    const e = estimateNetwork(df, checked);
+    hardware = { cycles: e.cyclesPerInference, lut: Math.round(e.total.xc7.lut ?? 0), dsp: Math.round(e.total.xc7.dsp ?? 0), bram18: Math.round(e.total.xc7.bram18 ?? 0) };
   } catch (e) {
     if (!(e instanceof KilnError)) throw e;
     lowers = `no (${e.code})`;
   }
   return {
     weights, memoryBits, macs: macs.total, nonzeroMacs, multipliers,
-    bits: widest >= 32 ? 'float' : String(widest), lowers,
+    bits: widest >= 32 ? 'float' : String(widest), lowers, hardware,
     accuracy: data ? accuracy(g, data) : undefined,
   };
 }
@@ -122,19 +132,25 @@ export interface ReportRow extends Metrics {
   name: string;
   /** Compression ratio vs the baseline's weight memory. */
   cr: number;
+  /** Speedup ratio: estimated cycles of the hardware baseline / this design's (when both lower). */
+  sr?: number;
   notes: string[];
 }
 
-export function reportRow(name: string, m: Metrics, baseline: Metrics, notes: string[] = []): ReportRow {
-  return { name, ...m, cr: baseline.memoryBits / m.memoryBits, notes };
+/** `hwBaseline`: the design Sr is measured against (a float baseline has no hardware). */
+export function reportRow(name: string, m: Metrics, baseline: Metrics, notes: string[] = [], hwBaseline?: Metrics): ReportRow {
+  const ref = hwBaseline?.hardware ?? baseline.hardware;
+  return { name, ...m, cr: baseline.memoryBits / m.memoryBits, ...(ref && m.hardware ? { sr: ref.cycles / m.hardware.cycles } : {}), notes };
 }
 
 /** The terminal table. */
 export function formatTable(rows: ReportRow[], baseline?: Metrics): string {
-  const head = ['method', 'weights', 'memory KiB', 'Cr', 'MACs', 'nonzero MACs', 'multipliers', 'bits', 'lowers', 'accuracy', 'Δacc'];
+  const head = ['method', 'weights', 'memory KiB', 'Cr', 'MACs', 'nonzero MACs', 'multipliers', 'bits', 'lowers', 'cycles', 'Sr', 'LUT', 'DSP', 'BRAM18', 'accuracy', 'Δacc'];
   const body = rows.map((r) => [
     r.name, String(r.weights), (r.memoryBits / 8192).toFixed(1), `${r.cr.toFixed(1)}×`, String(r.macs ?? '?'), String(r.nonzeroMacs ?? '?'),
     String(r.multipliers), r.bits, r.lowers,
+    String(r.hardware?.cycles ?? ''), r.sr === undefined ? '' : `${r.sr.toFixed(2)}×`,
+    String(r.hardware?.lut ?? ''), String(r.hardware?.dsp ?? ''), String(r.hardware?.bram18 ?? ''),
     r.accuracy === undefined ? '' : `${(100 * r.accuracy).toFixed(2)} %`,
     r.accuracy === undefined || baseline?.accuracy === undefined ? '' : `${(100 * (r.accuracy - baseline.accuracy)).toFixed(2)}`,
   ]);
