@@ -63,6 +63,8 @@ export interface LayerReport {
   simd?: number;
   cycles: number;
   weights?: { count: number; nonzero: number; multipliers: number };
+  /** Fifo layers: depth in beats (bypass FIFOs are sized by src/lower/fifo-sizing.ts). */
+  depth?: number;
 }
 
 export interface Report {
@@ -286,6 +288,7 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     pe: (attrs.pe as number | undefined) ?? ports.out[0].fold,
     ...(layer.kind === 'MVU' ? { simd: attrs.simd as number } : {}),
     cycles: kind.spec.cycles(attrs as never),
+    ...(layer.kind === 'Fifo' ? { depth: attrs.depth as number } : {}),
     ...(layer.kind === 'MVU'
       ? { weights: { count: layer.consts.weights.length, nonzero: layer.consts.weights.filter((w) => w !== 0).length, multipliers: mvuMultipliers(attrs as never, layer.consts.weights) } }
       : {}),
