@@ -132,7 +132,7 @@ describe('issue-3 target models: RTL == reference, cycles == estimate', () => {
         const inputs = t.inputs().map((x) => quantizeInput(design.df.inputQuant[0], x));
         expect(inputs.length).toBeGreaterThanOrEqual(100);
         // Unrolled designs: unoptimised C++ builds much faster and their simulations are short anyway.
-        const build = { quickBuild: kind === 'parallel' };
+        const build = { quickBuild: f.name === 'parallel' };
         const checked = await simulateAndCompare(out, design.df, inputs, { backpressure: 0.3, gaps: 0.1, seed: i + 1, build });
         expect(checked.outputs.length).toBe(inputs.length);
         expect(checked.mismatches, `first mismatches: ${JSON.stringify(checked.examples)}`).toBe(0);
