@@ -153,8 +153,10 @@ export default defineLayer({
         WI: bitWidth(a.inType),
         WW: ww,
         OUT_W: outW,
-        // Room for the worst-case sum (and 2·popcount in XNOR mode) plus one bit, so no overflow.
-        ACC_W: Math.max(signedBits(Math.min(lo, -a.cols), Math.max(hi, 2 * a.cols)), outW) + 1,
+        // Room for the worst-case sum (and 2·popcount in XNOR mode) plus one bit, so no overflow; at
+        // least one bit wider than an input / weight code, which mvu.v extends to ACC_W bits (all-zero
+        // weights give a [0, 0] sum, and a narrower ACC_W made a negative replication count).
+        ACC_W: Math.max(signedBits(Math.min(lo, -a.cols), Math.max(hi, 2 * a.cols)), outW, bitWidth(a.inType), ww) + 1,
         IN_KIND: codeKind(a.inType),
         W_KIND: weightKind(a.weightType),
       };
