@@ -318,6 +318,13 @@ describe('nn2fpga resnet8 (QONNX, three residual blocks, downsampling bypasses)'
     const c = compareLowering(g, [golden, ...inputs(4, 3 * 32 * 32, 21)]);
     expectExact(c, 5);
     expect(c.plan.branches?.filter((n) => n.plan?.unit === 'add')).toHaveLength(3);
+    // One analytically sized bypass FIFO per residual block (full-rate depth ≥ the deadlock bound).
+    const fifos = c.plan.notes.filter((n) => n.startsWith('fifo after'));
+    expect(fifos).toHaveLength(3);
+    for (const f of fifos) {
+      const [, full, dl] = /depth (\d+) \(deadlock-free from (\d+)\)/.exec(f)!.map(Number);
+      expect(full).toBeGreaterThanOrEqual(dl);
+    }
   }, 300_000);
 });
 
