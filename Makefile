@@ -31,6 +31,12 @@ lint: node_modules
 fuzz: node_modules
 	FUZZ_N=$(or $(N),1000) npx vitest run test/sim/fuzz.test.ts
 
+# Resource-model calibration (CPU-heavy: Yosys per case, cached in .cache/synth; run with nice).
+calibrate: node_modules
+	nice -n 10 npx tsx bench/calibrate.ts --family xc7
+	npx tsx bench/calibrate.ts --fit
+	npx tsx bench/calibrate.ts --report-only
+
 clean:
 	rm -rf .cache out
 

@@ -15,6 +15,7 @@ import { layerKind } from '../src/layers/index.ts';
 import { resourceKinds, synthesize, type Family, type Resources } from '../src/synth/yosys.ts';
 import { kilnRoot } from '../src/codegen/helpers.ts';
 import { calibrationCases, type CalCase } from './calibrate-cases.ts';
+import { fitAll } from './calibrate-fit.ts';
 
 interface Measurement { label: string; kind: string; family: Family; resources: Resources; seconds: number }
 
@@ -49,7 +50,7 @@ async function measure(c: CalCase, family: Family): Promise<Measurement> {
   }
 }
 
-if (!reportOnly) {
+if (!reportOnly && !args.includes('--fit')) {
   for (const family of families) {
     for (const [i, c] of cases.entries()) {
       if (have.has(key(c.label, family))) continue;
@@ -64,6 +65,18 @@ if (!reportOnly) {
       }
     }
   }
+}
+
+// ---- fit (--fit: write src/estimate/cost/coefficients.json and stop; the report runs in a fresh process) ----
+if (args.includes('--fit')) {
+  const all = calibrationCases(perKind);
+  const byName = new Map(all.map((c) => [c.label, c]));
+  const samples = data.filter((m) => byName.has(m.label)).map((m) => ({ layer: byName.get(m.label)!.layer, family: m.family, measured: m.resources }));
+  const { coefficients, loo } = fitAll(samples);
+  writeFileSync(join(kilnRoot, 'src', 'estimate', 'cost', 'coefficients.json'), JSON.stringify(coefficients, null, 2) + '\n');
+  writeFileSync(join(kilnRoot, 'docs', 'calibration-loo.json'), JSON.stringify(loo, null, 2) + '\n');
+  process.stdout.write(`fitted ${samples.length} samples; leave-one-out MAPE: ${JSON.stringify(loo)}\n`);
+  process.exit(0);
 }
 
 // ---- report ---------------------------------------------------------------------------------------
@@ -107,6 +120,11 @@ for (const kind of kindsSeen) {
 function mdTable(rows: string[][]): string[] {
   return [`| ${rows[0].join(' | ')} |`, `|${rows[0].map(() => '---').join('|')}|`, ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`)];
 }
-lines.push('## Summary', '', ...mdTable(summary), '', '## Per case', '', ...detail);
+const looPath = join(kilnRoot, 'docs', 'calibration-loo.json');
+const loo = existsSync(looPath) ? (JSON.parse(readFileSync(looPath, 'utf8')) as Record<string, number>) : {};
+lines.push('## Summary', '', 'MAPE is in-sample (the coefficients are fitted on these cases); leave-one-out MAPE (refit without the', 'case, then predict it) shows how the formulas do on configurations they were not fitted to.', '', ...mdTable(summary), '');
+const looRows = Object.entries(loo).map(([k, v]) => [k, pct(v)]);
+if (looRows.length) lines.push('### Leave-one-out MAPE', '', ...mdTable([['kind/family/resource', 'LOO MAPE'], ...looRows]), '');
+lines.push('## Per case', '', ...detail);
 writeFileSync(docPath, lines.join('\n') + '\n');
 process.stdout.write(`${summary.map((r) => r.join('\t')).join('\n')}\nwrote ${docPath}\n`);

@@ -1,0 +1,97 @@
+// Fitting the LUT / FF / LC coefficients of src/estimate/cost/*.ts to the Yosys measurements:
+// non-negative weighted least squares per kind, family and resource, weights 1/y² so the fit
+// minimises relative (percentage) error — the MAPE the issue asks for. Features with a negative
+// coefficient are dropped (set to 0) and the fit repeated, so every coefficient stays physical.
+import { costTerms } from '../src/estimate/resources.ts';
+import { memFf4, memLut4, memLut6 } from '../src/estimate/cost/memory.ts';
+import type { Layer } from '../src/ir/dataflow.ts';
+import type { Family, Resources } from '../src/synth/yosys.ts';
+
+export interface Sample { layer: Layer; family: Family; measured: Resources }
+
+/** The resource name in coefficients.json and how to get its target and features from a sample. */
+const targets: Record<Family, { name: string; measured: (s: Sample) => number; features: (l: Layer) => Record<string, number>; offset: (l: Layer) => number }[]> = {
+  xc7: [
+    { name: 'lut', measured: (s) => s.measured.lut, features: (l) => costTerms(l).lut, offset: (l) => costTerms(l).memories.reduce((a, m) => a + memLut6(m), 0) },
+    { name: 'ff', measured: (s) => s.measured.ff, features: (l) => costTerms(l).ff, offset: () => 0 },
+  ],
+  ice40: [
+    // LC = max(LUT4, FF); fitted as LC directly on the LUT features (LUT4s dominate these layers).
+    { name: 'lut4', measured: (s) => s.measured.lc, features: (l) => costTerms(l).lut, offset: (l) => costTerms(l).memories.reduce((a, m) => a + memLut4(m), 0) },
+    { name: 'ff', measured: () => 0, features: (l) => costTerms(l).ff, offset: (l) => costTerms(l).memories.reduce((a, m) => a + memFf4(m), 0) },
+  ],
+};
+
+function solve(a: number[][], b: number[]): number[] {
+  const n = b.length;
+  const m = a.map((row, i) => [...row, b[i]]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r][c]) > Math.abs(m[p][c])) p = r;
+    [m[c], m[p]] = [m[p], m[c]];
+    if (Math.abs(m[c][c]) < 1e-12) continue;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = m[r][c] / m[c][c];
+      for (let k = c; k <= n; k++) m[r][k] -= f * m[c][k];
+    }
+  }
+  return m.map((row, i) => (Math.abs(row[i]) < 1e-12 ? 0 : row[n] / row[i]));
+}
+
+/** Non-negative weighted least squares of y ≈ X·β (rows weighted by w); ridge-stabilised. */
+export function nnls(x: number[][], y: number[], w: number[]): number[] {
+  const k = x[0]?.length ?? 0;
+  let active = Array.from({ length: k }, (_, i) => i).filter((j) => x.some((r) => r[j] !== 0));
+  for (;;) {
+    const ata = active.map((i) => active.map((j) => x.reduce((s, r, n) => s + w[n] * r[i] * r[j], 0) + (i === j ? 1e-6 : 0)));
+    const atb = active.map((i) => x.reduce((s, r, n) => s + w[n] * r[i] * y[n], 0));
+    const beta = solve(ata, atb);
+    const neg = beta.findIndex((v) => v < 0);
+    if (neg < 0) {
+      const out = new Array<number>(k).fill(0);
+      active.forEach((j, i) => (out[j] = beta[i]));
+      return out;
+    }
+    active = active.filter((_, i) => i !== neg);
+  }
+}
+
+export type Coefficients = Record<string, Record<string, Record<string, Record<string, number>>>>;
+
+/** Coefficients for every (kind, family, resource) with measurements; plus leave-one-out MAPE. */
+export function fitAll(samples: Sample[]): { coefficients: Coefficients; loo: Record<string, number> } {
+  const coefficients: Coefficients = {};
+  const loo: Record<string, number> = {};
+  const kinds = [...new Set(samples.map((s) => s.layer.kind))];
+  for (const kind of kinds) {
+    for (const family of ['xc7', 'ice40'] as Family[]) {
+      const ss = samples.filter((s) => s.layer.kind === kind && s.family === family);
+      if (ss.length < 4) continue;
+      for (const t of targets[family]) {
+        const ys = ss.map((s) => t.measured(s) - t.offset(s.layer));
+        if (ss.every((s) => t.measured(s) === 0)) continue;
+        const feats = ss.map((s) => t.features(s.layer));
+        const names = [...new Set(feats.flatMap((f) => Object.keys(f))), 'intercept'];
+        const x = feats.map((f) => names.map((n) => (n === 'intercept' ? 1 : f[n] ?? 0)));
+        const w = ss.map((s) => 1 / Math.max(1, t.measured(s)) ** 2);
+        const beta = nnls(x, ys, w);
+        const c: Record<string, number> = {};
+        names.forEach((n, i) => (c[n] = Math.round(beta[i] * 1000) / 1000));
+        ((coefficients[kind] ??= {})[family] ??= {})[t.name] = c;
+        // Leave-one-out: refit without each sample, predict it.
+        const errs: number[] = [];
+        ss.forEach((s, i) => {
+          const m = t.measured(s);
+          if (m <= 0) return;
+          const keep = (_: unknown, j: number) => j !== i;
+          const b = nnls(x.filter(keep), ys.filter(keep), w.filter(keep));
+          const pred = x[i].reduce((acc, v, j) => acc + v * b[j], 0) + t.offset(s.layer);
+          errs.push(Math.abs(pred - m) / m);
+        });
+        if (errs.length) loo[`${kind}/${family}/${t.name}`] = errs.reduce((a, b) => a + b, 0) / errs.length;
+      }
+    }
+  }
+  return { coefficients, loo };
+}
