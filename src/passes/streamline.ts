@@ -1001,18 +1001,22 @@ function spatialWeights(v: GraphView, mac: Node, input: InSide, notes: string[])
   const [M, Cg, kh, kw] = iw.shape;
   const group = attrInt(mac, 'group', 1);
   const depthwise = group > 1 && group === C && M === C && Cg === 1;
-  if (group !== 1 && !depthwise) throw new KilnError(cannotLower(mac, `group = ${group} (only group 1 and depthwise, group = input channels = output channels, lower)`));
+  if (C !== Cg * group || M % group !== 0) throw new KilnError(cannotLower(mac, `group = ${group} does not divide ${C} input and ${M} output channels`));
+  // Other groupings (1 < group, or depthwise with a channel multiplier) become one MVU with a
+  // block-diagonal weight matrix: exact; the zeros cost no logic unrolled, but cycles when folded.
+  if (group > 1 && !depthwise) notes.push(`${mac.name}: group = ${group} convolution as an MVU with block-diagonal weights (${group}× the MACs of a grouped unit when folded)`);
   const window = window2d(mac, dims, [kh, kw]);
   const K = kh * kw;
   const cols = depthwise ? K : K * C;
-  const W = new Array<number>(M * cols);
+  const W = new Array<number>(M * cols).fill(0);
   const sw = new Array<number>(M);
   for (let r = 0; r < M; r++) {
+    const c0 = depthwise ? 0 : Math.floor(r / (M / group)) * Cg; // first input channel of r's group
     for (let c = 0; c < Cg; c++) {
       for (let k = 0; k < K; k++) {
         const i = (r * Cg + c) * K + k;
         // SlidingWindow order: tap-major, channel-minor ((ky·kw + kx)·C + c).
-        W[r * cols + (depthwise ? k : k * C + c)] = iw.w[i];
+        W[r * cols + (depthwise ? k : k * C + c0 + c)] = iw.w[i];
         if (c === 0 && k === 0) sw[r] = iw.s[i];
         else if (iw.s[i] !== sw[r]) throw new KilnError(cannotLower(mac, 'weight scale varies within an output channel'));
       }

@@ -171,12 +171,21 @@ describe('unsupported attribute combinations are coded errors naming the node', 
     expectExact(compareLowering(b.done(t), inputs(20, 128)));
   });
 
-  it('grouped (not depthwise) convolution', () => {
+  it('grouped convolution (group 2 of 4 → 6 channels) lowers as a block-diagonal MVU, exactly', () => {
     const b = builder([1, 4, 5, 5]);
-    const t = b.act(b.conv(b.quant('x', 0.25, 4, true), 4, 4, [3, 3], {}, 2));
-    const e = lowerError(b.done(t));
-    expect(e.code).toBe('KLN2001');
-    expect(e.message).toContain('group = 2 (only group 1 and depthwise');
+    const t = b.act(b.conv(b.quant('x', 0.25, 4, true), 4, 6, [3, 3], {}, 2));
+    const g = b.done(t);
+    const df = lowerModel(g);
+    const mvu = df.layers.find((l) => l.kind === 'MVU')!;
+    // Row 0 (group 0) has no weight on input channel 2 or 3 at any tap: columns (k·4 + c), c ≥ 2.
+    expect(Array.from({ length: 9 }, (_, k) => [mvu.consts.weights[k * 4 + 2], mvu.consts.weights[k * 4 + 3]]).flat().every((w) => w === 0)).toBe(true);
+    expectExact(compareLowering(g, inputs(20, 100)));
+  });
+
+  it('depthwise with a channel multiplier (group = C, 2 outputs per channel) lowers too', () => {
+    const b = builder([1, 3, 5, 5]);
+    const t = b.act(b.conv(b.quant('x', 0.25, 4, true), 3, 6, [3, 3], { pads: ints([1, 1, 1, 1]) }, 3));
+    expectExact(compareLowering(b.done(t), inputs(20, 75)));
   });
 
   it('AveragePool with padding and count_include_pad = 0', () => {
