@@ -3,7 +3,7 @@
 // method shares.
 import { fail } from '../diag/index.ts';
 import { attrFloat, attrInt, consumers, type Graph, type Node } from '../ir/graph.ts';
-import { makeTensor, numel, type Tensor } from '../ir/tensor.ts';
+import { makeTensor, numel } from '../ir/tensor.ts';
 
 export interface WeightLayer {
   node: Node;
@@ -101,8 +101,4 @@ export function checkRange(what: string, v: number, lo: number, hi: number, hiOp
 
 export function checkInteger(what: string, v: number, lo: number, hi: number): void {
   if (!Number.isInteger(v) || v < lo || v > hi) fail('BadArgument', `${what} must be an integer from ${lo} to ${hi}, not ${v}`);
-}
-
-export function tensorOf(values: number[] | Float32Array, shape: number[]): Tensor {
-  return makeTensor('float32', shape, values);
 }
