@@ -9,12 +9,16 @@ node_modules: package.json package-lock.json
 	npm ci
 	@touch node_modules
 
-setup: node_modules
+.cache/deps-installed: scripts/install-deps.sh
+	bash scripts/install-deps.sh
+	@mkdir -p .cache && touch $@
 
-demo: node_modules
+setup: node_modules .cache/deps-installed
+
+demo: setup
 	$(KILN) demo
 
-test: node_modules
+test: setup
 	@mkdir -p .cache
 	@status=0; npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest.json || status=$$?; \
 	  node test/summary.mjs .cache/vitest.json || status=1; exit $$status
