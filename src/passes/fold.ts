@@ -7,13 +7,24 @@
 //  - otherwise the biggest MVU gets at most MAX_LANES multiply lanes (pe·simd), which sets the
 //    target II = its cycles; every other MVU gets the fewest lanes that keep it within the target
 //    (so all layers run near the slowest one's pace, none wastes area going faster);
-//  - other kinds keep the pe they were lowered with;
+//  - MVU cycles count every input vector: a conv MVU runs `vectors` (= output pixels) vectors per
+//    inference, so its cycles are vectors·(rows/pe)·(cols/simd);
+//  - the image kinds (SlidingWindow, Pad, MaxPool, AvgPool, VectorVector, Duplicate, AddStreams,
+//    Fifo) also bound the target: the fastest they can go (pe = channels; a SlidingWindow also with a
+//    whole window per beat, taps = kh·kw) is a floor no MVU folding can beat, so the target is the
+//    slowest of all layers' fastest; each then gets the fewest lanes (pe·taps) within the target;
 //  - element-wise layers (Threshold, Requant, LabelSelect) take their producer's beat width when
-//    their own constraints allow it (no width converter needed), else the fewest lanes within target.
+//    their own constraints allow it (no width converter needed), else the fewest lanes within target;
+//  - other kinds (Concat) keep the pe they were lowered with.
+// MLPs have no image kinds and one vector per MVU, so their foldings are as before.
 import { fail } from '../diag/index.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
+import { layerKind } from '../layers/index.ts';
 
-export type Folding = Record<string, { pe?: number; simd?: number }>;
+export type Folding = Record<string, { pe?: number; simd?: number; taps?: number }>;
+
+/** Kinds whose `pe` default folding balances against the target (see the top of this file). */
+const IMAGE_KINDS = new Set(['SlidingWindow', 'Pad', 'MaxPool', 'AvgPool', 'VectorVector', 'Duplicate', 'AddStreams', 'Fifo']);
 
 // Kept low: fully unrolled wide multipliers are cheap to describe but slow to build in Verilator
 // (a 512-weight INT16×INT8 layer took minutes); ask for full parallelism explicitly with --fold.
@@ -32,11 +43,12 @@ export function applyFolding(df: DataflowGraph, folding: Folding): DataflowGraph
   for (const [name, f] of Object.entries(folding)) {
     if (!names.has(name)) fail('BadFolding', `folding names layer '${name}', which is not in the design (layers: ${[...names].join(', ')})`);
     for (const [k, v] of Object.entries(f ?? {})) {
-      if (k !== 'pe' && k !== 'simd') fail('BadFolding', `folding of '${name}' may set pe and simd, not '${k}'`);
+      if (k !== 'pe' && k !== 'simd' && k !== 'taps') fail('BadFolding', `folding of '${name}' may set pe, simd and taps, not '${k}'`);
       if (!Number.isInteger(v) || (v as number) < 1) fail('BadFolding', `${k} of '${name}' must be a positive integer, not ${JSON.stringify(v)}`);
     }
     const layer = df.layers.find((l) => l.name === name)!;
     if (f.simd !== undefined && layer.kind !== 'MVU') fail('BadFolding', `simd applies to MVU layers, not ${layer.kind} '${name}'`);
+    if (f.taps !== undefined && layer.kind !== 'SlidingWindow') fail('BadFolding', `taps applies to SlidingWindow layers, not ${layer.kind} '${name}'`);
   }
   return {
     ...df,
@@ -58,32 +70,57 @@ function mvuFold(rows: number, cols: number, target: number): { pe: number; simd
   return best;
 }
 
+/** Every legal (pe, taps) of an image-kind layer with its cycles, cheapest (fewest lanes) first. */
+function imageFoldings(l: Layer): { pe: number; taps: number; cycles: number }[] {
+  const kind = layerKind(l.kind, l.name);
+  const base = kind.parse(l) as Record<string, unknown>;
+  const n = (typeof base.channels === 'number' ? base.channels : base.elems) as number;
+  const tapChoices = l.kind === 'SlidingWindow' ? [1, (base.kh as number) * (base.kw as number)] : [1];
+  const out: { pe: number; taps: number; cycles: number }[] = [];
+  for (const taps of new Set(tapChoices)) {
+    for (const pe of divisors(n)) {
+      const a = { ...base, pe, taps };
+      if (kind.spec.checkFolding(a as never)) continue;
+      out.push({ pe, taps, cycles: kind.spec.cycles(a as never) });
+    }
+  }
+  return out.sort((x, y) => x.pe * x.taps - y.pe * y.taps || x.cycles - y.cycles);
+}
+
 /** The default folding described at the top of this file. */
 export function defaultFolding(df: DataflowGraph): Folding {
   const mvus = df.layers.filter((l) => l.kind === 'MVU');
+  const vectors = (l: Layer) => (typeof l.attrs.vectors === 'number' ? l.attrs.vectors : 1);
   const weights = mvus.reduce((s, l) => s + num(l, 'rows') * num(l, 'cols'), 0);
   const unroll = weights <= FULLY_PARALLEL_WEIGHTS;
+  const images = new Map(df.layers.filter((l) => IMAGE_KINDS.has(l.kind)).map((l) => [l.name, imageFoldings(l)]));
   let target = 1;
-  if (!unroll) {
-    for (const l of mvus) {
-      const rows = num(l, 'rows');
-      const cols = num(l, 'cols');
-      // Fewest cycles this layer can reach with at most MAX_LANES lanes.
-      let fastest = rows * cols;
-      for (const pe of divisors(rows)) for (const simd of divisors(cols)) {
-        if (pe * simd <= MAX_LANES) fastest = Math.min(fastest, (rows / pe) * (cols / simd));
-      }
-      target = Math.max(target, fastest);
+  for (const l of mvus) {
+    const rows = num(l, 'rows');
+    const cols = num(l, 'cols');
+    // Fewest cycles this layer can reach with at most MAX_LANES lanes (any number when unrolled).
+    let fastest = rows * cols;
+    for (const pe of divisors(rows)) for (const simd of divisors(cols)) {
+      if (unroll || pe * simd <= MAX_LANES) fastest = Math.min(fastest, (rows / pe) * (cols / simd));
     }
+    target = Math.max(target, vectors(l) * fastest);
   }
+  for (const options of images.values()) target = Math.max(target, Math.min(...options.map((o) => o.cycles)));
+
   const folding: Folding = {};
   const outFold = new Map<string, number>(); // stream → elements per beat of its producer
   for (const l of df.layers) {
     let pe: number;
     if (l.kind === 'MVU') {
-      const f = mvuFold(num(l, 'rows'), num(l, 'cols'), target);
+      const f = mvuFold(num(l, 'rows'), num(l, 'cols'), Math.floor(target / vectors(l)));
       folding[l.name] = f;
       pe = f.pe;
+    } else if (images.has(l.name)) {
+      const options = images.get(l.name)!;
+      const fastest = options.reduce((b, o) => (o.cycles < b.cycles ? o : b));
+      const f = options.find((o) => o.cycles <= target) ?? fastest;
+      folding[l.name] = l.kind === 'SlidingWindow' ? { pe: f.pe, taps: f.taps } : { pe: f.pe };
+      pe = f.pe * f.taps;
     } else if (l.kind !== 'Threshold' && l.kind !== 'Requant' && l.kind !== 'LabelSelect') {
       // Other kinds keep the folding they were lowered with.
       pe = typeof l.attrs.pe === 'number' ? l.attrs.pe : 1;
@@ -96,7 +133,7 @@ export function defaultFolding(df: DataflowGraph): Folding {
       pe = upstream !== undefined && ok(upstream) ? upstream : (divisors(elems).find(ok) ?? divisors(elems).reverse().find(legal)!);
       folding[l.name] = { pe };
     }
-    if (l.kind !== 'LabelSelect') outFold.set(l.outputs[0], pe);
+    for (const o of l.outputs) outFold.set(o, pe);
   }
   return folding;
 }

@@ -1,8 +1,12 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkDataflow } from '../../src/exec/dataflow.ts';
 import type { DataflowGraph, Layer } from '../../src/ir/dataflow.ts';
 import { parseQType } from '../../src/ir/datatype.ts';
+import { importGraph } from '../../src/onnx/import.ts';
+import { loadModel } from '../../src/onnx/load.ts';
 import { applyFolding, defaultFolding, MAX_LANES } from '../../src/passes/fold.ts';
+import { lowerModel } from '../../src/passes/to-dataflow.ts';
 
 /** A TFC-shaped binarized MLP 784-64-64-64-10 (weights all +1: only shapes matter here). */
 function tfcShape(): DataflowGraph {
@@ -48,5 +52,45 @@ describe('default folding', () => {
   it('a folding JSON overrides attrs and is checked by the layer (KLN2002)', () => {
     const df = applyFolding(tfcShape(), { fc1: { pe: 5 } });
     expect(() => checkDataflow(df)).toThrow("KLN2002 pe must divide 64, not 5 at node 'fc1'");
+  });
+});
+
+describe('default folding of CNNs (conv MVUs run one vector per output pixel)', () => {
+  let lowered: DataflowGraph | undefined; // lowering takes seconds: once for both tests
+  const lenet = () => (lowered ??= lowerModel(importGraph(loadModel(join(import.meta.dirname, '../fixtures/zoo/lenet5_int8_qdq/model.onnx')), { pipeline: 'tidy-exact' }).graph));
+
+  it('LeNet-5: MVU cycles count vectors, every layer within the II, image kinds at their fewest lanes', () => {
+    const df = lenet();
+    const folding = defaultFolding(df);
+    const checked = checkDataflow(applyFolding(df, folding));
+    const cycles = checked.map((c) => c.kind.spec.cycles(c.attrs as never));
+    const ii = Math.max(...cycles);
+    // Before vectors counted, the default left LeNet-5 at 240,000 cycles per inference.
+    expect(ii).toBeLessThanOrEqual(4000);
+    const conv = checked.find((c) => c.layer.kind === 'MVU' && (c.attrs.vectors as number) > 1)!;
+    const a = conv.attrs as { rows: number; cols: number; pe: number; simd: number; vectors: number };
+    expect(cycles[checked.indexOf(conv)]).toBe(a.vectors * (a.rows / a.pe) * (a.cols / a.simd));
+    for (const [i, c] of checked.entries()) {
+      if (!['SlidingWindow', 'Pad', 'MaxPool'].includes(c.layer.kind)) continue;
+      const pe = c.attrs.pe as number;
+      expect((c.attrs.channels as number) % pe).toBe(0);
+      // Halving the lanes (taps 1, the next smaller divisor) would exceed the II, unless already minimal.
+      const taps = c.attrs.taps as number | undefined;
+      if (pe > 1 && (taps ?? 1) === 1) {
+        const smaller = checkDataflow(applyFolding(df, { ...folding, [c.layer.name]: { pe: 1 } }))[i];
+        expect(smaller.kind.spec.cycles(smaller.attrs as never)).toBeGreaterThan(ii);
+      }
+    }
+    // The first conv's input generator needs a whole 5×5 window per beat to keep up.
+    expect(Object.values(folding).some((f) => f.taps === 25)).toBe(true);
+  });
+
+  it('the folding JSON sets taps of a SlidingWindow, and refuses taps elsewhere (KLN2002)', () => {
+    const df = lenet();
+    const swg = df.layers.find((l) => l.kind === 'SlidingWindow')!;
+    const mvu = df.layers.find((l) => l.kind === 'MVU')!;
+    const c = checkDataflow(applyFolding(df, { [swg.name]: { pe: swg.attrs.channels as number, taps: (swg.attrs.kh as number) * (swg.attrs.kw as number) } }));
+    expect(c.find((x) => x.layer.name === swg.name)!.attrs.taps).toBe(25);
+    expect(() => applyFolding(df, { [mvu.name]: { taps: 2 } })).toThrow(/KLN2002 taps applies to SlidingWindow layers, not MVU/);
   });
 });
