@@ -5,8 +5,8 @@
 // straight from the NHWC image stream (which is already in (pixel, channel) order).
 // Padding from a Pad layer counts as zeros (ONNX count_include_pad = 1). RTL: hw/window_reduce MODE 1.
 import { qtypeName, range } from '../ir/datatype.ts';
-import { defineLayer, dtype, mustDivide } from './define.ts';
-import { windowReduceAttrs, windowReduceCycles, windowReduceParams, windowReduceSchedule, windowReduceTiming } from './vector-vector.ts';
+import { defineLayer, dtype } from './define.ts';
+import { reduceWindows, windowReduceAttrs, windowReduceModel, windowReduceParams, windowReduceRtl, windowReduceStreams } from './common/window-reduce.ts';
 
 /** Range of a window sum. */
 const sumRange = (window: number, t: Parameters<typeof range>[0]): [number, number] => {
@@ -24,28 +24,11 @@ export default defineLayer({
     if (a.outType.kind !== 'INT') return `outType must be INTn or UINTn, not ${qtypeName(a.outType)}`;
     return lo < olo || hi > ohi ? `outType must hold the window sum range [${lo}, ${hi}], not ${qtypeName(a.outType)}` : undefined;
   },
-  checkFolding: (a) => mustDivide('pe', a.channels, a.pe),
-  streams: (a) => ({
-    in: [{ qtype: a.inType, elems: a.pixels * a.window * a.channels, fold: a.pe }],
-    out: [{ qtype: a.outType, elems: a.pixels * a.channels, fold: a.pe }],
-  }),
-  execute: (a, [x]) => {
-    const y: number[] = [];
-    for (let p = 0; p < a.pixels; p++) {
-      for (let c = 0; c < a.channels; c++) {
-        let s = 0;
-        for (let k = 0; k < a.window; k++) s += x[(p * a.window + k) * a.channels + c];
-        y.push(s);
-      }
-    }
-    return [y];
-  },
-  cycles: windowReduceCycles,
-  timing: windowReduceTiming,
-  schedule: windowReduceSchedule,
+  ...windowReduceModel,
+  streams: (a) => windowReduceStreams(a, a.inType, a.outType),
+  execute: (a, [x]) => [reduceWindows(a, x, 0, (s, v) => s + v)],
   rtl: {
-    module: 'window_reduce',
-    files: ['window_reduce/window_reduce.v'],
+    ...windowReduceRtl,
     params: (a) => windowReduceParams(a, 1, a.inType, a.outType, sumRange(a.window, a.inType)),
   },
 });
