@@ -11,6 +11,7 @@ import { demoCommand } from './demo.ts';
 import { estimateCommand } from './estimate.ts';
 import { synthCommand } from './synth.ts';
 import { compressCommand } from './compress.ts';
+import { bitstreamCommand } from './bitstream.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -22,6 +23,7 @@ export const commands: CommandModule<any, any>[] = [
   estimateCommand,
   synthCommand,
   compressCommand,
+  bitstreamCommand,
 ];
 
 export function buildCli(argv: string[]): Argv {

@@ -31,6 +31,7 @@ export const Code = {
   ToolMissing: 'KLN3001',
   ToolFailed: 'KLN3002',
   SimDeadlock: 'KLN3003',
+  TimingFailed: 'KLN3004',
 } as const;
 export type CodeName = keyof typeof Code;
 
