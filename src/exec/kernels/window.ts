@@ -66,6 +66,23 @@ export function to3(xs: number[], fillValue: number): [number, number, number] {
   return [r[0], r[1], r[2]];
 }
 
+type Triple = [number, number, number];
+
+/** A window's geometry with every list normalised to 3 spatial dims (the form the loop nests read). */
+export interface Window3 { inS: Triple; outS: Triple; kernel: Triple; strides: Triple; dilations: Triple; padsBegin: Triple; padsEnd: Triple }
+
+export function window3(win: Omit<Window, 'rank'>): Window3 {
+  return {
+    inS: to3(win.inSpatial, 1),
+    outS: to3(win.outSpatial, 1),
+    kernel: to3(win.kernel, 1),
+    strides: to3(win.strides, 1),
+    dilations: to3(win.dilations, 1),
+    padsBegin: to3(win.padsBegin, 0),
+    padsEnd: to3(win.padsEnd, 0),
+  };
+}
+
 /**
  * Conv accumulators: out[n][m][o] = bias[m] + Σ x[n][c][i] * w[m][c'][k] (float64, exact for
  * integer operands below 2^53). Integer convolutions (ConvInteger, QLinearConv) can pass
@@ -84,12 +101,7 @@ export function convAccumulate(
     fail('ShapeMismatch', `Conv with group=${group} needs input channels ${Cg * group} (weight [${wShape.join(',')}]) and output channels divisible by ${group}, not input channels ${C}`);
   }
   const Mg = M / group;
-  const [D, H, W] = to3(win.inSpatial, 1);
-  const [OD, OH, OW] = to3(win.outSpatial, 1);
-  const [KD, KH, KW] = to3(win.kernel, 1);
-  const [sd, sh, sw] = to3(win.strides, 1);
-  const [dd, dh, dw] = to3(win.dilations, 1);
-  const [pd, ph, pw] = to3(win.padsBegin, 0);
+  const { inS: [D, H, W], outS: [OD, OH, OW], kernel: [KD, KH, KW], strides: [sd, sh, sw], dilations: [dd, dh, dw], padsBegin: [pd, ph, pw] } = window3(win);
   const outPlane = OD * OH * OW;
   const inPlane = D * H * W;
   const out = new Float64Array(N * M * outPlane);

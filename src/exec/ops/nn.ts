@@ -16,7 +16,7 @@ import { recurrent, type CellKind } from '../kernels/recurrent.ts';
 import { reduceAxes, reducers } from '../kernels/reduce.ts';
 import { resize, type ResizeSpec } from '../kernels/resize.ts';
 import { intsOf, need, normAxes, normAxis, prod, storer } from '../kernels/util.ts';
-import { convAccumulate, to3, windowOf, type Window } from '../kernels/window.ts';
+import { convAccumulate, window3, windowOf, type Window } from '../kernels/window.ts';
 import type { OpImpl, OpTable } from '../registry.ts';
 
 type Inputs = (Tensor | undefined)[];
@@ -129,12 +129,8 @@ function convTranspose(node: Node, inputs: Inputs): Tensor[] {
     outSp = full.map((f, i) => f - padsB[i] - padsE[i]);
   }
   if (outSp.some((d) => d <= 0)) fail('ShapeMismatch', `ConvTranspose output would be empty ([${outSp.join(',')}]) for input ${formatShape(X.shape)} and pads [${[...padsB, ...padsE].join(',')}]`);
-  const [D, H, Wd] = to3(inSp, 1);
-  const [OD, OH, OW] = to3(outSp, 1);
-  const [KD, KH, KW] = to3(kernel, 1);
-  const [sd, sh, sw] = to3(strides, 1);
-  const [dd, dh, dw] = to3(dil, 1);
-  const [pd, ph, pw] = to3(padsB, 0);
+  const geometry = { inSpatial: inSp, outSpatial: outSp, kernel, strides, dilations: dil, padsBegin: padsB, padsEnd: padsE };
+  const { inS: [D, H, Wd], outS: [OD, OH, OW], kernel: [KD, KH, KW], strides: [sd, sh, sw], dilations: [dd, dh, dw], padsBegin: [pd, ph, pw] } = window3(geometry);
   const x = nums(X);
   const w = nums(W);
   const outPlane = OD * OH * OW;
@@ -180,13 +176,7 @@ function pool(node: Node, X: Tensor, kind: 'max' | 'avg'): Tensor[] {
   if (X.shape.length < 3) fail('ShapeMismatch', `${node.op} input must have rank >= 3, not ${formatShape(X.shape)}`);
   const win: Window = windowOf(node, X.shape.slice(2), attrInts(node, 'kernel_shape'), true);
   const [N, C] = X.shape;
-  const [D, H, W] = to3(win.inSpatial, 1);
-  const [OD, OH, OW] = to3(win.outSpatial, 1);
-  const [KD, KH, KW] = to3(win.kernel, 1);
-  const [sd, sh, sw] = to3(win.strides, 1);
-  const [dd, dh, dw] = to3(win.dilations, 1);
-  const [pd, ph, pw] = to3(win.padsBegin, 0);
-  const [qd, qh, qw] = to3(win.padsEnd, 0);
+  const { inS: [D, H, W], outS: [OD, OH, OW], kernel: [KD, KH, KW], strides: [sd, sh, sw], dilations: [dd, dh, dw], padsBegin: [pd, ph, pw], padsEnd: [qd, qh, qw] } = window3(win);
   const includePad = attrInt(node, 'count_include_pad', 0) !== 0;
   const colMajor = attrInt(node, 'storage_order', 0) !== 0;
   const x = nums(X);
