@@ -9,6 +9,7 @@ import { isFloat, makeTensor, nums, type Tensor } from '../src/ir/tensor.ts';
 import { importModel } from '../src/onnx/import.ts';
 import { decodeTensorFile } from '../src/onnx/tensor.ts';
 import { mlpSection } from './mlp.ts';
+import { cnnSection } from './cnn.ts';
 
 export interface BenchSection {
   name: string;
@@ -173,6 +174,7 @@ export const SECTIONS: BenchSection[] = [
   corpusSection('reference executor: the three largest corpus models kiln supports', false),
   corpusSection('reference executor: the three largest corpus models both kiln and onnxruntime-node run', true),
   mlpSection,
+  cnnSection,
 ];
 
 function findShared(): string | undefined {
