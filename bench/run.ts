@@ -9,6 +9,7 @@ import { isFloat, makeTensor, nums, type Tensor } from '../src/ir/tensor.ts';
 import { importModel } from '../src/onnx/import.ts';
 import { decodeTensorFile } from '../src/onnx/tensor.ts';
 import { mlpSection } from './mlp.ts';
+import { estimateSection } from './estimate.ts';
 import { cnnSection } from './cnn.ts';
 
 export interface BenchSection {

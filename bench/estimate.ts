@@ -1,0 +1,52 @@
+// Bench section (issue 5): per model, the estimate time (import → lower → fold → II, latency and
+// resources; and the estimate step alone) and the Yosys synth time of the whole design (xc7, out of
+// context; the second figure is the content-hash cache hit), with estimated vs measured LUTs.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileDataflow, foldedDataflow } from '../src/codegen/index.ts';
+import { kilnRoot } from '../src/codegen/helpers.ts';
+import { estimateNetwork } from '../src/estimate/network.ts';
+import { importModel } from '../src/onnx/import.ts';
+import { lowerModel } from '../src/passes/to-dataflow.ts';
+import { findTool } from '../src/sim/tools.ts';
+import { synthDesign } from '../src/synth/design.ts';
+import { table } from '../src/cli/table.ts';
+import { medianMs, type BenchSection } from './run.ts';
+
+const models = ['TFC_1W1A', 'TFC_1W2A', 'TFC_2W2A', 'qkeras_jettagging'];
+
+export const estimateSection: BenchSection = {
+  name: 'estimate and synth (issue 5): per model, default folding',
+  async run(ctx) {
+    const rows = [['model', 'estimate total ms', 'estimate step ms', 'II', 'LUT est', 'synth s (cold)', 'synth s (cached)', 'LUT Yosys', 'FF Yosys', 'BRAM18 Yosys']];
+    const yosys = findTool('yosys') !== undefined && process.env.BENCH_SYNTH !== '0';
+    for (const m of models) {
+      const path = join(kilnRoot, 'test/fixtures/corpus/qonnx-model-zoo', `${m}.onnx`);
+      const lower = () => lowerModel(importModel(path, { pipeline: 'tidy-exact' }), { source: path });
+      const total = await medianMs(ctx.repeats, () => { const { df, checked } = foldedDataflow(lower()); estimateNetwork(df, checked); });
+      const df = lower();
+      const step = await medianMs(ctx.repeats, () => { const f = foldedDataflow(df); estimateNetwork(f.df, f.checked); });
+      const f = foldedDataflow(df);
+      const e = estimateNetwork(f.df, f.checked);
+      const row = [m, total.toFixed(0), step.toFixed(0), String(e.cyclesPerInference), String(e.total.xc7.lut)];
+      if (yosys) {
+        const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-synth-'));
+        try {
+          compileDataflow(df, join(dir, 'd'));
+          const t0 = performance.now();
+          const s = await synthDesign(join(dir, 'd'), 'xc7', { layers: false });
+          const cold = (performance.now() - t0) / 1000;
+          const t1 = performance.now();
+          await synthDesign(join(dir, 'd'), 'xc7', { layers: false });
+          row.push(cold.toFixed(1), ((performance.now() - t1) / 1000).toFixed(2), String(s.total.lut), String(s.total.ff), String(s.total.bram18));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      } else row.push('—', '—', '—', '—', '—');
+      rows.push(row);
+    }
+    for (const line of table(rows)) ctx.log(line);
+    ctx.log('(synth cold = Yosys run or earlier cache entry in .cache/synth; BENCH_SYNTH=0 skips Yosys)');
+  },
+};
