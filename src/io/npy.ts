@@ -1,8 +1,8 @@
 // NumPy .npy files (format versions 1–3, C order, little-endian) ⇄ tensors.
 import { fail } from '../diag/index.ts';
-import { checkSize, makeTensor, numel, type DType, type Tensor } from '../ir/tensor.ts';
+import { checkSize, makeTensor, numel, readElement, type DType, type Tensor } from '../ir/tensor.ts';
 
-const descrToDType: Record<string, DType> = {
+const descrToDType: Record<string, Exclude<DType, 'string'>> = {
   '<f4': 'float32', '<f8': 'float64', '<f2': 'float16', '|i1': 'int8', '|u1': 'uint8', '<i2': 'int16',
   '<u2': 'uint16', '<i4': 'int32', '<u4': 'uint32', '<i8': 'int64', '<u8': 'uint64', '|b1': 'bool',
 };
@@ -32,30 +32,9 @@ export function decodeNpy(buf: Uint8Array, where = 'npy'): Tensor {
   const data = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const o = start + i * size;
-    switch (dtype) {
-      case 'float32': data[i] = dv.getFloat32(o, true); break;
-      case 'float64': data[i] = dv.getFloat64(o, true); break;
-      case 'float16': { const h = dv.getUint16(o, true); data[i] = halfBitsToNumber(h); break; }
-      case 'int8': data[i] = dv.getInt8(o); break;
-      case 'uint8': case 'bool': data[i] = dv.getUint8(o); break;
-      case 'int16': data[i] = dv.getInt16(o, true); break;
-      case 'uint16': data[i] = dv.getUint16(o, true); break;
-      case 'int32': data[i] = dv.getInt32(o, true); break;
-      case 'uint32': data[i] = dv.getUint32(o, true); break;
-      case 'int64': data[i] = Number(dv.getBigInt64(o, true)); break;
-      case 'uint64': data[i] = Number(dv.getBigUint64(o, true)); break;
-    }
+    data[i] = readElement(dv, dtype, o);
   }
   return makeTensor(dtype, shape, data);
-}
-
-function halfBitsToNumber(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 export function encodeNpy(t: Tensor): Uint8Array {

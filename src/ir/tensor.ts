@@ -108,3 +108,38 @@ export function cloneTensor(t: Tensor): Tensor {
 export function formatShape(shape: readonly (number | string)[]): string {
   return `[${shape.join(',')}]`;
 }
+
+/** The number float16 bits encode. */
+export function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** The number bfloat16 bits encode. */
+export function bfloatToFloat(b: number): number {
+  const buf = new DataView(new ArrayBuffer(4));
+  buf.setUint32(0, (b & 0xffff) << 16);
+  return buf.getFloat32(0);
+}
+
+/** One little-endian element of a numeric type at byte offset `o` (64-bit integers round beyond 2^53). */
+export function readElement(dv: DataView, dtype: Exclude<DType, 'string'>, o: number): number {
+  switch (dtype) {
+    case 'float32': return dv.getFloat32(o, true);
+    case 'float64': return dv.getFloat64(o, true);
+    case 'float16': return halfToFloat(dv.getUint16(o, true));
+    case 'bfloat16': return bfloatToFloat(dv.getUint16(o, true));
+    case 'int8': return dv.getInt8(o);
+    case 'uint8': case 'bool': return dv.getUint8(o);
+    case 'int16': return dv.getInt16(o, true);
+    case 'uint16': return dv.getUint16(o, true);
+    case 'int32': return dv.getInt32(o, true);
+    case 'uint32': return dv.getUint32(o, true);
+    case 'int64': return Number(dv.getBigInt64(o, true));
+    case 'uint64': return Number(dv.getBigUint64(o, true));
+  }
+}

@@ -1,6 +1,6 @@
 // ONNX TensorProto ⇄ kiln Tensor, for raw_data and every typed field.
 import { fail } from '../diag/index.ts';
-import { checkSize, makeTensor, numel, type DType, type Tensor } from '../ir/tensor.ts';
+import { bfloatToFloat, checkSize, halfToFloat, makeTensor, numel, readElement, type DType, type Tensor } from '../ir/tensor.ts';
 import { onnx, toNum, type TensorProto } from './proto.ts';
 
 const DT = onnx.TensorProto.DataType;
@@ -21,21 +21,6 @@ export function dtypeFromOnnx(code: number, what: string): DType {
 
 export function dtypeToOnnx(d: DType): number {
   return toOnnx[d];
-}
-
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
-export function bfloatToFloat(b: number): number {
-  const buf = new DataView(new ArrayBuffer(4));
-  buf.setUint32(0, (b & 0xffff) << 16);
-  return buf.getFloat32(0);
 }
 
 function floatToHalf(v: number): number {
@@ -95,20 +80,7 @@ export function decodeTensor(tp: TensorProto, where: string): Tensor {
     if (raw.byteLength !== n * sz) bad(raw.byteLength / sz);
     for (let i = 0; i < n; i++) {
       const o = i * sz;
-      switch (dtype) {
-        case 'float32': out[i] = dv.getFloat32(o, true); break;
-        case 'float64': out[i] = dv.getFloat64(o, true); break;
-        case 'float16': out[i] = halfToFloat(dv.getUint16(o, true)); break;
-        case 'bfloat16': out[i] = bfloatToFloat(dv.getUint16(o, true)); break;
-        case 'int8': out[i] = dv.getInt8(o); break;
-        case 'uint8': case 'bool': out[i] = dv.getUint8(o); break;
-        case 'int16': out[i] = dv.getInt16(o, true); break;
-        case 'uint16': out[i] = dv.getUint16(o, true); break;
-        case 'int32': out[i] = dv.getInt32(o, true); break;
-        case 'uint32': out[i] = dv.getUint32(o, true); break;
-        case 'int64': out[i] = Number(dv.getBigInt64(o, true)); break;
-        case 'uint64': out[i] = Number(dv.getBigUint64(o, true)); break;
-      }
+      out[i] = readElement(dv, dtype, o);
     }
     return t;
   }
