@@ -51,7 +51,7 @@ async function runTool(tool: ToolName, args: string[], cwd: string, log: string)
   writeFileSync(log, text);
   if (r.exitCode !== 0 || r.timedOut) {
     const tail = text.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
-    const why = r.timedOut ? 'timed out' : `exit code ${r.exitCode}`;
+    const why = r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
     fail('ToolFailed', `${tool} failed (${why}); full log in ${log}; last lines:\n${tail}`);
   }
   return Math.round((Date.now() - t0) / 100) / 10;
