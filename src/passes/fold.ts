@@ -9,13 +9,15 @@
 //    (so all layers run near the slowest one's pace, none wastes area going faster);
 //  - MVU cycles count every input vector: a conv MVU runs `vectors` (= output pixels) vectors per
 //    inference, so its cycles are vectors·(rows/pe)·(cols/simd);
-//  - the image kinds (SlidingWindow, Pad, MaxPool, AvgPool, VectorVector, Duplicate, AddStreams,
-//    Fifo) also bound the target: the fastest they can go (pe = channels; a SlidingWindow also with a
-//    whole window per beat, taps = kh·kw) is a floor no MVU folding can beat, so the target is the
-//    slowest of all layers' fastest; each then gets the fewest lanes (pe·taps) within the target;
+//  - the image kinds (SlidingWindow, Pad, MaxPool, AvgPool, VectorVector) also bound the target:
+//    the fastest they can go (pe = channels; a SlidingWindow also with a whole window per beat,
+//    taps = kh·kw) is a floor no MVU folding can beat, so the target is the slowest of all layers'
+//    fastest; each then gets the fewest lanes (pe·taps, pe dividing channels) within the target;
 //  - element-wise layers (Threshold, Requant, LabelSelect) take their producer's beat width when
 //    their own constraints allow it (no width converter needed), else the fewest lanes within target;
-//  - other kinds (Concat) keep the pe they were lowered with.
+//  - other kinds keep the pe they were lowered with: the branch kinds (Duplicate, AddStreams, Fifo,
+//    Concat) because bypass FIFO depths are sized at lowering for their lowered folding
+//    (src/lower/fifo-sizing.ts); refolding them would need re-sizing.
 // MLPs have no image kinds and one vector per MVU, so their foldings are as before.
 import { fail } from '../diag/index.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
@@ -24,7 +26,7 @@ import { layerKind } from '../layers/index.ts';
 export type Folding = Record<string, { pe?: number; simd?: number; taps?: number }>;
 
 /** Kinds whose `pe` default folding balances against the target (see the top of this file). */
-const IMAGE_KINDS = new Set(['SlidingWindow', 'Pad', 'MaxPool', 'AvgPool', 'VectorVector', 'Duplicate', 'AddStreams', 'Fifo']);
+const IMAGE_KINDS = new Set(['SlidingWindow', 'Pad', 'MaxPool', 'AvgPool', 'VectorVector']);
 
 // Kept low: fully unrolled wide multipliers are cheap to describe but slow to build in Verilator
 // (a 512-weight INT16×INT8 layer took minutes); ask for full parallelism explicitly with --fold.
