@@ -57,6 +57,9 @@ export function nnls(x: number[][], y: number[], w: number[]): number[] {
   }
 }
 
+/** 2 = pure relative error; lower trades a little MAPE on small layers for robustness to outliers. */
+const WEIGHT_POWER = Number(process.env.KILN_FIT_POWER ?? 2);
+
 export type Coefficients = Record<string, Record<string, Record<string, Record<string, number>>>>;
 
 /** Coefficients for every (kind, family, resource) with measurements; plus leave-one-out MAPE. */
@@ -74,7 +77,7 @@ export function fitAll(samples: Sample[]): { coefficients: Coefficients; loo: Re
         const feats = ss.map((s) => t.features(s.layer));
         const names = [...new Set(feats.flatMap((f) => Object.keys(f))), 'intercept'];
         const x = feats.map((f) => names.map((n) => (n === 'intercept' ? 1 : f[n] ?? 0)));
-        const w = ss.map((s) => 1 / Math.max(1, t.measured(s)) ** 2);
+        const w = ss.map((s) => 1 / Math.max(1, t.measured(s)) ** WEIGHT_POWER);
         const beta = nnls(x, ys, w);
         const c: Record<string, number> = {};
         names.forEach((n, i) => (c[n] = Math.round(beta[i] * 1000) / 1000));
