@@ -3,7 +3,7 @@ import { fail } from '../diag/index.ts';
 import { parseQType } from './datatype.ts';
 import { emptyGraph, type AttrValue, type Dim, type Graph, type Node, type ValueInfo } from './graph.ts';
 import { IR_MAGIC, BYTES } from './print.ts';
-import { makeTensor, numel, type DType, type Tensor } from './tensor.ts';
+import { makeTensor, numel, readElement, type DType, type Tensor } from './tensor.ts';
 
 const DTYPES = new Set<string>(Object.keys(BYTES));
 
@@ -186,16 +186,13 @@ function decodeBytes(L: Line, dtype: DType, shape: number[], b64: string): Tenso
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < n; i++) {
     const o = i * size;
+    // The printer stores float16/bfloat16 as float32 and 64-bit integers as float64 (their in-memory
+    // form); every other type is its own little-endian bytes.
     switch (dtype) {
       case 'float32': case 'float16': case 'bfloat16': out[i] = dv.getFloat32(o, true); break;
       case 'float64': case 'int64': case 'uint64': out[i] = dv.getFloat64(o, true); break;
-      case 'int8': out[i] = dv.getInt8(o); break;
-      case 'uint8': case 'bool': out[i] = dv.getUint8(o); break;
-      case 'int16': out[i] = dv.getInt16(o, true); break;
-      case 'uint16': out[i] = dv.getUint16(o, true); break;
-      case 'int32': out[i] = dv.getInt32(o, true); break;
-      case 'uint32': out[i] = dv.getUint32(o, true); break;
       case 'string': break;
+      default: out[i] = readElement(dv, dtype, o);
     }
   }
   return t;
