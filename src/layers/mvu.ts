@@ -14,19 +14,25 @@ function typedWeights(weights: readonly number[]): Float64Array {
   return t;
 }
 
+/** Accumulator range of row r of a rows×cols weight matrix for inputs anywhere in [xlo, xhi]. */
+export function rowAccRange(weights: readonly number[], r: number, cols: number, xlo: number, xhi: number): [number, number] {
+  let lo = 0;
+  let hi = 0;
+  for (let c = 0; c < cols; c++) {
+    const w = weights[r * cols + c];
+    lo += Math.min(w * xlo, w * xhi);
+    hi += Math.max(w * xlo, w * xhi);
+  }
+  return [lo, hi];
+}
+
 /** Worst-case accumulator range over all rows for inputs anywhere in inType's range. */
 export function mvuAccRange(rows: number, cols: number, inType: QType, weights: readonly number[]): [number, number] {
   const [xlo, xhi] = range(inType);
   let lo = 0;
   let hi = 0;
   for (let r = 0; r < rows; r++) {
-    let rlo = 0;
-    let rhi = 0;
-    for (let c = 0; c < cols; c++) {
-      const w = weights[r * cols + c];
-      rlo += Math.min(w * xlo, w * xhi);
-      rhi += Math.max(w * xlo, w * xhi);
-    }
+    const [rlo, rhi] = rowAccRange(weights, r, cols, xlo, xhi);
     lo = Math.min(lo, rlo);
     hi = Math.max(hi, rhi);
   }

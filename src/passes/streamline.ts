@@ -54,7 +54,7 @@ import { BIPOLAR, int, qtypeName, range, smallestIntFor, TERNARY, type QType } f
 import type { InputQuantizer, OutputAffine } from '../ir/dataflow.ts';
 import { attrFloat, attrInt, attrInts, type Graph, type Node } from '../ir/graph.ts';
 import { makeTensor, numel, toNumbers, type Tensor } from '../ir/tensor.ts';
-import { mvuOutType } from '../layers/mvu.ts';
+import { mvuOutType, rowAccRange } from '../layers/mvu.ts';
 import { fitRequant, progressionStep, reachedCodes, requantValue, searchThresholds, type ChannelRange } from '../lower/thresholds.ts';
 import { cannotLower, viewGraph, type GraphView } from '../lower/view.ts';
 import { identityPositions, imageDims, nchwPositions, padAmounts, poolKernel, samePositions, window2d, type Window2d } from '../lower/spatial.ts';
@@ -1115,13 +1115,7 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
   // Padding enters the window as the code of float 0 (the input zero point).
   const [xlo, xhi] = [Math.min(input.codes[0], mw.padCode ?? Infinity), Math.max(input.codes[input.codes.length - 1], mw.padCode ?? -Infinity)];
   const accRange = (ws: number[], r: number): ChannelRange => {
-    let lo = 0;
-    let hi = 0;
-    for (let c = 0; c < cols; c++) {
-      const w = ws[r * cols + c];
-      lo += Math.min(w * xlo, w * xhi);
-      hi += Math.max(w * xlo, w * xhi);
-    }
+    const [lo, hi] = rowAccRange(ws, r, cols, xlo, xhi);
     return { lo, hi };
   };
 
