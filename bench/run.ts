@@ -175,6 +175,7 @@ export const SECTIONS: BenchSection[] = [
   corpusSection('reference executor: the three largest corpus models kiln supports', false),
   corpusSection('reference executor: the three largest corpus models both kiln and onnxruntime-node run', true),
   mlpSection,
+  estimateSection,
   cnnSection,
 ];
 
