@@ -1,9 +1,8 @@
 // AvgPool (window sum) sim matrix: window sizes 1/4/9/25 and a GlobalAveragePool (pixels = 1,
 // window = h·w on an odd 7×5 image stream), signed/unsigned/bipolar inputs, foldings, sums at
 // the extremes of the output type.
-import { describe, expect, it } from 'vitest';
 import { parseQType, qtypeName, range, smallestIntFor } from '../../src/ir/datatype.ts';
-import { expectExact, haveVerilator, runLayerCase, type LayerCase } from './layer-matrix.ts';
+import { layerMatrix, windowReduceCycles, type LayerCase } from './layer-matrix.ts';
 
 function avgPoolCase(label: string, pixels: number, window: number, channels: number, pe: number, inType: string): LayerCase {
   const [lo, hi] = range(parseQType(inType));
@@ -22,11 +21,4 @@ const cases: LayerCase[] = [
   avgPoolCase('global_3x3_c3_pe3_bipolar', 1, 9, 3, 3, 'BIPOLAR'),
 ];
 
-describe.skipIf(!haveVerilator)('AvgPool RTL == reference, cycles == model', () => {
-  it.each(cases.map((c, i) => [c.label, c, i] as const))('%s', async (_label, c, i) => {
-    const res = await runLayerCase(c, 700 + i, 12);
-    expectExact(res);
-    const a = c.attrs as { pixels: number; window: number; channels: number; pe: number };
-    expect(res.cycles).toBe((a.pixels * a.window * a.channels) / a.pe);
-  });
-});
+layerMatrix('AvgPool', cases, 700, { n: 12, cycles: windowReduceCycles });

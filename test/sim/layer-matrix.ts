@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compileDataflow } from '../../src/codegen/index.ts';
 import { parseQType, range } from '../../src/ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../../src/ir/dataflow.ts';
@@ -87,4 +87,24 @@ export function expectExact(res: CaseResult): void {
   expect(res.mismatches).toBe(0);
   expect(res.simCycles).toBe(res.cycles);
   expect(res.simLatency).toBe(res.latency);
+}
+
+/**
+ * One layer kind's matrix as a test suite: every case exact (expectExact, `n` inferences from seed
+ * `seedBase + index`), and, given `cycles`, the model's cycles per inference equal to that formula.
+ */
+export function layerMatrix(kind: string, cases: LayerCase[], seedBase: number, opts: { n?: number; cycles?: (c: LayerCase) => number } = {}): void {
+  describe.skipIf(!haveVerilator)(`${kind} RTL == reference, cycles == model`, () => {
+    it.each(cases.map((c, i) => [c.label, c, i] as const))('%s', async (_label, c, i) => {
+      const res = await runLayerCase(c, seedBase + i, opts.n);
+      expectExact(res);
+      if (opts.cycles) expect(res.cycles).toBe(opts.cycles(c));
+    });
+  });
+}
+
+/** Cycles of a hw/window_reduce layer (MaxPool, AvgPool, VectorVector): one window-stream beat a cycle. */
+export function windowReduceCycles(c: LayerCase): number {
+  const a = c.attrs as { pixels: number; window: number; channels: number; pe: number };
+  return (a.pixels * a.window * a.channels) / a.pe;
 }

@@ -1,8 +1,7 @@
 // MaxPool sim matrix (on window streams, as a SlidingWindow delivers them): window sizes 1/4/9/25,
 // signed, unsigned, bipolar and ternary codes, channel folding from serial to all channels per beat.
-import { describe, expect, it } from 'vitest';
 import { parseQType, range } from '../../src/ir/datatype.ts';
-import { expectExact, haveVerilator, runLayerCase, type LayerCase } from './layer-matrix.ts';
+import { layerMatrix, windowReduceCycles, type LayerCase } from './layer-matrix.ts';
 
 function maxPoolCase(label: string, pixels: number, window: number, channels: number, pe: number, qtype: string): LayerCase {
   const [lo, hi] = range(parseQType(qtype));
@@ -21,11 +20,4 @@ const cases: LayerCase[] = [
   maxPoolCase('k3x3_p3_c1_pe1_bipolar', 3, 9, 1, 1, 'BIPOLAR'),
 ];
 
-describe.skipIf(!haveVerilator)('MaxPool RTL == reference, cycles == model', () => {
-  it.each(cases.map((c, i) => [c.label, c, i] as const))('%s', async (_label, c, i) => {
-    const res = await runLayerCase(c, 600 + i, 12);
-    expectExact(res);
-    const a = c.attrs as { pixels: number; window: number; channels: number; pe: number };
-    expect(res.cycles).toBe((a.pixels * a.window * a.channels) / a.pe);
-  });
-});
+layerMatrix('MaxPool', cases, 600, { n: 12, cycles: windowReduceCycles });

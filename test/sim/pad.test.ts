@@ -1,7 +1,6 @@
 // Pad sim matrix: symmetric and asymmetric pads (including none on some sides), odd image sizes,
 // non-zero pad values (zero points, negative for signed types), bit widths, channel folding.
-import { describe, expect, it } from 'vitest';
-import { expectExact, haveVerilator, runLayerCase, type LayerCase } from './layer-matrix.ts';
+import { layerMatrix, type LayerCase } from './layer-matrix.ts';
 
 interface PadGeometry { ih: number; iw: number; channels: number; top: number; bottom: number; left: number; right: number; pe: number; value?: number }
 
@@ -27,10 +26,4 @@ const cases: LayerCase[] = [
   padCase('p3_1x1_c4_pe4_uint2', { ih: 1, iw: 1, channels: 4, top: 3, bottom: 3, left: 3, right: 3, pe: 4, value: 1 }, 'UINT2'),
 ];
 
-describe.skipIf(!haveVerilator)('Pad RTL == reference, cycles == model', () => {
-  it.each(cases.map((c, i) => [c.label, c, i] as const))('%s', async (_label, c, i) => {
-    const res = await runLayerCase(c, 500 + i, 12);
-    expectExact(res);
-    expect(res.cycles).toBe(c.outElems / (c.attrs.pe as number));
-  });
-});
+layerMatrix('Pad', cases, 500, { n: 12, cycles: (c) => c.outElems / (c.attrs.pe as number) });

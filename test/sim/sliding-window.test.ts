@@ -1,9 +1,8 @@
 // SlidingWindow sim matrix: kernels 1/2/3/5 (square and not), strides 1/2, dilation, odd and
 // non-square images, bit widths (bipolar to 16 bits), channel folding from serial to all channels per
 // beat, whole windows per beat; input-bound (1×1 stride 2) and output-bound (big kernels) cases.
-import { describe, expect, it } from 'vitest';
 import { windowOutput } from '../../src/layers/sliding-window.ts';
-import { expectExact, haveVerilator, runLayerCase, type LayerCase } from './layer-matrix.ts';
+import { layerMatrix, type LayerCase } from './layer-matrix.ts';
 
 interface Geometry { ih: number; iw: number; channels: number; kh: number; kw: number; sh?: number; sw?: number; dh?: number; dw?: number; pe: number; taps?: number }
 
@@ -42,12 +41,11 @@ const cases: LayerCase[] = [
   swgCase('pool_k2_s2_24x24_c6_pe6_uint4', { ih: 24, iw: 24, channels: 6, kh: 2, kw: 2, sh: 2, sw: 2, pe: 6 }, 'UINT4'),
 ];
 
-describe.skipIf(!haveVerilator)('SlidingWindow RTL == reference, cycles == model', () => {
-  it.each(cases.map((c, i) => [c.label, c, i] as const))('%s', async (_label, c, i) => {
-    const res = await runLayerCase(c, 400 + i, 12);
-    expectExact(res);
+layerMatrix('SlidingWindow', cases, 400, {
+  n: 12,
+  cycles: (c) => {
     const a = c.attrs as Required<Geometry>;
     const [oh, ow] = windowOutput(a);
-    expect(res.cycles).toBe((Math.max(a.ih * a.iw, (oh * ow * a.kh * a.kw) / a.taps) * a.channels) / a.pe);
-  });
+    return (Math.max(a.ih * a.iw, (oh * ow * a.kh * a.kw) / a.taps) * a.channels) / a.pe;
+  },
 });

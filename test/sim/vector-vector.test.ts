@@ -1,11 +1,10 @@
 // VectorVector (depthwise conv) sim matrix: 1×1/3×3/5×5 windows, weight types (signed/unsigned
 // multipliers, bipolar and ternary add/sub, sparse), bipolar inputs, channel foldings, a ROM-sized
 // weight table, and inputs reaching channel 0's extreme sums.
-import { describe, expect, it } from 'vitest';
 import { parseQType, qtypeName, range } from '../../src/ir/datatype.ts';
 import { mvuOutType } from '../../src/layers/mvu.ts';
 import { rng } from '../unit/layers-helpers.ts';
-import { expectExact, haveVerilator, randomValues, runLayerCase, type LayerCase } from './layer-matrix.ts';
+import { layerMatrix, randomValues, windowReduceCycles, type LayerCase } from './layer-matrix.ts';
 
 function vvCase(label: string, pixels: number, window: number, channels: number, pe: number, inType: string, weightType: string, seed: number, zeros = 0): LayerCase {
   const r = rng(seed);
@@ -36,11 +35,4 @@ const cases: LayerCase[] = [
   vvCase('k5x5_p1_c96_pe8_uint8w_int8x_rom', 1, 25, 96, 8, 'INT8', 'UINT8', 7),
 ];
 
-describe.skipIf(!haveVerilator)('VectorVector RTL == reference, cycles == model', () => {
-  it.each(cases.map((c, i) => [c.label, c, i] as const))('%s', async (_label, c, i) => {
-    const res = await runLayerCase(c, 800 + i, 12);
-    expectExact(res);
-    const a = c.attrs as { pixels: number; window: number; channels: number; pe: number };
-    expect(res.cycles).toBe((a.pixels * a.window * a.channels) / a.pe);
-  });
-});
+layerMatrix('VectorVector', cases, 800, { n: 12, cycles: windowReduceCycles });
