@@ -4,7 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/diag/index.ts';
-import { emptyGraph, type AttrValue } from '../../src/ir/graph.ts';
+import { emptyGraph, type AttrValue, type Graph } from '../../src/ir/graph.ts';
 import { isFloat, makeTensor, nums, type DType, type Tensor } from '../../src/ir/tensor.ts';
 import { runGraph } from '../../src/exec/run.ts';
 import { encodeModel } from '../../src/onnx/load.ts';
@@ -25,13 +25,19 @@ const IS = (v: number[]): AttrValue => ({ kind: 'ints', v });
 const S = (v: string): AttrValue => ({ kind: 'string', v });
 const F = (v: number): AttrValue => ({ kind: 'float', v });
 
-async function ortRun(c: Case): Promise<Tensor> {
+/** A one-node graph for the case: inputs in0, in1, … (absent ones named ''), output y. */
+function caseGraph(c: Case): { g: Graph; names: string[] } {
   const g = emptyGraph('case');
   g.opsets = { '': c.opset ?? 13 };
   const names = c.inputs.map((t, k) => (t ? `in${k}` : ''));
   c.inputs.forEach((t, k) => t && g.inputs.push({ name: names[k], dtype: t.dtype, shape: t.shape }));
   g.nodes.push({ name: 'n', op: c.op, domain: '', inputs: names, outputs: ['y'], attrs: c.attrs });
   g.outputs.push({ name: 'y', dtype: c.outDtype ?? c.inputs[0]!.dtype });
+  return { g, names };
+}
+
+async function ortRun(c: Case): Promise<Tensor> {
+  const { g, names } = caseGraph(c);
   const s = await ort.InferenceSession.create(encodeModel(g), { graphOptimizationLevel: 'disabled' });
   const feeds: Record<string, ort.Tensor> = {};
   c.inputs.forEach((t, k) => {
@@ -46,12 +52,7 @@ async function ortRun(c: Case): Promise<Tensor> {
 }
 
 function kilnRun(c: Case): Tensor {
-  const g = emptyGraph('case');
-  g.opsets = { '': c.opset ?? 13 };
-  const names = c.inputs.map((t, k) => (t ? `in${k}` : ''));
-  c.inputs.forEach((t, k) => t && g.inputs.push({ name: names[k], dtype: t.dtype, shape: t.shape }));
-  g.nodes.push({ name: 'n', op: c.op, domain: '', inputs: names, outputs: ['y'], attrs: c.attrs });
-  g.outputs.push({ name: 'y', dtype: c.outDtype ?? c.inputs[0]!.dtype });
+  const { g, names } = caseGraph(c);
   const feeds = new Map<string, Tensor>();
   c.inputs.forEach((t, k) => t && feeds.set(names[k], t));
   return runGraph(g, feeds).get('y')!;
