@@ -8,11 +8,16 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { fail } from '../diag/index.ts';
-import { hwDir } from '../codegen/helpers.ts';
+import { hwDir, templatesDir } from '../codegen/helpers.ts';
 import { requireTool, type ToolName } from '../sim/tools.ts';
 import { boards, type BoardName } from './boards.ts';
 
-export const uartSources = ['uart_rx.v', 'uart_tx.v', 'kiln_uart_top.v'];
+/**
+ * The UART RTL copied next to the design: hw/uart's transceivers (self-contained, linted with the rest
+ * of hw/) and the board wrapper, which instantiates the generated kiln_top and so lives with the
+ * bitstream templates.
+ */
+export const uartSources = [join(hwDir, 'uart', 'uart_rx.v'), join(hwDir, 'uart', 'uart_tx.v'), join(templatesDir, 'bitstream', 'kiln_uart_top.v')];
 
 export interface BitstreamReport {
   board: BoardName;
@@ -90,7 +95,7 @@ export async function buildIce40Bitstream(dir: string, boardName: BoardName, opt
   const out = join(dir, 'bitstream');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'rtl'), { recursive: true });
-  for (const f of uartSources) copyFileSync(join(hwDir, 'uart', f), join(out, 'rtl', f));
+  for (const f of uartSources) copyFileSync(f, join(out, 'rtl', basename(f)));
   const pcf = join(out, `${boardName}.pcf`);
   copyFileSync(board.pcf, pcf);
 
@@ -104,7 +109,7 @@ export async function buildIce40Bitstream(dir: string, boardName: BoardName, opt
     TIMEOUT_CLKS: Math.round(board.clockMHz * 1e5), // 0.1 s
   };
   const chparams = Object.entries(params).map(([k, v]) => `-chparam ${k} ${v}`).join(' ');
-  const sources = [...manifest.files, ...uartSources.map((f) => `bitstream/rtl/${f}`)];
+  const sources = [...manifest.files, ...uartSources.map((f) => `bitstream/rtl/${basename(f)}`)];
   // cwd = the design dir so the RTL's relative $readmemh paths (weights/*.mem) resolve.
   const script = [
     `read_verilog -defer ${sources.join(' ')}`,
