@@ -1,10 +1,11 @@
 // Issue-4 bench section: LeNet-5 (zoo lenet5_int8_qdq, lenet5_w4a4_qdq) and the small CNV (zoo
 // cnv_small_w2a2) under the default folding: compile time, Verilator build time, cycles per
 // inference, simulation throughput, and the accuracy in Verilator on 1,000 test images against the
-// meta.json test accuracy (within 0.2 %; meta.json's figure is over the whole split, so the float
-// model's onnxruntime accuracy on the same 1,000 images is printed too, to tell sampling from error). MNIST comes from examples/ (the 2,000-image split the zoo
-// evaluated LeNet-5 on); Fashion-MNIST for cnv_small is not in the repo: it is read from the shared
-// zoo's data/ when present, else that accuracy is skipped with a note. Run alone: `npx tsx bench/run.ts issue 4`.
+// meta.json test accuracy (within 0.2 %). meta.json's figure is over the whole split, so the float
+// model's onnxruntime accuracy on the same 1,000 images is printed too, to tell sampling from error.
+// MNIST comes from examples/ (the 2,000-image split the zoo evaluated LeNet-5 on); Fashion-MNIST for
+// cnv_small is not in the repo: it is read from the shared zoo's data/ when present, else that
+// accuracy is skipped with a note. Run alone: `npx tsx bench/run.ts issue 4`.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
