@@ -32,6 +32,8 @@ export const Code = {
   ToolFailed: 'KLN3002',
   SimDeadlock: 'KLN3003',
   TimingFailed: 'KLN3004',
+  DeviceNoResponse: 'KLN3005',
+  DeviceDisconnected: 'KLN3006',
 } as const;
 export type CodeName = keyof typeof Code;
 
