@@ -13,7 +13,7 @@ import { bitWidth, isSigned, qtypeName } from '../ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { checkDataflow, type CheckedLayer } from '../exec/dataflow.ts';
 import type { ParamValue, Port } from '../layers/define.ts';
-import { mvuMultipliers } from '../layers/mvu.ts';
+import { keepSparseWhereFaster, markSparse, mvuMultipliers } from '../layers/mvu.ts';
 import { applyFolding, defaultFolding, type Folding } from '../passes/fold.ts';
 import { renderReportHtml } from '../estimate/html.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
@@ -26,6 +26,8 @@ export interface CompileOptions {
   fold?: Folding;
   /** Replace an existing output directory. */
   force?: boolean;
+  /** Sparse mode for folded MVUs where it saves cycles (skips all-zero SIMD groups; src/layers/mvu.ts). */
+  sparse?: boolean;
 }
 
 export interface PortInfo {
@@ -174,7 +176,8 @@ function paramText(v: ParamValue): string {
 /** The folded graph with width converters, as the design will have it (also for `kiln estimate`). */
 export function foldedDataflow(graph: DataflowGraph, opts: CompileOptions = {}): { df: DataflowGraph; checked: CheckedLayer[] } {
   checkWiring(graph);
-  const folded = applyFolding(graph, opts.fold ?? defaultFolding(graph));
+  const marked = opts.sparse ? markSparse(graph) : graph;
+  const folded = opts.sparse ? keepSparseWhereFaster(applyFolding(marked, opts.fold ?? defaultFolding(marked))) : applyFolding(graph, opts.fold ?? defaultFolding(graph));
   const df = insertWidthConverters(folded, checkDataflow(folded));
   return { df, checked: checkDataflow(df) };
 }
@@ -206,7 +209,7 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     const name = identifier(layer.name);
     if (used.has(name)) fail('CannotLower', `two layers map to the Verilog name '${name}'`, layer.name);
     used.add(name);
-    const rtl = kind.spec.rtl;
+    const rtl = { ...kind.spec.rtl, ...kind.spec.rtl.variant?.(attrs as never) };
     const module = `${rtl.module}_${name}`;
     const params = rtl.params(attrs as never, layer.consts, {
       memFile: (suffix, contents) => {

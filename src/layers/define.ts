@@ -34,6 +34,8 @@ export interface RtlBinding<A> {
   /** Files under hw/ this module needs, in compile order. */
   files: string[];
   params(a: A, consts: Record<string, number[]>, ctx: RtlContext): Record<string, ParamValue>;
+  /** Optional: a different module (and files) for some attrs, e.g. the MVU's sparse mode. */
+  variant?(a: A): { module: string; files: string[] } | undefined;
 }
 
 export interface LayerSpec<S extends AttrSchema> {

@@ -3,7 +3,14 @@
 // Folding: PE output rows in parallel, SIMD input elements per cycle; the RTL keeps a double-buffered
 // input vector so the next vector loads while the current one is computed, hence exactly
 // (rows/pe)·(cols/simd) cycles per inference in steady state.
+//
+// Sparse mode (attr sparse = 1, hw/mvu/mvu_sparse.v): a folded MVU skips its all-zero SIMD groups
+// (SIMD inputs × PE rows of one row fold, zero for all PE rows at once) with an index ROM of the
+// nonzero groups' column folds; a vector then takes max(Σ_folds max(1, nonzero groups), cols/simd)
+// cycles (an all-zero row fold still takes one step to emit its beat; the input beats of the next
+// vector bound it from below). Fully unrolled MVUs gain nothing and use mvu.v either way.
 import { bitWidth, qtypeName, range, smallestIntFor, type QType } from '../ir/datatype.ts';
+import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { checkValues, codeKind, defineLayer, dtype, encode, int, mustDivide, packHex, packVector, signedBits } from './define.ts';
 
 // The reference executor runs many inferences on the same weights: keep a typed copy per array.
@@ -57,12 +64,94 @@ export function mvuMultipliers(a: { rows: number; cols: number; pe: number; simd
   return a.pe * a.simd;
 }
 
+// ---- sparse mode ---------------------------------------------------------------------------------
+
+/**
+ * The weights of a sparse-mode MVU, kept on its parsed attrs by `check` so the cycle model (which sees
+ * attrs only) can count nonzero groups for any pe/simd: a symbol key is copied by object spread (fold
+ * searches spread the parsed attrs with new pe/simd) but never serialized.
+ */
+const SPARSE_WEIGHTS = Symbol('sparse MVU weights');
+
+interface Shape { rows: number; cols: number; pe: number; simd: number }
+
+/** Nonzero SIMD groups of every row fold, in order: the column folds a sparse MVU steps through. */
+export function nonzeroGroups(a: Shape, weights: readonly number[]): number[][] {
+  const nf = a.rows / a.pe;
+  const sf = a.cols / a.simd;
+  const folds: number[][] = [];
+  for (let n = 0; n < nf; n++) {
+    const groups: number[] = [];
+    for (let g = 0; g < sf; g++) {
+      let zero = true;
+      for (let p = 0; p < a.pe && zero; p++) {
+        const base = (n * a.pe + p) * a.cols + g * a.simd;
+        for (let i = 0; i < a.simd; i++) if (weights[base + i] !== 0) { zero = false; break; }
+      }
+      if (!zero) groups.push(g);
+    }
+    folds.push(groups);
+  }
+  return folds;
+}
+
+const stepsCache = new WeakMap<readonly number[], Map<string, number[]>>();
+/** Steps per row fold of the sparse unit: its nonzero groups, at least one (the output beat). */
+export function sparseFoldSteps(a: Shape, weights: readonly number[]): number[] {
+  let m = stepsCache.get(weights);
+  if (!m) stepsCache.set(weights, (m = new Map()));
+  const key = `${a.rows}x${a.cols}/${a.pe}/${a.simd}`;
+  let steps = m.get(key);
+  if (!steps) m.set(key, (steps = nonzeroGroups(a, weights).map((g) => Math.max(1, g.length))));
+  return steps;
+}
+
+/** Whether this MVU runs on hw/mvu/mvu_sparse.v (sparse mode on and folded). */
+function runsSparse(a: Shape & { sparse: number }): boolean {
+  return a.sparse === 1 && (a.rows / a.pe) * (a.cols / a.simd) > 1;
+}
+
+/** Steps per row fold: all column folds when dense, the nonzero groups when sparse. */
+function foldSteps(a: Shape & { sparse: number }): number[] {
+  const sf = a.cols / a.simd;
+  if (!runsSparse(a)) return new Array<number>(a.rows / a.pe).fill(sf);
+  const weights = (a as { [SPARSE_WEIGHTS]?: readonly number[] })[SPARSE_WEIGHTS];
+  if (!weights) throw new Error('sparse MVU attrs lack their weights (parse the layer first)');
+  return sparseFoldSteps(a, weights);
+}
+
+/** Cycles of one vector: its steps, but no fewer than its input beats (the next vector loads meanwhile). */
+function vectorCycles(a: Shape & { sparse: number }): number {
+  return Math.max(foldSteps(a).reduce((s, x) => s + x, 0), a.cols / a.simd);
+}
+
+/** Sparse mode is possible for weights that can be zero, i.e. not bipolar (±1). */
+const canBeSparse = (l: Layer): boolean => l.kind === 'MVU' && l.attrs.weightType !== 'BIPOLAR' && (l.consts.weights ?? []).some((w) => w === 0);
+
+/** Marks every MVU with zero weights for sparse mode (before folding, so fold searches see its cycles). */
+export function markSparse(df: DataflowGraph): DataflowGraph {
+  return { ...df, layers: df.layers.map((l) => (canBeSparse(l) ? { ...l, attrs: { ...l.attrs, sparse: 1 } } : l)) };
+}
+
+/** After folding: sparse mode stays only on MVUs where it saves cycles (it costs an index ROM). */
+export function keepSparseWhereFaster(df: DataflowGraph): DataflowGraph {
+  return {
+    ...df,
+    layers: df.layers.map((l) => {
+      if (l.kind !== 'MVU' || l.attrs.sparse !== 1) return l;
+      const a = kind.parse(l);
+      const dense = { ...a, sparse: 0 };
+      return vectorCycles(a) < vectorCycles(dense) ? l : { ...l, attrs: { ...l.attrs, sparse: 0 } };
+    }),
+  };
+}
+
 /** Weight code kind for the RTL: codeKind, plus 3 = ternary (add/sub/skip, no multiplier). */
 function weightKind(t: QType): number {
   return t.kind === 'TERNARY' ? 3 : codeKind(t);
 }
 
-export default defineLayer({
+const kind = defineLayer({
   kind: 'MVU',
   attrs: {
     rows: int({ min: 1 }),
@@ -70,6 +159,8 @@ export default defineLayer({
     vectors: int({ min: 1, default: 1 }),
     pe: int({ min: 1, default: 1 }),
     simd: int({ min: 1, default: 1 }),
+    /** 1: skip all-zero SIMD groups when folded (hw/mvu/mvu_sparse.v); 0: dense. */
+    sparse: int({ min: 0, default: 0 }),
     inType: dtype(),
     weightType: dtype(),
     outType: dtype(),
@@ -82,6 +173,9 @@ export default defineLayer({
     const [olo, ohi] = range(a.outType);
     if (lo < olo || hi > ohi) return `outType must hold the accumulator range [${lo}, ${hi}], not ${qtypeName(a.outType)}`;
     if (a.outType.kind !== 'INT') return `outType must be INTn or UINTn, not ${qtypeName(a.outType)}`;
+    if (a.sparse > 1) return `sparse must be 0 or 1, not ${a.sparse}`;
+    if (a.sparse === 1 && a.weightType.kind === 'BIPOLAR') return 'sparse must be 0 for BIPOLAR weights (they are never zero)';
+    if (a.sparse === 1) (a as { [SPARSE_WEIGHTS]?: readonly number[] })[SPARSE_WEIGHTS] = weights;
     return undefined;
   },
   checkFolding: (a) => {
@@ -109,31 +203,37 @@ export default defineLayer({
     }
     return [y];
   },
-  cycles: (a) => a.vectors * (a.rows / a.pe) * (a.cols / a.simd),
-  // Compute of a vector starts the cycle after its last input beat; row fold k's beat leaves (k+1)·cols/simd
-  // cycles later. With several vectors, input beats are taken as evenly spaced between first and last.
+  cycles: (a) => a.vectors * vectorCycles(a),
+  // Compute of a vector starts the cycle after its last input beat; row fold k's beat leaves when its
+  // steps are done (dense: (k+1)·cols/simd cycles later). With several vectors, input beats are taken
+  // as evenly spaced between first and last.
   timing: (a, first, last) => {
     const sf = a.cols / a.simd;
+    const steps = foldSteps(a);
+    const total = steps.reduce((s, x) => s + x, 0);
     const beats = a.vectors * sf;
     const vector0 = beats > 1 ? first + Math.round(((sf - 1) * (last - first)) / (beats - 1)) : last;
-    const firstOut = vector0 + 1 + sf;
-    return [firstOut, Math.max(last + 1 + (a.rows / a.pe) * sf, firstOut - sf + a.vectors * (a.rows / a.pe) * sf)];
+    const firstOut = vector0 + 1 + steps[0];
+    return [firstOut, Math.max(last + 1 + total, firstOut - steps[0] + (a.vectors - 1) * vectorCycles(a) + total)];
   },
   // Vector v is computed from the cycle after its last beat arrives and the previous vector is done.
   schedule: (a, [arrivals]) => {
     const sf = a.cols / a.simd;
-    const nf = a.rows / a.pe;
+    const steps = foldSteps(a);
+    const total = steps.reduce((s, x) => s + x, 0);
     const out: number[] = [];
     let start = -Infinity;
     for (let v = 0; v < a.vectors; v++) {
-      start = Math.max(arrivals[(v + 1) * sf - 1] + 1, start + nf * sf);
-      for (let k = 0; k < nf; k++) out.push(start + (k + 1) * sf);
+      start = Math.max(arrivals[(v + 1) * sf - 1] + 1, start + total);
+      let t = start;
+      for (const k of steps) out.push((t += k));
     }
     return { out: [out] };
   },
   rtl: {
     module: 'mvu',
     files: ['mvu/mvu.v'],
+    variant: (a) => (runsSparse(a) ? { module: 'mvu_sparse', files: ['mvu/mvu_sparse.v'] } : undefined),
     params: (a, { weights }, ctx) => {
       const nf = a.rows / a.pe;
       const sf = a.cols / a.simd;
@@ -166,6 +266,7 @@ export default defineLayer({
         IN_KIND: codeKind(a.inType),
         W_KIND: weightKind(a.weightType),
       };
+      if (runsSparse(a)) return sparseParams(a, weights, params, ctx);
       if (nf * sf === 1) {
         // Fully unrolled: constant parameter, so synthesis folds zero / ±1 weights away.
         params.WEIGHTS = packVector(words[0], ww);
@@ -177,3 +278,36 @@ export default defineLayer({
     },
   },
 });
+
+export default kind;
+
+/**
+ * mvu_sparse.v's parameters: mvu.v's (without ROWS) plus STEPS and its two ROMs, one entry per step:
+ * the group's PE·SIMD weights, and {last step of the row fold, column fold index}.
+ */
+function sparseParams(a: Shape & { sparse: number; weightType: QType }, weights: readonly number[], dense: Record<string, number | { verilog: string }>, ctx: { memFile(suffix: string, contents: string): string }): Record<string, number | { verilog: string }> {
+  const ww = bitWidth(a.weightType);
+  const sf = a.cols / a.simd;
+  const idxBits = (sf > 1 ? Math.ceil(Math.log2(sf)) : 1) + 1;
+  const wordLines: string[] = [];
+  const indexLines: string[] = [];
+  nonzeroGroups(a, weights).forEach((groups, n) => {
+    const steps = groups.length ? groups : [-1]; // an all-zero row fold: one step of zero weights
+    steps.forEach((g, j) => {
+      const word: number[] = [];
+      for (let p = 0; p < a.pe; p++) {
+        for (let i = 0; i < a.simd; i++) word.push(g < 0 ? 0 : encode(a.weightType, weights[(n * a.pe + p) * a.cols + g * a.simd + i]));
+      }
+      wordLines.push(packHex(word, ww));
+      const last = j === steps.length - 1 ? 1 : 0;
+      indexLines.push(((last << (idxBits - 1)) | Math.max(g, 0)).toString(16).padStart(Math.ceil(idxBits / 4), '0'));
+    });
+  });
+  const { ROWS: _rows, ...params } = dense;
+  return {
+    ...params,
+    STEPS: wordLines.length,
+    WEIGHT_FILE: { verilog: `"${ctx.memFile('weights', wordLines.join('\n') + '\n')}"` },
+    INDEX_FILE: { verilog: `"${ctx.memFile('index', indexLines.join('\n') + '\n')}"` },
+  };
+}
