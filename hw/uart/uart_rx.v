@@ -11,8 +11,11 @@ module uart_rx #(
   output reg        valid_q
 );
   localparam CW = $clog2(CLKS_PER_BIT + 1);
-  localparam [CW-1:0] FULL = CLKS_PER_BIT - 1;
-  localparam [CW-1:0] HALF = CLKS_PER_BIT / 2;
+  // sized through integers: Verilator's WIDTH check flags a 32-bit expression in a CW-bit parameter
+  localparam integer FULL_I = CLKS_PER_BIT - 1;
+  localparam integer HALF_I = CLKS_PER_BIT / 2;
+  localparam [CW-1:0] FULL = FULL_I[CW-1:0];
+  localparam [CW-1:0] HALF = HALF_I[CW-1:0];
 
   localparam [1:0] S_IDLE = 2'd0, S_START = 2'd1, S_DATA = 2'd2, S_STOP = 2'd3;
 

@@ -11,7 +11,9 @@ module uart_tx #(
   output wire       tx
 );
   localparam CW = $clog2(CLKS_PER_BIT + 1);
-  localparam [CW-1:0] FULL = CLKS_PER_BIT - 1;
+  // sized through an integer: Verilator's WIDTH check flags a 32-bit expression in a CW-bit parameter
+  localparam integer FULL_I = CLKS_PER_BIT - 1;
+  localparam [CW-1:0] FULL = FULL_I[CW-1:0];
 
   reg [9:0] shift_q;   // stop bit, 8 data bits, start bit (sent from bit 0)
   reg [3:0] left_q;    // bits still to send

@@ -64,6 +64,15 @@ function argmax(v: number[]): number {
   return best;
 }
 
+/** Accuracy of float outputs against a labels tensor (one label per inference; KLN1012 when counts differ). */
+export function labelAccuracy(floats: number[][], labelsTensor: Tensor): { correct: number; total: number; rate: number } {
+  const labels = Array.from(labelsTensor.data as Float64Array);
+  if (labels.length !== floats.length) fail('InputMismatch', `the labels file holds ${labels.length} labels for ${floats.length} inferences`);
+  // A one-element output is already a class index (LabelSelect); otherwise the prediction is the argmax.
+  const correct = floats.filter((y, k) => (y.length === 1 ? y[0] : argmax(y)) === labels[k]).length;
+  return { correct, total: labels.length, rate: correct / labels.length };
+}
+
 /** Everything `kiln sim` does except printing: usable by demo, tests and benches. */
 export async function runSimulation(dir: string, x: Tensor, opts: SimulationOptions = {}): Promise<SimulationSummary> {
   const manifest = readManifest(dir);
@@ -83,11 +92,7 @@ export async function runSimulation(dir: string, x: Tensor, opts: SimulationOpti
   const floats = check.outputs.map((codes) => applyOutputAffine(df.outputAffine[0], codes));
   let accuracy: SimulationSummary['accuracy'];
   if (opts.labels) {
-    const labels = Array.from(opts.labels.data as Float64Array);
-    if (labels.length !== floats.length) fail('InputMismatch', `the labels file holds ${labels.length} labels for ${floats.length} inferences`);
-    // A one-element output is already a class index (LabelSelect); otherwise the prediction is the argmax.
-    const correct = floats.filter((y, k) => (y.length === 1 ? y[0] : argmax(y)) === labels[k]).length;
-    accuracy = { correct, total: labels.length, rate: correct / labels.length };
+    accuracy = labelAccuracy(floats, opts.labels);
   }
   return {
     design: dir,

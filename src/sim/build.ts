@@ -32,6 +32,12 @@ export interface BuildOptions {
    * that run many small designs for few cycles (the fuzz test).
    */
   quickBuild?: boolean;
+  /**
+   * Build another harness around the design (the `kiln hil --sim` virtual board): `harness` replaces
+   * tb_main.cpp, `top` the manifest's top module, `extraFiles` are compiled after the design's RTL and
+   * `params` set the top's Verilog parameters (-G). All of it is part of the cache key.
+   */
+  wrapper?: { harness: string; top: string; extraFiles: string[]; params: Record<string, number> };
 }
 
 export interface BuildResult {
@@ -49,7 +55,10 @@ export async function buildSim(outDir: string, opts: BuildOptions = {}): Promise
   const started = performance.now();
   const verilator = requireTool('verilator');
   const manifest = readManifest(outDir);
-  const sources = manifest.files.map((f) => resolve(outDir, f));
+  const sources = [...manifest.files.map((f) => resolve(outDir, f)), ...(opts.wrapper?.extraFiles ?? [])];
+  const top = opts.wrapper?.top ?? manifest.top;
+  const harness = opts.wrapper?.harness ?? harnessPath;
+  const params = Object.entries(opts.wrapper?.params ?? {}).map(([k, v]) => `-G${k}=${v}`);
   for (const s of sources) if (!existsSync(s)) fail('FileNotFound', `RTL file ${s} listed in the manifest does not exist`);
 
   const hash = createHash('sha256');
@@ -59,11 +68,11 @@ export async function buildSim(outDir: string, opts: BuildOptions = {}): Promise
   };
   part('verilator', await toolVersion(verilator));
   const makeFlags = [...(opts.quickBuild ? ['OPT_FAST=-O0', 'OPT_SLOW=-O0', 'OPT_GLOBAL=-O0'] : [])];
-  part('flags', JSON.stringify([verilatorFlags, manifest.top, makeFlags]));
-  part('harness', readFileSync(harnessPath));
-  manifest.files.forEach((f, i) => {
+  part('flags', JSON.stringify([verilatorFlags, top, makeFlags, ...params]));
+  part('harness', readFileSync(harness));
+  sources.forEach((f, i) => {
     part(`name${i}`, f.replace(/^.*\//, ''));
-    part(`file${i}`, readFileSync(sources[i]));
+    part(`file${i}`, readFileSync(f));
   });
   const key = hash.digest('hex');
   const dir = join(cacheRoot(), 'verilator', key);
@@ -82,14 +91,15 @@ export async function buildSim(outDir: string, opts: BuildOptions = {}): Promise
     const args = [
       ...verilatorFlags,
       '-j', String(opts.jobs ?? 2),
-      '--top-module', manifest.top,
+      '--top-module', top,
+      ...params,
       '--Mdir', join(tmp, 'obj'),
       '-o', '../tb',
       ...makeFlags.flatMap((f) => ['-MAKEFLAGS', f]),
       ...sources,
-      harnessPath,
+      harness,
     ];
-    opts.onProgress?.({ phase: 'build', message: `Verilator: building ${manifest.top} (${sources.length} files)` });
+    opts.onProgress?.({ phase: 'build', message: `Verilator: building ${top} (${sources.length} files)` });
     const r = await execa(verilator, args, { cwd: tmp, reject: false, all: true });
     if (r.exitCode !== 0 || !existsSync(join(tmp, 'tb'))) {
       writeFileSync(join(tmp, 'build.log'), r.all ?? '');
