@@ -2,7 +2,7 @@
 // integer semantics (`execute`, THE definition the RTL must equal), the cycle model, and how it binds
 // to the hand-written RTL in hw/. Layers describe their binding; codegen does the writing.
 import { fail } from '../diag/index.ts';
-import { allows, bitWidth, parseQType, qtypeName, type QType } from '../ir/datatype.ts';
+import { allows, bitWidth, parseQType, qtypeName, range, type QType } from '../ir/datatype.ts';
 import type { Layer } from '../ir/dataflow.ts';
 
 // ---- attribute schema -------------------------------------------------------------------------
@@ -145,7 +145,10 @@ export function mustDivide(what: string, n: number, d: number): string | undefin
 
 /** First value not allowed by t, as an error message. */
 export function checkValues(what: string, t: QType, values: readonly number[]): string | undefined {
-  const bad = values.find((v) => !allows(t, v));
+  // Integer kinds: allows() is "an integer in range"; the range is computed once (weight tensors are large).
+  const [lo, hi] = range(t);
+  const integral = t.kind === 'INT' || t.kind === 'BINARY' || t.kind === 'TERNARY';
+  const bad = values.find((v) => (integral ? !(v >= lo && v <= hi && Number.isInteger(v)) : !allows(t, v)));
   return bad === undefined ? undefined : `${what} must be ${qtypeName(t)} values, not ${bad}`;
 }
 

@@ -33,21 +33,23 @@ export function searchThresholds(f: CodeFunction, ranges: ChannelRange[], kMin: 
       hi[j] = ranges[c].hi + 1; // "never reached" sentinel: the answer lies in [lo, hi]
     }
   }
-  for (;;) {
-    const open: number[] = [];
-    for (let j = 0; j < n; j++) if (lo[j] < hi[j]) open.push(j);
-    if (open.length === 0) break;
+  // The open pairs, compacted each round (typed arrays: this loop runs ~log2(range) times over C·L pairs).
+  let open = Int32Array.from({ length: n }, (_, j) => j).filter((j) => lo[j] < hi[j]);
+  while (open.length > 0) {
     const qc = new Int32Array(open.length);
     const qa = new Float64Array(open.length);
-    open.forEach((j, i) => {
+    for (let i = 0; i < open.length; i++) {
+      const j = open[i];
       qc[i] = ch[j];
       qa[i] = Math.floor((lo[j] + hi[j]) / 2);
-    });
+    }
     const k = f(qc, qa);
-    open.forEach((j, i) => {
+    for (let i = 0; i < open.length; i++) {
+      const j = open[i];
       if (k[i] >= level[j]) hi[j] = qa[i];
       else lo[j] = qa[i] + 1;
-    });
+    }
+    open = open.filter((j) => lo[j] < hi[j]);
   }
   const T: number[][] = [];
   for (let c = 0; c < C; c++) T.push(Array.from(lo.subarray(c * L, (c + 1) * L)));
@@ -96,12 +98,13 @@ export function requantValue(x: number, m: number, b: number, shift: number, lo:
  */
 export function fitRequant(T: number[][], ranges: ChannelRange[], outLo: number, outHi: number, maxShift = 40): RequantFit | undefined {
   const C = T.length;
+  const constraints: Constraints[] = []; // per channel, built on first use (they do not depend on the shift)
   for (let shift = 0; shift <= maxShift; shift++) {
     const mul: number[] = [];
     const add: number[] = [];
     let ok = true;
     for (let c = 0; c < C && ok; c++) {
-      const fit = fitChannel(T[c], ranges[c], outLo, shift);
+      const fit = fitChannel((constraints[c] ??= channelConstraints(T[c], ranges[c], outLo)), T[c].length, ranges[c], outLo, shift);
       if (!fit) ok = false;
       else {
         mul.push(fit[0]);
@@ -113,48 +116,54 @@ export function fitRequant(T: number[][], ranges: ChannelRange[], outLo: number,
   return undefined;
 }
 
-interface Constraint { at: number; atLeast: boolean; level: number } // q(at) ≥ level, or q(at) ≤ level - 1
+/** q(geAt[i]) ≥ geLevel[i] and q(leAt[i]) ≤ leLevel[i] − 1, as parallel arrays (fitChannel's inner loops). */
+interface Constraints { geAt: Float64Array; geLevel: Float64Array; leAt: Float64Array; leLevel: Float64Array }
 
-function channelConstraints(T: number[], r: ChannelRange, outLo: number): Constraint[] {
-  const cs: Constraint[] = [];
+function channelConstraints(T: number[], r: ChannelRange, outLo: number): Constraints {
+  const geAt: number[] = [];
+  const geLevel: number[] = [];
+  const leAt: number[] = [];
+  const leLevel: number[] = [];
   T.forEach((t, i) => {
     const level = outLo + 1 + i;
-    if (t <= r.hi) cs.push({ at: Math.max(t, r.lo), atLeast: true, level });
-    if (t - 1 >= r.lo) cs.push({ at: Math.min(t - 1, r.hi), atLeast: false, level });
+    if (t <= r.hi) {
+      geAt.push(Math.max(t, r.lo));
+      geLevel.push(level);
+    }
+    if (t - 1 >= r.lo) {
+      leAt.push(Math.min(t - 1, r.hi));
+      leLevel.push(level);
+    }
   });
-  return cs;
+  return { geAt: Float64Array.from(geAt), geLevel: Float64Array.from(geLevel), leAt: Float64Array.from(leAt), leLevel: Float64Array.from(leLevel) };
 }
 
 /** Feasible B interval [bLo, bHi] for a given M, exactly (integers). */
-function bInterval(cs: Constraint[], m: number, shift: number): [number, number] {
+function bInterval(cs: Constraints, m: number, shift: number): [number, number] {
   const one = 2 ** shift;
   let bLo = -Infinity;
   let bHi = Infinity;
-  for (const k of cs) {
-    // atLeast: at·M + B ≥ level·2^s ;  else: at·M + B ≤ level·2^s − 1
-    if (k.atLeast) bLo = Math.max(bLo, k.level * one - k.at * m);
-    else bHi = Math.min(bHi, k.level * one - 1 - k.at * m);
-  }
+  // atLeast: at·M + B ≥ level·2^s ;  else: at·M + B ≤ level·2^s − 1
+  for (let i = 0; i < cs.geAt.length; i++) bLo = Math.max(bLo, cs.geLevel[i] * one - cs.geAt[i] * m);
+  for (let i = 0; i < cs.leAt.length; i++) bHi = Math.min(bHi, cs.leLevel[i] * one - 1 - cs.leAt[i] * m);
   return [bLo, bHi];
 }
 
-function fitChannel(T: number[], r: ChannelRange, outLo: number, shift: number): [number, number] | undefined {
-  const cs = channelConstraints(T, r, outLo);
+function fitChannel(cs: Constraints, levels: number, r: ChannelRange, outLo: number, shift: number): [number, number] | undefined {
   const one = 2 ** shift;
-  if (cs.length === 0) return [0, outLo * one];
+  if (cs.geAt.length + cs.leAt.length === 0) return [0, outLo * one];
   // Best real slope: maximise the width of the feasible intercept interval (a concave function).
+  const { geAt, geLevel, leAt } = cs;
+  const leTop = cs.leLevel.map((l) => l - 1 / one);
   const width = (a: number): number => {
     let lo = -Infinity;
     let hi = Infinity;
-    for (const k of cs) {
-      if (k.atLeast) lo = Math.max(lo, k.level - k.at * a);
-      else hi = Math.min(hi, k.level - 1 / one - k.at * a);
-    }
+    for (let i = 0; i < geAt.length; i++) lo = Math.max(lo, geLevel[i] - geAt[i] * a);
+    for (let i = 0; i < leAt.length; i++) hi = Math.min(hi, leTop[i] - leAt[i] * a);
     return hi - lo;
   };
-  const span = Math.max(1, r.hi - r.lo);
   let a0 = 0;
-  let a1 = (outLo + T.length + 1 - outLo) * 2; // slope can't exceed #levels per acc step
+  let a1 = (outLo + levels + 1 - outLo) * 2; // slope can't exceed #levels per acc step
   for (let it = 0; it < 200; it++) {
     const m1 = a0 + (a1 - a0) / 3;
     const m2 = a1 - (a1 - a0) / 3;
@@ -171,7 +180,6 @@ function fitChannel(T: number[], r: ChannelRange, outLo: number, shift: number):
     const b = Number.isFinite(bLo) && Number.isFinite(bHi) ? Math.floor((bLo + bHi) / 2) : Number.isFinite(bLo) ? bLo : bHi;
     const extreme = Math.max(Math.abs(r.lo), Math.abs(r.hi)) * m + Math.abs(b);
     if (!Number.isSafeInteger(b) || extreme > 2 ** 52) return undefined;
-    void span;
     return [m, b];
   }
   return undefined;

@@ -659,10 +659,22 @@ function verifyActivation(code: (ch: Int32Array, acc: Float64Array) => Float64Ar
   });
   const k = code(Int32Array.from(ch), Float64Array.from(acc));
   const [lo, hi] = range(act.outType);
+  // Thresholds passed = how many of them are ≤ acc: a binary search in each channel's sorted copy.
+  const sorted = act.kind === 'threshold' ? act.thresholds.map((t) => Float64Array.from(t).sort()) : [];
+  const passed = (ts: Float64Array, x: number): number => {
+    let a = 0;
+    let b = ts.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (ts[m] <= x) a = m + 1;
+      else b = m;
+    }
+    return a;
+  };
   for (let j = 0; j < ch.length; j++) {
     const c = ch[j];
     let want: number;
-    if (act.kind === 'threshold') want = act.outBias + act.outScale * act.thresholds[c].filter((t) => acc[j] >= t).length;
+    if (act.kind === 'threshold') want = act.outBias + act.outScale * passed(sorted[c], acc[j]);
     else want = requantValue(acc[j], act.mul[c], act.bias[c], act.shift, lo, hi);
     if (want !== k[j]) throw new KilnError(cannotLower(n, `its output is not monotone in the accumulator (channel ${c}, accumulator ${acc[j]}: ${k[j]}, thresholds give ${want})`));
   }
