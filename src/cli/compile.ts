@@ -1,4 +1,4 @@
-// kiln compile <model> -o <dir> [--fold folding.json] [--force]: ONNX model → streamlined integer
+// kiln compile <model> -o <dir> [--fold folding.json] [--sparse] [--force]: ONNX model → streamlined integer
 // dataflow graph → folded → RTL, weights, manifest.json, dataflow.json and report.json in <dir>.
 import { existsSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
@@ -8,6 +8,7 @@ import { fail } from '../diag/index.ts';
 import { importModel } from '../onnx/import.ts';
 import type { Folding } from '../passes/fold.ts';
 import { autoFolding, type AutoFoldOptions } from '../passes/fold-auto.ts';
+import { markSparse } from '../layers/mvu.ts';
 import { lowerModel, type LowerOptions } from '../passes/to-dataflow.ts';
 import { table } from './table.ts';
 
@@ -17,6 +18,8 @@ export interface CompileModelOptions {
   foldAuto?: AutoFoldOptions;
   force?: boolean;
   lower?: LowerOptions;
+  /** --sparse: folded MVUs skip all-zero SIMD groups where that saves cycles. */
+  sparse?: boolean;
 }
 
 /** Reads a folding JSON file { "<layer>": { "pe": n, "simd": m } } (KLN1001 / KLN1011). */
@@ -39,8 +42,9 @@ export function compileModel(model: string, outDir: string, opts: CompileModelOp
   // 'tidy-exact' keeps BatchNorm separate from ±1 / integer weights so streamlining can see the grid.
   const graph = importModel(model, { pipeline: 'tidy-exact' });
   const df = lowerModel(graph, { source: model, ...opts.lower });
-  const fold = opts.foldAuto ? autoFolding(df, opts.foldAuto).folding : opts.fold;
-  return compileDataflow(df, outDir, { fold, force: opts.force });
+  // --sparse: MVUs with zero weights are marked before auto-folding, so its search sees sparse cycles.
+  const fold = opts.foldAuto ? autoFolding(opts.sparse ? markSparse(df) : df, opts.foldAuto).folding : opts.fold;
+  return compileDataflow(df, outDir, { fold, force: opts.force, sparse: opts.sparse });
 }
 
 interface CompileArgs {
@@ -49,6 +53,7 @@ interface CompileArgs {
   fold?: string;
   force: boolean;
   json: boolean;
+  sparse: boolean;
   fps?: number;
   device?: string;
   'clock-mhz': number;
@@ -72,11 +77,12 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
     .option('fold', { type: 'string', describe: 'folding JSON: { "<layer>": { "pe": n, "simd": m } }, or auto (with --fps, --device)' })
     .option('force', { type: 'boolean', default: false, describe: 'replace an existing output directory' })
     .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
+    .option('sparse', { type: 'boolean', default: false, describe: 'folded MVUs skip all-zero SIMD groups where that saves cycles (docs/compression.md)' })
     .options(autoFoldOptions),
   handler: (args) => {
     const foldAuto = autoFoldArgs(args);
     const fold = args.fold !== undefined && !foldAuto ? readFoldingFile(args.fold) : undefined;
-    const design = compileModel(args.model, args.out, { fold, foldAuto, force: args.force });
+    const design = compileModel(args.model, args.out, { fold, foldAuto, force: args.force, sparse: args.sparse });
     if (args.json) process.stdout.write(JSON.stringify(design.report, null, 2) + '\n');
     else process.stdout.write(`${designSummary(design)}wrote ${design.files.size} files to ${args.out}\n`);
   },
