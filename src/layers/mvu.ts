@@ -107,7 +107,7 @@ export function sparseFoldSteps(a: Shape, weights: readonly number[]): number[] 
 }
 
 /** Whether this MVU runs on hw/mvu/mvu_sparse.v (sparse mode on and folded). */
-function runsSparse(a: Shape & { sparse: number }): boolean {
+export function runsSparse(a: Shape & { sparse: number }): boolean {
   return a.sparse === 1 && (a.rows / a.pe) * (a.cols / a.simd) > 1;
 }
 
@@ -281,16 +281,18 @@ const kind = defineLayer({
 
 export default kind;
 
-/**
- * mvu_sparse.v's parameters: mvu.v's (without ROWS) plus STEPS and its two ROMs, one entry per step:
- * the group's PE·SIMD weights, and {last step of the row fold, column fold index}.
- */
-function sparseParams(a: Shape & { sparse: number; weightType: QType }, weights: readonly number[], dense: Record<string, number | { verilog: string }>, ctx: { memFile(suffix: string, contents: string): string }): Record<string, number | { verilog: string }> {
-  const ww = bitWidth(a.weightType);
-  const sf = a.cols / a.simd;
-  const idxBits = (sf > 1 ? Math.ceil(Math.log2(sf)) : 1) + 1;
-  const wordLines: string[] = [];
-  const indexLines: string[] = [];
+/** The sparse unit's two ROMs, one entry per step: the group's PE·SIMD weight codes, and {last, idx}. */
+export interface SparseRoms {
+  /** Weight codes per step, lane (p, s) at index p·SIMD + s (mvu.v's word layout). */
+  words: number[][];
+  /** Column fold (input beat) of each step. */
+  index: number[];
+  /** Whether each step is its row fold's last (its output beat leaves). */
+  last: boolean[];
+}
+
+export function sparseRoms(a: Shape & { weightType: QType }, weights: readonly number[]): SparseRoms {
+  const roms: SparseRoms = { words: [], index: [], last: [] };
   nonzeroGroups(a, weights).forEach((groups, n) => {
     const steps = groups.length ? groups : [-1]; // an all-zero row fold: one step of zero weights
     steps.forEach((g, j) => {
@@ -298,16 +300,28 @@ function sparseParams(a: Shape & { sparse: number; weightType: QType }, weights:
       for (let p = 0; p < a.pe; p++) {
         for (let i = 0; i < a.simd; i++) word.push(g < 0 ? 0 : encode(a.weightType, weights[(n * a.pe + p) * a.cols + g * a.simd + i]));
       }
-      wordLines.push(packHex(word, ww));
-      const last = j === steps.length - 1 ? 1 : 0;
-      indexLines.push(((last << (idxBits - 1)) | Math.max(g, 0)).toString(16).padStart(Math.ceil(idxBits / 4), '0'));
+      roms.words.push(word);
+      roms.index.push(Math.max(g, 0));
+      roms.last.push(j === steps.length - 1);
     });
   });
+  return roms;
+}
+
+/** Bits of an index ROM entry: the column fold index and the last-step flag. */
+export const sparseIndexBits = (sf: number): number => (sf > 1 ? Math.ceil(Math.log2(sf)) : 1) + 1;
+
+/** mvu_sparse.v's parameters: mvu.v's (without ROWS) plus STEPS and its two ROM files. */
+function sparseParams(a: Shape & { sparse: number; weightType: QType }, weights: readonly number[], dense: Record<string, number | { verilog: string }>, ctx: { memFile(suffix: string, contents: string): string }): Record<string, number | { verilog: string }> {
+  const ww = bitWidth(a.weightType);
+  const bits = sparseIndexBits(a.cols / a.simd);
+  const roms = sparseRoms(a, weights);
+  const index = roms.index.map((g, k) => ((roms.last[k] ? 1 << (bits - 1) : 0) | g).toString(16).padStart(Math.ceil(bits / 4), '0'));
   const { ROWS: _rows, ...params } = dense;
   return {
     ...params,
-    STEPS: wordLines.length,
-    WEIGHT_FILE: { verilog: `"${ctx.memFile('weights', wordLines.join('\n') + '\n')}"` },
-    INDEX_FILE: { verilog: `"${ctx.memFile('index', indexLines.join('\n') + '\n')}"` },
+    STEPS: roms.words.length,
+    WEIGHT_FILE: { verilog: `"${ctx.memFile('weights', roms.words.map((w) => packHex(w, ww)).join('\n') + '\n')}"` },
+    INDEX_FILE: { verilog: `"${ctx.memFile('index', index.join('\n') + '\n')}"` },
   };
 }
