@@ -12,6 +12,8 @@ import type { Family, Resources } from '../synth/yosys.ts';
 import coefficientsJson from './cost/coefficients.json' with { type: 'json' };
 import { bram18, ebr, memFf4, memLut4, memLut6 } from './cost/memory.ts';
 import { mvuCost } from './cost/mvu.ts';
+import { mvuSparseCost } from './cost/mvu-sparse.ts';
+import { runsSparse } from '../layers/mvu.ts';
 import { bufferCost, labelSelectCost, passThroughCost, requantCost, slidingWindowCost } from './cost/stream.ts';
 import type { CostTerms, Params } from './cost/terms.ts';
 import { thresholdCost } from './cost/threshold.ts';
@@ -34,7 +36,7 @@ export function costTerms(layer: Pick<Layer, 'name' | 'kind' | 'attrs' | 'consts
   const ports = kind.spec.streams(a as never);
   const beatBits = (ps: typeof ports.in) => ps.reduce((s, x) => s + x.fold * bitWidth(x.qtype), 0);
   switch (layer.kind) {
-    case 'MVU': return mvuCost(a, layer.consts, p);
+    case 'MVU': return (runsSparse(a) ? mvuSparseCost : mvuCost)(a, layer.consts, p);
     case 'Threshold': return thresholdCost(a, p);
     case 'Requant': return requantCost(a, p);
     case 'LabelSelect': return labelSelectCost(a, p);
