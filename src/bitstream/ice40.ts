@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { fail } from '../diag/index.ts';
 import { hwDir, templatesDir } from '../codegen/helpers.ts';
 import { requireTool, type ToolName } from '../sim/tools.ts';
-import { boards, type BoardName } from './boards.ts';
+import { ice40Boards as boards, type Ice40BoardName as BoardName } from './boards.ts';
 
 /**
  * The UART RTL copied next to the design: hw/uart's transceivers (self-contained, linted with the rest

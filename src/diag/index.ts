@@ -28,6 +28,7 @@ export const Code = {
   BadFolding: 'KLN2002',
   FoldInfeasible: 'KLN2003',
   UnknownDevice: 'KLN2004',
+  StreamTooWide: 'KLN2005',
   ToolMissing: 'KLN3001',
   ToolFailed: 'KLN3002',
   SimDeadlock: 'KLN3003',

@@ -21,6 +21,7 @@ const tools = {
   'nextpnr-ice40': { command: 'nextpnr-ice40', aptPackage: 'nextpnr-ice40' },
   icepack: { command: 'icepack', aptPackage: 'fpga-icestorm' },
   ccache: { command: 'ccache', aptPackage: 'ccache' },
+  tclsh: { command: 'tclsh', aptPackage: 'tcl' },
 } satisfies Record<string, ToolInfo>;
 
 export type ToolName = keyof typeof tools;
