@@ -12,6 +12,7 @@ import { estimateCommand } from './estimate.ts';
 import { synthCommand } from './synth.ts';
 import { compressCommand } from './compress.ts';
 import { bitstreamCommand } from './bitstream.ts';
+import { hilCommand } from './hil.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -24,6 +25,7 @@ export const commands: CommandModule<any, any>[] = [
   synthCommand,
   compressCommand,
   bitstreamCommand,
+  hilCommand,
 ];
 
 export function buildCli(argv: string[]): Argv {

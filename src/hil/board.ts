@@ -18,14 +18,21 @@ export interface VirtualBoardOptions {
   onProgress?: (p: BuildProgress) => void;
 }
 
-export interface VirtualBoard {
-  transport: ProcessTransport;
+export interface VirtualBoardCommand {
+  binary: string;
+  args: string[];
+  /** The design directory: the RTL reads its weight files relative to it. */
+  cwd: string;
   build: BuildResult;
   clksPerBit: number;
 }
 
-/** Builds (or reuses) the virtual board of the design in `dir` and starts it. */
-export async function startVirtualBoard(dir: string, opts: VirtualBoardOptions = {}): Promise<VirtualBoard> {
+export interface VirtualBoard extends VirtualBoardCommand {
+  transport: ProcessTransport;
+}
+
+/** Builds (or reuses) the virtual board of the design in `dir`: the command that runs it. */
+export async function prepareVirtualBoard(dir: string, opts: VirtualBoardOptions = {}): Promise<VirtualBoardCommand> {
   const m = readManifest(dir);
   const clksPerBit = opts.clksPerBit ?? 8;
   if (!Number.isInteger(clksPerBit) || clksPerBit < 4) fail('BadArgument', `clocks per bit must be an integer ≥ 4, not ${clksPerBit}`);
@@ -51,11 +58,12 @@ export async function startVirtualBoard(dir: string, opts: VirtualBoardOptions =
   const est = m.estimate;
   const computeClocks = 4 * ((est?.cyclesPerInference ?? 0) + (est?.firstOutputLatency ?? 0)) + 4 * (g.requestLength + g.responseLength);
   const idleCycles = Math.max(100_000, computeClocks + 2 * timeoutClocks);
-  const transport = new ProcessTransport(
-    `the virtual board (Verilator, ${clksPerBit} clocks/bit)`,
-    build.binary,
-    ['--clks-per-bit', String(clksPerBit), '--idle-cycles', String(idleCycles)],
-    dir,
-  );
-  return { transport, build, clksPerBit };
+  return { binary: build.binary, args: ['--clks-per-bit', String(clksPerBit), '--idle-cycles', String(idleCycles)], cwd: dir, build, clksPerBit };
+}
+
+/** Builds (or reuses) the virtual board of the design in `dir` and starts it. */
+export async function startVirtualBoard(dir: string, opts: VirtualBoardOptions = {}): Promise<VirtualBoard> {
+  const cmd = await prepareVirtualBoard(dir, opts);
+  const transport = new ProcessTransport(`the virtual board (Verilator, ${cmd.clksPerBit} clocks/bit)`, cmd.binary, cmd.args, cmd.cwd);
+  return { ...cmd, transport };
 }
