@@ -99,16 +99,22 @@ export function requantValue(x: number, m: number, b: number, shift: number, lo:
 export function fitRequant(T: number[][], ranges: ChannelRange[], outLo: number, outHi: number, maxShift = 40): RequantFit | undefined {
   const C = T.length;
   const constraints: Constraints[] = []; // per channel, built on first use (they do not depend on the shift)
+  // A shift fits when every channel fits, in any order: the channel that failed the last shift is
+  // tried first (it usually fails again, which settles the shift after one channel, not C).
+  let hardest = 0;
   for (let shift = 0; shift <= maxShift; shift++) {
-    const mul: number[] = [];
-    const add: number[] = [];
+    const mul: number[] = new Array(C);
+    const add: number[] = new Array(C);
     let ok = true;
-    for (let c = 0; c < C && ok; c++) {
+    for (let i = 0; i < C && ok; i++) {
+      const c = i === 0 ? hardest : i <= hardest ? i - 1 : i;
       const fit = fitChannel((constraints[c] ??= channelConstraints(T[c], ranges[c], outLo)), T[c].length, ranges[c], outLo, shift);
-      if (!fit) ok = false;
-      else {
-        mul.push(fit[0]);
-        add.push(fit[1]);
+      if (!fit) {
+        ok = false;
+        hardest = c;
+      } else {
+        mul[c] = fit[0];
+        add[c] = fit[1];
       }
     }
     if (ok) return { mul, add, shift };
@@ -167,6 +173,7 @@ function fitChannel(cs: Constraints, levels: number, r: ChannelRange, outLo: num
   for (let it = 0; it < 200; it++) {
     const m1 = a0 + (a1 - a0) / 3;
     const m2 = a1 - (a1 - a0) / 3;
+    if (m1 === a0 && m2 === a1) break; // at float resolution: every further step changes nothing
     if (width(m1) < width(m2)) a0 = m1;
     else a1 = m2;
   }
