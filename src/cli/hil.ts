@@ -106,7 +106,8 @@ export const hilCommand: CommandModule<object, HilArgs> = {
       summary = await runHil(dir, rows, transport, {
         timeoutMs: args['timeout-ms'],
         retries: args.retries,
-        onProgress: (p) => bar.update({ message: `vectors${p.retries ? ` (${p.retries} retries)` : ''}`, done: p.done, total: p.total }),
+        // the retry count only on a terminal's redrawn bar: in a log every new message is a new line
+        onProgress: (p) => bar.update({ message: `vectors${p.retries && process.stderr.isTTY ? ` (${p.retries} retries)` : ''}`, done: p.done, total: p.total }),
       });
     } finally {
       bar.finish();

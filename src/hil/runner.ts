@@ -101,6 +101,9 @@ const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
  */
 export async function runVectors(t: Transport, m: Manifest, inputs: number[][], numel: number, opts: RunnerOptions = {}): Promise<RunnerResult> {
   const g = frameGeometry(m);
+  if (g.requestLength > 0xffff || g.responseLength > 0xffff) {
+    fail('InputMismatch', `the UART protocol's 16-bit length field cannot carry this design's ${Math.max(g.requestLength, g.responseLength)}-byte frames`);
+  }
   const timeoutMs = opts.timeoutMs ?? 1000;
   const retries = opts.retries ?? 3;
   const wireMs = t.bytesPerSecond ? (1000 * (g.requestLength + 5 + responseFrameBytes(g))) / t.bytesPerSecond : 0;
