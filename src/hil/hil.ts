@@ -27,6 +27,9 @@ export interface HilSummary {
   mismatchExamples: Mismatch[];
   /** Per-vector round trip (request sent → reply parsed) of the successful attempt. */
   roundTrip: LatencyStats;
+  /** Per vector: round trip of the successful attempt (ms) and the attempts it took. */
+  roundTripMs: number[];
+  attempts: number[];
   retries: number;
   events: LinkEvents;
   seconds: number;
@@ -66,6 +69,8 @@ export async function runHil(dir: string, rows: ArrayLike<number>[], t: Transpor
     mismatches,
     mismatchExamples: examples,
     roundTrip: latencyStats(run.roundTripMs),
+    roundTripMs: run.roundTripMs.map((v) => Math.round(v * 1000) / 1000),
+    attempts: run.attempts,
     retries: run.attempts.reduce((a, n) => a + n - 1, 0),
     events: run.events,
     seconds: run.seconds,

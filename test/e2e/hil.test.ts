@@ -70,6 +70,9 @@ describe('kiln hil --sim (virtual board)', () => {
     expect(s.accuracy.rate).toBeGreaterThan(0.85);
     expect(s.roundTrip.meanMs).toBeGreaterThan(0);
     expect(s.roundTrip.maxMs).toBeGreaterThanOrEqual(s.roundTrip.p95Ms);
+    expect(s.roundTripMs).toHaveLength(100);
+    expect(Math.max(...s.roundTripMs)).toBe(s.roundTrip.maxMs);
+    expect(s.attempts).toEqual(new Array(100).fill(1));
   }, 300_000);
 
   it('corrupted requests (bit flips) are NAKed or time out, and resent', async () => {
@@ -101,7 +104,7 @@ describe('kiln hil --sim (virtual board)', () => {
   }, 60_000);
 
   it('dropped bytes in either direction: the runner times out and resends', async () => {
-    const r = await runWithFaults(20, [{ kind: 'drop-request', every: 4 }, { kind: 'drop-response', at: [2, 9] }], { timeoutMs: 300, retries: 3 });
+    const r = await runWithFaults(20, [{ kind: 'drop-request', every: 4 }, { kind: 'drop-response', at: [2, 9] }], { timeoutMs: 500, retries: 3 });
     expect(r.error).toBeUndefined();
     expect(r.injected['drop-request']).toBeGreaterThanOrEqual(5);
     expect(r.injected['drop-response']).toBe(2);
