@@ -177,13 +177,20 @@ async function checkTcl(project: VivadoProject): Promise<{ calls: string[][]; wo
     `set kiln_log {${log}}`,
     `source {${stubsFile}}`,
     `cd {${copy}}`,
-    `source {${join(copy, 'build.tcl')}}`,
+    // one line: the message and where in build.tcl (or the XDC it sources) it happened
+    `if {[catch {source {${join(copy, 'build.tcl')}}} msg opts]} {`,
+    '  set where {}',
+    '  regexp {\(file "[^"]*/([^/"]+)" line (\d+)\)} [dict get $opts -errorinfo] -> file line',
+    '  if {[info exists line]} { set where "$file line $line: " }',
+    '  puts stderr "$where$msg"',
+    '  exit 1',
+    '}',
   ].join('\n') + '\n');
   writeFileSync(log, '');
   const r = await execa(tclsh, [driver], { reject: false, all: true, timeout: 120_000 });
   if (r.exitCode !== 0) {
     rmSync(work, { recursive: true, force: true });
-    fail('ToolFailed', `build.tcl failed under tclsh with the Vivado stand-ins (exit code ${r.exitCode}):\n${tail(`${r.all ?? ''}`)}`);
+    fail('ToolFailed', `build.tcl failed under tclsh with the Vivado stand-ins: ${`${r.stderr}`.trim().split('\n').pop()}`);
   }
   const calls = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').map((l) => l.split(' '));
   return { calls, work: copy };
