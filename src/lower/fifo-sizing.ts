@@ -35,9 +35,11 @@ export interface FifoSize {
   duplicate: string;
   /** Duplicate output port (0/1) of the short path, which gets the FIFO. */
   port: number;
-  /** Required buffering in Duplicate elements, and the deadlock-free FIFO depth in beats (a power of two). */
+  /** Required buffering in Duplicate elements, and the deadlock-free FIFO depth in Duplicate beats (a power of two). */
   elems: number;
   depth: number;
+  /** Buffering for full rate in Duplicate elements (≥ elems); see fullRateDepth. */
+  fullRateElems: number;
   /**
    * Depth for full rate (≥ depth): also room for everything the long path's own buffers (line
    * buffer, MVU input vector, register stages) can take ahead of its output, so the Duplicate never
@@ -150,6 +152,11 @@ const pow2 = (n: number): number => {
   return d;
 };
 
+/** FIFO depth (a power of two, hw/common/fifo.v) holding `elems` elements at `fold` per beat, plus the SLACK beats. */
+export function fifoDepth(elems: number, fold: number): number {
+  return pow2(Math.ceil(elems / fold) + SLACK);
+}
+
 /** The bypass FIFO each Duplicate/join pair needs (a path with a Fifo right after the Duplicate counts it as placed there). */
 export function fifoSizes(df: DataflowGraph): FifoSize[] {
   const checked = checkDataflow(df);
@@ -164,7 +171,7 @@ export function fifoSizes(df: DataflowGraph): FifoSize[] {
       let worst = 0;
       for (let b = 0; b * fj < n; b++) {
         const lastB = Math.min(n - 1, (b + 1) * fj - 1);
-        const other = needs[1 - i](join.layer.kind === 'Concat' ? lastB : lastB);
+        const other = needs[1 - i](lastB);
         const mine = b === 0 ? -1 : needs[i](b * fj - 1);
         worst = Math.max(worst, other - mine);
       }
@@ -173,9 +180,12 @@ export function fifoSizes(df: DataflowGraph): FifoSize[] {
     // The short path gets the FIFO; on a tie, the one with fewer layers (the bypass).
     const i = buffered[0] !== buffered[1] ? (buffered[0] > buffered[1] ? 0 : 1) : paths[0].layers.length <= paths[1].layers.length ? 0 : 1;
     const fd = dup.ports.out[0].fold;
-    const depth = pow2(Math.ceil(buffered[i] / fd) + SLACK);
-    const inFlight = fullRateBeats(dup, paths[1 - i], paths[i], n, fj);
-    out.push({ join: join.layer.name, duplicate: dup.layer.name, port: paths[i].dupPort, elems: buffered[i], depth, fullRateDepth: Math.max(depth, pow2(inFlight + SLACK)) });
+    const depth = fifoDepth(buffered[i], fd);
+    const fullRateElems = Math.max(buffered[i], fullRateElements(paths[1 - i], paths[i], n, fj));
+    out.push({
+      join: join.layer.name, duplicate: dup.layer.name, port: paths[i].dupPort, elems: buffered[i], depth,
+      fullRateElems, fullRateDepth: Math.max(depth, fifoDepth(fullRateElems, fd)),
+    });
   }
   return out;
 }
@@ -200,9 +210,9 @@ function ahead(c: CheckedLayer, port: number): number {
 /**
  * Full rate: the long path must never starve, so the Duplicate must be able to feed it as far as its
  * buffers reach while the join still waits: N_long(b) plus every layer's `ahead`, composed along the
- * path, minus what the join has drained from the short path — in Duplicate beats.
+ * path, minus what the join has drained from the short path — in Duplicate elements.
  */
-function fullRateBeats(dup: CheckedLayer, long: Path, short: Path, n: number, fj: number): number {
+function fullRateElements(long: Path, short: Path, n: number, fj: number): number {
   const steps = long.layers.slice(1).map(({ c, port }) => ({ need: layerNeed(c, port), extra: ahead(c, port) + c.ports.in[port].fold + c.ports.out[0].fold }));
   const reach = (e: number) => steps.reduce((x, st) => st.need(x) + st.extra, e);
   const mine = pathNeed(short);
@@ -211,7 +221,7 @@ function fullRateBeats(dup: CheckedLayer, long: Path, short: Path, n: number, fj
     const lastB = Math.min(n - 1, (b + 1) * fj - 1);
     worst = Math.max(worst, reach(lastB) - (b === 0 ? -1 : mine(b * fj - 1)));
   }
-  return Math.ceil(worst / dup.ports.out[0].fold);
+  return worst;
 }
 
 /**
@@ -220,38 +230,83 @@ function fullRateBeats(dup: CheckedLayer, long: Path, short: Path, n: number, fj
  */
 export function insertFifos(df: DataflowGraph, mode: 'full-rate' | 'deadlock' = 'full-rate'): FifoSize[] {
   const sizes = fifoSizes(df);
-  for (const s0 of sizes) {
-    const s = { ...s0, depth: mode === 'full-rate' ? s0.fullRateDepth : s0.depth };
-    const dup = df.layers.find((l) => l.name === s.duplicate)!;
-    // Where the FIFO goes: right after the Duplicate, or — when the short path is elementwise with one
-    // fold (a bypass Threshold) — right before the join, on the narrower activation codes.
-    let stream = dup.outputs[s.port];
-    let after: Layer = dup;
-    for (;;) {
-      const next = df.layers.find((l) => l.inputs.includes(stream));
-      if (!next || !ELEMENTWISE.has(next.kind) || next.kind === 'Fifo' || Number(next.attrs.pe ?? 1) !== Number(dup.attrs.pe ?? 1)) break;
-      stream = next.outputs[0];
-      after = next;
-    }
-    const consumer = df.layers.find((l) => l.inputs.includes(stream));
-    if (consumer?.kind === 'Fifo') {
-      consumer.attrs = { ...consumer.attrs, depth: Math.max(Number(consumer.attrs.depth ?? 2), s.depth) };
-      continue;
-    }
-    const st = df.streams.get(stream)!;
-    let name = `${dup.name}_fifo${s.port}`;
-    while (df.layers.some((l) => l.name === name) || df.streams.has(`${name}_out`)) name += '_';
-    const out = `${name}_out`;
-    df.streams.set(out, { name: out, qtype: st.qtype, shape: [...st.shape] });
-    const fifo: Layer = {
-      name, kind: 'Fifo', attrs: { elems: st.shape.reduce((a, b) => a * b, 1), pe: Number(dup.attrs.pe ?? 1), depth: s.depth, qtype: qtypeName(st.qtype) },
-      consts: {}, inputs: [stream], outputs: [out], origin: [...dup.origin],
-    };
-    if (consumer) consumer.inputs = consumer.inputs.map((i) => (i === stream ? out : i));
-    else df.outputs = df.outputs.map((o) => (o === stream ? out : o));
-    df.layers.splice(df.layers.indexOf(after) + 1, 0, fifo);
+  for (const s of sizes) {
+    const elems = mode === 'full-rate' ? s.fullRateElems : s.elems;
+    const fifo = bypassFifo(df, s) ?? placeFifo(df, s);
+    const depth = Math.max(Number(fifo.attrs.depth ?? 2), fifoDepth(elems, Number(fifo.attrs.pe ?? 1)));
+    fifo.attrs = { ...fifo.attrs, depth };
   }
   return sizes;
+}
+
+/**
+ * Re-sizes, after folding, the bypass FIFOs of the Duplicate/join pairs whose layers (the Duplicate,
+ * the join, any layer between them) `changed` names: lowering sized them for the lowered folding,
+ * and their beats, line buffers and MVU vectors change with the folding. Each such FIFO gets the
+ * full-rate depth in its own beats (smaller or larger than before); pairs the folding left alone keep
+ * their depths (as sized, or as given by hand). Returns a new graph; df is not modified.
+ */
+export function resizeFifos(df: DataflowGraph, changed: ReadonlySet<string>): DataflowGraph {
+  if (!df.layers.some((l) => l.kind === 'Duplicate')) return df;
+  const out: DataflowGraph = {
+    ...df,
+    streams: new Map(df.streams),
+    layers: df.layers.map((l) => ({ ...l, inputs: [...l.inputs], outputs: [...l.outputs] })),
+    outputs: [...df.outputs],
+  };
+  const checked = checkDataflow(out);
+  const onPair = new Map<string, string[]>(); // "dup→join" → the layers of both paths
+  for (const { dup, join, paths } of branchPairs(checked)) {
+    onPair.set(`${dup.layer.name}→${join.layer.name}`, [dup.layer.name, ...paths.flatMap((p) => p.layers.map(({ c }) => c.layer.name))]);
+  }
+  for (const s of fifoSizes(out)) {
+    if (!onPair.get(`${s.duplicate}→${s.join}`)!.some((name) => changed.has(name))) continue;
+    const fifo = bypassFifo(out, s) ?? placeFifo(out, s);
+    fifo.attrs = { ...fifo.attrs, depth: fifoDepth(s.fullRateElems, Number(fifo.attrs.pe ?? 1)) };
+  }
+  return out;
+}
+
+/** The Fifo already on the short path of a pair (between its Duplicate and its join), if any. */
+function bypassFifo(df: DataflowGraph, s: FifoSize): Layer | undefined {
+  let stream = df.layers.find((l) => l.name === s.duplicate)!.outputs[s.port];
+  for (;;) {
+    const next = df.layers.find((l) => l.inputs.includes(stream));
+    if (!next || next.name === s.join || next.inputs.length !== 1) return undefined;
+    if (next.kind === 'Fifo') return next;
+    stream = next.outputs[0];
+  }
+}
+
+/**
+ * Inserts a Fifo (depth 2; the caller sets it) on the short path of a pair: right after the
+ * Duplicate, or — when the short path is elementwise with one fold (a bypass Threshold) — after
+ * those layers, on the narrower activation codes. Modifies df; returns the new layer.
+ */
+function placeFifo(df: DataflowGraph, s: FifoSize): Layer {
+  const dup = df.layers.find((l) => l.name === s.duplicate)!;
+  let stream = dup.outputs[s.port];
+  let after: Layer = dup;
+  for (;;) {
+    const next = df.layers.find((l) => l.inputs.includes(stream));
+    if (!next || !ELEMENTWISE.has(next.kind) || Number(next.attrs.pe ?? 1) !== Number(dup.attrs.pe ?? 1)) break;
+    stream = next.outputs[0];
+    after = next;
+  }
+  const consumer = df.layers.find((l) => l.inputs.includes(stream));
+  const st = df.streams.get(stream)!;
+  let name = `${dup.name}_fifo${s.port}`;
+  while (df.layers.some((l) => l.name === name) || df.streams.has(`${name}_out`)) name += '_';
+  const out = `${name}_out`;
+  df.streams.set(out, { name: out, qtype: st.qtype, shape: [...st.shape] });
+  const fifo: Layer = {
+    name, kind: 'Fifo', attrs: { elems: st.shape.reduce((a, b) => a * b, 1), pe: Number(dup.attrs.pe ?? 1), depth: 2, qtype: qtypeName(st.qtype) },
+    consts: {}, inputs: [stream], outputs: [out], origin: [...dup.origin],
+  };
+  if (consumer) consumer.inputs = consumer.inputs.map((i) => (i === stream ? out : i));
+  else df.outputs = df.outputs.map((o) => (o === stream ? out : o));
+  df.layers.splice(df.layers.indexOf(after) + 1, 0, fifo);
+  return fifo;
 }
 
 /** Layers that map element i to element i with one register stage (a FIFO may move across them). */

@@ -13,15 +13,18 @@
 //    the fastest they can go (pe = channels; a SlidingWindow also with a whole window per beat,
 //    taps = kh·kw) is a floor no MVU folding can beat, so the target is the slowest of all layers'
 //    fastest; each then gets the fewest lanes (pe·taps, pe dividing channels) within the target;
-//  - element-wise layers (Threshold, Requant, LabelSelect) take their producer's beat width when
-//    their own constraints allow it (no width converter needed), else the fewest lanes within target;
-//  - other kinds keep the pe they were lowered with: the branch kinds (Duplicate, AddStreams, Fifo,
-//    Concat) because bypass FIFO depths are sized at lowering for their lowered folding
-//    (src/lower/fifo-sizing.ts); refolding them would need re-sizing.
+//  - the streaming kinds with a `pe` (element-wise Threshold/Requant, LabelSelect, and the branch
+//    kinds Duplicate, AddStreams, Fifo, Concat) take an input's beat width when their own
+//    constraints allow it within the target (no width converter; a join takes the wider of its two
+//    inputs), else the fewest lanes within target (left at the lowered pe 1, a branch between
+//    folded layers needs width converters and can become the bottleneck);
+//  - applying a folding re-sizes the bypass FIFOs of the branches it changes
+//    (src/lower/fifo-sizing.ts resizeFifos), since their depths count the branch's beats and buffers.
 // MLPs have no image kinds and one vector per MVU, so their foldings are as before.
 import { fail } from '../diag/index.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { layerKind } from '../layers/index.ts';
+import { resizeFifos } from '../lower/fifo-sizing.ts';
 
 export type Folding = Record<string, { pe?: number; simd?: number; taps?: number }>;
 
@@ -52,10 +55,15 @@ export function applyFolding(df: DataflowGraph, folding: Folding): DataflowGraph
     if (f.simd !== undefined && layer.kind !== 'MVU') fail('BadFolding', `simd applies to MVU layers, not ${layer.kind} '${name}'`);
     if (f.taps !== undefined && layer.kind !== 'SlidingWindow') fail('BadFolding', `taps applies to SlidingWindow layers, not ${layer.kind} '${name}'`);
   }
-  return {
-    ...df,
-    layers: df.layers.map((l) => (folding[l.name] ? { ...l, attrs: { ...l.attrs, ...folding[l.name] } } : l)),
-  };
+  const changed = new Set<string>();
+  const layers = df.layers.map((l) => {
+    const f = folding[l.name];
+    if (!f) return l;
+    if (Object.entries(f).some(([k, v]) => (l.attrs[k] ?? 1) !== v)) changed.add(l.name);
+    return { ...l, attrs: { ...l.attrs, ...f } };
+  });
+  // Bypass FIFO depths depend on the folding of their branch: re-size those the folding changed.
+  return resizeFifos({ ...df, layers }, changed);
 }
 
 /** The (pe, simd) with the fewest lanes that keeps an MVU within `target` cycles (ties: more simd). */
@@ -87,6 +95,24 @@ function imageFoldings(l: Layer): { pe: number; taps: number; cycles: number }[]
     }
   }
   return out.sort((x, y) => x.pe * x.taps - y.pe * y.taps || x.cycles - y.cycles);
+}
+
+/**
+ * pe of a layer that streams at `pe` elements per beat (element-wise, branch and selection kinds):
+ * an input's beat width (its producer's fold, so no width converter) when legal and within target
+ * — the widest of those —, else the fewest lanes within target, else the fastest legal.
+ */
+function streamFold(l: Layer, upstream: (number | undefined)[], target: number): number {
+  const kind = layerKind(l.kind, l.name);
+  const base = kind.parse({ ...l, attrs: { ...l.attrs, pe: 1 } }) as Record<string, unknown>;
+  const options = divisors(kind.spec.streams(base as never).in[0].elems)
+    .filter((pe) => !kind.spec.checkFolding({ ...base, pe } as never))
+    .map((pe) => ({ pe, cycles: kind.spec.cycles({ ...base, pe } as never) }));
+  const within = options.filter((o) => o.cycles <= target);
+  const matching = within.filter((o) => upstream.includes(o.pe));
+  if (matching.length) return Math.max(...matching.map((o) => o.pe));
+  if (within.length) return within[0].pe;
+  return options.reduce((b, o) => (o.cycles < b.cycles ? o : b)).pe;
 }
 
 /** The default folding described at the top of this file. */
@@ -123,17 +149,11 @@ export function defaultFolding(df: DataflowGraph): Folding {
       const f = options.find((o) => o.cycles <= target) ?? fastest;
       folding[l.name] = l.kind === 'SlidingWindow' ? { pe: f.pe, taps: f.taps } : { pe: f.pe };
       pe = f.pe * f.taps;
-    } else if (l.kind !== 'Threshold' && l.kind !== 'Requant' && l.kind !== 'LabelSelect') {
-      // Other kinds keep the folding they were lowered with.
-      pe = typeof l.attrs.pe === 'number' ? l.attrs.pe : 1;
-    } else {
-      const elems = l.kind === 'LabelSelect' ? num(l, 'n') : num(l, 'elems');
-      const channels = l.kind === 'LabelSelect' ? 1 : num(l, 'channels');
-      const legal = (p: number) => elems % p === 0 && (channels === 1 || channels % p === 0);
-      const ok = (p: number) => legal(p) && elems / p <= target;
-      const upstream = outFold.get(l.inputs[0]);
-      pe = upstream !== undefined && ok(upstream) ? upstream : (divisors(elems).find(ok) ?? divisors(elems).reverse().find(legal)!);
+    } else if ('pe' in layerKind(l.kind, l.name).schema) {
+      pe = streamFold(l, l.inputs.map((s) => outFold.get(s)), target);
       folding[l.name] = { pe };
+    } else {
+      pe = typeof l.attrs.pe === 'number' ? l.attrs.pe : 1;
     }
     for (const o of l.outputs) outFold.set(o, pe);
   }

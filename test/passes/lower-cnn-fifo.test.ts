@@ -2,13 +2,18 @@
 // for an MVU branch and a padded 3×3 conv branch, then Verilator: with the computed depths the
 // designs run without deadlock, RTL == reference, cycles == estimate; with a depth below the
 // requirement the conv branch deadlocks and the watchdog names the stalled stream.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/diag/index.ts';
-import { runDataflow } from '../../src/exec/dataflow.ts';
+import { checkDataflow, runDataflow } from '../../src/exec/dataflow.ts';
 import { parseQType, qtypeName, range, smallestIntFor } from '../../src/ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../../src/ir/dataflow.ts';
 import { mvuOutType } from '../../src/layers/mvu.ts';
-import { fifoSizes, insertFifos, SLACK } from '../../src/lower/fifo-sizing.ts';
+import { fifoDepth, fifoSizes, insertFifos, SLACK } from '../../src/lower/fifo-sizing.ts';
+import { importGraph } from '../../src/onnx/import.ts';
+import { loadModel } from '../../src/onnx/load.ts';
+import { applyFolding, defaultFolding, type Folding } from '../../src/passes/fold.ts';
+import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { rng } from '../helpers/random-mlp.ts';
 import { branchGraph, expectGraphExact, runGraph } from '../sim/branches.ts';
 import { haveVerilator, randomValues } from '../sim/layer-matrix.ts';
@@ -56,7 +61,8 @@ function convResidual(h: number, w: number, c: number, pe: number, seed: number,
 describe('fifo sizes from data dependencies', () => {
   it('MVU branch: the bypass holds one whole input vector (elems) before the first output', () => {
     const df = branchGraph({ label: 'mvu', elems: 16, pe: 1, qtype: 'INT4', branch: 'mvu', fifo: 0, mvuPe: 1, simd: 1 }, 1);
-    expect(fifoSizes(df)).toEqual([{ join: 'join', duplicate: 'dup', port: 1, elems: 16, depth: 32, fullRateDepth: 64 }]); // + the MVU's second input vector
+    // Full rate: + the MVU's second input vector and a simd beat (16 + 1) + one beat in and out (2) = 35 elements.
+    expect(fifoSizes(df)).toEqual([{ join: 'join', duplicate: 'dup', port: 1, elems: 16, depth: 32, fullRateElems: 35, fullRateDepth: 64 }]);
   });
 
   it('Threshold branch: elementwise, only the slack', () => {
@@ -87,11 +93,92 @@ describe('fifo sizes from data dependencies', () => {
   });
 });
 
+/** Every layer of a graph at `pe` (MVUs also simd = pe). */
+const allAt = (df: DataflowGraph, pe: number): Folding =>
+  Object.fromEntries(df.layers.map((l) => [l.name, l.kind === 'MVU' ? { pe, simd: pe } : { pe }]));
+
+describe('fifo depths after folding', () => {
+  it('a folding that changes the branch re-sizes its bypass FIFO in the new beats; values unchanged', () => {
+    const df = convResidual(5, 6, 4, 1, 21);
+    insertFifos(df);
+    const lowered = df.layers.find((l) => l.kind === 'Fifo')!;
+    const folded = applyFolding(df, allAt(df, 4));
+    const fifo = folded.layers.find((l) => l.kind === 'Fifo')!;
+    const size = fifoSizes(folded)[0];
+    expect(fifo.attrs.pe).toBe(4);
+    expect(fifo.attrs.depth).toBe(fifoDepth(size.fullRateElems, 4));
+    expect(fifo.attrs.depth).toBeLessThan(lowered.attrs.depth as number); // 4 elements per beat: fewer beats
+    expect(lowered.attrs.depth).toBe(fifoDepth(fifoSizes(df)[0].fullRateElems, 1)); // df itself is untouched
+    const x = randomValues('UINT3', 5 * 6 * 4, rng(22));
+    expect(runDataflow(folded, [x])).toEqual(runDataflow(df, [x]));
+  });
+
+  it('a folding that leaves the branch as it is keeps the depth it has (sized, or forced by hand)', () => {
+    const df = convResidual(5, 6, 2, 1, 23, 4); // bypass depth 4: below the requirement on purpose
+    const same = applyFolding(df, allAt(df, 1));
+    expect(same.layers.find((l) => l.kind === 'Fifo')!.attrs.depth).toBe(4);
+    const refolded = applyFolding(df, { conv: { pe: 2, simd: 2 } }); // the MVU is on the long path
+    expect(refolded.layers.find((l) => l.kind === 'Fifo')!.attrs.depth).toBe(fifoDepth(fifoSizes(refolded)[0].fullRateElems, 1));
+  });
+
+  it('a folded branch without a bypass FIFO gets one', () => {
+    const df = convResidual(4, 4, 2, 1, 25);
+    const folded = applyFolding(df, allAt(df, 2));
+    const fifo = folded.layers.find((l) => l.kind === 'Fifo')!;
+    expect(fifo.inputs).toEqual(['d1']);
+    expect(folded.layers.find((l) => l.name === 'join')!.inputs).toEqual(['t', fifo.outputs[0]]);
+    expect(df.layers.some((l) => l.kind === 'Fifo')).toBe(false);
+  });
+
+  it('default folding: branch kinds take an input\'s beat width, else the fewest lanes within the II', () => {
+    const df = convResidual(6, 6, 4, 1, 27);
+    insertFifos(df);
+    const folding = defaultFolding(df);
+    const fifo = df.layers.find((l) => l.kind === 'Fifo')!.name;
+    const ii = Math.max(...checkDataflow(applyFolding(df, folding)).map((c) => c.kind.spec.cycles(c.attrs as never)));
+    // The Duplicate reads the graph input (no producer to match): fewest lanes within the II.
+    expect(folding.dup.pe).toBe([1, 2, 3, 4, 6, 8, 9, 12].find((pe) => 144 / pe <= ii));
+    expect(folding[fifo].pe).toBe(folding.dup.pe);
+    expect(folding.act.pe).toBe(folding.conv.pe);
+    expect(folding.join.pe).toBe(Math.max(folding.act.pe!, folding[fifo].pe!)); // the wider input
+  });
+
+  it('ResNet-8: every Duplicate, Fifo and AddStreams runs at one of its inputs\' beat widths, within the II', () => {
+    const g = importGraph(loadModel(join(import.meta.dirname, '../fixtures/corpus/nn2fpga/resnet8.onnx')), { pipeline: 'tidy-exact' }).graph;
+    const df = lowerModel(g, { source: 'resnet8.onnx' });
+    const folded = applyFolding(df, defaultFolding(df));
+    const checked = checkDataflow(folded);
+    const ii = Math.max(...checked.map((c) => c.kind.spec.cycles(c.attrs as never)));
+    const fold = new Map(checked.flatMap((c) => c.layer.outputs.map((s, i) => [s, c.ports.out[i].fold] as const)));
+    const branch = checked.filter((c) => ['Duplicate', 'Fifo', 'AddStreams'].includes(c.layer.kind));
+    expect(branch.length).toBe(3 + 3 + 3);
+    for (const c of branch) {
+      expect(c.layer.inputs.map((s) => fold.get(s)), c.layer.name).toContain(c.attrs.pe);
+      expect(c.kind.spec.cycles(c.attrs as never)).toBeLessThanOrEqual(ii);
+    }
+    expect(branch.some((c) => (c.attrs.pe as number) > 1)).toBe(true);
+    // Each bypass FIFO is sized for the folded branch (its own beats), not for the lowered pe 1.
+    const sizes = fifoSizes(folded);
+    for (const c of checked.filter((x) => x.layer.kind === 'Fifo')) {
+      const s = sizes.find((z) => c.layer.name.startsWith(z.duplicate))!;
+      expect(c.attrs.depth).toBe(fifoDepth(s.fullRateElems, c.attrs.pe as number));
+    }
+  }, 60_000);
+});
+
 describe.skipIf(!haveVerilator)('computed depths in Verilator', () => {
   it('conv branch with the computed bypass depth: no deadlock, RTL == reference, cycles == estimate', async () => {
     const df = convResidual(5, 6, 2, 1, 11);
     insertFifos(df);
     expectGraphExact(await runGraph(df, 12, 6));
+  }, 300_000);
+
+  it('conv branch sized at pe 1, then folded to pe 2 (the FIFO re-sized in 2-element beats): RTL == reference, cycles == estimate', async () => {
+    const df = convResidual(5, 6, 2, 1, 29);
+    insertFifos(df);
+    const folded = applyFolding(df, allAt(df, 2));
+    expect(folded.layers.find((l) => l.kind === 'Fifo')!.attrs).toMatchObject({ pe: 2, depth: fifoDepth(fifoSizes(folded)[0].fullRateElems, 2) });
+    expectGraphExact(await runGraph(folded, 30, 6));
   }, 300_000);
 
   it('conv branch with the deadlock-only depth (32 for 16 elements): still no deadlock, values exact', async () => {
