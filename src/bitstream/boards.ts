@@ -37,6 +37,8 @@ export interface ZynqPs {
   ctrlClk: string;
   memPort: string;
   memClk: string;
+  /** AXI DMA address width: 64 on Zynq UltraScale+, whose DDR reaches above 4 GB. */
+  dmaAddrWidth: 32 | 64;
 }
 
 const ps7: ZynqPs = {
@@ -56,6 +58,7 @@ const ps7: ZynqPs = {
   ctrlClk: 'M_AXI_GP0_ACLK',
   memPort: 'S_AXI_HP0',
   memClk: 'S_AXI_HP0_ACLK',
+  dmaAddrWidth: 32,
 };
 
 const zynqmp: ZynqPs = {
@@ -76,6 +79,7 @@ const zynqmp: ZynqPs = {
   ctrlClk: 'maxihpm0_fpd_aclk',
   memPort: 'S_AXI_HP0_FPD',
   memClk: 'saxihp0_fpd_aclk',
+  dmaAddrWidth: 64,
 };
 
 export interface AmdBoard {

@@ -128,7 +128,7 @@ export function vivadoProjectFiles(designDir: string, boardName: AmdBoardName, o
       ...base, ...io, sources: [...rtl, `${DMA_WRAPPER}.v`], mems, projName: `kiln_${boardName.replace(/-/g, '_')}`,
       psAutomationRule: ps.automation.rule, psAutomationConfig: ps.automation.config, psAutomationAlways: ps.automation.always,
       psConfig: Object.entries(ps.config(clockMHz)).map(([key, value]) => ({ key, value })),
-      psCtrlClk: ps.ctrlClk, psMemClk: ps.memClk,
+      psCtrlClk: ps.ctrlClk, psMemClk: ps.memClk, dmaAddrWidth: ps.dmaAddrWidth,
       mmInW: Math.max(32, dmaInW), mmOutW: Math.max(32, dmaOutW),
     }));
     files.set('constraints.xdc', template('bitstream/vivado/constraints.xdc')(base));

@@ -216,6 +216,10 @@ describe('kiln bitstream (AMD Zynq: Vivado project folder)', () => {
       const msg = await checkMutated(editTcl((s) => s.replace('axi_dma/S_AXIS_S2MM]', 'axi_dma/S_AXIS_S2M]')));
       expect(msg).toContain("cell 'axi_dma' (axi_dma) has no interface pin 'S_AXIS_S2M'");
     });
+    it('DMA and adapter streams of different widths', async () => {
+      const msg = await checkMutated(editTcl((s) => s.replace('CONFIG.c_s_axis_s2mm_tdata_width {8}', 'CONFIG.c_s_axis_s2mm_tdata_width {16}')));
+      expect(msg).toContain('connect_bd_intf_net: kiln/m_axis is 8 bits wide, axi_dma/S_AXIS_S2MM is 16 bits (TDATA widths must match)');
+    });
     it('an unconnected clock', async () => {
       const msg = await checkMutated(editTcl((s) => s.replace(' [get_bd_pins kiln/aclk]', '')));
       expect(msg).toContain('validate_bd_design: kiln/aclk (module:kiln_dma_top) is not connected');

@@ -139,12 +139,16 @@ proc kiln_modules {} {
       regexp {module\s+(\w+)} [string range $text $from end] -> name
       set body [string range $text $from $to]
       set ports {}
-      foreach {m p} [regexp -all -inline {(?:input|output|inout)\s+(?:wire|reg)?\s*(?:signed\s*)?(?:\[[^\]]*\]\s*)?(\w+)} $body] { lappend ports $p }
+      set widths [dict create]
+      foreach {m msb p} [regexp -all -inline {(?:input|output|inout)\s+(?:wire|reg)?\s*(?:signed\s*)?(?:\[(\d+):0\]\s*)?(\w+)} $body] {
+        lappend ports $p
+        dict set widths $p [expr {$msb eq "" ? 1 : $msb + 1}]
+      }
       set intfs {}
       foreach {m i} [regexp -all -inline {X_INTERFACE_INFO\s*=\s*"xilinx.com:interface:\w+:[\d.]+\s+(\w+)\s} $body] {
         if {[lsearch -exact $intfs $i] < 0} { lappend intfs $i }
       }
-      dict set mods $name [dict create ports $ports intfs $intfs file $f]
+      dict set mods $name [dict create ports $ports widths $widths intfs $intfs file $f]
     }
   }
   return $mods
@@ -236,7 +240,12 @@ proc create_bd_cell {args} {
         if {!$inIntf} { lappend pins $p }
       }
       if {![llength [dict get $m intfs]]} { kiln_fail "create_bd_cell: module '$ref' declares no bus interface (X_INTERFACE_INFO)" }
-      dict set ::kiln_cells $name [dict create kind module:$ref intf [dict get $m intfs] pins $pins required [concat $pins [dict get $m intfs]] config {}]
+      # an AXI4-Stream interface's width is its TDATA port's
+      set config {}
+      foreach i [dict get $m intfs] {
+        if {[dict exists $m widths ${i}_tdata]} { dict set config tdata:$i [dict get $m widths ${i}_tdata] }
+      }
+      dict set ::kiln_cells $name [dict create kind module:$ref intf [dict get $m intfs] pins $pins required [concat $pins [dict get $m intfs]] config $config]
     }
     default { kiln_fail "create_bd_cell: unsupported -type" }
   }
@@ -283,10 +292,29 @@ proc kiln_connect {kind pins} {
   lappend nets $pins
 }
 proc connect_bd_net {args} { kiln_record connect_bd_net {*}$args; kiln_connect nets [concat {*}$args] }
+# TDATA width of an AXI4-Stream interface pin, or "" when not a stream: axi_dma's from its CONFIG
+# (PG021 default 32), a module's from its Verilog.
+proc kiln_tdata_width {pin} {
+  lassign [split $pin /] cell name
+  set c [dict get $::kiln_cells $cell]
+  set cfg [dict get $c config]
+  if {[dict get $c kind] eq "axi_dma"} {
+    set key [dict get {M_AXIS_MM2S CONFIG.c_m_axis_mm2s_tdata_width S_AXIS_S2MM CONFIG.c_s_axis_s2mm_tdata_width} $name]
+    return [expr {[dict exists $cfg $key] ? [dict get $cfg $key] : 32}]
+  }
+  return [expr {[dict exists $cfg tdata:$name] ? [dict get $cfg tdata:$name] : ""}]
+}
 proc connect_bd_intf_net {args} {
   kiln_record connect_bd_intf_net {*}$args
   set pins [concat {*}$args]
   if {[llength $pins] != 2} { kiln_fail "connect_bd_intf_net connects exactly two interface pins, got '$pins'" }
+  lassign $pins a b
+  if {[regexp {^axi_dma/(M_AXIS_MM2S|S_AXIS_S2MM)$} $a] || [regexp {^axi_dma/(M_AXIS_MM2S|S_AXIS_S2MM)$} $b]} {
+    set wa [kiln_tdata_width $a]
+    set wb [kiln_tdata_width $b]
+    if {$wa eq "" || $wb eq ""} { kiln_fail "connect_bd_intf_net: $a and $b are not both AXI4-Streams" }
+    if {$wa != $wb} { kiln_fail "connect_bd_intf_net: $a is $wa bits wide, $b is $wb bits (TDATA widths must match)" }
+  }
   kiln_connect intf_nets $pins
 }
 proc apply_bd_automation {args} {
