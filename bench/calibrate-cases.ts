@@ -1,8 +1,8 @@
 // The calibration sweep: single-layer designs per layer kind over bit widths, PE, SIMD and sizes,
 // each small enough that Yosys maps it in seconds. Deterministic (seeded), so the synth cache hits.
-import { parseQType, range, smallestIntFor } from '../src/ir/datatype.ts';
+import { parseQType, qtypeName, range, smallestIntFor } from '../src/ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../src/ir/dataflow.ts';
-import { mvuOutType } from '../src/layers/mvu.ts';
+import { mvuAccRange, mvuOutType } from '../src/layers/mvu.ts';
 
 export interface CalCase {
   label: string;
@@ -24,22 +24,43 @@ function values(type: string, n: number, r: () => number): number[] {
   return Array.from({ length: n }, () => (t.kind === 'BIPOLAR' ? (r() < 0.5 ? -1 : 1) : randInt(r, lo, hi)));
 }
 
-function single(label: string, kind: string, attrs: Record<string, unknown>, consts: Record<string, number[]>, inType: string, inElems: number, outType: string, outElems: number): CalCase {
-  const layer: Layer = { name: 'dut', kind, attrs, consts, inputs: ['x'], outputs: ['y'], origin: [label] };
+type StreamSpec = [name: string, qtype: string, elems: number];
+interface LayerSpec { name: string; kind: string; attrs: Record<string, unknown>; consts: Record<string, number[]>; inputs: string[]; outputs: string[] }
+
+/**
+ * A design of `layers` (the measured one named `dut`) from stream x to stream y. Designs take one input
+ * and one output stream, so Duplicate, AddStreams and Concat are measured in a Duplicate → join pair.
+ */
+function chain(label: string, streams: StreamSpec[], layers: LayerSpec[]): CalCase {
+  const ls: Layer[] = layers.map((l) => ({ ...l, origin: [label] }));
   const df: DataflowGraph = {
-    name: `cal_${kind}`,
+    name: `cal_${ls.find((l) => l.name === 'dut')!.kind}`,
     source: `${label}.onnx`,
-    streams: new Map([
-      ['x', { name: 'x', qtype: parseQType(inType), shape: [inElems] }],
-      ['y', { name: 'y', qtype: parseQType(outType), shape: [outElems] }],
-    ]),
-    layers: [layer],
+    streams: new Map(streams.map(([name, type, elems]) => [name, { name, qtype: parseQType(type), shape: [elems] }])),
+    layers: ls,
     inputs: ['x'],
     outputs: ['y'],
     inputQuant: [],
     outputAffine: [],
   };
-  return { label, layer, df };
+  return { label, layer: ls.find((l) => l.name === 'dut')!, df };
+}
+
+function single(label: string, kind: string, attrs: Record<string, unknown>, consts: Record<string, number[]>, inType: string, inElems: number, outType: string, outElems: number): CalCase {
+  return chain(label, [['x', inType, inElems], ['y', outType, outElems]], [{ name: 'dut', kind, attrs, consts, inputs: ['x'], outputs: ['y'] }]);
+}
+
+/** x → Duplicate → (a, b) → join → y, the measured layer (`dut`) being the Duplicate or the join. */
+function fork(label: string, measured: 'Duplicate' | 'join', qtype: string, elems: number, pe: number, join: Omit<LayerSpec, 'name' | 'inputs' | 'outputs'>, outType: string, outElems: number): CalCase {
+  return chain(label, [['x', qtype, elems], ['a', qtype, elems], ['b', qtype, elems], ['y', outType, outElems]], [
+    { name: measured === 'Duplicate' ? 'dut' : 'fork', kind: 'Duplicate', attrs: { elems, pe, qtype }, consts: {}, inputs: ['x'], outputs: ['a', 'b'] },
+    { name: measured === 'join' ? 'dut' : 'join', ...join, inputs: ['a', 'b'], outputs: ['y'] },
+  ]);
+}
+
+/** Adds a case unless the same configuration was drawn already. */
+function addCase(out: CalCase[], c: CalCase): void {
+  if (!out.some((o) => o.label === c.label)) out.push(c);
 }
 
 const intTypes = ['BIPOLAR', 'TERNARY', 'INT2', 'UINT2', 'INT4', 'UINT4', 'INT6', 'INT8'];
@@ -47,7 +68,7 @@ const intTypes = ['BIPOLAR', 'TERNARY', 'INT2', 'UINT2', 'INT4', 'UINT4', 'INT6'
 function mvuCases(n: number): CalCase[] {
   const r = lcg(1);
   const out: CalCase[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
     const rows = pick(r, [4, 8, 12, 16, 32]);
     const cols = pick(r, [8, 16, 24, 32, 64]);
     const inType = pick(r, intTypes.filter((t) => t !== 'TERNARY'));
@@ -57,7 +78,7 @@ function mvuCases(n: number): CalCase[] {
     const weights = values(weightType, rows * cols, r);
     const outType = mvuOutType(rows, cols, parseQType(inType), weights);
     const ot = `${outType.kind === 'INT' && !outType.signed ? 'UINT' : 'INT'}${(outType as { bits: number }).bits}`;
-    out.push(single(`mvu_${rows}x${cols}_${inType}x${weightType}_pe${pe}_simd${simd}`, 'MVU', { rows, cols, pe, simd, inType, weightType, outType: ot }, { weights }, inType, cols, ot, rows));
+    addCase(out, single(`mvu_${rows}x${cols}_${inType}x${weightType}_pe${pe}_simd${simd}`, 'MVU', { rows, cols, pe, simd, inType, weightType, outType: ot }, { weights }, inType, cols, ot, rows));
   }
   return out;
 }
@@ -65,7 +86,7 @@ function mvuCases(n: number): CalCase[] {
 function thresholdCases(n: number): CalCase[] {
   const r = lcg(2);
   const out: CalCase[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
     const channels = pick(r, [1, 4, 8, 16, 32]);
     const elems = channels * pick(r, [1, 2, 4]);
     const inType = pick(r, ['INT6', 'INT8', 'INT12', 'INT16', 'UINT8']);
@@ -77,7 +98,7 @@ function thresholdCases(n: number): CalCase[] {
     for (let c = 0; c < channels; c++) thresholds.push(...Array.from({ length: steps }, () => randInt(r, lo, hi)).sort((a, b) => a - b));
     const outBias = outType === 'BIPOLAR' ? -1 : outType.startsWith('INT') ? -(2 ** (parseInt(outType.slice(3)) - 1)) : 0;
     const outScale = outType === 'BIPOLAR' ? 2 : 1;
-    out.push(single(`thr_${elems}c${channels}_${inType}to${outType}_pe${pe}`, 'Threshold', { elems, channels, steps, pe, inType, outType, outBias, outScale }, { thresholds }, inType, elems, outType, elems));
+    addCase(out, single(`thr_${elems}c${channels}_${inType}to${outType}_pe${pe}`, 'Threshold', { elems, channels, steps, pe, inType, outType, outBias, outScale }, { thresholds }, inType, elems, outType, elems));
   }
   return out;
 }
@@ -85,7 +106,7 @@ function thresholdCases(n: number): CalCase[] {
 function requantCases(n: number): CalCase[] {
   const r = lcg(3);
   const out: CalCase[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
     const channels = pick(r, [1, 4, 8, 16]);
     const elems = channels * pick(r, [1, 2, 4]);
     const inType = pick(r, ['INT8', 'INT12', 'INT16', 'INT20']);
@@ -94,7 +115,7 @@ function requantCases(n: number): CalCase[] {
     const mul = Array.from({ length: channels }, () => randInt(r, 1, 2 ** mbits - 1));
     const bias = Array.from({ length: channels }, () => randInt(r, -1000, 1000));
     const pe = pick(r, divisors(channels === 1 ? elems : channels).filter((d) => d <= 8));
-    out.push(single(`rq_${elems}c${channels}_${inType}to${outType}_m${mbits}_pe${pe}`, 'Requant', { elems, channels, pe, shift: randInt(r, 4, 16), inType, outType }, { mul, bias }, inType, elems, outType, elems));
+    addCase(out, single(`rq_${elems}c${channels}_${inType}to${outType}_m${mbits}_pe${pe}`, 'Requant', { elems, channels, pe, shift: randInt(r, 4, 16), inType, outType }, { mul, bias }, inType, elems, outType, elems));
   }
   return out;
 }
@@ -102,14 +123,14 @@ function requantCases(n: number): CalCase[] {
 function labelSelectCases(n: number): CalCase[] {
   const r = lcg(4);
   const out: CalCase[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
     const nIn = pick(r, [4, 8, 10, 16, 32, 64]);
     const k = pick(r, [1, 1, 2, 3]);
     const pe = pick(r, divisors(nIn).filter((d) => d <= 8));
     const inType = pick(r, ['INT4', 'INT8', 'INT12', 'UINT8', 'INT16']);
     const t = smallestIntFor(0, nIn - 1);
     const outType = `UINT${(t as { bits: number }).bits}`;
-    out.push(single(`ls_${nIn}_k${k}_${inType}_pe${pe}`, 'LabelSelect', { n: nIn, k, pe, inType, outType }, {}, inType, nIn, outType, k));
+    addCase(out, single(`ls_${nIn}_k${k}_${inType}_pe${pe}`, 'LabelSelect', { n: nIn, k, pe, inType, outType }, {}, inType, nIn, outType, k));
   }
   return out;
 }
@@ -117,12 +138,12 @@ function labelSelectCases(n: number): CalCase[] {
 function fifoCases(n: number): CalCase[] {
   const r = lcg(5);
   const out: CalCase[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
     const pe = pick(r, [1, 2, 4, 8]);
     const elems = pe * pick(r, [4, 16, 64]);
     const depth = pick(r, [2, 4, 8, 16, 32, 64, 128, 256, 512]);
     const qtype = pick(r, ['INT2', 'INT4', 'INT8', 'UINT8', 'INT16']);
-    out.push(single(`fifo_${pe}x${qtype}_d${depth}`, 'Fifo', { elems, pe, depth, qtype }, {}, qtype, elems, qtype, elems));
+    addCase(out, single(`fifo_${pe}x${qtype}_d${depth}`, 'Fifo', { elems, pe, depth, qtype }, {}, qtype, elems, qtype, elems));
   }
   return out;
 }
@@ -130,7 +151,7 @@ function fifoCases(n: number): CalCase[] {
 function slidingWindowCases(n: number): CalCase[] {
   const r = lcg(6);
   const out: CalCase[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
     const k = pick(r, [1, 2, 3, 5]);
     const s = pick(r, [1, 1, 2]);
     const ih = pick(r, [6, 8, 12, 16]);
@@ -138,15 +159,149 @@ function slidingWindowCases(n: number): CalCase[] {
     const pe = pick(r, divisors(channels).filter((d) => d <= 8));
     const qtype = pick(r, ['INT2', 'INT4', 'UINT8', 'INT8']);
     const oh = Math.floor((ih - k) / s) + 1;
-    out.push(single(`swg_${ih}x${ih}x${channels}_k${k}s${s}_${qtype}_pe${pe}`, 'SlidingWindow', { ih, iw: ih, channels, kh: k, kw: k, sh: s, sw: s, pe, qtype }, {}, qtype, ih * ih * channels, qtype, oh * oh * k * k * channels));
+    addCase(out, single(`swg_${ih}x${ih}x${channels}_k${k}s${s}_${qtype}_pe${pe}`, 'SlidingWindow', { ih, iw: ih, channels, kh: k, kw: k, sh: s, sw: s, pe, qtype }, {}, qtype, ih * ih * channels, qtype, oh * oh * k * k * channels));
   }
   return out;
 }
 
-/** Per kind, the sweep (30 configurations each, the issue's minimum). */
+/** Fully unrolled MVUs (PE = rows, SIMD = cols): constant weights, so Yosys folds every product. */
+function mvuUnrolledCases(n: number): CalCase[] {
+  const r = lcg(7);
+  const out: CalCase[] = [];
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
+    const rows = pick(r, [2, 4, 6, 8]);
+    const cols = pick(r, [4, 8, 12, 16]);
+    const inType = pick(r, intTypes.filter((t) => t !== 'TERNARY'));
+    const weightType = inType === 'BIPOLAR' && r() < 0.5 ? 'BIPOLAR' : pick(r, intTypes);
+    const weights = values(weightType, rows * cols, r);
+    const ot = qtypeName(mvuOutType(rows, cols, parseQType(inType), weights));
+    addCase(out, single(`mvuu_${rows}x${cols}_${inType}x${weightType}`, 'MVU', { rows, cols, pe: rows, simd: cols, inType, weightType, outType: ot }, { weights }, inType, cols, ot, rows));
+  }
+  return out;
+}
+
+/** hw/window_reduce shapes: a window stream of `pixels` pixels × `window` taps × `channels`. */
+function windowShape(r: () => number) {
+  const channels = pick(r, [1, 2, 4, 8, 16]);
+  return { pixels: pick(r, [1, 4, 9, 16]), window: pick(r, [1, 2, 4, 9]), channels, pe: pick(r, divisors(channels).filter((d) => d <= 8)) };
+}
+
+function vectorVectorCases(n: number): CalCase[] {
+  const r = lcg(8);
+  const out: CalCase[] = [];
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
+    const w = windowShape(r);
+    const inType = pick(r, intTypes.filter((t) => t !== 'TERNARY' && t !== 'BIPOLAR'));
+    const weightType = pick(r, intTypes);
+    const weights = values(weightType, w.channels * w.window, r);
+    const ot = qtypeName(smallestIntFor(...mvuAccRange(w.channels, w.window, parseQType(inType), weights)));
+    addCase(out, single(`vvu_${w.pixels}p${w.window}k${w.channels}c_${inType}x${weightType}_pe${w.pe}`, 'VectorVector', { ...w, inType, weightType, outType: ot }, { weights }, inType, w.pixels * w.window * w.channels, ot, w.pixels * w.channels));
+  }
+  return out;
+}
+
+function maxPoolCases(n: number): CalCase[] {
+  const r = lcg(9);
+  const out: CalCase[] = [];
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
+    const w = windowShape(r);
+    const qtype = pick(r, ['INT2', 'UINT2', 'INT4', 'UINT4', 'INT8', 'UINT8', 'BIPOLAR']);
+    addCase(out, single(`maxpool_${w.pixels}p${w.window}k${w.channels}c_${qtype}_pe${w.pe}`, 'MaxPool', { ...w, qtype }, {}, qtype, w.pixels * w.window * w.channels, qtype, w.pixels * w.channels));
+  }
+  return out;
+}
+
+function avgPoolCases(n: number): CalCase[] {
+  const r = lcg(10);
+  const out: CalCase[] = [];
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
+    const w = windowShape(r);
+    const inType = pick(r, ['INT2', 'UINT2', 'INT4', 'UINT4', 'INT8', 'UINT8']);
+    const [lo, hi] = range(parseQType(inType));
+    const ot = qtypeName(smallestIntFor(w.window * lo, w.window * hi));
+    addCase(out, single(`avgpool_${w.pixels}p${w.window}k${w.channels}c_${inType}_pe${w.pe}`, 'AvgPool', { ...w, inType, outType: ot }, {}, inType, w.pixels * w.window * w.channels, ot, w.pixels * w.channels));
+  }
+  return out;
+}
+
+function widthConverterCases(n: number): CalCase[] {
+  const r = lcg(11);
+  const out: CalCase[] = [];
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
+    const elems = pick(r, [16, 24, 32, 48, 64]);
+    const folds = divisors(elems).filter((d) => d <= 32);
+    const inFold = pick(r, folds);
+    const outFold = pick(r, folds.filter((d) => d !== inFold));
+    const qtype = pick(r, ['BIPOLAR', 'INT2', 'INT4', 'UINT4', 'INT8', 'INT16']);
+    addCase(out, single(`dwc_${elems}_${inFold}to${outFold}_${qtype}`, 'WidthConverter', { elems, inFold, outFold, qtype }, {}, qtype, elems, qtype, elems));
+  }
+  return out;
+}
+
+function padCases(n: number): CalCase[] {
+  const r = lcg(12);
+  const out: CalCase[] = [];
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
+    const ih = pick(r, [4, 6, 8, 12, 16]);
+    const channels = pick(r, [1, 2, 4, 8, 16]);
+    const pe = pick(r, divisors(channels).filter((d) => d <= 8));
+    const qtype = pick(r, ['INT2', 'UINT4', 'INT4', 'INT8', 'UINT8']);
+    const [top, bottom, left, right] = Array.from({ length: 4 }, () => pick(r, [0, 1, 1, 2]));
+    const oh = ih + top + bottom;
+    const ow = ih + left + right;
+    addCase(out, single(`pad_${ih}x${ih}x${channels}_${top}${bottom}${left}${right}_${qtype}_pe${pe}`, 'Pad', { ih, iw: ih, channels, top, bottom, left, right, value: 0, pe, qtype }, {}, qtype, ih * ih * channels, qtype, oh * ow * channels));
+  }
+  return out;
+}
+
+function duplicateCases(n: number): CalCase[] {
+  const r = lcg(13);
+  const out: CalCase[] = [];
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
+    const pe = pick(r, [1, 2, 4, 8, 16]);
+    const elems = pe * pick(r, [1, 4, 16]);
+    const qtype = pick(r, ['INT2', 'UINT2', 'INT4', 'UINT4', 'INT8', 'INT12']);
+    const [lo, hi] = range(parseQType(qtype));
+    const sum = qtypeName(smallestIntFor(2 * lo, 2 * hi));
+    addCase(out, fork(`dup_${elems}_${qtype}_pe${pe}`, 'Duplicate', qtype, elems, pe, { kind: 'AddStreams', attrs: { elems, pe, aType: qtype, bType: qtype, outType: sum }, consts: {} }, sum, elems));
+  }
+  return out;
+}
+
+function addStreamsCases(n: number): CalCase[] {
+  const r = lcg(14);
+  const out: CalCase[] = [];
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
+    const pe = pick(r, [1, 2, 4, 8, 16]);
+    const elems = pe * pick(r, [1, 4, 16]);
+    const qtype = pick(r, ['INT2', 'UINT2', 'INT4', 'UINT4', 'INT8', 'UINT8', 'INT12']);
+    const [lo, hi] = range(parseQType(qtype));
+    const outType = qtypeName(smallestIntFor(2 * lo, 2 * hi));
+    addCase(out, fork(`add_${elems}_${qtype}_pe${pe}`, 'join', qtype, elems, pe, { kind: 'AddStreams', attrs: { elems, pe, aType: qtype, bType: qtype, outType }, consts: {} }, outType, elems));
+  }
+  return out;
+}
+
+function concatCases(n: number): CalCase[] {
+  const r = lcg(15);
+  const out: CalCase[] = [];
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
+    const pe = pick(r, [1, 2, 4, 8]);
+    const channels = pe * pick(r, [1, 2, 3, 4]);
+    const pixels = pick(r, [1, 4, 16]);
+    const qtype = pick(r, ['BIPOLAR', 'INT2', 'UINT2', 'INT4', 'UINT4', 'INT8']);
+    const attrs = { pixels, aChannels: channels, bChannels: channels, pe, aType: qtype, bType: qtype, outType: qtype };
+    addCase(out, fork(`concat_${pixels}p${channels}c_${qtype}_pe${pe}`, 'join', qtype, pixels * channels, pe, { kind: 'Concat', attrs, consts: {} }, qtype, 2 * pixels * channels));
+  }
+  return out;
+}
+
+/** Per kind, the sweep (30 configurations each, the issue's minimum; MVU also 15 fully unrolled). */
 export function calibrationCases(perKind = 30): CalCase[] {
   return [
-    ...mvuCases(perKind), ...thresholdCases(perKind), ...requantCases(perKind),
+    ...mvuCases(perKind), ...mvuUnrolledCases(Math.ceil(perKind / 2)), ...thresholdCases(perKind), ...requantCases(perKind),
     ...labelSelectCases(perKind), ...fifoCases(perKind), ...slidingWindowCases(perKind),
+    ...widthConverterCases(perKind), ...vectorVectorCases(perKind), ...maxPoolCases(perKind), ...avgPoolCases(perKind),
+    ...padCases(perKind), ...duplicateCases(perKind), ...addStreamsCases(perKind), ...concatCases(perKind),
   ];
 }

@@ -17,7 +17,7 @@ const targets: Record<Family, { name: string; measured: (s: Sample) => number; f
   ],
   ice40: [
     // LC = max(LUT4, FF); fitted as LC directly on the LUT features (LUT4s dominate these layers).
-    { name: 'lut4', measured: (s) => s.measured.lc, features: (l) => costTerms(l).lut, offset: (l) => costTerms(l).memories.reduce((a, m) => a + memLut4(m), 0) },
+    { name: 'lut4', measured: (s) => s.measured.lc, features: (l) => ({ ...costTerms(l).lut, ...costTerms(l).ice40Lut }), offset: (l) => costTerms(l).memories.reduce((a, m) => a + memLut4(m), 0) },
     { name: 'ff', measured: () => 0, features: (l) => costTerms(l).ff, offset: (l) => costTerms(l).memories.reduce((a, m) => a + memFf4(m), 0) },
   ],
 };
@@ -39,13 +39,20 @@ function solve(a: number[][], b: number[]): number[] {
   return m.map((row, i) => (Math.abs(row[i]) < 1e-12 ? 0 : row[n] / row[i]));
 }
 
-/** Non-negative weighted least squares of y ≈ X·β (rows weighted by w); ridge-stabilised. */
-export function nnls(x: number[][], y: number[], w: number[]): number[] {
+/**
+ * Ridge weight pulling each coefficient towards its first-principles prior (1 LUT / FF per feature
+ * unit, 0 for the intercept): a feature seen in few cases keeps about its prior instead of whatever
+ * fits those cases (which is what made leave-one-out errors large).
+ */
+const RIDGE = Number(process.env.KILN_FIT_RIDGE ?? 0.05);
+
+/** Non-negative weighted least squares of y ≈ X·β (rows weighted by w), ridge towards `prior`. */
+export function nnls(x: number[][], y: number[], w: number[], prior: number[] = []): number[] {
   const k = x[0]?.length ?? 0;
   let active = Array.from({ length: k }, (_, i) => i).filter((j) => x.some((r) => r[j] !== 0));
   for (;;) {
-    const ata = active.map((i) => active.map((j) => x.reduce((s, r, n) => s + w[n] * r[i] * r[j], 0) + (i === j ? 1e-6 : 0)));
-    const atb = active.map((i) => x.reduce((s, r, n) => s + w[n] * r[i] * y[n], 0));
+    const ata = active.map((i) => active.map((j) => x.reduce((s, r, n) => s + w[n] * r[i] * r[j], 0) + (i === j ? RIDGE + 1e-6 : 0)));
+    const atb = active.map((i) => x.reduce((s, r, n) => s + w[n] * r[i] * y[n], 0) + RIDGE * (prior[i] ?? 0));
     const beta = solve(ata, atb);
     const neg = beta.findIndex((v) => v < 0);
     if (neg < 0) {
@@ -78,7 +85,8 @@ export function fitAll(samples: Sample[]): { coefficients: Coefficients; loo: Re
         const names = [...new Set(feats.flatMap((f) => Object.keys(f))), 'intercept'];
         const x = feats.map((f) => names.map((n) => (n === 'intercept' ? 1 : f[n] ?? 0)));
         const w = ss.map((s) => 1 / Math.max(1, t.measured(s)) ** WEIGHT_POWER);
-        const beta = nnls(x, ys, w);
+        const prior = names.map((n) => (n === 'intercept' ? 0 : 1));
+        const beta = nnls(x, ys, w, prior);
         const c: Record<string, number> = {};
         names.forEach((n, i) => (c[n] = Math.round(beta[i] * 1000) / 1000));
         ((coefficients[kind] ??= {})[family] ??= {})[t.name] = c;
@@ -88,7 +96,7 @@ export function fitAll(samples: Sample[]): { coefficients: Coefficients; loo: Re
           const m = t.measured(s);
           if (m <= 0) return;
           const keep = (_: unknown, j: number) => j !== i;
-          const b = nnls(x.filter(keep), ys.filter(keep), w.filter(keep));
+          const b = nnls(x.filter(keep), ys.filter(keep), w.filter(keep), prior);
           const pred = x[i].reduce((acc, v, j) => acc + v * b[j], 0) + t.offset(s.layer);
           errs.push(Math.abs(pred - m) / m);
         });

@@ -66,7 +66,7 @@ export function layerResources(layer: Pick<Layer, 'name' | 'kind' | 'attrs' | 'c
     };
   }
   // iCE40: LUT4s from the same features (fitted separately), FFs likewise; an LC holds one of each.
-  const lut4 = linear(layer.kind, 'ice40', 'lut4', t.lut) + t.memories.reduce((s, m) => s + memLut4(m), 0);
+  const lut4 = linear(layer.kind, 'ice40', 'lut4', { ...t.lut, ...t.ice40Lut }) + t.memories.reduce((s, m) => s + memLut4(m), 0);
   const ff = linear(layer.kind, 'ice40', 'ff', t.ff) + t.memories.reduce((s, m) => s + memFf4(m), 0);
   return { lc: Math.max(0, Math.round(Math.max(lut4, ff))), mac16: t.mac16, ebr: t.memories.reduce((s, m) => s + ebr(m), 0) };
 }

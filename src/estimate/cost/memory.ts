@@ -13,6 +13,10 @@ export interface Memory {
   width: number;
   /** Written at run time (buffer / FIFO) rather than a constant ROM. */
   writable: boolean;
+  /** Read combinationally (no block RAM can do that: LUTRAM on 7-series, flip-flops on iCE40). */
+  asyncRead?: boolean;
+  /** A constant ROM whose logic (when not in block RAM) the layer's cost terms count (romLogic), not memLut6/memLut4. */
+  logicInTerms?: boolean;
 }
 
 const bramAspects: [number, number][] = [[16384, 1], [8192, 2], [4096, 4], [2048, 9], [1024, 18], [512, 36]];
@@ -33,24 +37,103 @@ export function bram18(m: Memory): number {
   return inBlockRam(m) ? blocks(m, bramAspects) : 0;
 }
 
+/**
+ * iCE40 (synth_ice40's memory_libmap, as measured in the calibration sweep): a buffer read synchronously
+ * goes to EBR above 64 bits; a ROM only when deeper than 64 words and above 1024 bits (smaller ones
+ * are cheaper as LUT4 logic).
+ */
+export function inEbr(m: Memory): boolean {
+  if (m.asyncRead || m.depth <= 1) return false;
+  return m.writable ? m.depth >= 8 && m.depth * m.width > 64 : m.depth > 64 && m.depth * m.width > 1024;
+}
+
 export function ebr(m: Memory): number {
-  return inBlockRam(m) ? blocks(m, ebrAspects) : 0;
+  return inEbr(m) ? blocks(m, ebrAspects) : 0;
 }
 
 /** LUT6s (7-series) a memory costs when it is not in block RAM. */
 export function memLut6(m: Memory): number {
-  if (inBlockRam(m) || m.depth <= 1) return 0;
-  if (m.writable) return 4 * Math.ceil(m.width / 3) * Math.ceil(m.depth / 64);
+  if (inBlockRam(m) || m.depth <= 1 || m.logicInTerms) return 0;
+  // RAM32M: 32 words × 6 bits (one write, three read ports of 2 bits); RAM64M: 64 × 3; both 4 LUTs.
+  if (m.writable) return m.depth <= 32 ? 4 * Math.ceil(m.width / 6) : 4 * Math.ceil(m.width / 3) * Math.ceil(m.depth / 64);
   return m.width * Math.ceil(m.depth / 64) * (m.depth > 64 ? 1.5 : 1);
 }
 
 /** LUT4s (iCE40) a memory costs when it is not in EBR (no distributed RAM on iCE40: DFFs + mux). */
 export function memLut4(m: Memory): number {
-  if (inBlockRam(m) || m.depth <= 1) return 0;
+  if (inEbr(m) || m.depth <= 1 || m.logicInTerms) return 0;
   return m.writable ? m.width * m.depth * 0.6 : m.width * Math.ceil(m.depth / 16) * 1.3;
 }
 
 /** Flip-flops a memory costs on iCE40 when written at run time and not in EBR. */
 export function memFf4(m: Memory): number {
-  return !inBlockRam(m) && m.writable && m.depth > 1 ? m.width * m.depth : 0;
+  return !inEbr(m) && m.writable && m.depth > 1 ? m.width * m.depth : 0;
+}
+
+/** What a constant ROM costs in logic depends on its contents: the distinct bit columns (one output bit over all addresses). */
+export interface RomColumns {
+  /** Distinct non-constant columns: the registers left after Yosys merges identical flip-flops. */
+  distinct: number;
+  /** Distinct columns up to complement that are not an address bit: the logic functions ABC builds. */
+  functions: number;
+}
+
+/** Columns of a depth × width constant ROM whose bit (word, col) is `bit(word, col)`; hashed, O(depth·width). */
+export function romColumns(depth: number, width: number, bit: (word: number, col: number) => number): RomColumns {
+  const h = new Uint32Array(width);
+  const g = new Uint32Array(width);
+  const ones = new Uint32Array(width);
+  for (let i = 0; i < depth; i++) {
+    for (let c = 0; c < width; c++) {
+      const b = bit(i, c) & 1;
+      h[c] = (Math.imul(h[c], 1000003) + (b + 1) * (i + 7)) >>> 0;
+      g[c] = (Math.imul(g[c] ^ (b * 0x5bd1e995), 16777619) + i) >>> 0;
+      ones[c] += b;
+    }
+  }
+  // The complement's hash, for canonical keys: recompute per column only when needed (cheap: width keys).
+  const key = (c: number) => `${h[c]}:${g[c]}`;
+  const exact = new Set<string>();
+  const canon = new Set<string>();
+  const addressBits = new Set<string>();
+  const aw = depth > 1 ? Math.ceil(Math.log2(depth)) : 0;
+  const hashOf = (f: (i: number) => number) => {
+    let a = 0;
+    let b2 = 0;
+    for (let i = 0; i < depth; i++) {
+      const b = f(i) & 1;
+      a = (Math.imul(a, 1000003) + (b + 1) * (i + 7)) >>> 0;
+      b2 = (Math.imul(b2 ^ (b * 0x5bd1e995), 16777619) + i) >>> 0;
+    }
+    return `${a}:${b2}`;
+  };
+  for (let k = 0; k < aw; k++) {
+    addressBits.add(hashOf((i) => i >> k));
+    addressBits.add(hashOf((i) => ~(i >> k)));
+  }
+  const complementKey = new Map<number, string>();
+  for (let c = 0; c < width; c++) {
+    if (ones[c] === 0 || ones[c] === depth) continue;
+    const k = key(c);
+    exact.add(k);
+    if (addressBits.has(k)) continue;
+    // Canonical up to complement: the column with bit 0 of word 0 cleared.
+    let ck = k;
+    if (bit(0, c) & 1) {
+      ck = complementKey.get(c) ?? hashOf((i) => 1 - (bit(i, c) & 1));
+      complementKey.set(c, ck);
+    }
+    canon.add(ck);
+  }
+  return { distinct: exact.size, functions: canon.size };
+}
+
+/**
+ * A constant ROM kept in logic, with a registered read: a LUT function per distinct column (up to
+ * 16 words one LUT6; each further address bit doubles it, MUXF7/F8 trees, as ABC merges the
+ * next-address logic into each column) and a flip-flop per distinct register.
+ */
+export function romLogic(depth: number, width: number, bit: (word: number, col: number) => number): { lut: number; ff: number } {
+  const cols = romColumns(depth, width, bit);
+  return { lut: cols.functions * 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(depth, 2))) - 4), ff: cols.distinct };
 }

@@ -1,56 +1,157 @@
-// MVU cost (hw/mvu/mvu.v): PE×SIMD lanes, each an XNOR / add-sub / multiplier, an adder tree per PE,
-// PE accumulators and output registers, a double-buffered input vector (LUTRAM) and the weight ROM
-// (FOLDS words × PE·SIMD·WW bits; a constant when fully unrolled).
+// MVU cost (hw/mvu/mvu.v). What the RTL builds, and so the terms here:
+//  - per PE a chain of SIMD lane terms summed in ACC_W bits (the "dot"), each lane one of: an XNOR bit
+//    (bipolar × bipolar, a popcount), ±x or ±w (bipolar weight / input: an add/sub), +x / −x / 0
+//    (ternary weight: a negation and a 3-way mux before the add), or a signed multiply in ACC_W bits
+//    (a DSP48 / SB_MAC16 when the product is wide enough, else a LUT multiplier);
+//  - per PE an ACC_W-bit accumulator (only when SF > 1: with one column fold the sum is the dot) and an
+//    OUT_W-bit output register;
+//  - the double-buffered input vector (LUTRAM, 2·2^⌈log2 SF⌉ words of SIMD·WI bits) and its read register;
+//  - the weights: folded, a constant ROM of FOLDS words × PE·SIMD·WW bits with a registered read. Yosys
+//    turns a small ROM into logic, one function per distinct bit column (identical columns share a LUT
+//    and a flip-flop; a constant column or an address bit costs nothing), so the ROM terms count the
+//    distinct columns of the actual weights (memory.ts romLogic);
+//  - fully unrolled (FOLDS = 1): the weights are constants, so a lane is a constant-coefficient product:
+//    zero weights vanish, ±1 is a wire or a negation, others a shift-and-add with one adder per extra
+//    canonical-signed-digit (CSD) digit of |w|. The adder tree then sums only the live terms.
 import { bitWidth, type QType } from '../../ir/datatype.ts';
+import { encode } from '../../layers/define.ts';
 import { mvuMultipliers } from '../../layers/mvu.ts';
+import { constantWidth, ice40Dsp, multiplierDsps, xc7Dsp, type DspShape } from './dsp.ts';
+import { inBlockRam, inEbr, romLogic, type Memory } from './memory.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
 
 interface MvuAttrs { rows: number; cols: number; pe: number; simd: number; vectors: number; inType: QType; weightType: QType; outType: QType }
+
+/** Non-zero digits of n in canonical signed-digit form (the adders of a shift-and-add multiplier, plus one). */
+export function csdDigits(n: number): number {
+  let x = Math.abs(n);
+  let digits = 0;
+  while (x > 0) {
+    if (x & 1) {
+      digits++;
+      x = (x & 3) === 3 ? x + 1 : x - 1;
+    }
+    x = Math.floor(x / 2);
+  }
+  return digits;
+}
 
 export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params): CostTerms {
   const weights = consts.weights;
   const wi = bitWidth(a.inType);
   const ww = bitWidth(a.weightType);
   const sf = a.cols / a.simd;
-  const folds = (a.rows / a.pe) * sf;
+  const nf = a.rows / a.pe;
+  const folds = nf * sf;
   const lanes = a.pe * a.simd;
   const xnor = p.IN_KIND === 2 && p.W_KIND === 2;
-  const addSub = !xnor && (p.W_KIND === 2 || p.W_KIND === 3 || p.IN_KIND === 2 || wi === 1 || ww === 1);
-  const muls = mvuMultipliers(a, weights);
-  // Fully unrolled: zero weights vanish, so the adder tree only has the nonzero terms.
-  const live = folds === 1 ? weights.filter((w) => w !== 0).length / weights.length : 1;
-  // Yosys (mul2dsp, xilinx: DSP_A/B_MINWIDTH 2, DSP_Y_MINWIDTH 9; ice40: Y ≥ 11) maps a multiplier to a
-  // DSP when its product is wide enough. The RTL multiplies ACC_W-wide operands; wreduce shrinks an
-  // unsigned×unsigned product to WI+WW bits but keeps a signed one ACC_W wide (calibration: every
-  // UINT×UINT ≤ 4-bit lane stayed in LUTs, every signed lane with ACC_W ≥ 9 took one DSP48).
-  const signed = p.IN_KIND !== 0 || p.W_KIND !== 0;
-  const productW = signed ? p.ACC_W : Math.min(p.ACC_W, wi + ww);
-  const inDsp = (minY: number) => muls > 0 && Math.min(wi, ww) >= 2 && productW >= minY;
-  // A signed product keeps ACC_W-bit operands, so past 18 bits (the DSP48E1 B port) it takes a DSP per 18 bits.
-  const dsp = inDsp(9) ? muls * (signed ? Math.ceil(p.ACC_W / 18) : 1) : 0;
-  const lutMul = muls > 0 && dsp === 0;
+  const ternary = !xnor && p.W_KIND === 3;
+  const addSub = !xnor && !ternary && (p.W_KIND === 2 || p.IN_KIND === 2 || wi === 1 || ww === 1);
+  const unrolled = folds === 1;
+  // Multipliers (mvu.v's term: x_value(x) * w_value(w), unsigned ACC_W-bit operands and product), and
+  // how Yosys maps each (dsp.ts). A signed operand is sign-extended to ACC_W bits, which Yosys cannot
+  // trim in an unsigned product; an unsigned one is trimmed back to its code width. Fully unrolled,
+  // the weight is a constant: Yosys trims its leading and trailing zero bits (the product loses as
+  // many low bits), so ±1, 2^k and small negative powers of two become shifts / LUT logic.
+  const hasMul = mvuMultipliers(a, weights) > 0;
+  const aW = p.IN_KIND === 0 ? wi : p.ACC_W;
+  const mulDsps = (shape: DspShape): number => {
+    if (!hasMul) return 0;
+    if (!unrolled) {
+      // wreduce keeps no more product bits than the operands give.
+      const bW = p.W_KIND === 0 ? ww : p.ACC_W;
+      return a.pe * a.simd * multiplierDsps(aW, bW, Math.min(p.ACC_W, aW + bW), true, shape);
+    }
+    // Products of one input element by the same constant are one cell after opt_merge, whatever the row.
+    let n = 0;
+    const seen = new Set<string>();
+    weights.forEach((w, i) => {
+      if (w === 0) return;
+      const [bW, tz] = constantWidth(w, p.ACC_W);
+      const key = `${i % a.cols}:${w}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      n += multiplierDsps(aW, bW, Math.min(p.ACC_W - tz, aW + bW), true, shape);
+    });
+    return n;
+  };
+  const dsp = mulDsps(xc7Dsp);
+  const lutMul = hasMul && dsp === 0;
+  // Fully unrolled, a weight that is not 0 / ±1 / 2^k is a constant multiplier (in LUTs: shift-and-add).
+  const constMul = (w: number) => Math.abs(w) > 1 && !(w > 0 && (w & (w - 1)) === 0);
+  const hasAcc = sf > 1;
+
+  const lut: Record<string, number> = { control: log2(folds) + log2(sf) };
+  const ff: Record<string, number> = { control: 2 * log2(folds) + 2 * log2(sf) + 6, outBits: a.pe * p.OUT_W };
+  const memories: Memory[] = [];
+  const ice40Lut: Record<string, number> = {};
+  // Input double buffer: LUTRAM (exact, memory.ts), and with several column folds a read register.
+  memories.push({ depth: 2 << log2(sf), width: a.simd * wi, writable: true, asyncRead: sf === 1 });
+  if (sf > 1) ff.xRegBits = a.simd * wi;
+
+  if (unrolled) {
+    // Constant weights: zero terms vanish; every other term is added into the ACC_W-bit (sign-extended)
+    // adder chain; a negative one is negated first, and a LUT constant multiplier adds one ACC_W-bit
+    // adder per extra CSD digit.
+    let live = 0;
+    let negative = 0;
+    let csdAdders = 0;
+    for (const w of weights) {
+      if (w === 0) continue;
+      live++;
+      if (w < 0) negative++;
+      if (lutMul && constMul(w)) csdAdders += csdDigits(w) - 1;
+    }
+    if (xnor) lut.xnorTerms = live;
+    else {
+      lut.constAddBits = live * p.ACC_W;
+      lut.constNegBits = negative * p.ACC_W;
+      if (lutMul) lut.constMulBits = csdAdders * p.ACC_W;
+      if (dsp > 0) lut.dspLanes = dsp;
+    }
+  } else {
+    // The weight ROM: block RAM, or logic counted here from its distinct columns (romLogic).
+    const rom: Memory = { depth: folds, width: lanes * ww, writable: false, logicInTerms: true };
+    memories.push(rom);
+    if (!inBlockRam(rom) || !inEbr(rom)) {
+      const codes = Int32Array.from(weights, (w) => encode(a.weightType, w));
+      // Word nf·SF + sf, lane (p, s) bit b: W[nf·PE + p][sf·SIMD + s] bit b (src/layers/mvu.ts's packing).
+      const logic = romLogic(folds, lanes * ww, (word, col) => {
+        const n = Math.floor(word / sf);
+        const s = word % sf;
+        const lane = Math.floor(col / ww);
+        const pe = Math.floor(lane / a.simd);
+        return codes[(n * a.pe + pe) * a.cols + s * a.simd + (lane % a.simd)] >> (col % ww);
+      });
+      lut.romColumns = inBlockRam(rom) ? 0 : logic.lut;
+      ff.romRegBits = inBlockRam(rom) ? 0 : logic.ff;
+      ice40Lut.romColumns = inEbr(rom) ? 0 : logic.lut;
+    }
+    // Each non-XNOR lane adds its term into the ACC_W-bit dot chain (unless a DSP cascade does).
+    if (!xnor && dsp === 0) lut.dotAddBits = lanes * p.ACC_W;
+    if (xnor) lut.xnorLanes = lanes;
+    else if (ternary) lut.ternaryTermBits = lanes * (wi + 1); // −x and the x / −x / 0 mux (sign bits shared)
+    else if (addSub) lut.addSubTermBits = lanes * ((p.W_KIND === 2 || ww === 1 ? wi : ww) + 1); // ±x or ±w
+    else if (lutMul) lut.lutMulBits = lanes * wi * ww; // partial products of a LUT multiplier
+    else {
+      lut.dspLanes = dsp; // glue around the DSP cascade
+      lut.dspDotBits = a.pe * (a.simd - 1) * p.ACC_W; // dot-chain adds the DSP post-adders do not take
+    }
+    if (hasAcc) {
+      if (dsp > 0) lut.dspAccBits = a.pe * p.ACC_W;
+      else lut.accBits = a.pe * p.ACC_W;
+    }
+  }
+  if (hasAcc) {
+    if (dsp > 0) ff.dspAccBits = a.pe * p.ACC_W;
+    else ff.accBits = a.pe * p.ACC_W;
+  }
   return {
-    lut: {
-      xnorLanes: xnor ? lanes * live : 0, // XNOR + popcount adder tree
-      addSubBits: addSub ? lanes * live * p.ACC_W : 0, // ±x / 0 mux and the ACC_W-wide adder tree
-      lutMulBits: lutMul ? muls * wi * ww : 0, // partial products of a LUT multiplier
-      lutMulTreeBits: lutMul ? muls * productW : 0, // its adder tree
-      dspLanes: dsp, // glue around DSP cascades
-      dspTreeBits: dsp > 0 ? a.pe * (a.simd - 1) * p.ACC_W : 0, // adder tree after the DSP products
-      accBits: a.pe * p.ACC_W, // accumulate/clear mux + adder
-      romBits: folds > 1 && !(folds > 64 && folds * lanes * ww >= 4096) ? lanes * ww * Math.ceil(folds / 64) : 0, // LUT ROM
-      bufBits: a.simd * wi * Math.ceil((2 << log2(sf)) / 64), // LUTRAM input buffer
-      control: log2(folds) + log2(sf),
-    },
-    ff: {
-      accBits: a.pe * p.ACC_W,
-      outBits: a.pe * p.OUT_W,
-      xRegBits: sf > 1 ? a.simd * wi : 0,
-      wRegBits: folds > 1 ? lanes * ww : 0,
-      control: 2 * log2(folds) + 2 * log2(sf) + 6,
-    },
+    lut,
+    ice40Lut,
+    ff,
     dsp,
-    mac16: inDsp(11) ? muls : 0,
-    memories: folds > 1 ? [{ depth: folds, width: lanes * ww, writable: false }] : [],
+    mac16: mulDsps(ice40Dsp),
+    memories,
   };
 }

@@ -8,6 +8,8 @@ import type { Memory } from './memory.ts';
 
 export interface CostTerms {
   lut: Record<string, number>;
+  /** iCE40 values of LUT features that differ there (e.g. a ROM in EBR on iCE40 but logic on 7-series). */
+  ice40Lut?: Record<string, number>;
   ff: Record<string, number>;
   /** Hardware multipliers Yosys maps to DSP48E1 on 7-series. */
   dsp: number;
