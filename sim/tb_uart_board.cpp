@@ -9,12 +9,17 @@
 // expire); then the harness sleeps in poll() until the host sends more, so an idle board costs no CPU.
 // stdin at end of file (the host closed the link) ends the process with exit code 0.
 //
+// The protocol carries no cycle counts, so the board reports them beside it: for every response
+// frame whose sequence number is that of the last request, a line `cycles <seq> <n>` on stderr, n =
+// clocks from the request's last stop bit into uart_rx to the response's last stop bit out of uart_tx.
+//
 // usage: tb_uart_board --clks-per-bit C [--idle-cycles N]
 // Exit codes: 0 host closed the link, 1 usage or I/O error.
 #include "Vkiln_uart_top.h"
 #include "verilated.h"
 
 #include <cerrno>
+#include <cinttypes>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -79,8 +84,9 @@ struct LineDriver {
 
   bool busy() const { return bit >= 0 || !queue.empty(); }
 
-  // The line level for this clock; advances the bit timing.
-  uint8_t step(bool mayStart) {
+  // The line level for this clock; advances the bit timing. `done` is set when a byte's stop bit ends.
+  uint8_t step(bool mayStart, bool &done, uint8_t &doneByte) {
+    done = false;
     if (bit < 0) {
       if (queue.empty() || !mayStart) return 1;
       frame = static_cast<uint16_t>(0x200u | (static_cast<unsigned>(queue.front()) << 1));
@@ -91,7 +97,11 @@ struct LineDriver {
     const uint8_t level = (frame >> bit) & 1u;
     if (++count == clksPerBit) {
       count = 0;
-      if (++bit == 10) bit = -1;
+      if (++bit == 10) {
+        bit = -1;
+        done = true;
+        doneByte = static_cast<uint8_t>(frame >> 1);
+      }
     }
     return level;
   }
@@ -131,6 +141,40 @@ struct LineMonitor {
       }
     }
     return false;
+  }
+};
+
+// Follows the frames of one direction (hw/uart/README.md) far enough to see where each ends:
+// SOF, SEQ, LEN0, LEN1, LEN payload bytes, CHK; and on the reply side the 3-byte NAK (EE, SEQ, CODE).
+struct FrameTracker {
+  uint8_t sof;
+  int state = 0;  // 0 start, 1 seq, 2 len0, 3 len1, 4 payload, 5 chk, 6 NAK seq, 7 NAK code
+  uint8_t seq = 0;
+  uint32_t len = 0, got = 0;
+
+  void reset() { state = 0; }
+
+  // True when `b` ends a frame of kind `sof` (its sequence number in `seq`).
+  bool push(uint8_t b) {
+    switch (state) {
+      case 0:
+        if (b == sof) state = 1;
+        else if (b == 0xEE && sof == 0x5A) state = 6;
+        return false;
+      case 1: seq = b; state = 2; return false;
+      case 2: len = b; state = 3; return false;
+      case 3:
+        len |= static_cast<uint32_t>(b) << 8;
+        got = 0;
+        state = len ? 4 : 5;
+        return false;
+      case 4:
+        if (++got == len) state = 5;
+        return false;
+      case 5: state = 0; return true;
+      case 6: state = 7; return false;
+      default: state = 0; return false;  // end of a NAK: no result, no cycle count
+    }
   }
 };
 
@@ -186,6 +230,10 @@ int main(int argc, char **argv) {
 
   LineDriver driver{opt.clksPerBit};
   LineMonitor monitor{opt.clksPerBit};
+  FrameTracker requests{0xA5}, replies{0x5A};
+  bool requestSeen = false;
+  uint8_t requestSeq = 0;
+  uint64_t requestEnd = 0;
   std::vector<uint8_t> toHost;
   uint64_t cycle = 0;
   uint64_t lastActivity = 0;
@@ -205,6 +253,9 @@ int main(int argc, char **argv) {
         toHost.clear();
       }
       if (!hostOpen) break;
+      // A frame cut short (a dropped byte) must not swallow the next one's bytes.
+      requests.reset();
+      replies.reset();
       // Nothing moves and nothing will until the host sends: sleep until it does.
       pollfd p{STDIN_FILENO, POLLIN, 0};
       const int r = poll(&p, 1, -1);
@@ -217,7 +268,9 @@ int main(int argc, char **argv) {
       continue;
     }
 
-    top->uart_rx = driver.step(cycle >= kStartupCycles);
+    bool sent = false;
+    uint8_t sentByte = 0;
+    top->uart_rx = driver.step(cycle >= kStartupCycles, sent, sentByte);
     top->clk = 1;
     top->eval();
     top->clk = 0;
@@ -225,7 +278,18 @@ int main(int argc, char **argv) {
     cycle++;
 
     uint8_t byte = 0;
-    if (monitor.step(top->uart_tx, byte)) toHost.push_back(byte);
+    if (sent && requests.push(sentByte)) {
+      requestSeen = true;
+      requestSeq = requests.seq;
+      requestEnd = cycle;
+    }
+    if (monitor.step(top->uart_tx, byte)) {
+      toHost.push_back(byte);
+      if (replies.push(byte) && requestSeen && replies.seq == requestSeq) {
+        std::fprintf(stderr, "cycles %u %" PRIu64 "\n", static_cast<unsigned>(requestSeq), cycle - requestEnd);
+        std::fflush(stderr);
+      }
+    }
     if (driver.busy() || monitor.active || top->uart_tx == 0) lastActivity = cycle;
     // Flush at the end of a byte burst (or when plenty is pending), not byte by byte.
     if (!toHost.empty() && (!monitor.active || toHost.size() >= 256) && cycle - lastActivity >= 2 * opt.clksPerBit) {

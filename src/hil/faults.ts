@@ -67,6 +67,9 @@ export type FaultCounts = Record<FaultKind, number>;
 export class FaultyTransport implements Transport {
   readonly name: string;
   readonly bytesPerSecond?: number;
+  get deviceCycles() {
+    return this.inner.deviceCycles;
+  }
   readonly injected: FaultCounts = Object.fromEntries(faultKinds.map((k) => [k, 0])) as FaultCounts;
   private readonly events = new TransportEvents();
   private readonly random: () => number;

@@ -8,7 +8,7 @@ import { applyOutputAffine, quantizeInput } from '../lower/host.ts';
 import { compareOutputs, referenceOutputs, type Mismatch } from '../sim/check.ts';
 import { readManifest } from '../sim/manifest.ts';
 import { runVectors, type LinkEvents, type RunnerOptions } from './runner.ts';
-import type { Transport } from './transport.ts';
+import type { DeviceCycles, Transport } from './transport.ts';
 
 export interface LatencyStats {
   meanMs: number;
@@ -30,6 +30,11 @@ export interface HilSummary {
   /** Per vector: round trip of the successful attempt (ms) and the attempts it took. */
   roundTripMs: number[];
   attempts: number[];
+  /**
+   * Clocks from each request's last bit into the board to its response's last bit out, as a
+   * simulated board reports them (the protocol carries no cycle counts, so not on hardware).
+   */
+  deviceCycles?: { perVector: number[]; mean: number; min: number; max: number };
   retries: number;
   events: LinkEvents;
   seconds: number;
@@ -52,6 +57,32 @@ export function latencyStats(ms: number[]): LatencyStats {
   };
 }
 
+/** Each vector's report, matched in order to the sequence number of its successful attempt. */
+function matchCycles(reports: readonly DeviceCycles[], seqs: number[]): number[] | undefined {
+  const out: number[] = [];
+  let i = 0;
+  for (const s of seqs) {
+    while (i < reports.length && reports[i].seq !== s) i++;
+    if (i === reports.length) return undefined;
+    out.push(reports[i++].cycles);
+  }
+  return out;
+}
+
+async function deviceCycles(t: Transport, seqs: number[]): Promise<HilSummary['deviceCycles']> {
+  if (!t.deviceCycles) return undefined;
+  // The reports travel on another pipe than the replies and may trail the last one a little.
+  const deadline = performance.now() + 500;
+  let perVector = matchCycles(t.deviceCycles, seqs);
+  while (!perVector && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+    perVector = matchCycles(t.deviceCycles, seqs);
+  }
+  if (!perVector || perVector.length === 0) return undefined;
+  const mean = Math.round((10 * perVector.reduce((a, b) => a + b, 0)) / perVector.length) / 10;
+  return { perVector, mean, min: Math.min(...perVector), max: Math.max(...perVector) };
+}
+
 /** Runs the float input rows of one inference each through the device behind `t`. */
 export async function runHil(dir: string, rows: ArrayLike<number>[], t: Transport, opts: RunnerOptions = {}): Promise<HilSummary> {
   const m = readManifest(dir);
@@ -71,6 +102,7 @@ export async function runHil(dir: string, rows: ArrayLike<number>[], t: Transpor
     roundTrip: latencyStats(run.roundTripMs),
     roundTripMs: run.roundTripMs.map((v) => Math.round(v * 1000) / 1000),
     attempts: run.attempts,
+    deviceCycles: await deviceCycles(t, run.seqs),
     retries: run.attempts.reduce((a, n) => a + n - 1, 0),
     events: run.events,
     seconds: run.seconds,

@@ -32,6 +32,8 @@ export interface RunnerResult {
   roundTripMs: number[];
   /** Attempts each vector took (1 = no retry). */
   attempts: number[];
+  /** Sequence number of each vector's successful attempt. */
+  seqs: number[];
   events: LinkEvents;
   seconds: number;
 }
@@ -113,6 +115,7 @@ export async function runVectors(t: Transport, m: Manifest, inputs: number[][], 
   const outputs: number[][] = [];
   const roundTripMs: number[] = [];
   const attempts: number[] = [];
+  const seqs: number[] = [];
   let seq = 0;
   let retriesSoFar = 0;
   const started = performance.now();
@@ -146,6 +149,7 @@ export async function runVectors(t: Transport, m: Manifest, inputs: number[][], 
           outputs.push(unpackOutput(m, r.payload, numel));
           roundTripMs.push(performance.now() - sentAt);
           attempts.push(attempt + 1);
+          seqs.push(mySeq);
           done = true;
           break;
         }
@@ -174,5 +178,5 @@ export async function runVectors(t: Transport, m: Manifest, inputs: number[][], 
     opts.onProgress?.({ done: k + 1, total: inputs.length, retries: retriesSoFar });
   }
   events.skippedBytes = link.parser.skipped;
-  return { outputs, roundTripMs, attempts, events, seconds: (performance.now() - started) / 1000 };
+  return { outputs, roundTripMs, attempts, seqs, events, seconds: (performance.now() - started) / 1000 };
 }

@@ -11,6 +11,11 @@ export interface Transport {
   readonly name: string;
   /** Bytes per second on the wire, to stretch timeouts for long frames (undefined: no limit worth counting). */
   readonly bytesPerSecond?: number;
+  /**
+   * Cycle counts a simulated board reports beside the protocol, in order: clocks from a request's
+   * last bit in to its response's last bit out, with the sequence number (absent on real hardware).
+   */
+  readonly deviceCycles?: readonly DeviceCycles[];
   write(bytes: Uint8Array): void;
   onData(listener: (bytes: Uint8Array) => void): void;
   /** Called once when the link ends (device gone, process exited, port closed), with the reason. */
@@ -19,6 +24,11 @@ export interface Transport {
   close(): Promise<void>;
   /** Abrupt end, as when a cable is pulled or the board's process is killed. */
   destroy(): void;
+}
+
+export interface DeviceCycles {
+  seq: number;
+  cycles: number;
 }
 
 /** Listener plumbing shared by the transports. */
@@ -52,7 +62,9 @@ export class ProcessTransport implements Transport {
   readonly name: string;
   private readonly events = new TransportEvents();
   private readonly child: ResultPromise;
+  readonly deviceCycles: DeviceCycles[] = [];
   private stderrTail = '';
+  private stderrLine = '';
   private closing = false;
 
   constructor(name: string, binary: string, args: string[], cwd: string) {
@@ -60,13 +72,19 @@ export class ProcessTransport implements Transport {
     this.child = execa(binary, args, { cwd, buffer: false, reject: false, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
     this.child.stdout!.on('data', (b: Buffer) => this.events.emitData(new Uint8Array(b)));
     this.child.stderr!.on('data', (b: Buffer) => {
-      this.stderrTail = (this.stderrTail + b.toString()).slice(-2000);
+      const lines = (this.stderrLine + b.toString()).split('\n');
+      this.stderrLine = lines.pop() ?? '';
+      for (const line of lines) {
+        const c = /^cycles (\d+) (\d+)$/.exec(line);
+        if (c) this.deviceCycles.push({ seq: Number(c[1]), cycles: Number(c[2]) });
+        else this.stderrTail = `${this.stderrTail}${line}\n`.slice(-2000);
+      }
     });
     // A write after the process died fails with EPIPE; the exit below reports it.
     this.child.stdin!.on('error', () => {});
     void this.child.then((r) => {
       const how = r.signal ? `was killed (${r.signal})` : `exited with code ${r.exitCode}`;
-      const why = this.stderrTail.trim().split('\n').slice(-3).join('; ');
+      const why = `${this.stderrTail}${this.stderrLine}`.trim().split('\n').slice(-3).join('; ');
       this.events.emitClose(this.closing ? 'closed by the host' : `${this.name} ${how}${why ? `: ${why}` : ''}`);
     });
   }

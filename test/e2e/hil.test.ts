@@ -73,6 +73,13 @@ describe('kiln hil --sim (virtual board)', () => {
     expect(s.roundTripMs).toHaveLength(100);
     expect(Math.max(...s.roundTripMs)).toBe(s.roundTrip.maxMs);
     expect(s.attempts).toEqual(new Array(100).fill(1));
+    // the virtual board's cycle reports: at least the reply's own 15 bytes at 8 clocks per bit, and
+    // no more than that plus a generous multiple of the design's estimated latency
+    const m = readManifest(design);
+    const replyClocks = responseFrameBytes(frameGeometry(m)) * 10 * 8;
+    expect(s.deviceCycles.perVector).toHaveLength(100);
+    expect(s.deviceCycles.min).toBeGreaterThan(replyClocks - 8);
+    expect(s.deviceCycles.max).toBeLessThan(replyClocks + 2 * (m.estimate.firstOutputLatency + m.estimate.cyclesPerInference));
   }, 300_000);
 
   it('corrupted requests (bit flips) are NAKed or time out, and resent', async () => {
@@ -180,7 +187,7 @@ describe('kiln hil --port (serial transport)', () => {
     const cmd = await prepareVirtualBoard(design);
     const bridgePath = join(work, 'pty-bridge.py');
     writeFileSync(bridgePath, PTY_BRIDGE);
-    const bridge = spawn('python3', [bridgePath, cmd.cwd, cmd.binary, ...cmd.args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const bridge = spawn('python3', [bridgePath, cmd.cwd, cmd.binary, ...cmd.args], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pts = await new Promise<string>((resolve, reject) => {
         bridge.stdout.once('data', (b: Buffer) => resolve(b.toString().trim()));
@@ -191,6 +198,7 @@ describe('kiln hil --port (serial transport)', () => {
       expect(r.code, r.stderr).toBe(0);
       const s = JSON.parse(r.stdout);
       expect(s).toMatchObject({ link: `${pts} at 115200 baud`, vectors: 20, mismatches: 0, retries: 0 });
+      expect(s.deviceCycles).toBeUndefined(); // a serial port reports no cycles
     } finally {
       bridge.kill();
     }
