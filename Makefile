@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export ONNXRUNTIME_NODE_INSTALL := skip
 KILN := node bin/kiln.js
 
-.PHONY: setup demo test test-e2e bench lint fuzz calibrate clean compress-report
+.PHONY: setup demo test test-e2e bench lint fuzz calibrate clean compress-report unrolled-luts sparse-cycles
 
 node_modules: package.json package-lock.json
 	npm ci
@@ -47,3 +47,11 @@ clean:
 # docs/compression.md's table: every compression method on zoo mlp_fp32 and lenet5_fp32 (2,000 MNIST digits).
 compress-report: node_modules
 	npx tsx scripts/compress-report.ts
+
+# docs/compression.md: Yosys LUTs of the fully unrolled mlp_pruned90 vs dense mlp_fp32 (int8), sampled rows (~1 h, nice).
+unrolled-luts: node_modules
+	nice -n 10 npx tsx scripts/unrolled-luts.ts
+
+# docs/compression.md: mlp_pruned90 folded dense vs sparse MVU mode, estimated and Verilator-measured II.
+sparse-cycles: node_modules
+	nice -n 10 npx tsx scripts/sparse-cycles.ts

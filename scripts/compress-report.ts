@@ -1,28 +1,17 @@
 // `make compress-report`: every compression method and several combinations on the zoo's float
 // MNIST models, measured on the 2,000-image MNIST test split (examples/tfc_w1a1). Rewrites the table
-// between the report markers in docs/compression.md and writes docs/compression-report.json.
+// between the report markers in docs/compression.md and writes docs/compression-report.json and
+// docs/compression-report.html (rate–distortion plot + table, self-contained).
 // Calibration uses the first 200 test images (the zoo ships no training data); accuracy is over all 2,000.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { compress, type Recipe } from '../src/compress/index.ts';
+import { renderCompressionHtml, type HtmlSection } from '../src/compress/html.ts';
 import { formatTable, measure, reportRow, type EvalData, type Metrics, type ReportRow } from '../src/compress/report.ts';
-import { decodeNpy } from '../src/io/npy.ts';
-import { toNumbers } from '../src/ir/tensor.ts';
 import { importModel } from '../src/onnx/import.ts';
+import { mnist, ROOT } from './mnist.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CALIBRATION = 200;
-
-function mnist(limit?: number): EvalData {
-  const x = decodeNpy(readFileSync(join(ROOT, 'examples/tfc_w1a1/mnist_test_2000.npy')));
-  const y = toNumbers(decodeNpy(readFileSync(join(ROOT, 'examples/tfc_w1a1/mnist_test_2000_labels.npy'))));
-  const n = Math.min(limit ?? y.length, y.length);
-  const px = x.data as Uint8Array;
-  // The zoo's preprocessing: float32(pixel) / 255.
-  const inputs = Array.from({ length: n }, (_, i) => Float32Array.from(px.subarray(i * 784, (i + 1) * 784), (v) => Math.fround(v / 255)));
-  return { inputs, labels: y.slice(0, n) };
-}
 
 const q = (weightBits: number, extra: Partial<NonNullable<Recipe['quantize']>> = {}): Recipe['quantize'] => ({ weightBits, ...extra });
 const RECIPES: [string, Recipe][] = [
@@ -78,6 +67,7 @@ function run(model: string, data: EvalData, recipes: [string, Recipe][]): { rows
 
 const data = mnist(process.env.N ? Number(process.env.N) : undefined);
 const sections: string[] = [];
+const html: HtmlSection[] = [];
 const json: Record<string, ReportRow[]> = {};
 // The zoo's fine-tuned 90 %-sparse MLP: what quantization adds to pruning done with retraining.
 const MODELS: [string, [string, Recipe][]][] = [
@@ -88,6 +78,7 @@ const MODELS: [string, [string, Recipe][]][] = [
 for (const [model, recipes] of MODELS) {
   const { rows, baseline } = run(model, data, recipes);
   json[model] = rows;
+  html.push({ title: `${model} (${data.inputs.length} MNIST test images)`, rows, baseline });
   sections.push(`### ${model} (${data.inputs.length} MNIST test images, calibration on the first ${CALIBRATION})\n\n${formatTable(rows, baseline)}\n`);
   process.stdout.write(`${model}\n${formatTable(rows, baseline)}\n\n`);
 }
@@ -100,3 +91,6 @@ const b = doc.indexOf(end);
 if (a < 0 || b < a) throw new Error(`docs/compression.md lacks the ${begin} … ${end} markers`);
 writeFileSync(docPath, `${doc.slice(0, a + begin.length)}\n\n${sections.join('\n')}\n${doc.slice(b)}`);
 writeFileSync(join(ROOT, 'docs/compression-report.json'), `${JSON.stringify(json, null, 1)}\n`);
+writeFileSync(join(ROOT, 'docs/compression-report.html'), renderCompressionHtml('kiln compress: every method on the zoo MNIST models', html, [
+  `Post-training compression without retraining; accuracy on ${data.inputs.length} MNIST test images, calibration on the first ${CALIBRATION}. Sr: against the int8 PTQ design of the same model. Regenerate with make compress-report.`,
+]));

@@ -1,13 +1,17 @@
-// kiln compress <model> -o <out.onnx> [methods] [--calib x.npy] [--eval x.npy --labels y.npy]:
+// kiln compress <model> -o <out.onnx> [methods] [--calib x.npy] [--eval x.npy --labels y.npy] [--report-html r.html]:
 // post-training compression (src/compress) and a report of what it bought and cost. The output
 // file is written only when everything succeeded (temp file, then rename).
 import { renameSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { compress, type Recipe } from '../compress/index.ts';
 import { splitSamples } from '../compress/calibrate.ts';
 import type { CalibrationMethod } from '../compress/quantize.ts';
 import { formatTable, measure, reportRow, type EvalData } from '../compress/report.ts';
+import { BUDGET_DEVICE } from '../compress/budget.ts';
+import { renderCompressionHtml } from '../compress/html.ts';
 import { fail } from '../diag/index.ts';
+import { loadDevice } from '../passes/fold-auto.ts';
 import { toNumbers } from '../ir/tensor.ts';
 import { encodeModel } from '../onnx/load.ts';
 import { importModel } from '../onnx/import.ts';
@@ -37,6 +41,8 @@ interface CompressArgs {
   eval?: string;
   labels?: string;
   json?: string;
+  reportHtml?: string;
+  device: string;
 }
 
 /** --rank 16 (every layer it fits and saves weights in) or --rank fc1=16 --rank fc2=8. */
@@ -102,9 +108,12 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
     .option('calib-count', { type: 'number', default: 256, describe: 'use at most this many calibration vectors' })
     .option('eval', { type: 'string', describe: 'evaluation inputs .npy float32 [N, …]' })
     .option('labels', { type: 'string', describe: 'evaluation labels .npy integer [N]' })
-    .option('json', { type: 'string', describe: 'also write the report as JSON to this file' }) as unknown as Argv<CompressArgs>,
+    .option('json', { type: 'string', describe: 'also write the report as JSON to this file' })
+    .option('report-html', { type: 'string', describe: 'also write the report as HTML (rate–distortion plot, table) to this file' })
+    .option('device', { type: 'string', default: BUDGET_DEVICE, describe: 'device budget for II and Sr (fastest folding that fits; src/estimate/devices)' }) as unknown as Argv<CompressArgs>,
   handler: (a) => {
     const recipe = recipeFromArgs(a);
+    loadDevice(a.device); // KLN2004 before any work
     const g = importModel(a.model, { pipeline: 'tidy-exact' });
     const calibration = a.calib ? splitSamples(g, readTensorFile(a.calib), `calibration file '${a.calib}'`).slice(0, a.calibCount) : undefined;
     let data: EvalData | undefined;
@@ -117,12 +126,20 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
     }
     const { graph, notes } = compress(g, recipe, { calibration });
     const bytes = encodeModel(graph);
-    const base = measure(g, data);
-    const rows = [reportRow('original', base, base), reportRow('compressed', measure(graph, data), base, notes)];
+    const opts = { device: a.device };
+    const base = measure(g, data, opts);
+    // A float original has no hardware: Sr is then measured against its int8 PTQ design.
+    const reference = base.lowers === 'yes' || !calibration ? undefined : measure(compress(g, { quantize: { weightBits: 8 } }, { calibration }).graph, data, opts);
+    const rows = [
+      reportRow('original', base, base),
+      ...(reference ? [reportRow('int8 PTQ of the original (hardware reference for Sr)', reference, base)] : []),
+      reportRow('compressed', measure(graph, data, opts), base, notes, reference),
+    ];
     const tmp = `${a.out}.tmp-${process.pid}`;
     writeFileSync(tmp, bytes);
     renameSync(tmp, a.out);
     if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, out: a.out, recipe, rows }, null, 2) + '\n');
+    if (a.reportHtml) writeFileSync(a.reportHtml, renderCompressionHtml(`kiln compress: ${basename(a.model)}`, [{ title: basename(a.model), rows, baseline: base }], notes));
     process.stdout.write(`${formatTable(rows, base)}\n${notes.map((n) => `  ${n}`).join('\n')}\nwrote ${a.out} (${bytes.length} bytes)\n`);
   },
 };

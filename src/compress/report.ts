@@ -11,6 +11,7 @@ import { runPipeline } from '../passes/runner.ts';
 import { lowerModel } from '../passes/to-dataflow.ts';
 import { foldedDataflow } from '../codegen/index.ts';
 import { estimateNetwork } from '../estimate/network.ts';
+import { BUDGET_DEVICE, fastestThatFits, type BudgetResult } from './budget.ts';
 
 export interface Metrics {
   /** Nonzero weights (biases not counted). */
@@ -32,6 +33,8 @@ export interface Metrics {
    * folding: steady-state cycles per inference and xc7 LUT / DSP / BRAM18. Absent when it does not lower.
    */
   hardware?: { cycles: number; lut: number; dsp: number; bram18: number };
+  /** The fastest design that fits a device (src/compress/budget.ts); absent when it does not lower. */
+  budget?: BudgetResult;
 }
 
 /**
@@ -87,7 +90,7 @@ export function accuracy(g: Graph, data: EvalData): number {
   return data.inputs.length ? ok / data.inputs.length : NaN;
 }
 
-export function measure(g: Graph, data?: EvalData): Metrics {
+export function measure(g: Graph, data?: EvalData, opts: { device?: string } = {}): Metrics {
   const shaped: Graph = structuredClone(g);
   runPipeline(shaped, ['infer-shapes']);
   const ws = weightStats(shaped);
@@ -113,17 +116,21 @@ export function measure(g: Graph, data?: EvalData): Metrics {
   const widest = ws.layers.reduce((a, l) => Math.max(a, l.kind === 'float' ? 32 : l.bits), 0);
   let lowers = 'yes';
   let hardware: Metrics['hardware'];
+  let lowered: ReturnType<typeof lowerModel> | undefined;
   try {
-    const { df, checked } = foldedDataflow(lowerModel(g));
+    lowered = lowerModel(g);
+    const { df, checked } = foldedDataflow(lowered);
     const e = estimateNetwork(df, checked);
     hardware = { cycles: e.cyclesPerInference, lut: Math.round(e.total.xc7.lut ?? 0), dsp: Math.round(e.total.xc7.dsp ?? 0), bram18: Math.round(e.total.xc7.bram18 ?? 0) };
   } catch (e) {
     if (!(e instanceof KilnError)) throw e;
     lowers = `no (${e.code})`;
+    lowered = undefined;
   }
+  const budget = hardware && lowered ? fastestThatFits(lowered, opts.device ?? BUDGET_DEVICE) : undefined;
   return {
     weights, memoryBits, macs: macs.total, nonzeroMacs, multipliers,
-    bits: widest >= 32 ? 'float' : String(widest), lowers, hardware,
+    bits: widest >= 32 ? 'float' : String(widest), lowers, hardware, budget,
     accuracy: data ? accuracy(g, data) : undefined,
   };
 }
@@ -132,25 +139,32 @@ export interface ReportRow extends Metrics {
   name: string;
   /** Compression ratio vs the baseline's weight memory. */
   cr: number;
-  /** Speedup ratio: estimated cycles of the hardware baseline / this design's (when both lower). */
+  /**
+   * Speedup ratio under the same device budget: II of the hardware baseline's fastest design that
+   * fits the device / this design's (when both lower and fit).
+   */
   sr?: number;
   notes: string[];
 }
 
 /** `hwBaseline`: the design Sr is measured against (a float baseline has no hardware). */
 export function reportRow(name: string, m: Metrics, baseline: Metrics, notes: string[] = [], hwBaseline?: Metrics): ReportRow {
-  const ref = hwBaseline?.hardware ?? baseline.hardware;
-  return { name, ...m, cr: baseline.memoryBits / m.memoryBits, ...(ref && m.hardware ? { sr: ref.cycles / m.hardware.cycles } : {}), notes };
+  const ref = (hwBaseline ?? baseline).budget?.cycles;
+  const own = m.budget?.cycles;
+  return { name, ...m, cr: baseline.memoryBits / m.memoryBits, ...(ref && own ? { sr: ref / own } : {}), notes };
 }
 
 /** The terminal table. */
 export function formatTable(rows: ReportRow[], baseline?: Metrics): string {
-  const head = ['method', 'weights', 'memory KiB', 'Cr', 'MACs', 'nonzero MACs', 'multipliers', 'bits', 'lowers', 'cycles', 'Sr', 'LUT', 'DSP', 'BRAM18', 'accuracy', 'Δacc'];
+  const device = rows.find((r) => r.budget)?.budget?.device ?? BUDGET_DEVICE;
+  const head = ['method', 'weights', 'memory KiB', 'Cr', 'MACs', 'nonzero MACs', 'multipliers', 'bits', 'lowers', 'cycles', 'LUT', 'DSP', 'BRAM18', `II @${device}`, 'Sr', 'accuracy', 'Δacc'];
   const body = rows.map((r) => [
     r.name, String(r.weights), (r.memoryBits / 8192).toFixed(1), `${r.cr.toFixed(1)}×`, String(r.macs ?? '?'), String(r.nonzeroMacs ?? '?'),
     String(r.multipliers), r.bits, r.lowers,
-    String(r.hardware?.cycles ?? ''), r.sr === undefined ? '' : `${r.sr.toFixed(2)}×`,
+    String(r.hardware?.cycles ?? ''),
     String(r.hardware?.lut ?? ''), String(r.hardware?.dsp ?? ''), String(r.hardware?.bram18 ?? ''),
+    r.budget === undefined ? '' : r.budget.cycles === undefined ? `no fit (${r.budget.over})` : String(r.budget.cycles),
+    r.sr === undefined ? '' : `${r.sr.toFixed(2)}×`,
     r.accuracy === undefined ? '' : `${(100 * r.accuracy).toFixed(2)} %`,
     r.accuracy === undefined || baseline?.accuracy === undefined ? '' : `${(100 * (r.accuracy - baseline.accuracy)).toFixed(2)}`,
   ]);

@@ -46,7 +46,8 @@ export function sparseStudy(df: DataflowGraph, fold: Folding): SparseStudy {
   return { denseII: estimateNetwork(dense.df, dense.checked).cyclesPerInference, sparseII: estimateNetwork(sparse.df, sparse.checked).cyclesPerInference, layers };
 }
 
-/** The same PE and SIMD for every MVU (capped at its rows / cols, which must then divide them). */
+/** The same PE and SIMD for every MVU, or the largest divisor of its rows / cols below them. */
 export function uniformFolding(df: DataflowGraph, pe: number, simd: number): Folding {
-  return Object.fromEntries(df.layers.filter((l) => l.kind === 'MVU').map((l) => [l.name, { pe: Math.min(pe, l.attrs.rows as number), simd: Math.min(simd, l.attrs.cols as number) }]));
+  const fit = (n: number, d: number) => { let k = Math.min(n, d); while (n % k) k--; return k; };
+  return Object.fromEntries(df.layers.filter((l) => l.kind === 'MVU').map((l) => [l.name, { pe: fit(l.attrs.rows as number, pe), simd: fit(l.attrs.cols as number, simd) }]));
 }

@@ -1,0 +1,150 @@
+// `make unrolled-luts`: Yosys-measured LUTs of the FULLY UNROLLED designs of the zoo's fine-tuned
+// mlp_pruned90 (int8) and the dense mlp_fp32 quantized by kiln compress to the same bit width (w8a8),
+// written into docs/compression.md (between the unrolled-luts markers) and docs/unrolled-luts.json.
+//
+// A whole fully unrolled dense design (54,912 constant int8 multipliers) is beyond what Yosys does in
+// reasonable time on this machine, but a fully unrolled layer's output rows (MVU) and channels
+// (Threshold, Requant) are independent logic. So per layer we synthesize SAMPLE random rows (seeded,
+// the same row indices for every model) as one fully unrolled layer and extrapolate linearly:
+// layer LUTs ≈ sample LUTs × rows / SAMPLE (layers with ≤ SAMPLE rows are synthesized whole). The
+// sample's input register and control are counted once per sample, so they are over-counted by the
+// extrapolation for both models alike. Same tool settings as `kiln synth` (src/synth: Yosys 0.23
+// synth_xilinx -family xc7 -flatten, which also maps some products to DSP48s: DSPs are reported too),
+// and once more with -nodsp so that every product is LUT logic and the LUT counts compare like with like.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileDataflow } from '../src/codegen/index.ts';
+import { compress } from '../src/compress/index.ts';
+import { parseQType, qtypeName } from '../src/ir/datatype.ts';
+import type { DataflowGraph, Layer } from '../src/ir/dataflow.ts';
+import { mvuOutType } from '../src/layers/mvu.ts';
+import { importModel } from '../src/onnx/import.ts';
+import { lowerModel } from '../src/passes/to-dataflow.ts';
+import { execa } from 'execa';
+import { requireTool } from '../src/sim/tools.ts';
+import { cellsToResources, synthesize, type Resources } from '../src/synth/yosys.ts';
+import { mnist, replaceBetweenMarkers, ROOT } from './mnist.ts';
+
+const SAMPLE = Number(process.env.SAMPLE ?? 8);
+const SEED = 6;
+
+/** Seeded choice of k of n indices, sorted. */
+function sample(n: number, k: number, seed: number): number[] {
+  if (k >= n) return Array.from({ length: n }, (_, i) => i);
+  let s = seed >>> 0;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx.slice(0, k).sort((a, b) => a - b);
+}
+
+/** The rows/channels of a layer as its own fully unrolled layer, or undefined for a layer kind we do not sample. */
+function subLayer(l: Layer, pick: number[]): { layer: Layer; inType: string; inElems: number; outType: string; of: number } | undefined {
+  const a = l.attrs as Record<string, number | string>;
+  const k = pick.length;
+  if (l.kind === 'MVU') {
+    const cols = a.cols as number;
+    const weights = pick.flatMap((r) => l.consts.weights.slice(r * cols, (r + 1) * cols));
+    const outType = qtypeName(mvuOutType(k, cols, parseQType(a.inType as string), weights));
+    return { layer: { ...l, attrs: { ...a, rows: k, pe: k, simd: cols, outType }, consts: { weights } }, inType: a.inType as string, inElems: cols, outType, of: a.rows as number };
+  }
+  if (l.kind === 'Threshold' || l.kind === 'Requant') {
+    const perChannel = a.channels === a.elems;
+    const per = (name: string) => {
+      const c = l.consts[name];
+      const w = c.length / (a.channels as number);
+      return perChannel ? pick.flatMap((ch) => c.slice(ch * w, (ch + 1) * w)) : c;
+    };
+    const consts = Object.fromEntries(Object.keys(l.consts).map((name) => [name, per(name)]));
+    return { layer: { ...l, attrs: { ...a, elems: k, channels: perChannel ? k : a.channels, pe: k }, consts }, inType: a.inType as string, inElems: k, outType: a.outType as string, of: a.elems as number };
+  }
+  return undefined;
+}
+
+interface LayerMeasure { layer: string; kind: string; sampled: number; of: number; nonzero?: number; sample: Resources; extrapolated: Resources; lutNoDsp: number }
+
+/** src/synth's xc7 run with -nodsp (not cached): LUTs when no product may use a DSP48. */
+async function lutsWithoutDsp(dir: string, files: string[]): Promise<number> {
+  const stat = join(dir, 'stat-nodsp.json');
+  const script = `read_verilog -defer ${files.join(' ')}; synth_xilinx -family xc7 -noiopad -flatten -nodsp -top kiln_top; tee -q -o ${stat} stat -json`;
+  await execa(requireTool('yosys'), ['-q', '-p', script], { cwd: dir });
+  const j = JSON.parse(readFileSync(stat, 'utf8')) as { design?: { num_cells_by_type?: Record<string, number> }; modules: Record<string, { num_cells_by_type?: Record<string, number> }> };
+  const cells = (j.design ?? Object.values(j.modules)[0]).num_cells_by_type ?? {};
+  return cellsToResources(cells, 'xc7').lut;
+}
+
+async function measureModel(df: DataflowGraph): Promise<LayerMeasure[]> {
+  const out: LayerMeasure[] = [];
+  for (const l of df.layers) {
+    const n = (l.kind === 'MVU' ? l.attrs.rows : l.attrs.elems) as number;
+    const pick = sample(n, SAMPLE, SEED);
+    const sub = subLayer(l, pick);
+    if (!sub) continue;
+    const g: DataflowGraph = {
+      ...df,
+      name: `${df.name}_${l.name}_sample`,
+      layers: [{ ...sub.layer, inputs: ['x'], outputs: ['y'] }],
+      inputs: ['x'],
+      outputs: ['y'],
+      streams: new Map([
+        ['x', { name: 'x', qtype: parseQType(sub.inType), shape: [sub.inElems] }],
+        ['y', { name: 'y', qtype: parseQType(sub.outType), shape: [pick.length] }],
+      ]),
+      inputQuant: [],
+      outputAffine: [],
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-unrolled-'));
+    try {
+      const d = compileDataflow(g, join(dir, 'd'), {});
+      const t = Date.now();
+      const r = await synthesize(join(dir, 'd'), d.manifest.files, 'kiln_top', 'xc7');
+      const noDsp = await lutsWithoutDsp(join(dir, 'd'), d.manifest.files);
+      const scale = sub.of / pick.length;
+      const extrapolated = Object.fromEntries(Object.entries(r.resources).map(([k, v]) => [k, Math.round(v * scale)]));
+      const nonzero = l.kind === 'MVU' ? sub.layer.consts.weights.filter((w) => w !== 0).length : undefined;
+      out.push({ layer: l.name, kind: l.kind, sampled: pick.length, of: sub.of, nonzero, sample: r.resources, extrapolated, lutNoDsp: Math.round(noDsp * scale) });
+      process.stderr.write(`${df.name} ${l.name}: ${pick.length}/${sub.of} → ${JSON.stringify(r.resources)}, -nodsp ${noDsp} LUT (${((Date.now() - t) / 1000).toFixed(0)} s)\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return out;
+}
+
+const total = (ms: LayerMeasure[], pick: (m: LayerMeasure) => number, kind?: string) => ms.filter((m) => !kind || m.kind === kind).reduce((a, m) => a + pick(m), 0);
+const lut = (m: LayerMeasure) => m.extrapolated.lut ?? 0;
+const dsp = (m: LayerMeasure) => m.extrapolated.dsp ?? 0;
+const noDsp = (m: LayerMeasure) => m.lutNoDsp;
+
+const zoo = (m: string) => importModel(join(ROOT, 'test/fixtures/zoo', m, 'model.onnx'), { pipeline: 'tidy-exact' });
+const calibration = mnist(200).inputs;
+const int8 = { quantize: { weightBits: 8 } };
+const MODELS: [string, () => DataflowGraph][] = [
+  ['mlp_fp32 → kiln compress w8a8 (dense)', () => lowerModel(compress(zoo('mlp_fp32'), int8, { calibration }).graph)],
+  ['mlp_pruned90_int8_qdq (zoo, fine-tuned, 90 % zeros)', () => lowerModel(zoo('mlp_pruned90_int8_qdq'))],
+  ['mlp_pruned90 → kiln compress w8a8', () => lowerModel(compress(zoo('mlp_pruned90'), int8, { calibration }).graph)],
+];
+
+const results: { model: string; layers: LayerMeasure[] }[] = [];
+for (const [model, load] of MODELS) results.push({ model, layers: await measureModel(load()) });
+const dense = results[0].layers;
+const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)} %`;
+const rows = results.map(({ model, layers: ls }) => {
+  const sampled = ls.filter((l) => l.kind === 'MVU').map((l) => `${l.sampled}/${l.of}`).join(', ');
+  return `| ${model} | ${sampled} | ${total(ls, lut, 'MVU')} | ${total(ls, dsp, 'MVU')} | ${total(ls, lut)} | ${total(ls, dsp)} | ${pct(total(ls, lut), total(dense, lut))} | ${total(ls, noDsp, 'MVU')} | ${total(ls, noDsp)} | ${pct(total(ls, noDsp), total(dense, noDsp))} |`;
+});
+const table = [
+  `Fully unrolled (every layer PE = rows, SIMD = cols), Yosys 0.23 \`synth_xilinx -family xc7 -flatten\` as \`kiln synth\` runs it, and the same with \`-nodsp\` (every product in LUTs); ${SAMPLE} random rows / channels per layer (seed ${SEED}; layers with fewer are synthesized whole), extrapolated linearly to the layer. Regenerate with \`make unrolled-luts\`; per-layer figures in docs/unrolled-luts.json.`,
+  '',
+  '| model | MVU rows sampled (fc1, fc2, fc3) | MVU LUT | MVU DSP | total LUT | total DSP | LUT vs dense | MVU LUT, -nodsp | total LUT, -nodsp | vs dense, -nodsp |',
+  '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ...rows,
+].join('\n');
+process.stdout.write(`${table}\n`);
+const docPath = join(ROOT, 'docs/compression.md');
+writeFileSync(docPath, replaceBetweenMarkers(readFileSync(docPath, 'utf8'), 'unrolled-luts', table));
+writeFileSync(join(ROOT, 'docs/unrolled-luts.json'), `${JSON.stringify({ sample: SAMPLE, seed: SEED, results }, null, 1)}\n`);
