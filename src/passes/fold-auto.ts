@@ -1,20 +1,26 @@
 // Auto-folding (`--fold auto --fps N --device <part> [--clock-mhz F]`): the folding that reaches N
 // inferences/s with the fewest resources on a device, or a KLN2003 error stating the best FPS that fits.
 //
-// Target II T = floor(clock / fps). Every layer independently gets the fewest lanes (pe·simd) whose
-// cycle model stays within T — the cheapest choice, since a layer's area grows with its lanes and
-// running faster than the slowest layer buys nothing (FINN's SetFolding makes the same argument).
-// Ties prefer the producer's beat width (no width converter), then more SIMD (fewer accumulators).
-// The folded design's estimate (src/estimate) is then checked against the device budget; if it does
-// not fit, a binary search over T finds the fastest folding that does, for the error message.
+// Target II T = floor(clock / fps). Every layer with a pe attribute gets a folding whose cycle model
+// stays within T; running faster than the slowest layer buys nothing (FINN's SetFolding makes the
+// same argument). The options: MVU pe × simd (on a conv MVU, cycles count every window), SlidingWindow
+// pe × taps (taps = kh·kw: a whole window per beat), pe for the pooling / elementwise / Pad kinds.
+// An MVU takes the fewest lanes (its area grows with them); the other kinds, whose area is not
+// monotone in pe (a Threshold's table moves between block RAM and LUTs), the option with the least
+// resources weighed as fractions of the device budget. Ties prefer the producer's beat width (no
+// width converter), then more SIMD (fewer accumulators). If the sum does not fit the device, a greedy
+// repair trades options until it does. The folded design's estimate (src/estimate) is then checked
+// against the budget; if it does not fit, a binary search over T finds the fastest folding that does,
+// for the error message.
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../diag/index.ts';
-import type { DataflowGraph } from '../ir/dataflow.ts';
+import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { layerKind } from '../layers/index.ts';
 import { foldedDataflow } from '../codegen/index.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
+import { layerResources } from '../estimate/resources.ts';
 import type { Family, Resources } from '../synth/yosys.ts';
 import type { Folding } from './fold.ts';
 
@@ -54,46 +60,128 @@ export interface AutoFoldResult {
   utilisation: Resources;
 }
 
-const lexLess = (a: number[], b: number[]): boolean => {
-  const i = a.findIndex((x, j) => x !== b[j]);
-  return i >= 0 && a[i] < b[i];
-};
 const divisors = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
 
-/** For every layer with a pe attribute: the fewest lanes meeting `target` cycles (or the fastest legal). */
-export function foldingForTarget(df: DataflowGraph, target: number): Folding {
-  const folding: Folding = {};
-  const outFold = new Map<string, number>();
-  for (const l of df.layers) {
-    const kind = layerKind(l.kind, l.name);
-    if (!('pe' in kind.schema)) continue;
-    const parsed = kind.parse({ ...l, attrs: { ...l.attrs, pe: 1, ...('simd' in kind.schema ? { simd: 1 } : {}) } }) as Record<string, unknown>;
-    const ints = Object.values(parsed).filter((v): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0);
-    const isMvu = 'simd' in kind.schema;
-    const pes = isMvu ? divisors(parsed.rows as number) : [...new Set(ints.flatMap(divisors))].sort((a, b) => a - b);
-    const simds = isMvu ? divisors(parsed.cols as number) : [1];
-    const upstream = outFold.get(l.inputs[0]);
-    let best: { pe: number; simd: number; cycles: number; score: number[] } | undefined;
-    for (const pe of pes) {
-      for (const simd of simds) {
-        const a = { ...parsed, pe, ...(isMvu ? { simd } : {}) };
+/** One legal folding of one layer and what it costs. */
+interface Candidate {
+  fold: { pe: number; simd?: number; taps?: number };
+  cycles: number;
+  /** Parallel elements: pe·simd for an MVU, pe·taps for a SlidingWindow, else pe. */
+  lanes: number;
+  inFold: number;
+  outFolds: number[];
+}
+
+/** Every legal folding of a layer with a pe attribute (MVU: pe × simd; SlidingWindow: pe × taps). */
+function candidates(l: Layer): Candidate[] {
+  const kind = layerKind(l.kind, l.name);
+  if (!('pe' in kind.schema)) return [];
+  const isMvu = 'simd' in kind.schema;
+  const isWindow = 'taps' in kind.schema;
+  const parsed = kind.parse({ ...l, attrs: { ...l.attrs, pe: 1, ...(isMvu ? { simd: 1 } : {}), ...(isWindow ? { taps: 1 } : {}) } }) as Record<string, unknown>;
+  const ints = Object.values(parsed).filter((v): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0);
+  const pes = isMvu ? divisors(parsed.rows as number) : [...new Set(ints.flatMap(divisors))].sort((a, b) => a - b);
+  const simds = isMvu ? divisors(parsed.cols as number) : [1];
+  const tapses = isWindow ? [...new Set([1, (parsed.kh as number) * (parsed.kw as number)])] : [1];
+  const out: Candidate[] = [];
+  for (const pe of pes) {
+    for (const simd of simds) {
+      for (const taps of tapses) {
+        const fold = { pe, ...(isMvu ? { simd } : {}), ...(isWindow ? { taps } : {}) };
+        const a = { ...parsed, ...fold };
         if (kind.spec.checkFolding(a as never)) continue;
-        const cycles = kind.spec.cycles(a as never);
-        const inFold = kind.spec.streams(a as never).in[0].fold;
-        // Lexicographic: meets target, fewest lanes (or fewest cycles if none meets), matches upstream, more simd.
-        const meets = cycles <= target;
-        const score = [meets ? 0 : 1, meets ? pe * simd : cycles, inFold === upstream ? 0 : 1, -simd];
-        if (!best || lexLess(score, best.score)) {
-          best = { pe, simd, cycles, score };
-        }
+        const ports = kind.spec.streams(a as never);
+        out.push({ fold, cycles: kind.spec.cycles(a as never), lanes: pe * simd * taps, inFold: ports.in[0].fold, outFolds: ports.out.map((o) => o.fold) });
       }
     }
-    if (!best) continue; // no legal folding other than what lowering chose
-    folding[l.name] = isMvu ? { pe: best.pe, simd: best.simd } : { pe: best.pe };
-    const a = { ...parsed, pe: best.pe, ...(isMvu ? { simd: best.simd } : {}) };
-    kind.spec.streams(a as never).out.forEach((p, i) => outFold.set(l.outputs[i], p.fold));
   }
-  return folding;
+  return out;
+}
+
+/** Options per layer, computed once per design: candidates, and their resources on demand (cached). */
+class FoldSpace {
+  readonly layers: { layer: Layer; options: Candidate[] }[];
+  private readonly cost = new Map<string, Resources>();
+  constructor(readonly df: DataflowGraph, readonly family: Family) {
+    this.layers = df.layers.map((layer) => ({ layer, options: candidates(layer) }));
+  }
+
+  resources(layer: Layer, c: Candidate): Resources {
+    const key = `${layer.name}\0${JSON.stringify(c.fold)}`;
+    let r = this.cost.get(key);
+    if (!r) this.cost.set(key, (r = layerResources({ ...layer, attrs: { ...layer.attrs, ...c.fold } }, this.family)));
+    return r;
+  }
+}
+
+/** How many of the cheapest-lane options meeting the target have their resources weighed (each costs an estimate). */
+const WEIGHED = 8;
+const DEFAULT_WEIGHING = 'xc7z020';
+
+/**
+ * For every layer with a pe attribute: a folding within `target` cycles (or the fastest legal one).
+ * MVUs take the fewest lanes; other kinds, whose area is not monotone in pe (a Threshold's table moves
+ * between LUTs and block RAM), the option with the least budget-weighted resources. With a device, a
+ * greedy repair then trades options (among the cheapest-lane ones) until the total fits, if it can.
+ */
+export function foldingForTarget(df: DataflowGraph, target: number, space?: FoldSpace, device?: Device): Folding {
+  const sp = space ?? new FoldSpace(df, device?.family ?? 'xc7');
+  // Resources are weighed as fractions of a budget: the device's, else a mid-size part's.
+  const budget = (device ?? loadDevice(DEFAULT_WEIGHING)).budget;
+  const weighed = (r: Resources) => Object.entries(budget).reduce((s, [k, v]) => s + (r[k] ?? 0) / v, 0);
+  const outFold = new Map<string, number>();
+  const chosen = new Map<string, { layer: Layer; options: Candidate[]; pick: Candidate }>();
+  for (const { layer: l, options } of sp.layers) {
+    if (options.length === 0) continue;
+    const upstream = outFold.get(l.inputs[0]);
+    const meeting = options.filter((c) => c.cycles <= target);
+    // Preference among equals: fewer lanes, the producer's beat width (no width converter), more simd.
+    const order = (a: Candidate, b: Candidate) => a.lanes - b.lanes || Number(a.inFold !== upstream) - Number(b.inFold !== upstream) || (b.fold.simd ?? 0) - (a.fold.simd ?? 0);
+    let pool: Candidate[];
+    let pick: Candidate;
+    if (meeting.length === 0) {
+      pick = [...options].sort((a, b) => a.cycles - b.cycles || order(a, b))[0];
+      pool = [pick];
+    } else {
+      pool = meeting.sort(order).slice(0, WEIGHED);
+      const firstChoice = l.kind === 'MVU' ? pool.filter((c) => c.lanes === pool[0].lanes) : pool;
+      pick = firstChoice.reduce((b, c) => (weighed(sp.resources(l, c)) < weighed(sp.resources(l, b)) ? c : b));
+    }
+    chosen.set(l.name, { layer: l, options: pool, pick });
+    l.outputs.forEach((o, i) => outFold.set(o, pick.outFolds[i]));
+  }
+  if (device) repair([...chosen.values()], sp, budget);
+  return Object.fromEntries([...chosen].map(([name, c]) => [name, c.pick.fold]));
+}
+
+/**
+ * Greedy repair: while the summed layer resources exceed the budget, make the single option change
+ * that most reduces the excess (Σ over resources of overflow / budget); stop when none helps.
+ */
+function repair(layers: { layer: Layer; options: Candidate[]; pick: Candidate }[], sp: FoldSpace, budget: Resources): void {
+  const total: Resources = {};
+  const add = (r: Resources, sign: number) => { for (const k of Object.keys(budget)) total[k] = (total[k] ?? 0) + sign * (r[k] ?? 0); };
+  for (const c of layers) add(sp.resources(c.layer, c.pick), 1);
+  const excess = (t: Resources) => Object.entries(budget).reduce((s, [k, v]) => s + Math.max(0, (t[k] ?? 0) - v) / v, 0);
+  const weighed = (t: Resources) => Object.entries(budget).reduce((s, [k, v]) => s + (t[k] ?? 0) / v, 0);
+  for (let step = 0; step < 4 * layers.length && excess(total) > 0; step++) {
+    let best: { c: (typeof layers)[number]; to: Candidate; excess: number; weight: number } | undefined;
+    for (const c of layers) {
+      const now = sp.resources(c.layer, c.pick);
+      for (const to of c.options) {
+        if (to === c.pick) continue;
+        const r = sp.resources(c.layer, to);
+        const t = Object.fromEntries(Object.keys(budget).map((k) => [k, (total[k] ?? 0) - (now[k] ?? 0) + (r[k] ?? 0)]));
+        const e = excess(t);
+        const w = weighed(t);
+        if (!best || e < best.excess || (e === best.excess && w < best.weight)) best = { c, to, excess: e, weight: w };
+      }
+    }
+    if (!best || best.excess >= excess(total)) return;
+    add(sp.resources(best.c.layer, best.c.pick), -1);
+    best.c.pick = best.to;
+    add(sp.resources(best.c.layer, best.to), 1);
+  }
 }
 
 function budgetKey(device: Device): 'xc7' | 'ice40' {
@@ -116,8 +204,9 @@ export function autoFolding(df: DataflowGraph, opts: AutoFoldOptions): AutoFoldR
   if (!(opts.fps > 0)) fail('BadArgument', `--fps must be a positive number, not ${opts.fps}`);
   if (!(clockMHz > 0)) fail('BadArgument', `--clock-mhz must be a positive number, not ${clockMHz}`);
   const fpsOf = (e: NetworkEstimate) => (clockMHz * 1e6) / e.cyclesPerInference;
+  const space = new FoldSpace(df, device.family);
   const build = (target: number) => {
-    const folding = foldingForTarget(df, target);
+    const folding = foldingForTarget(df, target, space, device);
     const { df: folded, checked } = foldedDataflow(df, { fold: folding });
     return { folding, estimate: estimateNetwork(folded, checked) };
   };
