@@ -4,11 +4,14 @@
 // for bit; without stalls the simulated cycles per inference must equal the estimate exactly.
 // FUZZ_N cases (default 50; `make fuzz N=1000`), seeds FUZZ_SEED.. (default 1). Designs are
 // deterministic per seed, so the Verilator build cache makes reruns fast.
+// Builds are batched: FUZZ_BATCH consecutive cases (default 10) are verilated and compiled as one
+// binary with the designs side by side (test/helpers/side-by-side.ts), each case still simulating
+// only its own design; a cold build is mostly fixed cost, so this cuts the cold run several-fold.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileDataflow } from '../../src/codegen/index.ts';
+import { compileDataflow, type Design } from '../../src/codegen/index.ts';
 import type { DataflowGraph } from '../../src/ir/dataflow.ts';
 import { quantizeInput } from '../../src/lower/host.ts';
 import { importGraph } from '../../src/onnx/import.ts';
@@ -16,10 +19,12 @@ import type { Folding } from '../../src/passes/fold.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';
 import { simulate } from '../../src/sim/simulate.ts';
-import { randomMlp, rng } from '../helpers/random-mlp.ts';
+import { randomMlp, rng, type RandomMlp } from '../helpers/random-mlp.ts';
+import { sideBySide } from '../helpers/side-by-side.ts';
 
 const N = Number(process.env.FUZZ_N ?? 50);
 const SEED0 = Number(process.env.FUZZ_SEED ?? 1);
+const BATCH = Math.max(1, Number(process.env.FUZZ_BATCH ?? 10));
 const VECTORS = 24;
 const MAX_LANES = 32;
 
@@ -60,25 +65,50 @@ afterAll(() => {
     `${totals.failedCases.length ? `; failing: ${totals.failedCases.join(', ')}` : ''}\n`);
 });
 
-describe(`random quantized MLPs: RTL == integer reference (${N} cases)`, () => {
+interface Case { seed: number; m: RandomMlp; fold?: Folding; design?: Design; dir?: string; error?: unknown }
+
+/** Compiles one batch's designs (a failure stays with its case) and joins them into one build. */
+function prepareBatch(first: number): { cases: Case[]; dirOf: (c: Case) => string } {
+  const cases: Case[] = [];
+  for (let seed = first; seed < Math.min(first + BATCH, SEED0 + N); seed++) {
+    const c: Case = { seed, m: randomMlp(seed, { vectors: VECTORS }) };
+    try {
+      const g = importGraph(c.m.graph, { pipeline: 'tidy-exact' }).graph;
+      const df = lowerModel(g, { source: `random_mlp_${seed}` });
+      c.fold = randomFolding(df, seed);
+      c.dir = join(work, `seed${seed}`);
+      c.design = compileDataflow(df, c.dir, { fold: c.fold });
+    } catch (e) {
+      c.error = e;
+    }
+    cases.push(c);
+  }
+  const ok = cases.filter((c) => c.design);
+  const joined = sideBySide(join(work, `batch${first}`), ok.map((c) => c.dir!));
+  return { cases, dirOf: (c) => joined.caseDir(ok.indexOf(c)) };
+}
+
+describe(`random quantized MLPs: RTL == integer reference (${N} cases, ${Math.ceil(N / BATCH)} builds)`, () => {
+  const batches = new Map<number, ReturnType<typeof prepareBatch>>();
   for (let i = 0; i < N; i++) {
     const seed = SEED0 + i;
+    const first = SEED0 + i - (i % BATCH);
     it(`seed ${seed}`, async () => {
-      const m = randomMlp(seed, { vectors: VECTORS });
+      if (!batches.has(first)) batches.set(first, prepareBatch(first));
+      const batch = batches.get(first)!;
+      const c = batch.cases.find((x) => x.seed === seed)!;
       let ok = false;
       try {
-        const g = importGraph(m.graph, { pipeline: 'tidy-exact' }).graph;
-        const df = lowerModel(g, { source: `random_mlp_${seed}` });
-        const fold = randomFolding(df, seed);
-        const out = join(work, `seed${seed}`);
-        const design = compileDataflow(df, out, { fold });
-        const inputs = m.inputs.map((x) => quantizeInput(design.df.inputQuant[0], x));
+        if (c.error) throw c.error;
+        const design = c.design!;
+        const out = batch.dirOf(c);
+        const inputs = c.m.inputs.map((x) => quantizeInput(design.df.inputQuant[0], x));
         const build = { quickBuild: true };
         const stalled = await simulateAndCompare(out, design.df, inputs, { backpressure: 0.3, gaps: 0.2, seed, build });
         totals.cases++;
         totals.vectors += inputs.length;
         totals.mismatches += stalled.mismatches;
-        const ctx = `${m.description}; folding ${JSON.stringify(fold)}`;
+        const ctx = `${c.m.description}; folding ${JSON.stringify(c.fold)}`;
         expect(stalled.mismatches, `${ctx}: first mismatches ${JSON.stringify(stalled.examples)}`).toBe(0);
         const free = await simulate(out, inputs, { build });
         expect(free.stats.cyclesPerInference, `${ctx}: cycles per inference`).toBe(design.manifest.estimate.cyclesPerInference);
