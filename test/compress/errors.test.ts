@@ -27,6 +27,7 @@ const cases: [string, string[], RegExp][] = [
   ['filter pruning ratio 1.5', ['--filter-prune', '1.5'], /^KLN1014 filter pruning ratio must be in \[0, 1\), not 1.5/],
   ['quantization without calibration data', ['--bits', '8'], /^KLN1014 quantizing activations or correcting biases needs calibration data/],
   ['no method', [], /^KLN1014 give at least one method/],
+  ['unknown budget device', ['--prune', '0.5', '--device', 'xc9nope'], /^KLN2004 device must be one of .*, not 'xc9nope'/],
 ];
 
 describe.concurrent('kiln compress: coded errors, no output written', () => {
