@@ -9,7 +9,7 @@ import { isFloat, makeTensor, nums, type Tensor } from '../src/ir/tensor.ts';
 import { importModel } from '../src/onnx/import.ts';
 import { decodeTensorFile } from '../src/onnx/tensor.ts';
 import { mlpSection } from './mlp.ts';
-import { estimateSection } from './estimate.ts';
+import { estimateCliSection, estimateSection } from './estimate.ts';
 import { cnnSection } from './cnn.ts';
 
 export interface BenchSection {
@@ -176,6 +176,7 @@ export const SECTIONS: BenchSection[] = [
   corpusSection('reference executor: the three largest corpus models both kiln and onnxruntime-node run', true),
   mlpSection,
   estimateSection,
+  estimateCliSection,
   cnnSection,
 ];
 
