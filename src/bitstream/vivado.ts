@@ -104,6 +104,7 @@ export function vivadoProjectFiles(designDir: string, boardName: AmdBoardName, o
     wrapper: DMA_WRAPPER, bdName: BD_NAME,
   };
   let project: Omit<VivadoProject, 'dir' | 'files'>;
+  let readme: Record<string, unknown> = base;
   if (ooc) {
     files.set('build.tcl', template('bitstream/vivado/build_ooc.tcl')({ ...base, sources: rtl, mems }));
     files.set('ooc.xdc', template('bitstream/vivado/ooc.xdc')(base));
@@ -134,14 +135,14 @@ export function vivadoProjectFiles(designDir: string, boardName: AmdBoardName, o
     files.set('constraints.xdc', template('bitstream/vivado/constraints.xdc')(base));
     files.set('kiln_io.py', template('bitstream/vivado/kiln_io.py')({ ...base, ...io }));
     files.set('manifest.json', readFileSync(join(designDir, 'manifest.json'), 'utf8'));
-    Object.assign(base, io);
+    readme = { ...base, ...io };
     project = { board: boardName, ooc, clockMHz, top: DMA_WRAPPER, dmaInW, dmaOutW };
   }
   files.set(`${m.top}.core`, fusesocCore({
     top: m.top, version: m.kilnVersion, description: `kiln accelerator from ${m.model}`,
     rtl: rtl.map((f) => `rtl/${f}`), mems: mems.map((f) => `rtl/${f}`), wrapper: ooc ? [] : [`rtl/${DMA_WRAPPER}.v`], part: board.part,
   }));
-  files.set('README.md', template('bitstream/vivado/README.md')(base));
+  files.set('README.md', template('bitstream/vivado/README.md')(readme));
   return { files, project };
 }
 
