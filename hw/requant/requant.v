@@ -4,7 +4,7 @@
 // MULS / BIASES pack M[c] / B[c] as MW / BW-bit two's complement at [c*MW +: MW] / [c*BW +: BW].
 // PW (from src/layers/requant.ts) holds x*M+B for every input and the clamp bounds OUT_LO/OUT_HI
 // (PW-bit two's complement): no overflow.
-// One output register: full throughput, ELEMS/PE cycles per inference.
+// One output register (common/out_reg.v): full throughput, ELEMS/PE cycles per inference.
 module requant #(
   parameter integer CHANNELS = 1,
   parameter integer PE = 1,
@@ -34,20 +34,18 @@ module requant #(
   localparam [GW-1:0] G_LAST = GROUPS[GW-1:0] - 1'b1;
 
   reg [GW-1:0] group_q;
-  reg valid_q;
-  reg [PE*OUT_W-1:0] data_q;
-  assign s_axis_tready = !valid_q || m_axis_tready;
+  wire [PE*OUT_W-1:0] y_beat; // this beat's outputs, into the output register
   wire take = s_axis_tvalid && s_axis_tready;
 
+  out_reg #(.W(PE*OUT_W)) u_out (
+    .clk(clk), .rst_n(rst_n),
+    .s_axis_tdata(y_beat), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+    .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
+  );
+
   always @(posedge clk) begin
-    if (!rst_n) begin
-      group_q <= {GW{1'b0}};
-      valid_q <= 1'b0;
-    end else begin
-      if (take) group_q <= group_q == G_LAST ? {GW{1'b0}} : group_q + 1'b1;
-      if (take) valid_q <= 1'b1;
-      else if (m_axis_tready) valid_q <= 1'b0;
-    end
+    if (!rst_n) group_q <= {GW{1'b0}};
+    else if (take) group_q <= group_q == G_LAST ? {GW{1'b0}} : group_q + 1'b1;
   end
 
   genvar p;
@@ -70,12 +68,8 @@ module requant #(
         else if ($signed(q) > $signed(OUT_HI)) y = OUT_HI[OUT_W-1:0];
         else y = q[OUT_W-1:0];
       end
-      always @(posedge clk) begin
-        if (take) data_q[p*OUT_W +: OUT_W] <= y;
-      end
+      assign y_beat[p*OUT_W +: OUT_W] = y;
     end
   endgenerate
-  assign m_axis_tdata = data_q;
-  assign m_axis_tvalid = valid_q;
 endmodule
 `default_nettype wire

@@ -49,7 +49,7 @@ export default defineLayer({
   schedule: (_a, [arrivals]) => ({ out: [registerStage(arrivals)] }),
   rtl: {
     module: 'requant',
-    files: ['requant/requant.v'],
+    files: ['common/out_reg.v', 'requant/requant.v'],
     params: (a, { mul, bias }) => {
       const [plo, phi] = productRange(a.inType, mul, bias);
       const mw = signedBits(Math.min(...mul), Math.max(...mul));

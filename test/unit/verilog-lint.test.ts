@@ -21,15 +21,16 @@ function verilogFiles(dir: string): string[] {
   });
 }
 
-async function lint(files: string[], top: string, cwd?: string): Promise<string> {
-  const r = await execa(verilator!, ['--lint-only', '-Wall', '--top-module', top, ...files], { reject: false, cwd });
+async function lint(files: string[], top: string, cwd?: string, libDirs: string[] = []): Promise<string> {
+  const r = await execa(verilator!, ['--lint-only', '-Wall', ...libDirs.flatMap((d) => ['-y', d]), '--top-module', top, ...files], { reject: false, cwd });
   return `${r.stdout}${r.stderr}`.trim();
 }
 
 describe.skipIf(!verilator)('verilator --lint-only -Wall', () => {
   it.each(verilogFiles(hwDir).map((f) => [f.slice(hwDir.length + 1), f]))('hw/%s', async (_name, file) => {
     const top = _name.split('/').pop()!.replace(/\.v$/, '');
-    expect(await lint([file], top)).toBe('');
+    // hw/common modules (e.g. out_reg) that a kind instantiates are found by name (-y).
+    expect(await lint([file], top, undefined, [join(hwDir, 'common')])).toBe('');
   });
 
   it.each([['fully parallel', undefined], ['folded with width converters', { fc1: { pe: 2, simd: 3 }, act1: { pe: 4 }, fc2: { pe: 1, simd: 2 }, top: { pe: 2 } }]] as const)(
