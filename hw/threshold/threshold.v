@@ -7,7 +7,7 @@
 // constant-propagated when GROUPS == 1); big ones (USE_ROM = 1) a ROM read from THRESHOLD_FILE with
 // $readmemh (path relative to the simulator's working directory = the output dir).
 // Codes (IN_KIND / OUT_KIND): 0 unsigned, 1 signed, 2 bipolar (1 = +1, 0 = -1).
-// One output register: full throughput (1 beat/cycle), ELEMS/PE cycles per inference.
+// One output register (common/out_reg.v): full throughput (1 beat/cycle), ELEMS/PE cycles per inference.
 module threshold #(
   parameter integer CHANNELS = 4,
   parameter integer STEPS = 1,
@@ -43,23 +43,18 @@ module threshold #(
   localparam integer WORD = LANES * STEPS * TW;
 
   reg [GW-1:0] group_q;
-  reg valid_q;
-  reg [PE*OUT_W-1:0] data_q;
-  assign s_axis_tready = !valid_q || m_axis_tready;
+  wire [PE*OUT_W-1:0] y_beat; // this beat's outputs, into the output register
   wire take = s_axis_tvalid && s_axis_tready;
+
+  out_reg #(.W(PE*OUT_W)) u_out (
+    .clk(clk), .rst_n(rst_n),
+    .s_axis_tdata(y_beat), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+    .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
+  );
 
   // Channel group of the beat accepted this cycle; the ROM (synchronous read) reads at the next one.
   wire [GW-1:0] group_next = !rst_n ? {GW{1'b0}} : !take ? group_q : group_q == G_LAST ? {GW{1'b0}} : group_q + 1'b1;
   always @(posedge clk) group_q <= group_next;
-
-  always @(posedge clk) begin
-    if (!rst_n) begin
-      valid_q <= 1'b0;
-    end else begin
-      if (take) valid_q <= 1'b1;
-      else if (m_axis_tready) valid_q <= 1'b0;
-    end
-  end
 
   // This group's thresholds.
   wire [WORD-1:0] t_word;
@@ -99,12 +94,8 @@ module threshold #(
         if (OUT_KIND == 2) y_code = {{(OUT_W - 1){1'b0}}, y > 0};
         else y_code = y[OUT_W-1:0];
       end
-      always @(posedge clk) begin
-        if (take) data_q[p*OUT_W +: OUT_W] <= y_code;
-      end
+      assign y_beat[p*OUT_W +: OUT_W] = y_code;
     end
   endgenerate
-  assign m_axis_tdata = data_q;
-  assign m_axis_tvalid = valid_q;
 endmodule
 `default_nettype wire

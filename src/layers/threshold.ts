@@ -50,7 +50,7 @@ export default defineLayer({
   schedule: (_a, [arrivals]) => ({ out: [registerStage(arrivals)] }),
   rtl: {
     module: 'threshold',
-    files: ['threshold/threshold.v'],
+    files: ['common/out_reg.v', 'threshold/threshold.v'],
     params: (a, { thresholds }, ctx) => {
       const [xlo, xhi] = range(a.inType);
       // Thresholds outside the input range behave like the range's ends ±1: clamp them so TW stays small.
