@@ -33,23 +33,35 @@ export function searchThresholds(f: CodeFunction, ranges: ChannelRange[], kMin: 
       hi[j] = ranges[c].hi + 1; // "never reached" sentinel: the answer lies in [lo, hi]
     }
   }
-  // The open pairs, compacted each round (typed arrays: this loop runs ~log2(range) times over C·L pairs).
-  let open = Int32Array.from({ length: n }, (_, j) => j).filter((j) => lo[j] < hi[j]);
-  while (open.length > 0) {
-    const qc = new Int32Array(open.length);
-    const qa = new Float64Array(open.length);
-    for (let i = 0; i < open.length; i++) {
+  // The open pairs, compacted each round (typed arrays: this loop runs ~log2(range) times over C·L
+  // pairs). Neighbouring levels often share an interval, hence a midpoint: such a query is asked once.
+  const open = new Int32Array(n);
+  let count = 0;
+  for (let j = 0; j < n; j++) if (lo[j] < hi[j]) open[count++] = j;
+  const query = new Int32Array(n); // pair → its query
+  while (count > 0) {
+    const qc = new Int32Array(count);
+    const qa = new Float64Array(count);
+    let q = 0;
+    for (let i = 0; i < count; i++) {
       const j = open[i];
-      qc[i] = ch[j];
-      qa[i] = Math.floor((lo[j] + hi[j]) / 2);
+      const mid = Math.floor((lo[j] + hi[j]) / 2);
+      if (q === 0 || qc[q - 1] !== ch[j] || qa[q - 1] !== mid) {
+        qc[q] = ch[j];
+        qa[q++] = mid;
+      }
+      query[i] = q - 1;
     }
-    const k = f(qc, qa);
-    for (let i = 0; i < open.length; i++) {
+    const k = f(qc.subarray(0, q), qa.subarray(0, q));
+    let still = 0;
+    for (let i = 0; i < count; i++) {
       const j = open[i];
-      if (k[i] >= level[j]) hi[j] = qa[i];
-      else lo[j] = qa[i] + 1;
+      const a = qa[query[i]];
+      if (k[query[i]] >= level[j]) hi[j] = a;
+      else lo[j] = a + 1;
+      if (lo[j] < hi[j]) open[still++] = j;
     }
-    open = open.filter((j) => lo[j] < hi[j]);
+    count = still;
   }
   const T: number[][] = [];
   for (let c = 0; c < C; c++) T.push(Array.from(lo.subarray(c * L, (c + 1) * L)));

@@ -1162,21 +1162,31 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
   // k(r, acc) for the UNnegated weights; σ[r] = −1 flips decreasing rows.
   const sigma = new Array<number>(rows).fill(1);
   const code = (ch: Int32Array, acc: Float64Array): Float64Array => {
-    // Lay the queries out as a [n, rows] tensor, one column per channel.
-    const per = new Array<number[]>(rows).fill([]).map(() => [] as number[]);
-    for (let j = 0; j < ch.length; j++) per[ch[j]].push(j);
-    const n = Math.max(1, ...per.map((x) => x.length));
+    // Lay the queries out as a [n, rows] tensor, one column per channel (a channel with fewer
+    // queries repeats its last one). Channel r's queries, in order, are idx[start[r] … start[r+1]).
+    const start = new Int32Array(rows + 1);
+    for (let j = 0; j < ch.length; j++) start[ch[j] + 1]++;
+    let n = 1;
+    for (let r = 0; r < rows; r++) {
+      n = Math.max(n, start[r + 1]);
+      start[r + 1] += start[r];
+    }
+    const idx = new Int32Array(ch.length);
+    const fill = start.slice(0, rows);
+    for (let j = 0; j < ch.length; j++) idx[fill[ch[j]]++] = j;
     const x = new Float32Array(n * rows);
     for (let r = 0; r < rows; r++) {
+      const count = start[r + 1] - start[r];
       for (let i = 0; i < n; i++) {
-        const j = per[r][Math.min(i, per[r].length - 1)];
-        const a = j === undefined ? 0 : sigma[r] * acc[j];
+        const a = count === 0 ? 0 : sigma[r] * acc[idx[start[r] + Math.min(i, count - 1)]];
         x[i * rows + r] = Math.fround(alpha[r] * a + beta[r]);
       }
     }
     const y = chain.eval(x, n);
     const out = new Float64Array(ch.length);
-    for (let r = 0; r < rows; r++) per[r].forEach((j, i) => { out[j] = codeOf(y[i * rows + r], model, qn); });
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0, k = start[r]; k < start[r + 1]; i++, k++) out[idx[k]] = codeOf(y[i * rows + r], model, qn);
+    }
     return out;
   };
   // Direction of each row from its extremes (monotone chain).
