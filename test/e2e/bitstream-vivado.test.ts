@@ -249,20 +249,25 @@ describe('kiln bitstream (AMD Zynq: Vivado project folder)', () => {
   });
 
   it('the DMA adapter passes kiln_top\'s data through and ends each output transfer where the input transfer ended', () => {
-    // multi-beat inferences (TFC: 49 beats in, 10 out) and padded single-beat ones (bnn: 3 → 8, 4 → 8 bits)
-    for (const dir of [compile(tfc), design]) {
+    // multi-beat inferences (TFC: 49 beats in, 10 out); padded single-beat ones (bnn: 3 → 8, 4 → 8 bits)
+    // with the output held back at first, so the 4-deep batch queue fills and stalls the input
+    const cases = [
+      { dir: compile(tfc), batches: [1, 3, 2], hold: 0 },
+      { dir: design, batches: [1, 1, 1, 1, 1, 1, 2, 3], hold: 300 },
+    ];
+    for (const { dir, batches, hold } of cases) {
       expect(kiln(['bitstream', dir, '--board', 'pynq-z2']).code).toBe(0);
       const m = manifestOf(dir);
       const rtl = join(dir, 'vivado-pynq-z2', 'rtl');
-      const batches = [1, 3, 2];
       const n = batches.reduce((a, b) => a + b);
-      writeFileSync(join(rtl, 'tb_dma.v'), adapterTestbench(m, dmaW(m.inW), dmaW(m.outW), batches));
+      writeFileSync(join(rtl, 'tb_dma.v'), adapterTestbench(m, dmaW(m.inW), dmaW(m.outW), batches, hold));
       const sources = readdirSync(rtl).filter((f) => f.endsWith('.v'));
       const build = spawnSync(requireTool('iverilog'), ['-g2005', '-o', 'tb.vvp', '-s', 'tb', ...sources], { cwd: rtl, encoding: 'utf8' });
       expect(build.status, build.stderr).toBe(0);
       const run = spawnSync(requireTool('vvp'), ['-n', 'tb.vvp'], { cwd: rtl, encoding: 'utf8', timeout: 300_000 });
       expect(run.status, run.stderr).toBe(0);
-      expect(run.stdout).toContain('DONE');
+      const full = Number(/^DONE full=(\d+)$/m.exec(run.stdout)?.[1]);
+      if (hold > 0) expect(full).toBeGreaterThan(0);
       const dut = [...run.stdout.matchAll(/^D ([0-9a-f]+) (\d) ([0-9a-f]+)$/gm)];
       const ref = [...run.stdout.matchAll(/^R ([0-9a-f]+)$/gm)].map((x) => BigInt('0x' + x[1]));
       expect(dut.length).toBe(n * m.output.beatsPerInference);
@@ -354,7 +359,7 @@ function dmaW(w: number): number {
  * back-pressure, TLAST at the end of each batch) and to a plain kiln_top (no stalls). Prints the
  * adapter's output beats (`D data tlast tkeep`) and the reference's (`R data`).
  */
-function adapterTestbench(m: Manifest, dinW: number, doutW: number, batches: number[]): string {
+function adapterTestbench(m: Manifest, dinW: number, doutW: number, batches: number[], holdCycles: number): string {
   const n = batches.reduce((a, b) => a + b);
   const inBeats = n * m.input.beatsPerInference;
   const outBeats = n * m.output.beatsPerInference;
@@ -369,7 +374,7 @@ module tb;
   reg rstn = 0;
   reg [${m.inW - 1}:0] data [0:${inBeats - 1}];
   reg islast [0:${inBeats - 1}];
-  integer i, seed, di, ri, dout, rout, cycles;
+  integer i, seed, di, ri, dout, rout, cycles, fullCycles;
   initial begin
     seed = 1;
     for (i = 0; i < ${inBeats}; i = i + 1) begin data[i] = $random(seed); islast[i] = 1'b0; end
@@ -387,7 +392,7 @@ ${[...lastBeats].map((b) => `    islast[${b}] = 1'b1;`).join('\n')}
     .m_axis_tdata(r_m), .m_axis_tvalid(r_mvalid), .m_axis_tready(1'b1), .dbg_valid(r_dv), .dbg_ready(r_dr));
 
   initial begin
-    di = 0; ri = 0; dout = 0; rout = 0; cycles = 0;
+    di = 0; ri = 0; dout = 0; rout = 0; cycles = 0; fullCycles = 0;
     s_tvalid = 0; s_tlast = 0; s_tdata = 0; m_tready = 0; r_tvalid = 0; r_tdata = 0;
     repeat (4) @(posedge clk);
     rstn = 1;
@@ -404,7 +409,9 @@ ${[...lastBeats].map((b) => `    islast[${b}] = 1'b1;`).join('\n')}
         s_tvalid <= 0;
       end
     end
-    m_tready <= ($random(seed) % 4 != 0);
+    // back-pressure: none accepted for the first holdCycles (the batch queue fills), then 3 in 4
+    m_tready <= cycles >= ${holdCycles} && ($random(seed) % 4 != 0);
+    if (dut.q_full) fullCycles = fullCycles + 1;
     if (m_tvalid && m_tready) begin
       $display("D %h %b %h", m_tdata, m_tlast, m_tkeep);
       dout = dout + 1;
@@ -417,7 +424,7 @@ ${[...lastBeats].map((b) => `    islast[${b}] = 1'b1;`).join('\n')}
       $display("R %h", r_m);
       rout = rout + 1;
     end
-    if (dout == ${outBeats} && rout == ${outBeats}) begin $display("DONE"); $finish; end
+    if (dout == ${outBeats} && rout == ${outBeats}) begin $display("DONE full=%0d", fullCycles); $finish; end
     if (cycles > 2000000) begin $display("TIMEOUT di=%0d dout=%0d rout=%0d", di, dout, rout); $finish; end
   end
 endmodule
