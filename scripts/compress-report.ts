@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compress, type Recipe } from '../src/compress/index.ts';
+import { BUDGET_DEVICE } from '../src/compress/budget.ts';
 import { renderCompressionHtml, type HtmlSection } from '../src/compress/html.ts';
 import { formatTable, measure, reportRow, type EvalData, type Metrics, type ReportRow } from '../src/compress/report.ts';
 import { importModel } from '../src/onnx/import.ts';
@@ -44,7 +45,7 @@ const RECIPES: [string, Recipe][] = [
 function run(model: string, data: EvalData, recipes: [string, Recipe][]): { rows: ReportRow[]; baseline: Metrics } {
   const g = importModel(join(ROOT, 'test/fixtures/zoo', model, 'model.onnx'), { pipeline: 'tidy-exact' });
   const calibration = data.inputs.slice(0, CALIBRATION);
-  const baseline = measure(g, data);
+  const baseline = measure(g, data, { device: BUDGET_DEVICE });
   const rows: ReportRow[] = [reportRow('float32 original', baseline, baseline)];
   let hwBaseline: Metrics | undefined;
   for (const [name, recipe] of recipes) {
@@ -52,7 +53,7 @@ function run(model: string, data: EvalData, recipes: [string, Recipe][]): { rows
     let row: ReportRow;
     try {
       const { graph, notes } = compress(g, recipe, { calibration });
-      const m = measure(graph, data);
+      const m = measure(graph, data, { device: BUDGET_DEVICE });
       hwBaseline ??= m; // the int8 PTQ design (first recipe) is the hardware reference for Sr
       row = reportRow(name, m, baseline, notes, hwBaseline);
     } catch (e) {

@@ -90,6 +90,7 @@ export function accuracy(g: Graph, data: EvalData): number {
   return data.inputs.length ? ok / data.inputs.length : NaN;
 }
 
+/** `device`: also the II of the fastest design that fits it (budget; a few seconds of estimates). */
 export function measure(g: Graph, data?: EvalData, opts: { device?: string } = {}): Metrics {
   const shaped: Graph = structuredClone(g);
   runPipeline(shaped, ['infer-shapes']);
@@ -127,7 +128,7 @@ export function measure(g: Graph, data?: EvalData, opts: { device?: string } = {
     lowers = `no (${e.code})`;
     lowered = undefined;
   }
-  const budget = hardware && lowered ? fastestThatFits(lowered, opts.device ?? BUDGET_DEVICE) : undefined;
+  const budget = hardware && lowered && opts.device ? fastestThatFits(lowered, opts.device) : undefined;
   return {
     weights, memoryBits, macs: macs.total, nonzeroMacs, multipliers,
     bits: widest >= 32 ? 'float' : String(widest), lowers, hardware, budget,
