@@ -2,7 +2,7 @@
 // Padding (FINN FMPadding): an IH x IW image, C channels, NHWC order, PE channels per beat, grows by
 // TOP/BOTTOM rows and LEFT/RIGHT columns of PAD_CODE. One output beat per cycle: a padding position
 // emits PAD_CODE in every lane without taking input; an interior position passes the input beat on
-// (s_axis_tready only there). One output register.
+// (s_axis_tready only there). One output register (common/out_reg.v).
 module pad #(
   parameter integer IH = 4,
   parameter integer IW = 4,
@@ -42,40 +42,35 @@ module pad #(
   reg [CFW-1:0] cf_q;
   reg [YW-1:0] y_q;
   reg [XW-1:0] x_q;
-  reg valid_q;
-  reg [PE*EW-1:0] data_q;
 
   // With TOP or LEFT = 0 a lower bound is always true; that is the intended meaning.
   /* verilator lint_off UNSIGNED */
   wire interior = y_q >= Y_IN && y_q < Y_OUT && x_q >= X_IN && x_q < X_OUT;
   /* verilator lint_on UNSIGNED */
-  wire out_free = !valid_q || m_axis_tready;
+  wire out_free;
   assign s_axis_tready = out_free && interior;
-  wire fire = out_free && (!interior || s_axis_tvalid);
+  wire emit = !interior || s_axis_tvalid; // a padding beat needs no input
+  wire fire = out_free && emit;
+  wire [PE*EW-1:0] beat = interior ? s_axis_tdata : {PE{PAD}};
   wire cf_end = cf_q == CF_LAST;
   wire x_end = cf_end && x_q == X_LAST;
 
-  always @(posedge clk) begin
-    if (fire) data_q <= interior ? s_axis_tdata : {PE{PAD}};
-  end
+  out_reg #(.W(PE*EW)) u_out (
+    .clk(clk), .rst_n(rst_n),
+    .s_axis_tdata(beat), .s_axis_tvalid(emit), .s_axis_tready(out_free),
+    .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
+  );
 
   always @(posedge clk) begin
     if (!rst_n) begin
       cf_q <= {CFW{1'b0}};
       y_q <= {YW{1'b0}};
       x_q <= {XW{1'b0}};
-      valid_q <= 1'b0;
-    end else begin
-      if (fire) begin
-        cf_q <= cf_end ? {CFW{1'b0}} : cf_q + 1'b1;
-        if (cf_end) x_q <= x_end ? {XW{1'b0}} : x_q + 1'b1;
-        if (x_end) y_q <= y_q == Y_LAST ? {YW{1'b0}} : y_q + 1'b1;
-      end
-      if (fire) valid_q <= 1'b1;
-      else if (m_axis_tready) valid_q <= 1'b0;
+    end else if (fire) begin
+      cf_q <= cf_end ? {CFW{1'b0}} : cf_q + 1'b1;
+      if (cf_end) x_q <= x_end ? {XW{1'b0}} : x_q + 1'b1;
+      if (x_end) y_q <= y_q == Y_LAST ? {YW{1'b0}} : y_q + 1'b1;
     end
   end
-  assign m_axis_tdata = data_q;
-  assign m_axis_tvalid = valid_q;
 endmodule
 `default_nettype wire

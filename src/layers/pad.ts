@@ -78,7 +78,7 @@ export default defineLayer({
   },
   rtl: {
     module: 'pad',
-    files: ['pad/pad.v'],
+    files: ['common/out_reg.v', 'pad/pad.v'],
     params: (a) => ({
       IH: a.ih,
       IW: a.iw,
