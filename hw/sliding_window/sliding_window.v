@@ -11,8 +11,8 @@
 // of an image waits until the writer has finished that image, so the writer is at most one image
 // ahead (ahead_q). With DEPTH a few lines deep (src/layers/sliding-window.ts) neither side waits on
 // the other in steady state: max(IMG, output beats) cycles per image.
-// Memory read is synchronous into the output register (block-RAM style): first beat 2 cycles after
-// input beat 0 arrives.
+// Memory read is synchronous into the output register (common/out_reg.v; block-RAM style, Yosys
+// merges it into the read port): first beat 2 cycles after input beat 0 arrives.
 // TAPS = KH*KW (parallel window, needs PE = C): a whole window per output beat, tap t at bits
 // [t*PE*EW +: PE*EW], read through TAPS read ports at constant offsets from the window's base; the
 // window is emitted once its last tap has been written. TAPS = 1: one tap's PE channels per beat.
@@ -104,8 +104,7 @@ module sliding_window #(
   reg [OYW-1:0] oy_q;
   reg [XW-1:0] off_q;      // offset of the needed beat from base_q
   reg [AW-1:0] img_addr_q; // address of the reader's image's beat 0
-  reg valid_q;
-  reg [TAPS*PE*EW-1:0] data_q;
+  wire [TAPS*PE*EW-1:0] rd_data; // the needed beat (or window), into the output register
 
   wire cf_end = cf_q == CF_LAST;
   wire kx_end = cf_end && kx_q == KX_LAST;
@@ -114,23 +113,26 @@ module sliding_window #(
   wire img_end = ox_end && oy_q == OY_LAST;
   wire [XW-1:0] need = base_q + (TAPS > 1 ? OFF_LAST_X : off_q);
   wire available = img_end ? ahead_q : (ahead_q || wr_idx_q > need);
-  wire out_free = !valid_q || m_axis_tready;
+  wire out_free;
   wire fire = available && out_free;
+
+  out_reg #(.W(TAPS*PE*EW)) u_out (
+    .clk(clk), .rst_n(rst_n),
+    .s_axis_tdata(rd_data), .s_axis_tvalid(available), .s_axis_tready(out_free),
+    .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
+  );
+
   genvar t;
   generate
     if (TAPS == 1) begin : g_tap
       wire [AW-1:0] rd_addr = img_addr_q + base_q[AW-1:0] + off_q[AW-1:0];
-      always @(posedge clk) begin
-        if (fire) data_q <= mem_q[rd_addr];
-      end
+      assign rd_data = mem_q[rd_addr];
     end else begin : g_window
       for (t = 0; t < TAPS; t = t + 1) begin : g_taps
         localparam integer OFF = ((t / KW) * DH * IW + (t % KW) * DW) * CF;
         localparam [AW-1:0] OFF_A = OFF[AW-1:0];
         wire [AW-1:0] rd_addr = img_addr_q + base_q[AW-1:0] + OFF_A;
-        always @(posedge clk) begin
-          if (fire) data_q[t*PE*EW +: PE*EW] <= mem_q[rd_addr];
-        end
+        assign rd_data[t*PE*EW +: PE*EW] = mem_q[rd_addr];
       end
       wire unused_off = &{1'b0, off_q};
     end
@@ -149,7 +151,6 @@ module sliding_window #(
       off_q <= {XW{1'b0}};
       base_q <= {XW{1'b0}};
       img_addr_q <= {AW{1'b0}};
-      valid_q <= 1'b0;
     end else begin
       if (push) begin
         wr_idx_q <= wr_last ? {XW{1'b0}} : wr_idx_q + 1'b1;
@@ -174,11 +175,7 @@ module sliding_window #(
         end else if (ox_end) base_q <= base_q + OY_INC_X;
         else if (ky_end) base_q <= base_q + OX_INC_X;
       end
-      if (fire) valid_q <= 1'b1;
-      else if (m_axis_tready) valid_q <= 1'b0;
     end
   end
-  assign m_axis_tdata = data_q;
-  assign m_axis_tvalid = valid_q;
 endmodule
 `default_nettype wire

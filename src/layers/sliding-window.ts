@@ -130,7 +130,7 @@ export default defineLayer({
   schedule: (a, [arrivals]) => ({ out: [windowSchedule(a, arrivals)] }),
   rtl: {
     module: 'sliding_window',
-    files: ['sliding_window/sliding_window.v'],
+    files: ['common/out_reg.v', 'sliding_window/sliding_window.v'],
     params: (a) => {
       const [oh, ow] = windowOutput(a);
       return {
