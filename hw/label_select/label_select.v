@@ -2,8 +2,8 @@
 // LabelSelect: indices of the K largest of N inputs, largest first, ties to the lowest index.
 // Takes PE inputs per beat and inserts them, in index order, into a sorted top-K list (a new
 // element goes before the first entry it is strictly larger than, so equal values keep the lower
-// index first). After the last beat the list moves to an output buffer that emits one index per
-// beat while the next inference streams in: max(N/PE, K) cycles per inference.
+// index first). After the last beat the list moves to an output buffer (common/out_reg.v, K beats)
+// that emits one index per beat while the next inference streams in: max(N/PE, K) cycles per inference.
 // Codes (IN_KIND): 0 unsigned, 1 signed, 2 bipolar (1 = +1, 0 = -1).
 module label_select #(
   parameter integer N = 10,
@@ -26,18 +26,14 @@ module label_select #(
   localparam integer BW = BEATS > 1 ? $clog2(BEATS) : 1;
   localparam [BW-1:0] B_LAST = BEATS[BW-1:0] - 1'b1;
   localparam integer VW = WI + 1;          // values, sign-extended
-  localparam integer KW = $clog2(K + 1);   // 0..K entries left to send
 
   reg [BW-1:0] beat_q;
   reg [K*VW-1:0] val_q;
   reg [K*OUT_W-1:0] idx_q;
   reg [K-1:0] used_q;
-  reg [K*OUT_W-1:0] obuf_q;
-  reg [KW-1:0] left_q;
 
   wire last_beat = beat_q == B_LAST;
-  wire pop = left_q != {KW{1'b0}} && m_axis_tready;
-  wire obuf_free = left_q == {KW{1'b0}} || (left_q == {{(KW - 1){1'b0}}, 1'b1} && m_axis_tready);
+  wire obuf_free;
   assign s_axis_tready = !last_beat || obuf_free;
   wire take = s_axis_tvalid && s_axis_tready;
 
@@ -87,22 +83,17 @@ module label_select #(
       idx_q <= nidx;
       used_q <= nused;
     end
-    if (take && last_beat) obuf_q <= nidx;
-    else if (pop) obuf_q <= obuf_q >> OUT_W;
   end
 
   always @(posedge clk) begin
-    if (!rst_n) begin
-      beat_q <= {BW{1'b0}};
-      left_q <= {KW{1'b0}};
-    end else begin
-      if (take) beat_q <= last_beat ? {BW{1'b0}} : beat_q + 1'b1;
-      if (take && last_beat) left_q <= K[KW-1:0];
-      else if (pop) left_q <= left_q - 1'b1;
-    end
+    if (!rst_n) beat_q <= {BW{1'b0}};
+    else if (take) beat_q <= last_beat ? {BW{1'b0}} : beat_q + 1'b1;
   end
 
-  assign m_axis_tdata = obuf_q[OUT_W-1:0];
-  assign m_axis_tvalid = left_q != {KW{1'b0}};
+  out_reg #(.W(OUT_W), .BEATS(K)) u_out (
+    .clk(clk), .rst_n(rst_n),
+    .s_axis_tdata(nidx), .s_axis_tvalid(s_axis_tvalid && last_beat), .s_axis_tready(obuf_free),
+    .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
+  );
 endmodule
 `default_nettype wire

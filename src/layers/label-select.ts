@@ -35,7 +35,7 @@ export default defineLayer({
   timing: (a, _first, last) => [last + 1, last + a.k], // the list moves to the output buffer after the last beat
   rtl: {
     module: 'label_select',
-    files: ['label_select/label_select.v'],
+    files: ['common/out_reg.v', 'label_select/label_select.v'],
     params: (a) => ({
       N: a.n,
       K: a.k,
