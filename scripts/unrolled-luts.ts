@@ -27,6 +27,8 @@ import { cellsToResources, synthesize, type Resources } from '../src/synth/yosys
 import { mnist, replaceBetweenMarkers, ROOT } from './mnist.ts';
 
 const SAMPLE = Number(process.env.SAMPLE ?? 8);
+// A fully unrolled 8-bit Threshold channel is 255 constant comparators: Yosys needs minutes per channel.
+const THRESHOLD_SAMPLE = Number(process.env.THRESHOLD_SAMPLE ?? 2);
 const SEED = 6;
 
 /** Seeded choice of k of n indices, sorted. */
@@ -81,7 +83,7 @@ async function measureModel(df: DataflowGraph): Promise<LayerMeasure[]> {
   const out: LayerMeasure[] = [];
   for (const l of df.layers) {
     const n = (l.kind === 'MVU' ? l.attrs.rows : l.attrs.elems) as number;
-    const pick = sample(n, SAMPLE, SEED);
+    const pick = sample(n, l.kind === 'Threshold' ? THRESHOLD_SAMPLE : SAMPLE, SEED);
     const sub = subLayer(l, pick);
     if (!sub) continue;
     const g: DataflowGraph = {
@@ -138,7 +140,7 @@ const rows = results.map(({ model, layers: ls }) => {
   return `| ${model} | ${sampled} | ${total(ls, lut, 'MVU')} | ${total(ls, dsp, 'MVU')} | ${total(ls, lut)} | ${total(ls, dsp)} | ${pct(total(ls, lut), total(dense, lut))} | ${total(ls, noDsp, 'MVU')} | ${total(ls, noDsp)} | ${pct(total(ls, noDsp), total(dense, noDsp))} |`;
 });
 const table = [
-  `Fully unrolled (every layer PE = rows, SIMD = cols), Yosys 0.23 \`synth_xilinx -family xc7 -flatten\` as \`kiln synth\` runs it, and the same with \`-nodsp\` (every product in LUTs); ${SAMPLE} random rows / channels per layer (seed ${SEED}; layers with fewer are synthesized whole), extrapolated linearly to the layer. Regenerate with \`make unrolled-luts\`; per-layer figures in docs/unrolled-luts.json.`,
+  `Fully unrolled (every layer PE = rows, SIMD = cols), Yosys 0.23 \`synth_xilinx -family xc7 -flatten\` as \`kiln synth\` runs it, and the same with \`-nodsp\` (every product in LUTs); ${SAMPLE} random rows per MVU and ${THRESHOLD_SAMPLE} random channels per Threshold (seed ${SEED}; layers with fewer are synthesized whole), extrapolated linearly to the layer. Regenerate with \`make unrolled-luts\`; per-layer figures in docs/unrolled-luts.json.`,
   '',
   '| model | MVU rows sampled (fc1, fc2, fc3) | MVU LUT | MVU DSP | total LUT | total DSP | LUT vs dense | MVU LUT, -nodsp | total LUT, -nodsp | vs dense, -nodsp |',
   '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',

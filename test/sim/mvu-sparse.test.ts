@@ -3,8 +3,16 @@
 // multipliers; foldings with few and many steps per vector (incl. fewer steps than input beats).
 // Every case: RTL == reference under back-pressure and gaps, simulated cycles == the cycle model ==
 // max(Σ_folds max(1, nonzero groups), cols/simd), latency == model.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { compileDataflow } from '../../src/codegen/index.ts';
+import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { parseQType, qtypeName, range } from '../../src/ir/datatype.ts';
+import { findTool } from '../../src/sim/tools.ts';
+import { zooModel } from '../compress/helpers.ts';
 import { mvuOutType, nonzeroGroups } from '../../src/layers/mvu.ts';
 import { rng } from '../unit/layers-helpers.ts';
 import { expectExact, haveVerilator, randomValues, runLayerCase, type LayerCase } from './layer-matrix.ts';
@@ -76,4 +84,21 @@ describe.skipIf(!haveVerilator)('sparse MVU RTL == reference, cycles == model', 
     // A single row fold already runs at one input beat per cycle: skipping cannot beat the input.
     expect(notFaster).toEqual(['int8_4x32_pe4_simd1_few_steps', 'binaryw_int4x_8x8_pe8_simd2']);
   });
+});
+
+describe.skipIf(!haveVerilator)('a generated design with sparse MVUs', () => {
+  it('passes verilator --lint-only -Wall and names mvu_sparse.v and both ROM files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-sparse-lint-'));
+    try {
+      const df = lowerModel(zooModel('mlp_pruned90_int8_qdq'));
+      const fold = Object.fromEntries(df.layers.filter((l) => l.kind === 'MVU').map((l) => [l.name, { pe: 1, simd: 2 }]));
+      const d = compileDataflow(df, join(dir, 'd'), { fold, sparse: true });
+      expect(d.manifest.files.filter((f) => f.startsWith('rtl/mvu'))).toEqual(['rtl/mvu_sparse.v', 'rtl/mvu_sparse_fc1_Gemm.v', 'rtl/mvu_sparse_fc2_Gemm.v', 'rtl/mvu_sparse_fc3_Gemm.v']);
+      expect(readFileSync(join(dir, 'd/rtl/mvu_sparse_fc1_Gemm.v'), 'utf8')).toMatch(/INDEX_FILE/);
+      const r = await execa(findTool('verilator')!, ['--lint-only', '-Wall', '--top-module', 'kiln_top', ...d.manifest.files], { cwd: join(dir, 'd'), reject: false, all: true });
+      expect(r.all?.trim()).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
