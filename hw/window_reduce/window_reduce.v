@@ -11,7 +11,7 @@
 // read from WEIGHT_FILE with $readmemh (path relative to the output dir).
 // Codes (IN_KIND / W_KIND): 0 unsigned, 1 signed, 2 bipolar (1 = +1, 0 = -1), 3 (weights) ternary.
 // CF partial results wait in a small register file; one beat is taken per cycle (the last tap's
-// beats also load the output register), so K*CF cycles per pixel. ACC_W (from the layer file) holds
+// beats also load the output register, common/out_reg.v), so K*CF cycles per pixel. ACC_W (from the layer file) holds
 // every partial sum: no overflow.
 module window_reduce #(
   parameter integer K = 9,
@@ -51,31 +51,31 @@ module window_reduce #(
   reg [CFW-1:0] cf_q;
   reg [KW_-1:0] k_q;
   reg [AW-1:0] addr_q;
-  reg valid_q;
-  reg [PE*OUT_W-1:0] data_q;
+  wire [PE*OUT_W-1:0] result; // the reduced channels, loaded with the last tap's beats
   reg [PE*RW-1:0] part_q [0:(1 << CFW) - 1];
 
   wire first = k_q == {KW_{1'b0}};
   wire last = k_q == K_LAST;
-  wire out_free = !valid_q || m_axis_tready;
+  wire out_free;
   assign s_axis_tready = !last || out_free;
   wire take = s_axis_tvalid && s_axis_tready;
   wire cf_end = cf_q == CF_LAST;
+
+  out_reg #(.W(PE*OUT_W)) u_out (
+    .clk(clk), .rst_n(rst_n),
+    .s_axis_tdata(result), .s_axis_tvalid(s_axis_tvalid && last), .s_axis_tready(out_free),
+    .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
+  );
 
   always @(posedge clk) begin
     if (!rst_n) begin
       cf_q <= {CFW{1'b0}};
       k_q <= {KW_{1'b0}};
       addr_q <= {AW{1'b0}};
-      valid_q <= 1'b0;
-    end else begin
-      if (take) begin
-        cf_q <= cf_end ? {CFW{1'b0}} : cf_q + 1'b1;
-        if (cf_end) k_q <= last ? {KW_{1'b0}} : k_q + 1'b1;
-        addr_q <= addr_q == A_LAST ? {AW{1'b0}} : addr_q + 1'b1;
-      end
-      if (take && last) valid_q <= 1'b1;
-      else if (m_axis_tready) valid_q <= 1'b0;
+    end else if (take) begin
+      cf_q <= cf_end ? {CFW{1'b0}} : cf_q + 1'b1;
+      if (cf_end) k_q <= last ? {KW_{1'b0}} : k_q + 1'b1;
+      addr_q <= addr_q == A_LAST ? {AW{1'b0}} : addr_q + 1'b1;
     end
   end
 
@@ -132,9 +132,7 @@ module window_reduce #(
         wire [ACC_W-1:0] add = MODE == 1 ? x_value(x) : term(w_word[q*WW +: WW], x);
         assign next[q*RW +: RW] = (first ? {RW{1'b0}} : held) + add;
       end
-      always @(posedge clk) begin
-        if (take && last) data_q[q*OUT_W +: OUT_W] <= next[q*RW +: OUT_W];
-      end
+      assign result[q*OUT_W +: OUT_W] = next[q*RW +: OUT_W];
     end
     if (RW > OUT_W) begin : g_unused
       wire unused_high = &{1'b0, next};
@@ -144,7 +142,5 @@ module window_reduce #(
   always @(posedge clk) begin
     if (take) part_q[cf_q] <= next;
   end
-  assign m_axis_tdata = data_q;
-  assign m_axis_tvalid = valid_q;
 endmodule
 `default_nettype wire

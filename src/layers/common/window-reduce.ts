@@ -67,7 +67,7 @@ export const windowReduceModel = {
 };
 
 /** The RTL module and its files. */
-export const windowReduceRtl = { module: 'window_reduce', files: ['window_reduce/window_reduce.v'] };
+export const windowReduceRtl = { module: 'window_reduce', files: ['common/out_reg.v', 'window_reduce/window_reduce.v'] };
 
 /** hw/window_reduce parameters without weights (MODE 0 max, 1 sum, 2 weighted sum). */
 export function windowReduceParams(a: WindowReduceShape, mode: number, inType: QType, outType: QType, accRange: [number, number]): Record<string, ParamValue> {
