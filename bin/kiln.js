@@ -104,6 +104,8 @@ const out = await bundled();
 // (Stack traces point into the bundle; `node --enable-source-maps` maps them back to src/ — not on by
 // default, as Node would then parse the maps of every module at startup.)
 if (out && existsSync(out)) {
+  // The same hash names kiln's version for caches of derived data (kiln estimate's lowered models).
+  process.env.KILN_SOURCE_HASH = out.replace(/^.*main-|\.mjs$/g, '');
   await import(pathToFileURL(out).href);
 } else {
   const { register } = await import('tsx/esm/api');
