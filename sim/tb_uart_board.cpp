@@ -145,10 +145,10 @@ struct LineMonitor {
 };
 
 // Follows the frames of one direction (hw/uart/README.md) far enough to see where each ends:
-// SOF, SEQ, LEN0, LEN1, LEN payload bytes, CHK; and on the reply side the 3-byte NAK (EE, SEQ, CODE).
+// SOF, SEQ, LEN0, LEN1, LEN payload bytes, CRC (2); and on the reply side the 3-byte NAK (EE, SEQ, CODE).
 struct FrameTracker {
   uint8_t sof;
-  int state = 0;  // 0 start, 1 seq, 2 len0, 3 len1, 4 payload, 5 chk, 6 NAK seq, 7 NAK code
+  int state = 0;  // 0 start, 1 seq, 2 len0, 3 len1, 4 payload, 5 CRC high, 6 CRC low, 7 NAK seq, 8 NAK code
   uint8_t seq = 0;
   uint32_t len = 0, got = 0;
 
@@ -159,7 +159,7 @@ struct FrameTracker {
     switch (state) {
       case 0:
         if (b == sof) state = 1;
-        else if (b == 0xEE && sof == 0x5A) state = 6;
+        else if (b == 0xEE && sof == 0x5A) state = 7;
         return false;
       case 1: seq = b; state = 2; return false;
       case 2: len = b; state = 3; return false;
@@ -171,8 +171,9 @@ struct FrameTracker {
       case 4:
         if (++got == len) state = 5;
         return false;
-      case 5: state = 0; return true;
-      case 6: state = 7; return false;
+      case 5: state = 6; return false;
+      case 6: state = 0; return true;
+      case 7: state = 8; return false;
       default: state = 0; return false;  // end of a NAK: no result, no cycle count
     }
   }

@@ -7,7 +7,7 @@ import type { Manifest } from '../sim/manifest.ts';
 export const SOF_REQUEST = 0xa5;
 export const SOF_RESPONSE = 0x5a;
 export const SOF_NAK = 0xee;
-export const NAK_REASONS: Record<number, string> = { 1: 'bad checksum', 2: 'wrong length' };
+export const NAK_REASONS: Record<number, string> = { 1: 'bad CRC', 2: 'wrong length' };
 
 /** Byte layout of one inference on the wire, from the compiled design's manifest. */
 export interface FrameGeometry {
@@ -29,24 +29,35 @@ export function frameGeometry(m: Manifest): FrameGeometry {
   };
 }
 
-/** Bytes of a whole response frame (start, sequence, length, payload, checksum). */
-export const responseFrameBytes = (g: FrameGeometry): number => g.responseLength + 5;
+/** Bytes a frame adds around its payload: start, sequence, length (2), CRC (2). */
+const FRAME_OVERHEAD = 6;
+/** Bytes of a whole request / response frame. */
+export const requestFrameBytes = (g: FrameGeometry): number => g.requestLength + FRAME_OVERHEAD;
+export const responseFrameBytes = (g: FrameGeometry): number => g.responseLength + FRAME_OVERHEAD;
 
-/** The checksum byte that makes `bytes` plus itself sum to 0 mod 256. */
-export function checksum(bytes: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < bytes.length; i++) sum += bytes[i];
-  return (256 - (sum & 0xff)) & 0xff;
+/**
+ * CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final xor; 0x29B1 for "123456789"),
+ * bit by bit: frames are short and this is the reference the RTL's byte-wise update is tested against.
+ * Continuing over a CRC appended high byte first gives 0, which is how frames are checked.
+ */
+export function crc16(bytes: ArrayLike<number>, crc = 0xffff): number {
+  for (let i = 0; i < bytes.length; i++) {
+    crc ^= bytes[i] << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
 }
 
-/** A request frame: A5, SEQ, LEN (little-endian), payload, CHK. */
+/** `body` (a frame's bytes after the start byte) followed by its CRC, high byte first. */
+export function withCrc(body: ArrayLike<number>): number[] {
+  const crc = crc16(body);
+  return [...Array.from(body), crc >> 8, crc & 0xff];
+}
+
+/** A request frame: A5, SEQ, LEN (little-endian), payload, CRC (high byte first). */
 export function requestFrame(seq: number, payload: Uint8Array): Uint8Array {
   const len = payload.length;
-  const frame = new Uint8Array(payload.length + 5);
-  frame.set([SOF_REQUEST, seq & 0xff, len & 0xff, (len >> 8) & 0xff]);
-  frame.set(payload, 4);
-  frame[frame.length - 1] = checksum(frame.subarray(1, frame.length - 1));
-  return frame;
+  return Uint8Array.from([SOF_REQUEST, ...withCrc([seq & 0xff, len & 0xff, (len >> 8) & 0xff, ...payload])]);
 }
 
 /** The request payload of one inference's input codes. */
@@ -75,8 +86,8 @@ export function unpackOutput(m: Manifest, payload: Uint8Array, numel: number): n
 export type Reply =
   | { kind: 'response'; seq: number; payload: Uint8Array }
   | { kind: 'nak'; seq: number; code: number }
-  /** A response frame that cannot be trusted: its length field or its checksum is wrong. */
-  | { kind: 'corrupt'; seq: number; reason: 'length' | 'checksum' };
+  /** A response frame that cannot be trusted: its length field or its CRC is wrong. */
+  | { kind: 'corrupt'; seq: number; reason: 'length' | 'crc' };
 
 /**
  * Splits the device's byte stream into replies. Bytes that cannot start a reply are skipped (and
@@ -125,12 +136,10 @@ export class ReplyParser {
       this.skipped++;
       return { kind: 'corrupt', seq, reason: 'length' };
     }
-    const total = this.responseLength + 5;
+    const total = this.responseLength + FRAME_OVERHEAD;
     if (b.length < total) return undefined;
     const frame = b.splice(0, total);
-    let sum = 0;
-    for (let i = 1; i < total; i++) sum += frame[i];
-    if ((sum & 0xff) !== 0) return { kind: 'corrupt', seq, reason: 'checksum' };
-    return { kind: 'response', seq, payload: Uint8Array.from(frame.slice(4, total - 1)) };
+    if (crc16(frame.slice(1)) !== 0) return { kind: 'corrupt', seq, reason: 'crc' };
+    return { kind: 'response', seq, payload: Uint8Array.from(frame.slice(4, total - 2)) };
   }
 }

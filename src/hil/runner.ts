@@ -1,10 +1,10 @@
 // The HIL runner: sends each input vector in its own request frame, waits for the reply, and
-// retries on a NAK, a reply that fails its length or checksum check, or silence; replies carrying
+// retries on a NAK, a reply that fails its length or CRC check, or silence; replies carrying
 // another request's sequence number (late replies of earlier attempts) are skipped. Every wait has a
 // deadline and a closed link ends the run at once, so the runner never hangs.
 import { fail } from '../diag/index.ts';
 import type { Manifest } from '../sim/manifest.ts';
-import { frameGeometry, NAK_REASONS, packInput, ReplyParser, requestFrame, responseFrameBytes, unpackOutput, type Reply } from './protocol.ts';
+import { frameGeometry, NAK_REASONS, packInput, ReplyParser, requestFrame, requestFrameBytes, responseFrameBytes, unpackOutput, type Reply } from './protocol.ts';
 import type { Transport } from './transport.ts';
 
 export interface RunnerOptions {
@@ -18,6 +18,7 @@ export interface RunnerOptions {
 export interface LinkEvents {
   timeouts: number;
   naks: number;
+  /** Replies whose CRC check failed (the JSON name predates the CRC). */
   badChecksums: number;
   badLengths: number;
   /** Replies to an earlier attempt, ignored. */
@@ -108,7 +109,7 @@ export async function runVectors(t: Transport, m: Manifest, inputs: number[][], 
   }
   const timeoutMs = opts.timeoutMs ?? 1000;
   const retries = opts.retries ?? 3;
-  const wireMs = t.bytesPerSecond ? (1000 * (g.requestLength + 5 + responseFrameBytes(g))) / t.bytesPerSecond : 0;
+  const wireMs = t.bytesPerSecond ? (1000 * (requestFrameBytes(g) + responseFrameBytes(g))) / t.bytesPerSecond : 0;
   const quietMs = 20 + (t.bytesPerSecond ? (1000 * 4) / t.bytesPerSecond : 0);
   const link = new Link(t, g.responseLength);
   const events: LinkEvents = { timeouts: 0, naks: 0, badChecksums: 0, badLengths: 0, staleReplies: 0, skippedBytes: 0 };
@@ -158,9 +159,9 @@ export async function runVectors(t: Transport, m: Manifest, inputs: number[][], 
           problems.push(`NAK (${NAK_REASONS[r.code] ?? `code ${r.code}`})`);
           break;
         }
-        if (r.reason === 'checksum') events.badChecksums++;
+        if (r.reason === 'crc') events.badChecksums++;
         else events.badLengths++;
-        problems.push(r.reason === 'checksum' ? 'reply with a bad checksum' : 'reply with a wrong length');
+        problems.push(r.reason === 'crc' ? 'reply with a bad CRC' : 'reply with a wrong length');
         // The device may still be sending the frame we gave up on; let it finish before resending.
         await link.quiet(quietMs, deadline);
         break;

@@ -1,6 +1,7 @@
 // Board top: the generated accelerator `kiln_top` behind a framed UART protocol (hw/uart/README.md).
-// A request frame's payload is buffered and checked before any beat enters the accelerator, so a
-// corrupted frame never reaches it; the response is sent while the output beats come out.
+// A request frame's payload is buffered and its CRC-16/CCITT-FALSE checked before any beat enters
+// the accelerator, so a corrupted frame never reaches it; the response is sent while the output beats
+// come out. One CRC register serves both directions (one frame is on the link at a time).
 // Reset is internal (power-on counter): the iCE40 boards have no reset pin wired to the FPGA.
 `default_nettype none
 module kiln_uart_top #(
@@ -28,7 +29,19 @@ module kiln_uart_top #(
   localparam TW = $clog2(TIMEOUT_CLKS + 1);
 
   localparam [7:0] SOF_REQ = 8'hA5, SOF_RSP = 8'h5A, SOF_NAK = 8'hEE;
-  localparam [7:0] NAK_CHECKSUM = 8'h01, NAK_LENGTH = 8'h02;
+  localparam [7:0] NAK_CRC = 8'h01, NAK_LENGTH = 8'h02;
+
+  // CRC-16/CCITT-FALSE (poly 0x1021, MSB first) advanced by one byte: the byte-wise form
+  // x = crc[15:8] ^ d, x ^= x >> 4, crc = crc << 8 ^ x << 12 ^ x << 5 ^ x, i.e. one level of 4-input
+  // XORs for x and one for the result (src/hil/protocol.ts computes the same CRC bit by bit).
+  function [15:0] crc16_byte(input [15:0] crc, input [7:0] d);
+    reg [7:0] x;
+    begin
+      x = crc[15:8] ^ d;
+      x = x ^ {4'd0, x[7:4]};
+      crc16_byte = {crc[7:0], 8'd0} ^ {x[3:0], 12'd0} ^ {3'd0, x, 5'd0} ^ {8'd0, x};
+    end
+  endfunction
 
   // ---- power-on reset -------------------------------------------------------------------------
   reg [3:0] por_q = 4'd0;
@@ -120,14 +133,15 @@ module kiln_uart_top #(
   end
 
   // ---- protocol ---------------------------------------------------------------------------------
-  localparam [3:0] M_SOF = 4'd0, M_SEQ = 4'd1, M_LEN0 = 4'd2, M_LEN1 = 4'd3, M_PAY = 4'd4, M_CHK = 4'd5,
-                   M_NAK_SOF = 4'd6, M_NAK_SEQ = 4'd7, M_NAK_CODE = 4'd8,
-                   M_RSP_SOF = 4'd9, M_RSP_SEQ = 4'd10, M_RSP_LEN0 = 4'd11, M_RSP_LEN1 = 4'd12,
-                   M_RSP_BEAT = 4'd13, M_RSP_BYTE = 4'd14, M_RSP_CHK = 4'd15;
-  reg [3:0] state_q;
+  localparam [4:0] M_SOF = 5'd0, M_SEQ = 5'd1, M_LEN0 = 5'd2, M_LEN1 = 5'd3, M_PAY = 5'd4,
+                   M_CRC_HI = 5'd5, M_CRC_LO = 5'd6, M_CHECK = 5'd7,
+                   M_NAK_SOF = 5'd8, M_NAK_SEQ = 5'd9, M_NAK_CODE = 5'd10,
+                   M_RSP_SOF = 5'd11, M_RSP_SEQ = 5'd12, M_RSP_LEN0 = 5'd13, M_RSP_LEN1 = 5'd14,
+                   M_RSP_BEAT = 5'd15, M_RSP_BYTE = 5'd16, M_RSP_CRC_HI = 5'd17, M_RSP_CRC_LO = 5'd18;
+  reg [4:0] state_q;
   reg [7:0] seq_q;
   reg [7:0] len0_q;
-  reg [7:0] sum_q;        // running byte sum after the start byte
+  reg [15:0] crc_q;       // CRC of the frame's bytes after the start byte so far
   reg [7:0] nak_code_q;
   reg [15:0] count_q;     // payload bytes received / output bytes sent
   reg [15:0] byte_in_out_q;
@@ -135,7 +149,7 @@ module kiln_uart_top #(
   reg [TW-1:0] idle_q;    // clocks since the last received byte of a frame
 
   wire receiving = (state_q == M_SEQ) || (state_q == M_LEN0) || (state_q == M_LEN1) ||
-                   (state_q == M_PAY) || (state_q == M_CHK);
+                   (state_q == M_PAY) || (state_q == M_CRC_HI) || (state_q == M_CRC_LO);
   assign m_tready = (state_q == M_RSP_BEAT);
 
   // the byte on the transmitter while a sending state waits for it
@@ -150,7 +164,8 @@ module kiln_uart_top #(
       M_RSP_LEN0: tx_data = OUT_LEN[7:0];
       M_RSP_LEN1: tx_data = OUT_LEN[15:8];
       M_RSP_BYTE: tx_data = out_q[7:0];
-      M_RSP_CHK:  tx_data = 8'd0 - sum_q;
+      // CRC high byte first: advancing crc_q by it leaves the low byte on top (see the CRC register)
+      M_RSP_CRC_HI, M_RSP_CRC_LO: tx_data = crc_q[15:8];
       default: begin
         tx_data = 8'd0;
         tx_valid = 1'b0;
@@ -158,9 +173,20 @@ module kiln_uart_top #(
     endcase
   end
 
+  // ---- CRC register: restarts at each start byte and advances by every byte received or sent
+  // after it. A frame's CRC goes high byte first, so advancing over it too ends at zero. The receiver
+  // checks for that a clock after the last byte (M_CHECK keeps the XORs off the feeder's path); the
+  // sender sends crc_q[15:8] twice (advancing over its own high byte moves the low byte up, as the
+  // message part of the update is then zero).
+  wire [15:0] crc_next = crc16_byte(crc_q, receiving ? rx_data : tx_data);
+  always @(posedge clk) begin
+    if (state_q == M_SOF || state_q == M_RSP_SOF) crc_q <= 16'hFFFF;
+    else if (receiving ? rx_valid : (tx_valid && tx_ready)) crc_q <= crc_next;
+  end
+
   always @(*) begin
     buf_we = (state_q == M_PAY) && rx_valid;
-    feed_start = (state_q == M_CHK) && rx_valid && (sum_q + rx_data == 8'd0);
+    feed_start = (state_q == M_CHECK) && (crc_q == 16'd0);
   end
 
   wire [OUT_BYTES*8-1:0] out_padded = {{(OUT_BYTES*8-OUT_W){1'b0}}, m_tdata};
@@ -180,16 +206,13 @@ module kiln_uart_top #(
           M_SOF: if (rx_valid && rx_data == SOF_REQ) state_q <= M_SEQ;
           M_SEQ: if (rx_valid) begin
             seq_q <= rx_data;
-            sum_q <= rx_data;
             state_q <= M_LEN0;
           end
           M_LEN0: if (rx_valid) begin
             len0_q <= rx_data;
-            sum_q <= sum_q + rx_data;
             state_q <= M_LEN1;
           end
           M_LEN1: if (rx_valid) begin
-            sum_q <= sum_q + rx_data;
             wr_addr_q <= 16'd0;
             if ({rx_data, len0_q} == IN_LEN) state_q <= M_PAY;
             else begin
@@ -198,23 +221,21 @@ module kiln_uart_top #(
             end
           end
           M_PAY: if (rx_valid) begin
-            sum_q <= sum_q + rx_data;
             wr_addr_q <= wr_addr_q + 1'b1;
-            if (wr_addr_q == IN_LEN - 1) state_q <= M_CHK;
+            if (wr_addr_q == IN_LEN - 1) state_q <= M_CRC_HI;
           end
-          M_CHK: if (rx_valid) begin
-            if (feed_start) state_q <= M_RSP_SOF;
-            else begin
-              nak_code_q <= NAK_CHECKSUM;
-              state_q <= M_NAK_SOF;
-            end
+          M_CRC_HI: if (rx_valid) state_q <= M_CRC_LO;
+          M_CRC_LO: if (rx_valid) state_q <= M_CHECK;
+          M_CHECK: if (feed_start) state_q <= M_RSP_SOF;
+          else begin
+            nak_code_q <= NAK_CRC;
+            state_q <= M_NAK_SOF;
           end
           M_NAK_SOF:  if (tx_ready) state_q <= M_NAK_SEQ;
           M_NAK_SEQ:  if (tx_ready) state_q <= M_NAK_CODE;
           M_NAK_CODE: if (tx_ready) state_q <= M_SOF;
           M_RSP_SOF:  if (tx_ready) state_q <= M_RSP_SEQ;
           M_RSP_SEQ:  if (tx_ready) begin
-            sum_q <= seq_q + OUT_LEN[7:0] + OUT_LEN[15:8];
             count_q <= 16'd0;
             state_q <= M_RSP_LEN0;
           end
@@ -226,14 +247,14 @@ module kiln_uart_top #(
             state_q <= M_RSP_BYTE;
           end
           M_RSP_BYTE: if (tx_ready) begin
-            sum_q <= sum_q + out_q[7:0];
             out_q <= out_q >> 8;
             count_q <= count_q + 1'b1;
             byte_in_out_q <= byte_in_out_q + 1'b1;
-            if (count_q == OUT_LEN - 1) state_q <= M_RSP_CHK;
+            if (count_q == OUT_LEN - 1) state_q <= M_RSP_CRC_HI;
             else if (byte_in_out_q == OUT_BYTES_M1[15:0]) state_q <= M_RSP_BEAT;
           end
-          default: if (tx_ready) state_q <= M_SOF;  // M_RSP_CHK
+          M_RSP_CRC_HI: if (tx_ready) state_q <= M_RSP_CRC_LO;
+          default: if (tx_ready) state_q <= M_SOF;  // M_RSP_CRC_LO
         endcase
       end
     end

@@ -1,7 +1,9 @@
 // The UART wrapper kiln_uart_top (hw/uart/README.md) around a real compiled design, simulated with
 // Icarus at 4 clocks per bit: every input of bnn_model_fc_1layer in its own frame, answered with the
-// reference executor's output and the request's sequence number; a bad checksum and a wrong length
-// answered with NAKs and nothing from the accelerator; a truncated frame abandoned after the timeout.
+// reference executor's output and the request's sequence number, under a CRC-16/CCITT-FALSE that the
+// host's bitwise crc16 must agree with; a bad CRC (also errors an additive checksum would miss) and a
+// wrong length answered with NAKs and nothing from the accelerator; a truncated frame abandoned after
+// the timeout.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +12,7 @@ import { readDataflowJson } from '../../src/codegen/dataflow-json.ts';
 import { runDataflow } from '../../src/exec/dataflow.ts';
 import { requireTool } from '../../src/sim/tools.ts';
 import { uartSources } from '../../src/bitstream/ice40.ts';
+import { withCrc } from '../../src/hil/protocol.ts';
 import { ROOT, tempDir } from '../unit/cli-helpers.ts';
 
 const work = tempDir();
@@ -20,12 +23,13 @@ const CLKS_PER_BIT = 4;
 const TIMEOUT_CLKS = 400;
 const GAP = 600; // clocks between requests: longer than a response and than the timeout
 
-/** A request frame: A5, seq, len (LE), payload, checksum making the bytes after A5 sum to 0. */
+/** A request frame: A5, seq, len (LE), payload, CRC (high byte first). */
 function frame(seq: number, payload: number[], len = payload.length): number[] {
-  const body = [seq, len & 0xff, len >> 8, ...payload];
-  const sum = body.reduce((s, b) => s + b, 0);
-  return [0xa5, ...body, (256 - (sum % 256)) % 256];
+  return [0xa5, ...withCrc([seq, len & 0xff, len >> 8, ...payload])];
 }
+
+/** What the old additive checksum saw: the bytes after the start byte, summed mod 256. */
+const byteSum = (f: number[]) => f.slice(1).reduce((s, b) => s + b, 0) % 256;
 
 function testbench(steps: string[]): string {
   return `\`timescale 1ns/1ps
@@ -84,20 +88,32 @@ describe('kiln_uart_top protocol (Icarus)', () => {
       const out = y.reduce((bits, v, i) => bits | ((v === 1 ? 1 : 0) << i), 0);
       const seq = 0x10 + code;
       request(frame(seq, [code]));
-      const rsp = [seq, 1, 0, out];
-      expected.push([0x5a, ...rsp, (256 - (rsp.reduce((s, b) => s + b, 0) % 256)) % 256]);
+      expected.push([0x5a, ...withCrc([seq, 1, 0, out])]);
     }
     const bad = frame(0x20, [5]);
     bad[bad.length - 1] ^= 0x40;
     request(bad);
     expected.push([0xee, 0x20, 0x01]);
+    // Two compensating byte errors (sequence +1, payload -1) and a swap of the two CRC bytes: the byte
+    // sum is unchanged, so the old additive checksum would have let both through to the accelerator.
+    const compensated = frame(0x30, [5]);
+    compensated[1] += 1;
+    compensated[4] -= 1;
+    const swapped = frame(0x32, [3]);
+    [swapped[5], swapped[6]] = [swapped[6], swapped[5]];
+    expect(swapped[5]).not.toBe(swapped[6]);
+    expect(byteSum(compensated)).toBe(byteSum(frame(0x30, [5])));
+    expect(byteSum(swapped)).toBe(byteSum(frame(0x32, [3])));
+    request(compensated);
+    expected.push([0xee, 0x31, 0x01]);
+    request(swapped);
+    expected.push([0xee, 0x32, 0x01]);
     request(frame(0x21, [5, 0], 2));
     expected.push([0xee, 0x21, 0x02]);
     request([0xa5, 0x22, 0x01]); // truncated: the device must drop it after TIMEOUT_CLKS
     request(frame(0x23, [6]));
     const y6 = runDataflow(df, [[-1, 1, 1]])[0].reduce((bits, v, i) => bits | ((v === 1 ? 1 : 0) << i), 0);
-    const rsp6 = [0x23, 1, 0, y6];
-    expected.push([0x5a, ...rsp6, (256 - (rsp6.reduce((s, b) => s + b, 0) % 256)) % 256]);
+    expected.push([0x5a, ...withCrc([0x23, 1, 0, y6])]);
 
     writeFileSync(join(dir, 'tb.v'), testbench(steps));
     const uart = uartSources;

@@ -11,7 +11,7 @@ import { KilnError } from '../../src/diag/index.ts';
 import { prepareVirtualBoard, startVirtualBoard } from '../../src/hil/board.ts';
 import { FaultyTransport, parseFault, type Fault } from '../../src/hil/faults.ts';
 import { runHil } from '../../src/hil/hil.ts';
-import { frameGeometry, ReplyParser, requestFrame, responseFrameBytes, SOF_RESPONSE, checksum } from '../../src/hil/protocol.ts';
+import { crc16, frameGeometry, ReplyParser, requestFrame, responseFrameBytes, SOF_RESPONSE, withCrc } from '../../src/hil/protocol.ts';
 import { TransportEvents, type Transport } from '../../src/hil/transport.ts';
 import { decodeNpy } from '../../src/io/npy.ts';
 import { readManifest } from '../../src/sim/manifest.ts';
@@ -73,7 +73,7 @@ describe('kiln hil --sim (virtual board)', () => {
     expect(s.roundTripMs).toHaveLength(100);
     expect(Math.max(...s.roundTripMs)).toBe(s.roundTrip.maxMs);
     expect(s.attempts).toEqual(new Array(100).fill(1));
-    // the virtual board's cycle reports: at least the reply's own 15 bytes at 8 clocks per bit, and
+    // the virtual board's cycle reports: at least the reply's own 16 bytes at 8 clocks per bit, and
     // no more than that plus a generous multiple of the design's estimated latency
     const m = readManifest(design);
     const replyClocks = responseFrameBytes(frameGeometry(m)) * 10 * 8;
@@ -92,22 +92,22 @@ describe('kiln hil --sim (virtual board)', () => {
     expect(r.summary!.events.naks + r.summary!.events.timeouts).toBe(r.injected['flip-request']);
   }, 60_000);
 
-  it('corrupted replies (bit flips) are caught by the checksum, never taken as results', async () => {
+  it('corrupted replies (bit flips) are caught by the CRC, never taken as results', async () => {
     const r = await runWithFaults(20, [{ kind: 'flip-response', every: 3 }], { timeoutMs: 1000, retries: 3 });
     expect(r.error).toBeUndefined();
     const e = r.summary!.events;
     expect(r.injected['flip-response']).toBeGreaterThanOrEqual(6);
-    // every flipped reply was rejected: by its checksum or length, or (a flipped start or sequence byte) by silence
+    // every flipped reply was rejected: by its CRC or length, or (a flipped start or sequence byte) by silence
     expect(e.badChecksums).toBeGreaterThan(0);
     expect(e.badChecksums + e.badLengths + e.timeouts).toBe(r.injected['flip-response']);
     expect(r.summary!.mismatches).toBe(0);
   }, 60_000);
 
-  it('when every reply is corrupted, no result is accepted: KLN3005 naming the bad checksums', async () => {
+  it('when every reply is corrupted, no result is accepted: KLN3005 naming the bad CRCs', async () => {
     const r = await runWithFaults(3, [{ kind: 'flip-response', every: 1 }], { timeoutMs: 300, retries: 2 });
     expect(r.summary).toBeUndefined();
     expect(r.error!.code).toBe('KLN3005');
-    expect(r.error!.message).toMatch(/^KLN3005 vector 0: no valid reply from the virtual board .* after 3 attempts \(.*reply with a bad checksum/);
+    expect(r.error!.message).toMatch(/^KLN3005 vector 0: no valid reply from the virtual board .* after 3 attempts \(.*reply with a bad CRC/);
   }, 60_000);
 
   it('dropped bytes in either direction: the runner times out and resends', async () => {
@@ -208,11 +208,36 @@ describe('kiln hil --port (serial transport)', () => {
 describe('hil protocol and runner (no simulator)', () => {
   const m = () => readManifest(design);
 
-  it('every single-bit flip of a valid reply frame is rejected', () => {
+  /** A valid reply frame of this design (sequence 0x42, no 0x5A or 0xEE in it after the start byte). */
+  function replyFrame() {
     const g = frameGeometry(m());
     const payload = Array.from({ length: g.responseLength }, (_, i) => (i * 37 + 11) & 0xff);
-    const body = [0x42, g.responseLength & 0xff, g.responseLength >> 8, ...payload];
-    const frame = [SOF_RESPONSE, ...body, checksum(body)];
+    const frame = [SOF_RESPONSE, ...withCrc([0x42, g.responseLength & 0xff, g.responseLength >> 8, ...payload])];
+    expect(frame.slice(1)).not.toContain(SOF_RESPONSE);
+    expect(frame.slice(1)).not.toContain(0xee);
+    return { g, payload, frame };
+  }
+
+  /** Every reply the parser makes of `bytes` (a whole frame, nothing after it). */
+  function parse(responseLength: number, bytes: number[]) {
+    const p = new ReplyParser(responseLength);
+    p.push(Uint8Array.from(bytes));
+    const out = [];
+    for (let r = p.next(); r; r = p.next()) out.push(r);
+    return out;
+  }
+
+  it('CRC-16/CCITT-FALSE: the standard check value, and a frame continued over its CRC ends at 0', () => {
+    expect(crc16(new TextEncoder().encode('123456789'))).toBe(0x29b1);
+    expect(crc16(new TextEncoder().encode('A'))).toBe(0xb915);
+    expect(crc16([])).toBe(0xffff);
+    // the worked example of hw/uart/README.md
+    expect([...requestFrame(0x07, Uint8Array.from([0x12, 0x34]))]).toEqual([0xa5, 0x07, 0x02, 0x00, 0x12, 0x34, 0x88, 0x76]);
+    expect([SOF_RESPONSE, ...withCrc([0x07, 0x01, 0x00, 0x09])]).toEqual([0x5a, 0x07, 0x01, 0x00, 0x09, 0x73, 0xf4]);
+  });
+
+  it('every single-bit flip of a valid reply frame is rejected', () => {
+    const { g, payload, frame } = replyFrame();
     const ok = new ReplyParser(g.responseLength);
     ok.push(Uint8Array.from(frame));
     expect(ok.next()).toEqual({ kind: 'response', seq: 0x42, payload: Uint8Array.from(payload) });
@@ -227,21 +252,66 @@ describe('hil protocol and runner (no simulator)', () => {
     }
   });
 
-  it('request frames: bytes after the start byte sum to 0 mod 256', () => {
+  it('every double-bit flip, byte swap and compensating byte pair of a valid reply frame is rejected', () => {
+    const { g, frame } = replyFrame();
+    const bits = frame.length * 8;
+    const flip = (f: number[], bit: number) => {
+      f[bit >> 3] ^= 1 << (bit & 7);
+    };
+    const sum = (f: number[]) => f.slice(1).reduce((a, b) => a + b, 0) & 0xff;
+    let cases = 0;
+    let oldSumBlind = 0; // errors the old additive checksum (bytes after the start byte summing to 0) could not see
+    const expectRejected = (bad: number[], what: string) => {
+      cases++;
+      if (sum(bad) === sum(frame)) oldSumBlind++;
+      // no result at all: a corrupted frame, a NAK-looking or silent one, but never a response
+      expect(parse(g.responseLength, bad).filter((r) => r.kind === 'response'), what).toEqual([]);
+    };
+    for (let a = 0; a < bits; a++) {
+      for (let b = a + 1; b < bits; b++) {
+        const bad = [...frame];
+        flip(bad, a);
+        flip(bad, b);
+        expectRejected(bad, `bits ${a} and ${b}`);
+      }
+    }
+    for (let i = 1; i < frame.length; i++) {
+      for (let j = i + 1; j < frame.length; j++) {
+        if (frame[i] !== frame[j]) {
+          const bad = [...frame];
+          [bad[i], bad[j]] = [bad[j], bad[i]];
+          expectRejected(bad, `bytes ${i} and ${j} swapped`);
+        }
+        for (const d of [1, 0x10, 0x80]) {
+          const bad = [...frame];
+          bad[i] = (bad[i] + d) & 0xff;
+          bad[j] = (bad[j] - d) & 0xff;
+          expectRejected(bad, `byte ${i} +${d}, byte ${j} -${d}`);
+        }
+      }
+    }
+    expect(cases).toBeGreaterThan(8000);
+    // every swap and compensating pair (hundreds of cases), and the double flips of one bit position up and down
+    expect(oldSumBlind).toBeGreaterThan(500);
+  });
+
+  it('request frames: A5, SEQ, LEN (little-endian), payload, CRC high byte first', () => {
     const f = requestFrame(0x9c, Uint8Array.from([1, 2, 250, 0xa5]));
-    expect([...f.subarray(0, 4)]).toEqual([0xa5, 0x9c, 4, 0]);
-    expect([...f.subarray(1)].reduce((a, b) => a + b, 0) % 256).toBe(0);
+    expect([...f.subarray(0, 8)]).toEqual([0xa5, 0x9c, 4, 0, 1, 2, 250, 0xa5]);
+    expect(f).toHaveLength(10);
+    expect((f[8] << 8) | f[9]).toBe(crc16(f.subarray(1, 8)));
+    expect(crc16(f.subarray(1))).toBe(0);
   });
 
   it('a device that answers with well-formed but wrong data is reported as mismatching', async () => {
-    // A fake board: every request gets a valid frame (right sequence, length, checksum) of zeros.
+    // A fake board: every request gets a valid frame (right sequence, length, CRC) of zeros.
     const g = frameGeometry(m());
     const events = new TransportEvents();
     const liar: Transport = {
       name: 'a lying board',
       write: (bytes) => {
         const body = [bytes[1], g.responseLength & 0xff, g.responseLength >> 8, ...new Array(g.responseLength).fill(0)];
-        setTimeout(() => events.emitData(Uint8Array.from([SOF_RESPONSE, ...body, checksum(body)])), 1);
+        setTimeout(() => events.emitData(Uint8Array.from([SOF_RESPONSE, ...withCrc(body)])), 1);
       },
       onData: (l) => events.onData(l),
       onClose: (l) => events.onClose(l),
