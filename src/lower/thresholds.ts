@@ -173,12 +173,21 @@ function fitChannel(cs: Constraints, levels: number, r: ChannelRange, outLo: num
   // Best real slope: maximise the width of the feasible intercept interval (a concave function).
   const { geAt, geLevel, leAt } = cs;
   const leTop = cs.leLevel.map((l) => l - 1 / one);
-  const width = (a: number): number => {
-    let lo = -Infinity;
-    let hi = Infinity;
-    for (let i = 0; i < geAt.length; i++) lo = Math.max(lo, geLevel[i] - geAt[i] * a);
-    for (let i = 0; i < leAt.length; i++) hi = Math.min(hi, leTop[i] - leAt[i] * a);
-    return hi - lo;
+  // width(a) = hi(a) − lo(a), evaluated at both probe slopes in one pass over the constraints.
+  const widerAtSecond = (p: number, q: number): boolean => {
+    let loP = -Infinity;
+    let hiP = Infinity;
+    let loQ = -Infinity;
+    let hiQ = Infinity;
+    for (let i = 0; i < geAt.length; i++) {
+      loP = Math.max(loP, geLevel[i] - geAt[i] * p);
+      loQ = Math.max(loQ, geLevel[i] - geAt[i] * q);
+    }
+    for (let i = 0; i < leAt.length; i++) {
+      hiP = Math.min(hiP, leTop[i] - leAt[i] * p);
+      hiQ = Math.min(hiQ, leTop[i] - leAt[i] * q);
+    }
+    return hiP - loP < hiQ - loQ;
   };
   let a0 = 0;
   let a1 = (outLo + levels + 1 - outLo) * 2; // slope can't exceed #levels per acc step
@@ -186,7 +195,7 @@ function fitChannel(cs: Constraints, levels: number, r: ChannelRange, outLo: num
     const m1 = a0 + (a1 - a0) / 3;
     const m2 = a1 - (a1 - a0) / 3;
     if (m1 === a0 && m2 === a1) break; // at float resolution: every further step changes nothing
-    if (width(m1) < width(m2)) a0 = m1;
+    if (widerAtSecond(m1, m2)) a0 = m1;
     else a1 = m2;
   }
   const alpha = (a0 + a1) / 2;
