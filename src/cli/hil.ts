@@ -47,7 +47,7 @@ export function formatHilSummary(s: HilSummary, accuracy?: { correct: number; to
   lines.push(
     `  round trip:  mean ${fmt(r.meanMs, 2)} ms, p50 ${fmt(r.p50Ms, 2)} ms, p95 ${fmt(r.p95Ms, 2)} ms, max ${fmt(r.maxMs, 2)} ms (${fmt(s.vectors / s.seconds, 1)} vectors/s)`,
     ...(s.deviceCycles ? [`  device:      mean ${fmt(s.deviceCycles.mean, 1)} cycles, min ${fmt(s.deviceCycles.min)}, max ${fmt(s.deviceCycles.max)} (request's last bit in → reply's last bit out)`] : []),
-    `  retries:     ${s.retries} (${e.timeouts} timeouts, ${e.naks} NAKs, ${e.badChecksums} bad checksums, ${e.badLengths} bad lengths, ${e.staleReplies} stale replies skipped)`,
+    `  retries:     ${s.retries} (${e.timeouts} timeouts, ${e.naks} NAKs, ${e.badCrcs} bad CRCs, ${e.badLengths} bad lengths, ${e.staleReplies} stale replies skipped)`,
   );
   return lines.join('\n') + '\n';
 }

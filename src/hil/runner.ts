@@ -19,7 +19,7 @@ export interface LinkEvents {
   timeouts: number;
   naks: number;
   /** Replies whose CRC check failed (the JSON name predates the CRC). */
-  badChecksums: number;
+  badCrcs: number;
   badLengths: number;
   /** Replies to an earlier attempt, ignored. */
   staleReplies: number;
@@ -112,7 +112,7 @@ export async function runVectors(t: Transport, m: Manifest, inputs: number[][], 
   const wireMs = t.bytesPerSecond ? (1000 * (requestFrameBytes(g) + responseFrameBytes(g))) / t.bytesPerSecond : 0;
   const quietMs = 20 + (t.bytesPerSecond ? (1000 * 4) / t.bytesPerSecond : 0);
   const link = new Link(t, g.responseLength);
-  const events: LinkEvents = { timeouts: 0, naks: 0, badChecksums: 0, badLengths: 0, staleReplies: 0, skippedBytes: 0 };
+  const events: LinkEvents = { timeouts: 0, naks: 0, badCrcs: 0, badLengths: 0, staleReplies: 0, skippedBytes: 0 };
   const outputs: number[][] = [];
   const roundTripMs: number[] = [];
   const attempts: number[] = [];
@@ -159,7 +159,7 @@ export async function runVectors(t: Transport, m: Manifest, inputs: number[][], 
           problems.push(`NAK (${NAK_REASONS[r.code] ?? `code ${r.code}`})`);
           break;
         }
-        if (r.reason === 'crc') events.badChecksums++;
+        if (r.reason === 'crc') events.badCrcs++;
         else events.badLengths++;
         problems.push(r.reason === 'crc' ? 'reply with a bad CRC' : 'reply with a wrong length');
         // The device may still be sending the frame we gave up on; let it finish before resending.

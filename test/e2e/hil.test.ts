@@ -62,7 +62,7 @@ describe('kiln hil --sim (virtual board)', () => {
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s).toMatchObject({ vectors: 100, outputElements: 10, mismatches: 0, retries: 0 });
-    expect(s.events).toMatchObject({ timeouts: 0, naks: 0, badChecksums: 0, badLengths: 0 });
+    expect(s.events).toMatchObject({ timeouts: 0, naks: 0, badCrcs: 0, badLengths: 0 });
     // the same accuracy kiln sim reports for these digits (both compare against one reference)
     const sim = kiln(['sim', design, '--in', join(example, 'digits100.npy'), '--labels', join(example, 'labels100.npy'), '--json']);
     expect(sim.code, sim.stderr).toBe(0);
@@ -98,8 +98,8 @@ describe('kiln hil --sim (virtual board)', () => {
     const e = r.summary!.events;
     expect(r.injected['flip-response']).toBeGreaterThanOrEqual(6);
     // every flipped reply was rejected: by its CRC or length, or (a flipped start or sequence byte) by silence
-    expect(e.badChecksums).toBeGreaterThan(0);
-    expect(e.badChecksums + e.badLengths + e.timeouts).toBe(r.injected['flip-response']);
+    expect(e.badCrcs).toBeGreaterThan(0);
+    expect(e.badCrcs + e.badLengths + e.timeouts).toBe(r.injected['flip-response']);
     expect(r.summary!.mismatches).toBe(0);
   }, 60_000);
 
