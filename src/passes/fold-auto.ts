@@ -99,7 +99,7 @@ function candidates(l: Layer): Candidate[] {
 }
 
 /** Options per layer, computed once per design: candidates, and their resources on demand (cached). */
-class FoldSpace {
+export class FoldSpace {
   readonly layers: { layer: Layer; options: Candidate[] }[];
   private readonly cost = new Map<string, Resources>();
   constructor(readonly df: DataflowGraph, readonly family: Family) {

@@ -10,7 +10,7 @@ import { reportRow, type Metrics } from '../../src/compress/report.ts';
 import { foldedDataflow } from '../../src/codegen/index.ts';
 import { estimateNetwork } from '../../src/estimate/network.ts';
 import { markSparse } from '../../src/layers/mvu.ts';
-import { foldingForTarget, loadDevice } from '../../src/passes/fold-auto.ts';
+import { FoldSpace, foldingForTarget, loadDevice } from '../../src/passes/fold-auto.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { kilnAsync, tempDir } from '../unit/cli-helpers.ts';
 import { zooModel, zooPath } from './helpers.ts';
@@ -21,9 +21,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('II under a device budget', () => {
   const df = lowerModel(zooModel('mlp_pruned90_int8_qdq'));
   const device = loadDevice('xc7z020');
+  const marked = markSparse(df);
+  const space = new FoldSpace(marked, 'xc7');
   const fitsDevice = (target: number) => {
-    const marked = markSparse(df);
-    const { df: f, checked } = foldedDataflow(marked, { fold: foldingForTarget(marked, target), sparse: true });
+    const { df: f, checked } = foldedDataflow(marked, { fold: foldingForTarget(marked, target, space, device), sparse: true });
     const e = estimateNetwork(f, checked);
     return { ii: e.cyclesPerInference, fits: Object.entries(device.budget).every(([k, v]) => (e.total.xc7[k] ?? 0) <= v) };
   };
