@@ -11,6 +11,9 @@ const cases: BranchSpec[] = [
   { label: 'threshold_bipolar_e8_pe2_fifo4', elems: 8, pe: 2, qtype: 'BIPOLAR', branch: 'threshold', fifo: 4 },
   { label: 'mvu_int4_e8_pe2_fifo16', elems: 8, pe: 2, qtype: 'INT4', branch: 'mvu', fifo: 16, mvuPe: 4, simd: 4 },
   { label: 'mvu_uint3_e6_pe1_fifo16', elems: 6, pe: 1, qtype: 'UINT3', branch: 'mvu', fifo: 16, mvuPe: 1, simd: 1 },
+  // Wide folded joins: 8 and 16 lanes of 8-bit codes (the MVU branch's accumulator next to the bypass).
+  { label: 'mvu_uint8_e16_pe8_fifo16', elems: 16, pe: 8, qtype: 'UINT8', branch: 'mvu', fifo: 16, mvuPe: 4, simd: 16 },
+  { label: 'threshold_int8_e48_pe16_fifo8', elems: 48, pe: 16, qtype: 'INT8', branch: 'threshold', fifo: 8 },
 ];
 
 describe.skipIf(!haveVerilator)('AddStreams RTL == reference, cycles == model', () => {

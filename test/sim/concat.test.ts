@@ -44,6 +44,8 @@ const cases: ConcatSpec[] = [
   { label: 'uint2_int4_p5_c4_pe2', pixels: 5, channels: 4, pe: 2, qtype: 'INT4', threshold: true, fifo: 8 },
   { label: 'uint2_bipolar_p3_c3_pe1', pixels: 3, channels: 3, pe: 1, qtype: 'BIPOLAR', threshold: true, fifo: 8 },
   { label: 'pass_uint8_p4_c6_pe3', pixels: 4, channels: 6, pe: 3, qtype: 'UINT8', threshold: false, fifo: 8 },
+  // A whole pixel's channels per beat, re-encoded (UINT2 + INT8 → INT8).
+  { label: 'uint2_int8_p3_c16_pe16', pixels: 3, channels: 16, pe: 16, qtype: 'INT8', threshold: true, fifo: 4 },
 ];
 
 describe.skipIf(!haveVerilator)('Concat RTL == reference, cycles == model', () => {

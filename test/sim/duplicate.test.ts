@@ -9,6 +9,9 @@ const cases: BranchSpec[] = [
   { label: 'double_bipolar_e8_pe8', elems: 8, pe: 8, qtype: 'BIPOLAR', branch: 'none', fifo: 0 },
   { label: 'threshold_uint8_e5_pe1_fifo2', elems: 5, pe: 1, qtype: 'UINT8', branch: 'threshold', fifo: 2 },
   { label: 'threshold_uint8_e16_pe4_fifo4', elems: 16, pe: 4, qtype: 'UINT8', branch: 'threshold', fifo: 4 },
+  // Folded ResNet widths: a whole 16-channel pixel of INT8 per beat; an MVU branch at its pe.
+  { label: 'threshold_int8_e64_pe16_fifo8', elems: 64, pe: 16, qtype: 'INT8', branch: 'threshold', fifo: 8 },
+  { label: 'mvu_int8_e16_pe8_fifo16', elems: 16, pe: 8, qtype: 'INT8', branch: 'mvu', fifo: 16, mvuPe: 8, simd: 8 },
 ];
 
 describe.skipIf(!haveVerilator)('Duplicate RTL == reference, cycles == model', () => {
