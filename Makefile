@@ -35,9 +35,11 @@ lint: node_modules
 fuzz: node_modules
 	FUZZ_N=$(or $(N),1000) npx vitest run test/sim/fuzz.test.ts
 
-# Resource-model calibration (CPU-heavy: Yosys per case, cached in .cache/synth; run with nice).
+# Resource-model calibration (docs/calibration.md): Yosys per case and family, niced, cached in
+# .cache/synth (a re-run only synthesizes cases whose RTL changed); then the coefficient fit and the
+# report. CAL_ARGS narrows the sweep, e.g. CAL_ARGS='--family ice40 --kinds MVU,Threshold --per-kind 10'.
 calibrate: node_modules
-	nice -n 10 npx tsx bench/calibrate.ts --family xc7
+	nice -n 10 npx tsx bench/calibrate.ts $(CAL_ARGS)
 	npx tsx bench/calibrate.ts --fit
 	npx tsx bench/calibrate.ts --report-only
 

@@ -1,23 +1,28 @@
 // `make calibrate`: the resource-model calibration study. Every case of bench/calibrate-cases.ts is
 // compiled as a one-layer design and its layer module synthesized out of context by Yosys
-// (synth_xilinx -family xc7 and synth_ice40; results cached by content hash in .cache/synth), then
-// compared with src/estimate's formulas. Writes docs/calibration-data.json (the measurements) and
-// docs/calibration.md (per kind and resource: MAPE, max error; per case: estimate vs Yosys).
-//   npx tsx bench/calibrate.ts [--family xc7|ice40|both] [--per-kind N] [--report-only] [--kinds MVU,Threshold] [--data file.json]
-// (several workers may run at once with different --data files; synth results are shared via the cache)
+// (synth_xilinx -family xc7 and synth_ice40; results cached by content hash in .cache/synth, so only
+// cases whose RTL or parameters changed run again), then compared with src/estimate's formulas.
+// Writes docs/calibration-data.json (the measurements and the Must-show thresholds) and
+// docs/calibration.md (per kind and resource: MAPE, max error, leave-one-out MAPE; per case: estimate
+// vs Yosys).
+//   npx tsx bench/calibrate.ts [--family xc7|ice40|both] [--kinds MVU,Threshold] [--per-kind N] [--data file.json]
+//   npx tsx bench/calibrate.ts --fit            refit src/estimate/cost/coefficients.json (+ docs/calibration-loo.json)
+//   npx tsx bench/calibrate.ts --report-only    rewrite docs/calibration.md from the data file
+//   npx tsx bench/calibrate.ts --merge a.json,b.json   take parallel workers' measurements into the data file
+// Measuring replaces the selected kinds × families in the data file with fresh (cached) results, so a
+// stale measurement of changed RTL never survives a run. Several workers may run at once with
+// different --data files (synth results are shared through the cache); a final run merges them.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDesign } from '../src/codegen/index.ts';
 import { writeDirAtomic } from '../src/codegen/write.ts';
-import { layerResources } from '../src/estimate/resources.ts';
-import { layerKind } from '../src/layers/index.ts';
-import { resourceKinds, synthesize, type Family, type Resources } from '../src/synth/yosys.ts';
 import { kilnRoot } from '../src/codegen/helpers.ts';
+import { layerKind } from '../src/layers/index.ts';
+import { resourceKinds, synthesize, type Family } from '../src/synth/yosys.ts';
 import { calibrationCases, type CalCase } from './calibrate-cases.ts';
 import { fitAll } from './calibrate-fit.ts';
-
-interface Measurement { label: string; kind: string; family: Family; resources: Resources; seconds: number }
+import { calibrationSummary, defaultThresholds, type CalibrationData, type Measurement } from './calibrate-report.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : undefined; };
@@ -25,14 +30,20 @@ const familyArg = opt('family') ?? 'both';
 const families: Family[] = familyArg === 'both' ? ['xc7', 'ice40'] : [familyArg as Family];
 const perKind = Number(opt('per-kind') ?? 30);
 const kinds = opt('kinds')?.split(',');
-const reportOnly = args.includes('--report-only');
 const dataPath = opt('data') ?? join(kilnRoot, 'docs', 'calibration-data.json');
 const docPath = join(kilnRoot, 'docs', 'calibration.md');
+const looPath = join(kilnRoot, 'docs', 'calibration-loo.json');
 
-const cases = calibrationCases(perKind).filter((c) => !kinds || kinds.includes(c.layer.kind));
-const data: Measurement[] = existsSync(dataPath) ? (JSON.parse(readFileSync(dataPath, 'utf8')) as Measurement[]) : [];
-const key = (label: string, family: Family) => `${family}:${label}`;
-const have = new Map(data.map((m) => [key(m.label, m.family), m]));
+const allCases = calibrationCases(perKind);
+const byLabel = new Map(allCases.map((c) => [c.label, c]));
+const data: CalibrationData = existsSync(dataPath)
+  ? (JSON.parse(readFileSync(dataPath, 'utf8')) as CalibrationData)
+  : { thresholds: defaultThresholds, measurements: [] };
+
+function save(): void {
+  data.measurements.sort((a, b) => a.family.localeCompare(b.family) || a.kind.localeCompare(b.kind) || a.label.localeCompare(b.label));
+  writeFileSync(dataPath, JSON.stringify(data, null, 1) + '\n');
+}
 
 async function measure(c: CalCase, family: Family): Promise<Measurement> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-cal-'));
@@ -42,7 +53,7 @@ async function measure(c: CalCase, family: Family): Promise<Measurement> {
     const out = join(dir, 'out');
     writeDirAtomic(out, design.files, false);
     const top = `${layerKind(c.layer.kind).spec.rtl.module}_dut`;
-    const files = design.manifest.files.filter((f) => f !== 'rtl/kiln_top.v' && !/\/dwc_/.test(f));
+    const files = design.manifest.files.filter((f) => f !== 'rtl/kiln_top.v');
     const r = await synthesize(out, files, top, family);
     return { label: c.label, kind: c.layer.kind, family, resources: r.resources, seconds: r.seconds };
   } finally {
@@ -50,81 +61,60 @@ async function measure(c: CalCase, family: Family): Promise<Measurement> {
   }
 }
 
-if (!reportOnly && !args.includes('--fit')) {
-  for (const family of families) {
-    for (const [i, c] of cases.entries()) {
-      if (have.has(key(c.label, family))) continue;
-      try {
-        const m = await measure(c, family);
-        have.set(key(c.label, family), m);
-        data.push(m);
-        writeFileSync(dataPath, JSON.stringify(data, null, 1) + '\n');
-        process.stdout.write(`[${family} ${i + 1}/${cases.length}] ${c.label}: ${JSON.stringify(m.resources)} (${m.seconds}s)\n`);
-      } catch (e) {
-        process.stdout.write(`[${family} ${i + 1}/${cases.length}] ${c.label}: FAILED ${(e as Error).message}\n`);
-      }
-    }
+// --merge a.json,b.json: take the workers' measurements (they win over the data file's), then stop.
+const merge = opt('merge');
+if (merge) {
+  for (const f of merge.split(',')) {
+    const raw = JSON.parse(readFileSync(f, 'utf8')) as CalibrationData | Measurement[];
+    const ms = Array.isArray(raw) ? raw : raw.measurements;
+    const keys = new Set(ms.map((m) => `${m.family}:${m.label}`));
+    data.measurements = [...data.measurements.filter((m) => !keys.has(`${m.family}:${m.label}`)), ...ms.filter((m) => byLabel.has(m.label))];
   }
-}
-
-// ---- fit (--fit: write src/estimate/cost/coefficients.json and stop; the report runs in a fresh process) ----
-if (args.includes('--fit')) {
-  const all = calibrationCases(perKind);
-  const byName = new Map(all.map((c) => [c.label, c]));
-  const samples = data.filter((m) => byName.has(m.label)).map((m) => ({ layer: byName.get(m.label)!.layer, family: m.family, measured: m.resources }));
-  const { coefficients, loo } = fitAll(samples);
-  writeFileSync(join(kilnRoot, 'src', 'estimate', 'cost', 'coefficients.json'), JSON.stringify(coefficients, null, 2) + '\n');
-  writeFileSync(join(kilnRoot, 'docs', 'calibration-loo.json'), JSON.stringify(loo, null, 2) + '\n');
-  process.stdout.write(`fitted ${samples.length} samples; leave-one-out MAPE: ${JSON.stringify(loo)}\n`);
+  save();
+  process.stdout.write(`merged: ${data.measurements.length} measurements\n`);
   process.exit(0);
 }
 
-// ---- report ---------------------------------------------------------------------------------------
-const byLabel = new Map(calibrationCases(perKind).map((c) => [c.label, c]));
-const lines: string[] = [
-  '# Resource-estimate calibration (generated by `make calibrate`; do not edit)',
-  '',
-  'Each row is one layer synthesized alone, out of context, by Yosys 0.23 (`synth_xilinx -family xc7 -noiopad -flatten`,',
-  '`synth_ice40 -dsp`), against `src/estimate` (formulas in `src/estimate/cost/*.ts`). LUT counts include LUTRAM',
-  '(RAM64M = 4 LUTs); BRAM18 counts a RAMB36 as 2; iCE40 LC = max(SB_LUT4, SB_DFF) (packing lower bound).',
-  'Error = (estimate − Yosys) / Yosys; MAPE skips rows where Yosys reports 0 (absolute error is shown instead).',
-  'Caveat: Yosys is not Vivado; Vivado typically packs tighter (LUT6_2 dual outputs, better carry use).',
-  '',
-];
-const summary: string[][] = [['kind', 'family', 'resource', 'cases', 'MAPE', 'max |error|', 'max abs diff']];
-const detail: string[] = [];
-const kindsSeen = [...new Set(data.map((m) => m.kind))];
-const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
-for (const kind of kindsSeen) {
-  for (const family of ['xc7', 'ice40'] as Family[]) {
-    const ms = data.filter((m) => m.kind === kind && m.family === family && byLabel.has(m.label));
-    if (ms.length === 0) continue;
-    const rows: string[][] = [['case', ...resourceKinds[family].flatMap((r) => [`${r} est`, `${r} yosys`])]];
-    const errs = new Map<string, { rel: number[]; abs: number[] }>(resourceKinds[family].map((r) => [r, { rel: [], abs: [] }]));
-    for (const m of ms) {
-      const est = layerResources(byLabel.get(m.label)!.layer, family);
-      rows.push([m.label, ...resourceKinds[family].flatMap((r) => [String(est[r]), String(m.resources[r])])]);
-      for (const r of resourceKinds[family]) {
-        const e = errs.get(r)!;
-        e.abs.push(Math.abs(est[r] - m.resources[r]));
-        if (m.resources[r] > 0) e.rel.push(Math.abs(est[r] - m.resources[r]) / m.resources[r]);
+if (args.includes('--fit')) {
+  // Fit: write src/estimate/cost/coefficients.json and stop (the report runs in a fresh process, which
+  // imports the new coefficients).
+  const samples = data.measurements.filter((m) => byLabel.has(m.label)).map((m) => ({ layer: byLabel.get(m.label)!.layer, family: m.family, measured: m.resources }));
+  const { coefficients, loo } = fitAll(samples);
+  writeFileSync(join(kilnRoot, 'src', 'estimate', 'cost', 'coefficients.json'), JSON.stringify(coefficients, null, 2) + '\n');
+  writeFileSync(looPath, JSON.stringify(loo, null, 2) + '\n');
+  process.stdout.write(`fitted ${samples.length} samples\n`);
+  process.exit(0);
+}
+
+if (!args.includes('--report-only')) {
+  // Round-robin over kinds (each kind's i-th case, then the (i+1)-th), so an interrupted run covers every kind.
+  const rank = new Map<string, number>();
+  const index = new Map(allCases.map((c) => [c.label, rank.set(c.layer.kind, (rank.get(c.layer.kind) ?? -1) + 1).get(c.layer.kind)!]));
+  const selected = allCases.filter((c) => !kinds || kinds.includes(c.layer.kind)).sort((x, y) => index.get(x.label)! - index.get(y.label)!);
+  const isSelected = (m: Measurement) => families.includes(m.family) && (!kinds || kinds.includes(m.kind));
+  const fresh: Measurement[] = [];
+  for (const family of families) {
+    for (const [i, c] of selected.entries()) {
+      try {
+        const m = await measure(c, family);
+        fresh.push(m);
+        data.measurements = [...data.measurements.filter((x) => !(x.family === family && x.label === c.label)), m];
+        save();
+        process.stdout.write(`[${family} ${i + 1}/${selected.length}] ${c.label}: ${JSON.stringify(m.resources)} (${m.seconds}s)\n`);
+      } catch (e) {
+        process.stdout.write(`[${family} ${i + 1}/${selected.length}] ${c.label}: FAILED ${(e as Error).message}\n`);
       }
     }
-    for (const [r, e] of errs) {
-      const mape = e.rel.length ? e.rel.reduce((a, b) => a + b, 0) / e.rel.length : 0;
-      summary.push([kind, family, r, String(ms.length), e.rel.length ? pct(mape) : '—', e.rel.length ? pct(Math.max(...e.rel)) : '—', String(Math.max(...e.abs))]);
-    }
-    detail.push(`### ${kind} (${family})`, '', ...mdTable(rows), '');
   }
+  // Drop measurements of the selection that are no longer cases (renamed / removed configurations).
+  const keep = new Set(fresh.map((m) => `${m.family}:${m.label}`));
+  data.measurements = data.measurements.filter((m) => !isSelected(m) || keep.has(`${m.family}:${m.label}`));
+  save();
 }
-function mdTable(rows: string[][]): string[] {
-  return [`| ${rows[0].join(' | ')} |`, `|${rows[0].map(() => '---').join('|')}|`, ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`)];
-}
-const looPath = join(kilnRoot, 'docs', 'calibration-loo.json');
+
+// ---- report ---------------------------------------------------------------------------------------
 const loo = existsSync(looPath) ? (JSON.parse(readFileSync(looPath, 'utf8')) as Record<string, number>) : {};
-lines.push('## Summary', '', 'MAPE is in-sample (the coefficients are fitted on these cases); leave-one-out MAPE (refit without the', 'case, then predict it) shows how the formulas do on configurations they were not fitted to.', '', ...mdTable(summary), '');
-const looRows = Object.entries(loo).map(([k, v]) => [k, pct(v)]);
-if (looRows.length) lines.push('### Leave-one-out MAPE', '', ...mdTable([['kind/family/resource', 'LOO MAPE'], ...looRows]), '');
-lines.push('## Per case', '', ...detail);
-writeFileSync(docPath, lines.join('\n') + '\n');
-process.stdout.write(`${summary.map((r) => r.join('\t')).join('\n')}\nwrote ${docPath}\n`);
+const { markdown, rows } = calibrationSummary(data, byLabel, loo);
+writeFileSync(docPath, markdown);
+process.stdout.write(`${rows.map((r) => r.join('\t')).join('\n')}\nwrote ${docPath}\n`);
+void resourceKinds;

@@ -14,7 +14,7 @@ import { bram18, ebr, memFf4, memLut4, memLut6 } from './cost/memory.ts';
 import { mvuCost } from './cost/mvu.ts';
 import { mvuSparseCost } from './cost/mvu-sparse.ts';
 import { runsSparse } from '../layers/mvu.ts';
-import { bufferCost, labelSelectCost, passThroughCost, requantCost, slidingWindowCost } from './cost/stream.ts';
+import { addStreamsCost, bufferCost, concatCost, duplicateCost, labelSelectCost, padCost, passThroughCost, requantCost, slidingWindowCost, widthConverterCost, windowReduceCost } from './cost/stream.ts';
 import type { CostTerms, Params } from './cost/terms.ts';
 import { thresholdCost } from './cost/threshold.ts';
 
@@ -37,12 +37,19 @@ export function costTerms(layer: Pick<Layer, 'name' | 'kind' | 'attrs' | 'consts
   const beatBits = (ps: typeof ports.in) => ps.reduce((s, x) => s + x.fold * bitWidth(x.qtype), 0);
   switch (layer.kind) {
     case 'MVU': return (runsSparse(a) ? mvuSparseCost : mvuCost)(a, layer.consts, p);
-    case 'Threshold': return thresholdCost(a, p);
-    case 'Requant': return requantCost(a, p);
+    case 'Threshold': return thresholdCost(a, layer.consts, p);
+    case 'Requant': return requantCost(a, layer.consts, p);
     case 'LabelSelect': return labelSelectCost(a, p);
     case 'Fifo': return bufferCost(p.DEPTH, p.W);
     case 'SlidingWindow': return slidingWindowCost(a, p);
-    case 'VectorVector': return passThroughCost(beatBits(ports.in), beatBits(ports.out), p.MODE === 0 ? (a as { pe: number }).pe : 0);
+    case 'VectorVector':
+    case 'MaxPool':
+    case 'AvgPool': return windowReduceCost(a, layer.consts, p);
+    case 'Duplicate': return duplicateCost(p);
+    case 'AddStreams': return addStreamsCost(p);
+    case 'Concat': return concatCost(p);
+    case 'WidthConverter': return widthConverterCost(p);
+    case 'Pad': return padCost(p);
     default: return passThroughCost(beatBits(ports.in), beatBits(ports.out));
   }
 }

@@ -30,7 +30,7 @@ function blocks(m: Memory, aspects: [number, number][]): number {
 }
 
 export function inBlockRam(m: Memory): boolean {
-  return m.depth > 64 && m.depth * m.width >= BRAM_MIN_BITS;
+  return !m.asyncRead && m.depth > 64 && m.depth * m.width >= BRAM_MIN_BITS;
 }
 
 export function bram18(m: Memory): number {
@@ -130,10 +130,11 @@ export function romColumns(depth: number, width: number, bit: (word: number, col
 
 /**
  * A constant ROM kept in logic, with a registered read: a LUT function per distinct column (up to
- * 16 words one LUT6; each further address bit doubles it, MUXF7/F8 trees, as ABC merges the
- * next-address logic into each column) and a flip-flop per distinct register.
+ * 32 words one LUT6 — the address and a bit of next-address logic; each further address bit doubles
+ * it, MUXF7/F8 trees; calibration: 2^(AW−5) fits the MVU sweep better than 2^(AW−4) or 2^(AW−6)) and
+ * a flip-flop per distinct register.
  */
 export function romLogic(depth: number, width: number, bit: (word: number, col: number) => number): { lut: number; ff: number } {
   const cols = romColumns(depth, width, bit);
-  return { lut: cols.functions * 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(depth, 2))) - 4), ff: cols.distinct };
+  return { lut: cols.functions * 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(depth, 2))) - 5), ff: cols.distinct };
 }

@@ -6,7 +6,7 @@
 // the same features (not calibrated on sparse designs).
 import { bitWidth, type QType } from '../../ir/datatype.ts';
 import { sparseIndexBits, sparseRoms } from '../../layers/mvu.ts';
-import { inBlockRam, romColumns, type Memory } from './memory.ts';
+import { inBlockRam, romLogic, type Memory } from './memory.ts';
 import { mvuCost } from './mvu.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
 
@@ -16,8 +16,7 @@ interface MvuAttrs { rows: number; cols: number; pe: number; simd: number; vecto
 function romTerms(depth: number, width: number, bit: (word: number, col: number) => number): { memory?: Memory; lut: number; ff: number } {
   const rom: Memory = { depth, width, writable: false };
   if (inBlockRam(rom)) return { memory: rom, lut: 0, ff: 0 };
-  const cols = romColumns(depth, width, bit);
-  return { lut: cols.functions * 2 ** Math.max(0, log2(depth) - 4), ff: cols.distinct };
+  return romLogic(depth, width, bit);
 }
 
 export function mvuSparseCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params): CostTerms {
@@ -39,6 +38,7 @@ export function mvuSparseCost(a: MvuAttrs, consts: Record<string, number[]>, p: 
   return {
     ...dense,
     lut: { ...lut, control: log2(steps) + log2(sf), romColumns: weightRom.lut, indexRomColumns: indexRom.lut },
+    ice40Lut: { ...dense.ice40Lut, romColumns: weightRom.lut },
     ff: { ...ff, control: 2 * log2(steps) + log2(sf) + 7, romRegBits: weightRom.ff, indexRegBits: indexRom.ff },
     memories,
   };

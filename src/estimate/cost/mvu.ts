@@ -76,7 +76,7 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
     return n;
   };
   const dsp = mulDsps(xc7Dsp);
-  const lutMul = hasMul && dsp === 0;
+  const mac16 = mulDsps(ice40Dsp);
   // Fully unrolled, a weight that is not 0 / ±1 / 2^k is a constant multiplier (in LUTs: shift-and-add).
   const constMul = (w: number) => Math.abs(w) > 1 && !(w > 0 && (w & (w - 1)) === 0);
   const hasAcc = sf > 1;
@@ -89,27 +89,53 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
   memories.push({ depth: 2 << log2(sf), width: a.simd * wi, writable: true, asyncRead: sf === 1 });
   if (sf > 1) ff.xRegBits = a.simd * wi;
 
-  if (unrolled) {
-    // Constant weights: zero terms vanish; every other term is added into the ACC_W-bit (sign-extended)
-    // adder chain; a negative one is negated first, and a LUT constant multiplier adds one ACC_W-bit
-    // adder per extra CSD digit.
-    let live = 0;
-    let negative = 0;
-    let csdAdders = 0;
-    for (const w of weights) {
-      if (w === 0) continue;
-      live++;
-      if (w < 0) negative++;
-      if (lutMul && constMul(w)) csdAdders += csdDigits(w) - 1;
+  // The arithmetic's LUT features given how many multipliers the family's DSPs take (7-series DSP48
+  // and iCE40 SB_MAC16 thresholds differ, so a product can be a DSP on one and LUTs on the other).
+  const arithmetic = (dsps: number): Record<string, number> => {
+    const f: Record<string, number> = {};
+    const lutMul = hasMul && dsps === 0;
+    if (unrolled) {
+      // Constant weights: zero terms vanish; every other term is added into its row's ACC_W-bit
+      // (sign-extended) adder chain (a −x term becomes a subtraction), except that a DSP's product
+      // enters through its post-adder; a LUT constant multiplier adds one ACC_W-bit adder per extra CSD digit.
+      let live = 0;
+      let csdAdders = 0;
+      for (const w of weights) {
+        if (w === 0) continue;
+        live++;
+        if (lutMul && constMul(w)) csdAdders += csdDigits(w) - 1;
+      }
+      if (xnor) f.xnorTerms = live;
+      else {
+        f.constAddBits = Math.max(0, live - dsps) * p.ACC_W;
+        if (lutMul) f.constMulBits = csdAdders * p.ACC_W;
+        if (dsps > 0) f.dspLanes = dsps;
+      }
+      return f;
     }
-    if (xnor) lut.xnorTerms = live;
+    // Each non-XNOR lane adds its term into the ACC_W-bit dot chain (unless a DSP cascade does).
+    if (!xnor && dsps === 0) f.dotAddBits = lanes * p.ACC_W;
+    if (xnor) f.xnorLanes = lanes;
+    else if (ternary) f.ternaryTermBits = lanes * (wi + 1); // −x and the x / −x / 0 mux (sign bits shared)
+    else if (addSub) f.addSubTermBits = lanes * ((p.W_KIND === 2 || ww === 1 ? wi : ww) + 1); // ±x or ±w
+    else if (lutMul) f.lutMulBits = lanes * wi * ww; // partial products of a LUT multiplier
     else {
-      lut.constAddBits = live * p.ACC_W;
-      lut.constNegBits = negative * p.ACC_W;
-      if (lutMul) lut.constMulBits = csdAdders * p.ACC_W;
-      if (dsp > 0) lut.dspLanes = dsp;
+      f.dspLanes = dsps; // glue around the DSP cascade
+      f.dspDotBits = a.pe * (a.simd - 1) * p.ACC_W; // dot-chain adds the DSP post-adders do not take
     }
-  } else {
+    if (hasAcc) {
+      if (dsps > 0) f.dspAccBits = a.pe * p.ACC_W;
+      else f.accBits = a.pe * p.ACC_W;
+    }
+    return f;
+  };
+  Object.assign(lut, arithmetic(dsp));
+  // iCE40 overrides: its own arithmetic (zeroing the 7-series keys it does not have).
+  const ice40Arith = arithmetic(mac16);
+  for (const k of Object.keys(lut)) if (k !== 'control' && k !== 'romColumns' && !(k in ice40Arith)) ice40Lut[k] = 0;
+  Object.assign(ice40Lut, ice40Arith);
+
+  if (!unrolled) {
     // The weight ROM: block RAM, or logic counted here from its distinct columns (romLogic).
     const rom: Memory = { depth: folds, width: lanes * ww, writable: false, logicInTerms: true };
     memories.push(rom);
@@ -127,20 +153,6 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
       ff.romRegBits = inBlockRam(rom) ? 0 : logic.ff;
       ice40Lut.romColumns = inEbr(rom) ? 0 : logic.lut;
     }
-    // Each non-XNOR lane adds its term into the ACC_W-bit dot chain (unless a DSP cascade does).
-    if (!xnor && dsp === 0) lut.dotAddBits = lanes * p.ACC_W;
-    if (xnor) lut.xnorLanes = lanes;
-    else if (ternary) lut.ternaryTermBits = lanes * (wi + 1); // −x and the x / −x / 0 mux (sign bits shared)
-    else if (addSub) lut.addSubTermBits = lanes * ((p.W_KIND === 2 || ww === 1 ? wi : ww) + 1); // ±x or ±w
-    else if (lutMul) lut.lutMulBits = lanes * wi * ww; // partial products of a LUT multiplier
-    else {
-      lut.dspLanes = dsp; // glue around the DSP cascade
-      lut.dspDotBits = a.pe * (a.simd - 1) * p.ACC_W; // dot-chain adds the DSP post-adders do not take
-    }
-    if (hasAcc) {
-      if (dsp > 0) lut.dspAccBits = a.pe * p.ACC_W;
-      else lut.accBits = a.pe * p.ACC_W;
-    }
   }
   if (hasAcc) {
     if (dsp > 0) ff.dspAccBits = a.pe * p.ACC_W;
@@ -151,7 +163,7 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
     ice40Lut,
     ff,
     dsp,
-    mac16: mulDsps(ice40Dsp),
+    mac16,
     memories,
   };
 }

@@ -1,17 +1,56 @@
 // Cost of the streaming layers without arithmetic arrays (hw/requant, label_select, common/fifo, dwc,
 // sliding_window, pad, window_reduce, duplicate, add_streams, concat): registers and muxes on the beat
 // width, plus their buffers as memories.
+import { constantWidth, ice40Dsp, multiplierDsps, xc7Dsp, type DspShape } from './dsp.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
 
-export function requantCost(a: { elems: number; channels: number; pe: number }, p: Params): CostTerms {
-  const groups = a.channels > 1 ? a.channels / a.pe : 1;
-  // One multiplier per lane (WI × MW, both ≥ 2 bits → one DSP48E1 / SB_MAC16); the product, bias add,
-  // shift and clamp are PW-bit adders/compares.
+/**
+ * Requant (hw/requant/requant.v), per lane: prod = x·m + b in PW bits (the operands are PW-bit
+ * unsigned regs, so a signed input stays PW wide in the multiplier), an arithmetic shift, a clamp
+ * (two PW-bit compares) and an OUT_W-bit output register. m and b are looked up in the constant tables
+ * by channel = group·PE + p, 32-bit integer arithmetic: for lanes p ≥ 1 the index products channel·MW
+ * and channel·BW are 32-bit multipliers (DSPs unless MW / BW is a power of two) feeding two table
+ * shifters ($shiftx) — index logic that costs more than the multiplier itself (reported as an RTL issue).
+ */
+export function requantCost(a: { elems: number; channels: number; pe: number }, consts: Record<string, number[]>, p: Params): CostTerms {
+  const tables = a.channels > 1;
+  const aW = p.IN_KIND === 0 ? p.WI : p.PW;
+  // One channel: m is a constant (trimmed; its trailing zeros leave the product as a shift).
+  const [mW, mTz] = tables ? [p.PW, 0] : constantWidth(consts.mul[0], p.PW);
+  const productDsps = (shape: DspShape) => multiplierDsps(aW, mW, Math.min(p.PW - mTz, aW + mW), true, shape);
+  const mulDsps = (shape: DspShape): number => {
+    let n = 0;
+    for (let lane = 0; lane < a.pe; lane++) {
+      n += productDsps(shape);
+      if (!tables) continue;
+      // Index products (7-series only: synth_ice40 left every one in logic in the sweep): lane 0's
+      // channel is group·PE, trimmed to the group counter's bits; the other lanes' a 32-bit integer,
+      // one DSP48 per product that is not a shift.
+      if (shape !== xc7Dsp) continue;
+      const groupBits = log2(a.channels / a.pe);
+      for (const w of [p.MW, p.BW]) {
+        const [bW] = constantWidth(w, 32);
+        if (lane === 0 ? multiplierDsps(groupBits, bW, groupBits + bW, true, shape) > 0 : bW >= 2) n++;
+      }
+    }
+    return n;
+  };
+  const dsp = mulDsps(xc7Dsp);
   return {
-    lut: { productBits: a.pe * p.PW, clampBits: a.pe * p.OUT_W, tableBits: groups > 1 ? a.pe * (p.MW + p.BW) * Math.ceil(groups / 64) : 0, control: log2(groups) },
-    ff: { productBits: a.pe * p.PW, outBits: a.pe * p.OUT_W, control: log2(groups) + 2 },
-    dsp: a.pe,
-    mac16: a.pe,
+    lut: {
+      // + b in the DSP's post-adder when the product is one DSP; else adders of the partial products.
+      splitAddBits: a.pe * Math.max(0, productDsps(xc7Dsp) - 1) * p.PW,
+      lutMulBits: productDsps(xc7Dsp) === 0 ? a.pe * aW * mW : 0,
+      clampBits: a.pe * (p.PW - p.SHIFT), // two compares of the shifted product's significant bits
+      outBits: a.pe * p.OUT_W,
+      tableBits: tables ? a.pe * (p.MW + p.BW) * log2(a.channels) : 0, // $shiftx table lookups
+      indexBits: tables ? (a.pe - 1) * 32 : 0, // 32-bit channel index arithmetic and range checks
+      dspGlue: dsp,
+      control: log2(a.channels > 1 ? a.channels / a.pe : 1),
+    },
+    ff: { outBits: a.pe * p.OUT_W, control: log2(a.channels > 1 ? a.channels / a.pe : 1) + 2 },
+    dsp,
+    mac16: mulDsps(ice40Dsp),
     memories: [],
   };
 }
@@ -27,15 +66,50 @@ export function labelSelectCost(a: { n: number; k: number; pe: number }, p: Para
   };
 }
 
-/** A FIFO / buffer of depth × width bits with read/write pointers. */
+/**
+ * hw/common/fifo.v: depth × width memory read combinationally at the read pointer (so never block RAM:
+ * LUTRAM on 7-series, flip-flops and a read mux on iCE40), two (AW+1)-bit pointers and full/empty.
+ */
 export function bufferCost(depth: number, width: number): CostTerms {
   return {
-    lut: { pointerBits: 2 * log2(depth), muxBits: width },
-    ff: { pointerBits: 2 * log2(depth) + 2, outBits: width },
+    lut: { pointerBits: 2 * (log2(depth) + 1) },
+    ff: { pointerBits: 2 * (log2(depth) + 1) },
     dsp: 0,
     mac16: 0,
-    memories: [{ depth, width, writable: true }],
+    memories: [{ depth, width, writable: true, asyncRead: true }],
   };
+}
+
+/** hw/duplicate: one W-bit register feeding both outputs, a valid flag each. */
+export function duplicateCost(p: Params): CostTerms {
+  return { lut: { control: 1 }, ff: { dataBits: p.W, control: 2 }, dsp: 0, mac16: 0, memories: [] };
+}
+
+/** hw/add_streams: PE OUT_W-bit adders (both operands extended from their codes) into the output register. */
+export function addStreamsCost(p: Params): CostTerms {
+  return { lut: { addBits: p.PE * p.OUT_W, control: 1 }, ff: { outBits: p.PE * p.OUT_W, control: 1 }, dsp: 0, mac16: 0, memories: [] };
+}
+
+/** hw/concat: per lane an OUT_W-bit 2:1 mux (input a or b by beat count) into the output register. */
+export function concatCost(p: Params): CostTerms {
+  const beats = log2((p.CA + p.CB) / p.PE + 1);
+  return { lut: { muxBits: p.PE * p.OUT_W, control: beats }, ff: { outBits: p.PE * p.OUT_W, control: beats + 1 }, dsp: 0, mac16: 0, memories: [] };
+}
+
+/**
+ * hw/common/dwc.v: a CAP = 2·(IN_FOLD + OUT_FOLD)-element shift buffer in flip-flops; a beat is inserted
+ * at a variable element offset (a barrel shifter of log2(CAP) levels over the buffer) and read from the bottom.
+ */
+export function widthConverterCost(p: Params): CostTerms {
+  const cap = 2 * (p.IN_FOLD + p.OUT_FOLD);
+  const bits = cap * p.EW;
+  return { lut: { insertBits: bits * log2(cap), control: log2(cap + 1) }, ff: { bufferBits: bits, control: log2(cap + 1) }, dsp: 0, mac16: 0, memories: [] };
+}
+
+/** hw/pad: row / column / channel-fold counters, a PE·EW-bit mux (pad code or input) into the output register. */
+export function padCost(p: Params): CostTerms {
+  const counters = log2(p.C / p.PE) + log2(p.TOP + p.IH + p.BOTTOM + 1) + log2(p.LEFT + p.IW + p.RIGHT + 1);
+  return { lut: { muxBits: p.PE * p.EW, counterBits: counters }, ff: { outBits: p.PE * p.EW, counterBits: counters + 1 }, dsp: 0, mac16: 0, memories: [] };
 }
 
 export function slidingWindowCost(a: { pe: number; kh: number; kw: number; channels: number }, p: Params): CostTerms {
@@ -57,5 +131,56 @@ export function passThroughCost(inBits: number, outBits: number, mulLanes = 0): 
     dsp: mulLanes,
     mac16: mulLanes,
     memories: [],
+  };
+}
+
+interface WindowReduceAttrs { pixels: number; window: number; channels: number; pe: number }
+
+/**
+ * hw/window_reduce (MaxPool MODE 0, AvgPool MODE 1, VectorVector MODE 2), per lane: a compare and a
+ * WI-bit mux (max) or an ACC_W-bit add (sum) of this tap into the channel's partial result, which sits
+ * in a LUTRAM of 2^⌈log2 CF⌉ words read combinationally; MODE 2 first forms the term like the MVU (add/
+ * sub for bipolar / ternary weights, else a multiplier — a DSP when wide enough — against a weight
+ * that is a constant (one word) or a lookup in the constant table by tap and channel fold).
+ */
+export function windowReduceCost(a: WindowReduceAttrs, consts: Record<string, number[]>, p: Params): CostTerms {
+  const cf = a.channels / a.pe;
+  const words = a.window * cf;
+  const rw = p.MODE === 0 ? p.WI : p.ACC_W;
+  const lut: Record<string, number> = { control: log2(cf) + log2(a.window) + log2(words) };
+  let dsp = 0;
+  let mac16 = 0;
+  if (p.MODE === 0) lut.maxBits = a.pe * p.WI;
+  else lut.sumBits = a.pe * p.ACC_W;
+  if (p.MODE === 2) {
+    const bipolarIn = p.IN_KIND === 2;
+    const noMul = p.W_KIND === 2 || p.W_KIND === 3 || bipolarIn || p.WI === 1 || p.WW === 1;
+    const aW = p.IN_KIND === 0 ? p.WI : p.ACC_W;
+    if (!noMul) {
+      // The multiplier, as cost/mvu.ts: a constant weight (one word) is trimmed, a variable one is not.
+      const lane = (shape: DspShape, q: number) => {
+        if (words > 1) {
+          const bW = p.W_KIND === 0 ? p.WW : p.ACC_W;
+          return multiplierDsps(aW, bW, Math.min(p.ACC_W, aW + bW), true, shape);
+        }
+        const [bW, tz] = constantWidth(consts.weights[q * a.window], p.ACC_W);
+        return multiplierDsps(aW, bW, Math.min(p.ACC_W - tz, aW + bW), true, shape);
+      };
+      for (let q = 0; q < a.pe; q++) {
+        dsp += lane(xc7Dsp, q);
+        mac16 += lane(ice40Dsp, q);
+      }
+      if (dsp === 0) lut.lutMulBits = a.pe * p.WI * p.WW;
+      else lut.dspGlue = dsp;
+    } else lut.addSubTermBits = a.pe * ((p.W_KIND === 2 || p.W_KIND === 3 ? p.WI : p.WW) + 1);
+    // The weight lookup WEIGHTS[addr·WORD +: WORD] (or a ROM read combinationally): a mux per bit.
+    if (words > 1) lut.tableMuxBits = a.pe * p.WW * log2(words);
+  }
+  return {
+    lut,
+    ff: { outBits: a.pe * p.OUT_W, control: log2(cf) + log2(a.window) + (p.MODE === 2 ? log2(words) : 0) + 3 },
+    dsp,
+    mac16,
+    memories: [{ depth: 1 << log2(cf), width: a.pe * rw, writable: true, asyncRead: true }],
   };
 }

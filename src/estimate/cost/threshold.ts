@@ -1,27 +1,56 @@
-// Threshold cost (hw/threshold/threshold.v): PE lanes × STEPS comparators of TW bits against the
-// channel group's thresholds (a constant, a LUT mux over channel groups, or a ROM when USE_ROM), a
-// popcount of STEPS bits per lane and OUT_W-bit output registers.
+// Threshold cost (hw/threshold/threshold.v): per lane STEPS comparators x ≥ t (TW bits, signed), a
+// count of the passed steps mapped to the output code, and an OUT_W-bit output register. The
+// thresholds of the current channel group are
+//  - one group (CHANNELS ≤ PE): constants, so each comparator is against a constant, and one against
+//    the input range's ends (RTL clamps thresholds to [lo, hi + 1]) folds away entirely;
+//  - several groups: a constant table indexed by the group counter (logic per distinct bit column,
+//    read combinationally: memory.ts romLogic), compared by variable-threshold comparators;
+//  - USE_ROM (big tables): a registered ROM, in block RAM when large enough.
+// A bipolar output's y > 0 test is on a 32-bit integer (the RTL's `integer y`): a carry chain per lane.
+import { range, type QType } from '../../ir/datatype.ts';
+import { inBlockRam, inEbr, romLogic, type Memory } from './memory.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
 
-interface ThresholdAttrs { elems: number; channels: number; steps: number; pe: number }
+interface ThresholdAttrs { elems: number; channels: number; steps: number; pe: number; inType: QType }
 
-export function thresholdCost(a: ThresholdAttrs, p: Params): CostTerms {
+export function thresholdCost(a: ThresholdAttrs, consts: Record<string, number[]>, p: Params): CostTerms {
   const groups = a.channels > 1 ? a.channels / a.pe : 1;
   const perWord = (a.channels > 1 ? a.pe : 1) * a.steps;
   const rom = p.USE_ROM === 1;
-  return {
-    lut: {
-      // Against a constant (one group) a comparator is ~TW/2 LUTs; against a variable ~TW (carry chain).
-      cmpConstBits: groups === 1 ? a.pe * a.steps * p.TW : 0,
-      cmpVarBits: groups > 1 ? a.pe * a.steps * p.TW : 0,
-      // Threshold selection by channel group: a LUT ROM of the table (not USE_ROM) per bit.
-      tableBits: !rom && groups > 1 ? perWord * p.TW * Math.ceil(groups / 64) : 0,
-      popcount: a.pe * a.steps,
-      control: log2(groups),
-    },
-    ff: { outBits: a.pe * p.OUT_W, tableRegBits: rom ? perWord * p.TW : 0, control: log2(groups) + 2 },
-    dsp: 0,
-    mac16: 0,
-    memories: rom ? [{ depth: groups, width: perWord * p.TW, writable: false }] : [],
+  const [xlo, xhi] = range(a.inType);
+  const t = consts.thresholds.map((v) => Math.min(Math.max(v, xlo), xhi + 1));
+  const lut: Record<string, number> = {
+    popcount: a.steps > 1 ? a.pe * a.steps : 0,
+    // A bipolar output is y > 0 of the 32-bit integer y = OUT_BIAS + OUT_SCALE·n: a 32-bit compare per lane.
+    bipolarLanes: p.OUT_KIND === 2 ? a.pe : 0,
+    control: log2(groups),
   };
+  const ice40Lut: Record<string, number> = {};
+  const ff: Record<string, number> = { outBits: a.pe * p.OUT_W, control: log2(groups) + 2 };
+  const memories: Memory[] = [];
+  if (groups === 1) {
+    // Lane p compares against channel p's thresholds (or all lanes against the one channel's).
+    const live = t.filter((v) => v > xlo && v <= xhi).length;
+    lut.cmpConstBits = (a.channels > 1 ? 1 : a.pe) * live * p.WI;
+  } else {
+    lut.cmpVarBits = a.pe * a.steps * p.TW;
+    // THRESHOLDS[group·WORD +: WORD]: a shifter over the table, log2(GROUPS) mux levels that ABC only
+    // partly collapses into per-column functions.
+    if (!rom) lut.tableMuxBits = perWord * p.TW * log2(groups);
+    const mask = 2 ** p.TW;
+    const bit = (word: number, col: number) => {
+      const v = t[word * perWord + Math.floor(col / p.TW)];
+      return Math.floor((((v % mask) + mask) % mask) / 2 ** (col % p.TW));
+    };
+    const table: Memory = { depth: groups, width: perWord * p.TW, writable: false, logicInTerms: true };
+    if (rom) memories.push(table);
+    if (!rom || !inBlockRam(table) || !inEbr(table)) {
+      const logic = romLogic(groups, perWord * p.TW, bit);
+      const inLogic = (inBram: boolean) => (!rom || !inBram ? logic.lut : 0);
+      lut.tableColumns = inLogic(inBlockRam(table));
+      ice40Lut.tableColumns = inLogic(inEbr(table));
+      if (rom) ff.tableRegBits = inBlockRam(table) ? 0 : logic.ff;
+    }
+  }
+  return { lut, ice40Lut, ff, dsp: 0, mac16: 0, memories };
 }
