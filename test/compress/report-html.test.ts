@@ -11,26 +11,53 @@ import { foldedDataflow } from '../../src/codegen/index.ts';
 import { estimateNetwork } from '../../src/estimate/network.ts';
 import { markSparse } from '../../src/layers/mvu.ts';
 import { FoldSpace, foldingForTarget, loadDevice } from '../../src/passes/fold-auto.ts';
-import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { kilnAsync, tempDir } from '../unit/cli-helpers.ts';
-import { zooModel, zooPath } from './helpers.ts';
+import { zooPath } from './helpers.ts';
+import { parseQType, qtypeName } from '../../src/ir/datatype.ts';
+import type { DataflowGraph, Stream } from '../../src/ir/dataflow.ts';
+import { mvuOutType } from '../../src/layers/mvu.ts';
+import { randInt, rng } from '../unit/layers-helpers.ts';
 
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A random int4 MLP (128-32-10) whose fully unrolled design does not fit an iCE40 UP5K but a folded one does. */
+function int4Mlp(): DataflowGraph {
+  const r = rng(11);
+  const w1 = Array.from({ length: 32 * 128 }, () => (r() < 0.5 ? 0 : randInt(r, -8, 7)));
+  const w2 = Array.from({ length: 10 * 32 }, () => randInt(r, -8, 7));
+  const t = Array.from({ length: 32 }, () => Array.from({ length: 15 }, (_, k) => -700 + 100 * k)).flat();
+  const a1 = qtypeName(mvuOutType(32, 128, parseQType('UINT4'), w1));
+  const a2 = qtypeName(mvuOutType(10, 32, parseQType('UINT4'), w2));
+  const s = (name: string, type: string, n: number): [string, Stream] => [name, { name, qtype: parseQType(type), shape: [n] }];
+  return {
+    name: 'int4_mlp', source: 'int4_mlp.onnx',
+    streams: new Map([s('x', 'UINT4', 128), s('a', a1, 32), s('b', 'UINT4', 32), s('y', a2, 10)]),
+    layers: [
+      { name: 'fc1', kind: 'MVU', attrs: { rows: 32, cols: 128, inType: 'UINT4', weightType: 'INT4', outType: a1 }, consts: { weights: w1 }, inputs: ['x'], outputs: ['a'], origin: [] },
+      { name: 'act', kind: 'Threshold', attrs: { elems: 32, channels: 32, steps: 15, inType: a1, outType: 'UINT4' }, consts: { thresholds: t }, inputs: ['a'], outputs: ['b'], origin: [] },
+      { name: 'fc2', kind: 'MVU', attrs: { rows: 10, cols: 32, inType: 'UINT4', weightType: 'INT4', outType: a2 }, consts: { weights: w2 }, inputs: ['b'], outputs: ['y'], origin: [] },
+    ],
+    inputs: ['x'], outputs: ['y'], inputQuant: [], outputAffine: [],
+  };
+}
+
 describe('II under a device budget', () => {
-  const df = lowerModel(zooModel('mlp_pruned90_int8_qdq'));
-  const device = loadDevice('xc7z020');
+  const df = int4Mlp();
+  const part = 'ice40up5k';
+  const device = loadDevice(part);
   const marked = markSparse(df);
-  const space = new FoldSpace(marked, 'xc7');
+  const space = new FoldSpace(marked, device.family);
   const fitsDevice = (target: number) => {
     const { df: f, checked } = foldedDataflow(marked, { fold: foldingForTarget(marked, target, space, device), sparse: true });
     const e = estimateNetwork(f, checked);
-    return { ii: e.cyclesPerInference, fits: Object.entries(device.budget).every(([k, v]) => (e.total.xc7[k] ?? 0) <= v) };
+    return { ii: e.cyclesPerInference, fits: Object.entries(device.budget).every(([k, v]) => (e.total[device.family][k] ?? 0) <= v) };
   };
 
   it('is the fastest folding that fits: its II fits, one cycle faster does not', () => {
-    const b = fastestThatFits(df, 'xc7z020');
+    const b = fastestThatFits(df, part);
+    expect(fitsDevice(1).fits).toBe(false); // fully unrolled is too big
+    expect(b.cycles).toBeLessThan(fitsDevice(Number.MAX_SAFE_INTEGER).ii); // and fully folded is not the answer
     expect(b.cycles).toBeGreaterThan(1);
     expect(fitsDevice(b.cycles!)).toMatchObject({ ii: b.cycles, fits: true });
     expect(fitsDevice(b.cycles! - 1).fits).toBe(false);
