@@ -26,9 +26,9 @@ import { requireTool } from '../src/sim/tools.ts';
 import { cellsToResources, synthesize, type Resources } from '../src/synth/yosys.ts';
 import { mnist, replaceBetweenMarkers, ROOT } from './mnist.ts';
 
-const SAMPLE = Number(process.env.SAMPLE ?? 8);
+const SAMPLE = Number(process.env.SAMPLE ?? 2);
 // A fully unrolled 8-bit Threshold channel is 255 constant comparators: Yosys needs minutes per channel.
-const THRESHOLD_SAMPLE = Number(process.env.THRESHOLD_SAMPLE ?? 2);
+const THRESHOLD_SAMPLE = Number(process.env.THRESHOLD_SAMPLE ?? 1);
 const SEED = 6;
 
 /** Seeded choice of k of n indices, sorted. */

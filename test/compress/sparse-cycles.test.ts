@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileDataflow } from '../../src/codegen/index.ts';
+import { compileDataflow, foldedDataflow } from '../../src/codegen/index.ts';
+import { markSparse } from '../../src/layers/mvu.ts';
 import { sparseStudy, uniformFolding } from '../../src/compress/sparse-cycles.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';
@@ -26,6 +27,18 @@ describe('mlp_pruned90 sparse cycle model', () => {
     expect(s.sparseII / s.denseII).toBeCloseTo(1 - fc1.zeroGroups / fc1.groups + fc1.zeroFolds / fc1.groups, 12);
     expect(s.sparseII).toBeLessThan(s.denseII);
     if (pe * simd === 1) expect(s.sparseII / s.denseII).toBeLessThan(0.101); // 90 % zero weights = 90 % zero groups
+  });
+});
+
+describe('compile --sparse keeps the sparse mode only where it saves cycles', () => {
+  it('marks MVUs with zero weights, then drops it where a layer is input-bound or unrolled', () => {
+    expect(markSparse(df).layers.filter((l) => l.attrs.sparse === 1).map((l) => l.name)).toEqual(['fc1_Gemm', 'fc2_Gemm', 'fc3_Gemm']);
+    const fold = { ...uniformFolding(df, 2, 16), fc3_Gemm: { pe: 10, simd: 64 } };
+    const { df: folded } = foldedDataflow(df, { fold, sparse: true });
+    const sparse = Object.fromEntries(folded.layers.filter((l) => l.kind === 'MVU').map((l) => [l.name, l.attrs.sparse]));
+    expect(sparse).toEqual({ fc1_Gemm: 1, fc2_Gemm: 1, fc3_Gemm: 0 });
+    // without --sparse nothing is marked
+    expect(foldedDataflow(df, { fold }).df.layers.some((l) => l.attrs.sparse !== undefined)).toBe(false);
   });
 });
 
