@@ -3,7 +3,8 @@
 // 255-level Thresholds) for 1 k FPS on a Zynq-7020 and 100 k FPS — which the 7020 cannot hold (the
 // KLN2003 message says the best FPS that fits) — on the 7045, are compiled, simulated in Verilator,
 // and must (a) equal the integer reference, (b) run at exactly the estimated II, which (c) reaches the
-// target FPS; the first-output latency is within 5 % of the estimate. TFC and LeNet-5 at 1 k run in
+// target FPS; the first-output latency is within 5 % of the estimate. A depthwise conv (SlidingWindow
+// → VectorVector) checks that auto-folding folds that kind too. TFC and LeNet-5 at 1 k run in
 // `make test` (~0.5 min each); the rest (big Verilator builds: LeNet-5 at 100 k took 1.7 min on a
 // loaded machine) with KILN_E2E=1 (`make test-e2e`).
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel } from '../../src/cli/compile.ts';
+import { compileDataflow } from '../../src/codegen/index.ts';
 import { KilnError } from '../../src/diag/index.ts';
 import { range } from '../../src/ir/datatype.ts';
 import type { DataflowGraph } from '../../src/ir/dataflow.ts';
@@ -19,6 +21,7 @@ import { autoFolding } from '../../src/passes/fold-auto.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';
 import { findTool } from '../../src/sim/tools.ts';
+import { buildConv } from '../sim/conv-graphs.ts';
 import { ROOT } from '../unit/cli-helpers.ts';
 
 const tfc = join(ROOT, 'test/fixtures/corpus/qonnx-model-zoo/TFC_1W1A.onnx');
@@ -98,4 +101,22 @@ describe('auto-folded LeNet-5 (zoo lenet5_int8_qdq)', () => {
       if (run) await checkAutoFold(lenet, fps, device, 3);
     }, 3_600_000);
   });
+});
+
+describe.skipIf(!findTool('verilator'))('auto-folded depthwise conv (Pad → SlidingWindow → VectorVector)', () => {
+  it('folds the VectorVector past pe = 1 to reach the target, verified in simulation', async () => {
+    const base = { sh: 1, sw: 1, dh: 1, dw: 1, weightType: 'INT4', mvuPe: 1, simd: 1, pe: 1 };
+    const { df } = buildConv({ ...base, label: 'dw3x3_pad1_8x8_c4', ih: 8, iw: 8, c: 4, m: 4, kh: 3, kw: 3, pads: [1, 1, 1, 1], op: 'depthwise', inType: 'INT4' }, 7);
+    const serial = 8 * 8 * 9 * 4; // VectorVector at pe = 1: pixels · window · channels
+    const fps = 200e6 / (serial / 4); // needs a quarter of the serial cycles
+    const r = autoFolding(df, { fps, device: 'xc7z020', clockMHz: 200 });
+    expect(r.folding.dw?.pe).toBeGreaterThan(1);
+    expect(r.estimate.cyclesPerInference).toBeLessThanOrEqual(serial / 4);
+    const out = join(dir, 'depthwise');
+    const design = compileDataflow(df, out, { fold: r.folding });
+    const sim = await simulateAndCompare(out, design.df, randomInputs(design.df, 3));
+    expect(sim.mismatches).toBe(0);
+    expect(sim.stats.cyclesPerInference).toBe(design.manifest.estimate.cyclesPerInference);
+    expect(200e6 / sim.stats.cyclesPerInference).toBeGreaterThanOrEqual(fps);
+  }, 600_000);
 });
