@@ -5,11 +5,11 @@
 // stays within T; running faster than the slowest layer buys nothing (FINN's SetFolding makes the
 // same argument). The options: MVU pe × simd (on a conv MVU, cycles count every window), SlidingWindow
 // pe × taps (taps = kh·kw: a whole window per beat), pe for the pooling / elementwise / Pad kinds.
-// An MVU takes the fewest lanes (its area grows with them); the other kinds, whose area is not
-// monotone in pe (a Threshold's table moves between block RAM and LUTs), the option with the least
-// resources weighed as fractions of the device budget. Ties prefer the producer's beat width (no
-// width converter), then more SIMD (fewer accumulators). If the sum does not fit the device, a greedy
-// repair trades options until it does. The folded design's estimate (src/estimate) is then checked
+// An MVU takes the fewest lanes (its area grows with them), among those the least resources weighed
+// as fractions of the device budget; the other kinds, whose area is not monotone in pe (a Threshold's
+// table moves between block RAM and LUTs), the least weighed resources of all. Remaining ties prefer
+// fewer lanes, the producer's beat width (no width converter), then more SIMD (fewer accumulators).
+// If the sum does not fit the device, a greedy repair trades options until it does. The folded design's estimate (src/estimate) is then checked
 // against the budget; if it does not fit, a binary search over T finds the fastest folding that does,
 // for the error message.
 import { readFileSync, readdirSync } from 'node:fs';
@@ -119,16 +119,15 @@ const WEIGHED = 8;
 const DEFAULT_WEIGHING = 'xc7z020';
 
 /**
- * For every layer with a pe attribute: a folding within `target` cycles (or the fastest legal one).
- * MVUs take the fewest lanes; other kinds, whose area is not monotone in pe (a Threshold's table moves
- * between LUTs and block RAM), the option with the least budget-weighted resources. With a device, a
- * greedy repair then trades options (among the cheapest-lane ones) until the total fits, if it can.
+ * For every layer with a pe attribute: a folding within `target` cycles (or the fastest legal one),
+ * chosen as described at the top of this file. With a device, a greedy repair then trades options
+ * (among the cheapest-lane ones) until the total fits, if it can.
  */
 export function foldingForTarget(df: DataflowGraph, target: number, space?: FoldSpace, device?: Device): Folding {
   const sp = space ?? new FoldSpace(df, device?.family ?? 'xc7');
   // Resources are weighed as fractions of a budget: the device's, else a mid-size part's.
   const budget = (device ?? loadDevice(DEFAULT_WEIGHING)).budget;
-  const weighed = (r: Resources) => Object.entries(budget).reduce((s, [k, v]) => s + (r[k] ?? 0) / v, 0);
+  const weighed = weigh(budget);
   const outFold = new Map<string, number>();
   const chosen = new Map<string, { layer: Layer; options: Candidate[]; pick: Candidate }>();
   for (const { layer: l, options } of sp.layers) {
@@ -154,6 +153,9 @@ export function foldingForTarget(df: DataflowGraph, target: number, space?: Fold
   return Object.fromEntries([...chosen].map(([name, c]) => [name, c.pick.fold]));
 }
 
+/** Resources as one number: the sum of their fractions of the budget. */
+const weigh = (budget: Resources) => (r: Resources): number => Object.entries(budget).reduce((s, [k, v]) => s + (r[k] ?? 0) / v, 0);
+
 /**
  * Greedy repair: while the summed layer resources exceed the budget, make the single option change
  * that most reduces the excess (Σ over resources of overflow / budget); stop when none helps.
@@ -163,7 +165,7 @@ function repair(layers: { layer: Layer; options: Candidate[]; pick: Candidate }[
   const add = (r: Resources, sign: number) => { for (const k of Object.keys(budget)) total[k] = (total[k] ?? 0) + sign * (r[k] ?? 0); };
   for (const c of layers) add(sp.resources(c.layer, c.pick), 1);
   const excess = (t: Resources) => Object.entries(budget).reduce((s, [k, v]) => s + Math.max(0, (t[k] ?? 0) - v) / v, 0);
-  const weighed = (t: Resources) => Object.entries(budget).reduce((s, [k, v]) => s + (t[k] ?? 0) / v, 0);
+  const weighed = weigh(budget);
   for (let step = 0; step < 4 * layers.length && excess(total) > 0; step++) {
     let best: { c: (typeof layers)[number]; to: Candidate; excess: number; weight: number } | undefined;
     for (const c of layers) {
