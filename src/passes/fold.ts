@@ -12,7 +12,8 @@
 //  - the image kinds (SlidingWindow, Pad, MaxPool, AvgPool, VectorVector) also bound the target:
 //    the fastest they can go (pe = channels; a SlidingWindow also with a whole window per beat,
 //    taps = kh·kw) is a floor no MVU folding can beat, so the target is the slowest of all layers'
-//    fastest; each then gets the fewest lanes (pe·taps, pe dividing channels) within the target;
+//    fastest; each then gets the fewest lanes (pe·taps, pe dividing channels) within the target,
+//    except a Pad feeding a SlidingWindow: pe = channels (see the end of defaultFolding);
 //  - the streaming kinds with a `pe` (element-wise Threshold/Requant, LabelSelect, and the branch
 //    kinds Duplicate, AddStreams, Fifo, Concat) take an input's beat width when their own
 //    constraints allow it within the target (no width converter; a join takes the wider of its two
@@ -24,7 +25,7 @@
 import { fail } from '../diag/index.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { layerKind } from '../layers/index.ts';
-import { resizeFifos } from '../lower/fifo-sizing.ts';
+import { insertWindowFifos, resizeFifos } from '../lower/fifo-sizing.ts';
 
 export type Folding = Record<string, { pe?: number; simd?: number; taps?: number }>;
 
@@ -62,8 +63,11 @@ export function applyFolding(df: DataflowGraph, folding: Folding): DataflowGraph
     if (Object.entries(f).some(([k, v]) => (l.attrs[k] ?? 1) !== v)) changed.add(l.name);
     return { ...l, attrs: { ...l.attrs, ...f } };
   });
-  // Bypass FIFO depths depend on the folding of their branch: re-size those the folding changed.
-  return resizeFifos({ ...df, layers }, changed);
+  // Window generators at the II get a FIFO in front (src/lower/fifo-sizing.ts), and bypass FIFO
+  // depths depend on the folding of their branch: re-size those the folding (or a new FIFO) changed.
+  const folded: DataflowGraph = { ...df, streams: new Map(df.streams), layers: layers.map((l) => ({ ...l, inputs: [...l.inputs] })) };
+  for (const name of insertWindowFifos(folded)) changed.add(name);
+  return resizeFifos(folded, changed);
 }
 
 /** The (pe, simd) with the fewest lanes that keeps an MVU within `target` cycles (ties: more simd). */
@@ -156,6 +160,12 @@ export function defaultFolding(df: DataflowGraph): Folding {
       pe = typeof l.attrs.pe === 'number' ? l.attrs.pe : 1;
     }
     for (const o of l.outputs) outFold.set(o, pe);
+  }
+  // A Pad in front of a SlidingWindow emits whole pixels (pe = channels): at fewer lanes its padding
+  // rows stall the layers around it for as many cycles, every image — cycles a layer at the II
+  // cannot make up (seen in Verilator: ResNet-8 3 % over the II with Pads at the generator's pe).
+  for (const l of df.layers) {
+    if (l.kind === 'Pad' && df.layers.some((c) => c.kind === 'SlidingWindow' && c.inputs.includes(l.outputs[0]))) folding[l.name] = { pe: num(l, 'channels') };
   }
   return folding;
 }
