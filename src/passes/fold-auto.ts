@@ -20,7 +20,8 @@ import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { layerKind } from '../layers/index.ts';
 import { foldedDataflow } from '../codegen/index.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
-import { layerResources } from '../estimate/resources.ts';
+import { networkPerformance } from '../estimate/perf.ts';
+import { layerResources, totalResources } from '../estimate/resources.ts';
 import type { Family, Resources } from '../synth/yosys.ts';
 import type { Folding } from './fold.ts';
 
@@ -107,9 +108,14 @@ export class FoldSpace {
   }
 
   resources(layer: Layer, c: Candidate): Resources {
-    const key = `${layer.name}\0${JSON.stringify(c.fold)}`;
+    return this.layerCost({ ...layer, attrs: { ...layer.attrs, ...c.fold } });
+  }
+
+  /** layerResources of a layer of this design (folded or not, or an inserted width converter), cached. */
+  layerCost(layer: Layer): Resources {
+    const key = `${layer.name}\0${JSON.stringify(layer.attrs)}`;
     let r = this.cost.get(key);
-    if (!r) this.cost.set(key, (r = layerResources({ ...layer, attrs: { ...layer.attrs, ...c.fold } }, this.family)));
+    if (!r) this.cost.set(key, (r = layerResources(layer, this.family)));
     return r;
   }
 }
@@ -186,17 +192,11 @@ function repair(layers: { layer: Layer; options: Candidate[]; pick: Candidate }[
   }
 }
 
-function budgetKey(device: Device): 'xc7' | 'ice40' {
-  return device.family;
-}
-
-function fits(e: NetworkEstimate, device: Device): boolean {
-  const total = e.total[budgetKey(device)];
+function fits(total: Resources, device: Device): boolean {
   return Object.entries(device.budget).every(([k, v]) => (total[k] ?? 0) <= v);
 }
 
-function utilisation(e: NetworkEstimate, device: Device): Resources {
-  const total = e.total[budgetKey(device)];
+function utilisation(total: Resources, device: Device): Resources {
   return Object.fromEntries(Object.entries(device.budget).map(([k, v]) => [k, (total[k] ?? 0) / v]));
 }
 
@@ -205,37 +205,42 @@ export function autoFolding(df: DataflowGraph, opts: AutoFoldOptions): AutoFoldR
   const clockMHz = opts.clockMHz ?? 200;
   if (!(opts.fps > 0)) fail('BadArgument', `--fps must be a positive number, not ${opts.fps}`);
   if (!(clockMHz > 0)) fail('BadArgument', `--clock-mhz must be a positive number, not ${clockMHz}`);
-  const fpsOf = (e: NetworkEstimate) => (clockMHz * 1e6) / e.cyclesPerInference;
+  const fps = (cycles: number) => (clockMHz * 1e6) / cycles;
   const space = new FoldSpace(df, device.family);
-  const build = (target: number) => {
+  // A probe: the folding for a target, its II and its total on the device's family — what the search
+  // needs, from the layer costs cached in `space` (the full estimate, both families, is made once).
+  const probe = (target: number) => {
     const folding = foldingForTarget(df, target, space, device);
     const { df: folded, checked } = foldedDataflow(df, { fold: folding });
-    return { folding, estimate: estimateNetwork(folded, checked) };
+    const perf = networkPerformance(folded, checked);
+    const total = totalResources(folded.layers.map((l) => space.layerCost(l)));
+    return { folding, cycles: perf.cyclesPerInference, bottleneck: perf.bottleneck, total, fits: fits(total, device), estimate: () => estimateNetwork(folded, checked) };
   };
   const target = Math.max(1, Math.floor((clockMHz * 1e6) / opts.fps));
-  const first = build(target);
-  if (first.estimate.cyclesPerInference <= target && fits(first.estimate, device)) {
-    return { ...first, device, fps: fpsOf(first.estimate), utilisation: utilisation(first.estimate, device) };
+  const first = probe(target);
+  if (first.cycles <= target && first.fits) {
+    const estimate = first.estimate();
+    return { folding: first.folding, estimate, device, fps: fps(estimate.cyclesPerInference), utilisation: utilisation(estimate.total[device.family], device) };
   }
   // Not reachable: find the fastest folding that fits (the II at a target is monotone in the target).
-  const slowest = build(Number.MAX_SAFE_INTEGER);
+  const slowest = probe(Number.MAX_SAFE_INTEGER);
   const where = `${device.part} at ${clockMHz} MHz`;
-  if (!fits(slowest.estimate, device)) {
-    const u = utilisation(slowest.estimate, device);
+  if (!slowest.fits) {
+    const u = utilisation(slowest.total, device);
     const over = Object.entries(u).filter(([, x]) => x > 1).map(([k, x]) => `${k} ${Math.round(x * 100)} %`).join(', ');
     fail('FoldInfeasible', `cannot reach ${opts.fps} FPS on ${where}: even the most folded design does not fit (${over} of the device)`);
   }
   let lo = target; // does not work (too fast or does not fit)
-  let hi = slowest.estimate.cyclesPerInference; // fits
+  let hi = slowest.cycles; // fits
   let best = slowest;
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    const d = build(mid);
-    if (fits(d.estimate, device)) {
-      hi = Math.min(mid, d.estimate.cyclesPerInference);
+    const d = probe(mid);
+    if (d.fits) {
+      hi = Math.min(mid, d.cycles);
       best = d;
     } else lo = mid;
   }
-  const why = fits(first.estimate, device) ? `the fastest legal folding reaches II = ${first.estimate.cyclesPerInference} cycles (bottleneck ${first.estimate.bottleneck})` : 'the folding for it does not fit';
-  fail('FoldInfeasible', `cannot reach ${opts.fps} FPS on ${where} (${why}); the best that fits is ${Math.floor(fpsOf(best.estimate))} FPS (II = ${best.estimate.cyclesPerInference} cycles)`);
+  const why = first.fits ? `the fastest legal folding reaches II = ${first.cycles} cycles (bottleneck ${first.bottleneck})` : 'the folding for it does not fit';
+  fail('FoldInfeasible', `cannot reach ${opts.fps} FPS on ${where} (${why}); the best that fits is ${Math.floor(fps(best.cycles))} FPS (II = ${best.cycles} cycles)`);
 }
