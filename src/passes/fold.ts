@@ -13,7 +13,7 @@
 //    the fastest they can go (pe = channels; a SlidingWindow also with a whole window per beat,
 //    taps = kh·kw) is a floor no MVU folding can beat, so the target is the slowest of all layers'
 //    fastest; each then gets the fewest lanes (pe·taps, pe dividing channels) within the target,
-//    except a Pad feeding a SlidingWindow: pe = channels (see the end of defaultFolding);
+//    except a Pad feeding a SlidingWindow: pe = channels (padsAtFullWidth);
 //  - the streaming kinds with a `pe` (element-wise Threshold/Requant, LabelSelect, and the branch
 //    kinds Duplicate, AddStreams, Fifo, Concat) take an input's beat width when their own
 //    constraints allow it within the target (no width converter; a join takes the wider of its two
@@ -161,9 +161,16 @@ export function defaultFolding(df: DataflowGraph): Folding {
     }
     for (const o of l.outputs) outFold.set(o, pe);
   }
-  // A Pad in front of a SlidingWindow emits whole pixels (pe = channels): at fewer lanes its padding
-  // rows stall the layers around it for as many cycles, every image — cycles a layer at the II
-  // cannot make up (seen in Verilator: ResNet-8 3 % over the II with Pads at the generator's pe).
+  return padsAtFullWidth(df, folding);
+}
+
+/**
+ * Sets every Pad in front of a SlidingWindow to whole pixels per beat (pe = channels), in place:
+ * at fewer lanes its padding rows stall the layers around it for as many cycles every image, cycles
+ * a layer at the II cannot make up (seen in Verilator: ResNet-8 3 % over the II with Pads at the
+ * window generator's pe). Pad lanes are a register and a mux each. Used by every default folding.
+ */
+export function padsAtFullWidth(df: DataflowGraph, folding: Folding): Folding {
   for (const l of df.layers) {
     if (l.kind === 'Pad' && df.layers.some((c) => c.kind === 'SlidingWindow' && c.inputs.includes(l.outputs[0]))) folding[l.name] = { pe: num(l, 'channels') };
   }
