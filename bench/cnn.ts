@@ -1,17 +1,23 @@
-// Issue-4 bench section: LeNet-5 (zoo lenet5_int8_qdq, lenet5_w4a4_qdq) and the small CNV (zoo
-// cnv_small_w2a2) under the default folding: compile time, Verilator build time, cycles per
-// inference, simulation throughput, and the accuracy in Verilator on 1,000 test images against the
-// meta.json test accuracy (within 0.2 %). meta.json's figure is over the whole split, so the float
-// model's onnxruntime accuracy on the same 1,000 images is printed too, to tell sampling from error.
+// Issue-4 bench section: LeNet-5 (zoo lenet5_int8_qdq, lenet5_w4a4_qdq), the small CNV (zoo
+// cnv_small_w2a2) and nn2fpga's ResNet-8 (corpus) under the default folding: compile time, Verilator
+// build time, cycles per inference, simulation throughput; for the zoo models also the accuracy in
+// Verilator. meta.json's test accuracy is measured on a whole test split (2,000 MNIST / 10,000
+// Fashion-MNIST images), so the Verilator run covers that same split and must match it within 0.2 %;
+// and on the first 1,000 images (the issue's sample) it must match onnxruntime on those same images
+// within 0.2 % (a 1,000-image sample of the split legitimately differs from the split's figure:
+// cnv_small gets 89.3 % on the first 1,000 against 88.6 % on all 10,000).
 // MNIST comes from examples/ (the 2,000-image split the zoo evaluated LeNet-5 on); Fashion-MNIST for
 // cnv_small is not in the repo: it is read from the shared zoo's data/ when present, else that
-// accuracy is skipped with a note. Run alone: `npx tsx bench/run.ts issue 4`.
+// accuracy is skipped with a note. ResNet-8 has no data set here (CIFAR-10): random inputs, values
+// checked against the integer reference. Run alone: `npx tsx bench/run.ts issue 4`.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { compileModel } from '../src/cli/compile.ts';
+import { range } from '../src/ir/datatype.ts';
+import { numel } from '../src/ir/tensor.ts';
 import { decodeNpy } from '../src/io/npy.ts';
 import { applyOutputAffine, quantizeInput } from '../src/lower/host.ts';
 import { buildSim } from '../src/sim/build.ts';
@@ -19,7 +25,8 @@ import { simulateAndCompare } from '../src/sim/check.ts';
 import type { BenchContext, BenchSection } from './run.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const IMAGES = 1000;
+const SAMPLE = 1000;
+const RESNET_VECTORS = 8;
 const TOLERANCE = 0.002;
 
 interface Split { rows: Float32Array[]; labels: number[] }
@@ -38,14 +45,15 @@ function loadSplit(images: string, labels: string, n: number): Split {
   return { rows, labels: Array.from(y.data as ArrayLike<number>).slice(0, rows.length) };
 }
 
-const mnist = (): Split => loadSplit(join(root, 'examples/tfc_w1a1/mnist_test_2000.npy'), join(root, 'examples/tfc_w1a1/mnist_test_2000_labels.npy'), IMAGES);
-function fashion(ctx: BenchContext): Split | string {
+const mnist = (_ctx: BenchContext, n: number): Split => loadSplit(join(root, 'examples/tfc_w1a1/mnist_test_2000.npy'), join(root, 'examples/tfc_w1a1/mnist_test_2000_labels.npy'), n);
+function fashion(ctx: BenchContext, n: number): Split | string {
   const dir = ctx.shared ? join(ctx.shared, 'zoo/data') : undefined;
   if (!dir || !existsSync(join(dir, 'fashion_test.npy'))) return 'Fashion-MNIST test split not found (shared zoo data/ absent)';
-  return loadSplit(join(dir, 'fashion_test.npy'), join(dir, 'fashion_test_labels.npy'), IMAGES);
+  return loadSplit(join(dir, 'fashion_test.npy'), join(dir, 'fashion_test_labels.npy'), n);
 }
 
-const models: { name: string; data: (ctx: BenchContext) => Split | string }[] = [
+/** The test split, as many images as meta.json's accuracy was measured on. */
+const models: { name: string; data: (ctx: BenchContext, n: number) => Split | string }[] = [
   { name: 'lenet5_int8_qdq', data: mnist },
   { name: 'lenet5_w4a4_qdq', data: mnist },
   { name: 'cnv_small_w2a2', data: fashion },
@@ -54,43 +62,63 @@ const models: { name: string; data: (ctx: BenchContext) => Split | string }[] = 
 const f1 = (v: number) => v.toFixed(1);
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
 
+const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+const within = (a: number, b: number) => Math.abs(a - b) <= TOLERANCE + 1e-9;
+
 async function benchCnn(ctx: BenchContext): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'kiln-bench-cnn-'));
   const lines: string[][] = [['model', 'compile s', 'Verilator build s', 'II cycles', 'latency cycles', 'images', 'sim inferences/s', 'sim Mcycles/s', 'mismatches']];
   const accuracy: string[] = [];
+  const row = async (name: string, model: string, inputsOf: (design: ReturnType<typeof compileModel>) => number[][]) => {
+    const out = join(work, name);
+    const t = performance.now();
+    const design = compileModel(model, out);
+    const compileS = (performance.now() - t) / 1000;
+    const build = await buildSim(out);
+    const inputs = inputsOf(design);
+    const r = await simulateAndCompare(out, design.df, inputs);
+    const est = design.manifest.estimate;
+    lines.push([name, f1(compileS), f1(build.seconds), int(est.cyclesPerInference), int(est.firstOutputLatency), String(inputs.length),
+      int(inputs.length / r.runSeconds), (r.stats.cycles / r.runSeconds / 1e6).toFixed(2), String(r.mismatches)]);
+    if (r.mismatches > 0) process.exitCode = 1;
+    return { design, r };
+  };
   try {
     for (const m of models) {
-      const out = join(work, m.name);
-      const t = performance.now();
-      const design = compileModel(join(root, 'test/fixtures/zoo', m.name, 'model.onnx'), out);
-      const compileS = (performance.now() - t) / 1000;
-      const build = await buildSim(out);
-      const data = m.data(ctx);
+      const meta = JSON.parse(readFileSync(join(root, 'test/fixtures/zoo', m.name, 'meta.json'), 'utf8')) as { test_accuracy: number; dataset: { test: number } };
+      const data = m.data(ctx, meta.dataset.test);
       // Without a test split the throughput still runs on the zoo's 100 fixture images.
       const split: Split = typeof data === 'string' ? { rows: zooImages(m.name), labels: [] } : data;
-      const inputs = split.rows.map((x) => quantizeInput(design.df.inputQuant[0], x));
-      const r = await simulateAndCompare(out, design.df, inputs);
-      const est = design.manifest.estimate;
-      lines.push([m.name, f1(compileS), f1(build.seconds), int(est.cyclesPerInference), int(est.firstOutputLatency), String(inputs.length),
-        int(inputs.length / r.runSeconds), (r.stats.cycles / r.runSeconds / 1e6).toFixed(2), String(r.mismatches)]);
-      if (r.mismatches > 0) process.exitCode = 1;
-      const meta = JSON.parse(readFileSync(join(root, 'test/fixtures/zoo', m.name, 'meta.json'), 'utf8')) as { test_accuracy: number; dataset: { test: number } };
+      const model = join(root, 'test/fixtures/zoo', m.name, 'model.onnx');
+      const { design, r } = await row(m.name, model, (d) => split.rows.map((x) => quantizeInput(d.df.inputQuant[0], x)));
       if (typeof data === 'string') {
         accuracy.push(`${m.name}: accuracy SKIPPED: ${data}`);
         continue;
       }
-      const correct = r.outputs.filter((codes, k) => {
+      const hits = r.outputs.map((codes, k) => {
         const y = applyOutputAffine(design.df.outputAffine[0], codes);
         return y.indexOf(Math.max(...y)) === split.labels[k];
-      }).length;
-      const acc = correct / inputs.length;
-      const ok = Math.abs(acc - meta.test_accuracy) <= TOLERANCE + 1e-9;
-      const ortAcc = await ortAccuracy(join(root, 'test/fixtures/zoo', m.name, 'model.onnx'), split);
-      accuracy.push(`${m.name} in Verilator on the first ${inputs.length} test images: ${(100 * acc).toFixed(2)} % (${correct}/${inputs.length}); ` +
-        `meta.json ${(100 * meta.test_accuracy).toFixed(2)} % (on ${meta.dataset.test} images) → ${ok ? 'within 0.2 %' : `DIFFERS by ${(100 * Math.abs(acc - meta.test_accuracy)).toFixed(2)} %`}; ` +
-        `onnxruntime on the same ${inputs.length} images: ${(100 * ortAcc).toFixed(2)} %`);
-      if (!ok) process.exitCode = 1;
+      });
+      const accOf = (n: number) => hits.slice(0, n).filter(Boolean).length / Math.min(n, hits.length);
+      const full = accOf(hits.length);
+      const sample = accOf(SAMPLE);
+      const ortSample = await ortAccuracy(model, { rows: split.rows.slice(0, SAMPLE), labels: split.labels.slice(0, SAMPLE) });
+      const okFull = hits.length === meta.dataset.test && within(full, meta.test_accuracy);
+      const okSample = within(sample, ortSample);
+      accuracy.push(`${m.name}: Verilator on all ${hits.length} test images ${pct(full)} vs meta.json ${pct(meta.test_accuracy)} (on ${meta.dataset.test}) → ` +
+        `${okFull ? 'within 0.2 %' : `DIFFERS by ${pct(Math.abs(full - meta.test_accuracy))}`}; on the first ${SAMPLE}: ${pct(sample)} vs onnxruntime ${pct(ortSample)} → ` +
+        `${okSample ? 'within 0.2 %' : `DIFFERS by ${pct(Math.abs(sample - ortSample))}`}`);
+      if (!okFull || !okSample) process.exitCode = 1;
     }
+    // ResNet-8 (nn2fpga, corpus): no CIFAR-10 here; random inputs on the model's input grid.
+    const resnet = join(root, 'test/fixtures/corpus/nn2fpga/resnet8.onnx');
+    await row('nn2fpga resnet8', resnet, (d) => {
+      const x = d.df.streams.get(d.df.inputs[0])!;
+      const [lo, hi] = range(x.qtype);
+      let seed = 8;
+      const next = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+      return Array.from({ length: RESNET_VECTORS }, () => Array.from({ length: numel(x.shape) }, () => lo + Math.floor(next() * (hi - lo + 1))));
+    });
     for (const line of table(lines)) ctx.log(line);
     ctx.log('');
     for (const line of accuracy) ctx.log(line);
@@ -124,6 +152,6 @@ function table(rows: string[][]): string[] {
 }
 
 export const cnnSection: BenchSection = {
-  name: `issue 4: CNNs → RTL → Verilator (LeNet-5, cnv_small; default folding; accuracy on ${IMAGES} test images)`,
+  name: 'issue 4: CNNs → RTL → Verilator (LeNet-5, cnv_small, ResNet-8; default folding; accuracy on the whole test split and on its first 1,000 images)',
   run: benchCnn,
 };

@@ -36,6 +36,28 @@ export function csdDigits(n: number): number {
   return digits;
 }
 
+// Auto-folding prices many foldings of the same weights: remember each folding's ROM analysis.
+const romCache = new WeakMap<readonly number[], Map<string, { lut: number; ff: number }>>();
+
+function weightRomLogic(a: MvuAttrs, weights: readonly number[], folds: number, sf: number, ww: number): { lut: number; ff: number } {
+  let byFold = romCache.get(weights);
+  if (!byFold) romCache.set(weights, (byFold = new Map()));
+  const key = `${a.rows}x${a.cols}:${a.pe}x${a.simd}:${ww}`;
+  const hit = byFold.get(key);
+  if (hit) return hit;
+  const codes = Int32Array.from(weights, (w) => encode(a.weightType, w));
+  // Word nf·SF + sf, lane (p, s) bit b: W[nf·PE + p][sf·SIMD + s] bit b (src/layers/mvu.ts's packing).
+  const logic = romLogic(folds, a.pe * a.simd * ww, (word, col) => {
+    const n = Math.floor(word / sf);
+    const s = word % sf;
+    const lane = Math.floor(col / ww);
+    const pe = Math.floor(lane / a.simd);
+    return codes[(n * a.pe + pe) * a.cols + s * a.simd + (lane % a.simd)] >> (col % ww);
+  });
+  byFold.set(key, logic);
+  return logic;
+}
+
 export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params): CostTerms {
   const weights = consts.weights;
   const wi = bitWidth(a.inType);
@@ -96,8 +118,8 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
     const lutMul = hasMul && dsps === 0;
     if (unrolled) {
       // Constant weights: zero terms vanish; every other term is added into its row's ACC_W-bit
-      // (sign-extended) adder chain (a −x term becomes a subtraction), except that a DSP's product
-      // enters through its post-adder; a LUT constant multiplier adds one ACC_W-bit adder per extra CSD digit.
+      // (sign-extended) adder chain (a −x term becomes a subtraction); a DSP's product may enter through
+      // its post-adder; a LUT constant multiplier adds one ACC_W-bit adder per extra CSD digit.
       let live = 0;
       let csdAdders = 0;
       for (const w of weights) {
@@ -109,7 +131,8 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
       else {
         f.constAddBits = Math.max(0, live - dsps) * p.ACC_W;
         if (lutMul) f.constMulBits = csdAdders * p.ACC_W;
-        if (dsps > 0) f.dspLanes = dsps;
+        // DSP products: the adds of the ones the post-adder cascade does not take (fitted share).
+        if (dsps > 0) f.dspAddBits = dsps * p.ACC_W;
       }
       return f;
     }
@@ -140,15 +163,7 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
     const rom: Memory = { depth: folds, width: lanes * ww, writable: false, logicInTerms: true };
     memories.push(rom);
     if (!inBlockRam(rom) || !inEbr(rom)) {
-      const codes = Int32Array.from(weights, (w) => encode(a.weightType, w));
-      // Word nf·SF + sf, lane (p, s) bit b: W[nf·PE + p][sf·SIMD + s] bit b (src/layers/mvu.ts's packing).
-      const logic = romLogic(folds, lanes * ww, (word, col) => {
-        const n = Math.floor(word / sf);
-        const s = word % sf;
-        const lane = Math.floor(col / ww);
-        const pe = Math.floor(lane / a.simd);
-        return codes[(n * a.pe + pe) * a.cols + s * a.simd + (lane % a.simd)] >> (col % ww);
-      });
+      const logic = weightRomLogic(a, weights, folds, sf, ww);
       lut.romColumns = inBlockRam(rom) ? 0 : logic.lut;
       ff.romRegBits = inBlockRam(rom) ? 0 : logic.ff;
       ice40Lut.romColumns = inEbr(rom) ? 0 : logic.lut;

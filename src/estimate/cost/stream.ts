@@ -55,11 +55,15 @@ export function requantCost(a: { elems: number; channels: number; pe: number }, 
   };
 }
 
+/**
+ * hw/label_select: K ranked (value, index) registers; each of the PE elements of a beat is compared
+ * with all K (WI+1-bit signed compares) and inserted (a (WI+1+OUT_W)-bit mux per register), one element
+ * after the other within the cycle, so the logic is PE·K deep; plus a K-beat output buffer.
+ */
 export function labelSelectCost(a: { n: number; k: number; pe: number }, p: Params): CostTerms {
-  // k ranked (value, index) registers with a compare/insert per register, fed PE elements a cycle.
   return {
-    lut: { compareBits: a.k * a.pe * (p.WI + p.OUT_W), control: log2(a.n) },
-    ff: { rankBits: a.k * (p.WI + p.OUT_W), control: log2(a.n) + 2 },
+    lut: { compareBits: a.pe * a.k * (p.WI + 1), insertBits: a.pe * a.k * (p.WI + 1 + p.OUT_W), control: log2(a.n) },
+    ff: { rankBits: a.k * (p.WI + 1 + p.OUT_W + 1), outBits: a.k * p.OUT_W, control: log2(a.n) + 2 },
     dsp: 0,
     mac16: 0,
     memories: [],
@@ -82,7 +86,7 @@ export function bufferCost(depth: number, width: number): CostTerms {
 
 /** hw/duplicate: one W-bit register feeding both outputs, a valid flag each. */
 export function duplicateCost(p: Params): CostTerms {
-  return { lut: { control: 1 }, ff: { dataBits: p.W, control: 2 }, dsp: 0, mac16: 0, memories: [] };
+  return { lut: { control: 4 }, ff: { dataBits: p.W, control: 2 }, dsp: 0, mac16: 0, memories: [] };
 }
 
 /** hw/add_streams: PE OUT_W-bit adders (both operands extended from their codes) into the output register. */
@@ -109,7 +113,8 @@ export function widthConverterCost(p: Params): CostTerms {
 /** hw/pad: row / column / channel-fold counters, a PE·EW-bit mux (pad code or input) into the output register. */
 export function padCost(p: Params): CostTerms {
   const counters = log2(p.C / p.PE) + log2(p.TOP + p.IH + p.BOTTOM + 1) + log2(p.LEFT + p.IW + p.RIGHT + 1);
-  return { lut: { muxBits: p.PE * p.EW, counterBits: counters }, ff: { outBits: p.PE * p.EW, counterBits: counters + 1 }, dsp: 0, mac16: 0, memories: [] };
+  // Each counter: an incrementer and its wrap / border compares (about two LUTs a bit).
+  return { lut: { muxBits: p.PE * p.EW, counterBits: 2 * counters }, ff: { outBits: p.PE * p.EW, counterBits: counters + 1 }, dsp: 0, mac16: 0, memories: [] };
 }
 
 export function slidingWindowCost(a: { pe: number; kh: number; kw: number; channels: number }, p: Params): CostTerms {
@@ -150,8 +155,10 @@ export function windowReduceCost(a: WindowReduceAttrs, consts: Record<string, nu
   const lut: Record<string, number> = { control: log2(cf) + log2(a.window) + log2(words) };
   let dsp = 0;
   let mac16 = 0;
-  if (p.MODE === 0) lut.maxBits = a.pe * p.WI;
-  else lut.sumBits = a.pe * p.ACC_W;
+  // With one tap every beat is the first: nothing is accumulated and the partial results are never read.
+  const taps = a.window > 1;
+  if (taps && p.MODE === 0) lut.maxBits = 2 * a.pe * p.WI; // compare, then the x / held mux
+  else if (taps) lut.sumBits = a.pe * p.ACC_W;
   if (p.MODE === 2) {
     const bipolarIn = p.IN_KIND === 2;
     const noMul = p.W_KIND === 2 || p.W_KIND === 3 || bipolarIn || p.WI === 1 || p.WW === 1;
@@ -181,6 +188,7 @@ export function windowReduceCost(a: WindowReduceAttrs, consts: Record<string, nu
     ff: { outBits: a.pe * p.OUT_W, control: log2(cf) + log2(a.window) + (p.MODE === 2 ? log2(words) : 0) + 3 },
     dsp,
     mac16,
-    memories: [{ depth: 1 << log2(cf), width: a.pe * rw, writable: true, asyncRead: true }],
+    // Addressed by the channel-fold counter: one word (a register) when there is one channel fold.
+    memories: taps ? [{ depth: cf === 1 ? 1 : 1 << log2(cf), width: a.pe * rw, writable: true, asyncRead: true }] : [],
   };
 }

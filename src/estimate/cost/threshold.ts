@@ -29,9 +29,21 @@ export function thresholdCost(a: ThresholdAttrs, consts: Record<string, number[]
   const ff: Record<string, number> = { outBits: a.pe * p.OUT_W, control: log2(groups) + 2 };
   const memories: Memory[] = [];
   if (groups === 1) {
-    // Lane p compares against channel p's thresholds (or all lanes against the one channel's).
-    const live = t.filter((v) => v > xlo && v <= xhi).length;
-    lut.cmpConstBits = (a.channels > 1 ? 1 : a.pe) * live * p.WI;
+    // Lane p compares against channel p's thresholds (or all lanes against the one channel's). x ≥ t
+    // only looks at the input bits above t's trailing zeros (counted from the range's bottom, where
+    // signed and unsigned order agree).
+    let bits = 0;
+    for (const v of t) {
+      if (v <= xlo || v > xhi) continue;
+      let d = v - xlo;
+      let tz = 0;
+      while (d % 2 === 0) {
+        d /= 2;
+        tz++;
+      }
+      bits += p.WI - tz;
+    }
+    lut.cmpConstBits = (a.channels > 1 ? 1 : a.pe) * bits;
   } else {
     lut.cmpVarBits = a.pe * a.steps * p.TW;
     // THRESHOLDS[group·WORD +: WORD]: a shifter over the table, log2(GROUPS) mux levels that ABC only
