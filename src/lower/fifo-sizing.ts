@@ -319,11 +319,12 @@ const ELEMENTWISE = new Set(['Threshold', 'Requant']);
 // SlidingWindow refuse input in bursts: a Pad, while it emits padding (the last row's right pad, the
 // bottom and the next image's top rows and the first left pad: one run of padding beats), and the
 // window generator's line buffer, which in steady state lags its producer by up to `sh` input lines
-// more than it holds. So a Fifo goes in front of a Pad feeding a SlidingWindow when a layer at the
-// II feeds that Pad through pass-through layers (Threshold, Duplicate, …: they hold a beat or two),
-// and in front of a strided SlidingWindow at the II without a Pad (never where the design input
-// feeds it: the host does not stall; stride-1 generators keep up with their line buffer alone). It holds what the producer makes at its mean rate during the padding
-// run, plus sh input lines:
+// more than it holds. So a Fifo goes in front of a Pad feeding a SlidingWindow (or of the
+// SlidingWindow when it has no Pad) when a layer at the II feeds that Pad through pass-through
+// layers (Threshold, Duplicate, …: they hold a beat or two), or when the SlidingWindow is strided
+// and at the II itself (stride-1 generators keep up with their line buffer alone); never where the
+// design input feeds it (the host does not stall). It holds what the producer makes at its mean
+// rate during the padding run, plus sh input lines:
 //
 //   elems = ceil(padding run in Pad beats × input elements / II) + sh · iw · channels
 //
@@ -344,7 +345,7 @@ export function insertWindowFifos(df: DataflowGraph): string[] {
     const before = producer.get(swg.layer.inputs[0]);
     const pad = before?.c.layer.kind === 'Pad' ? before.c : undefined;
     const atII = (c: CheckedLayer) => c.kind.spec.cycles(c.attrs as never) >= ii;
-    if (pad ? !feedsFromII(pad, producer, atII) : !(atII(swg) && a.sh > 1)) continue;
+    if (!(atII(swg) && a.sh > 1) && !(pad && feedsFromII(pad, producer, atII))) continue;
     const head = pad ?? swg; // the layer the FIFO goes in front of
     const feed = producer.get(head.layer.inputs[0]);
     if (!feed || feed.c.layer.kind === 'Fifo') continue; // the design input, or already buffered
