@@ -9,8 +9,8 @@
 //   npx tsx bench/calibrate.ts --fit            refit src/estimate/cost/coefficients.json (+ docs/calibration-loo.json)
 //   npx tsx bench/calibrate.ts --report-only    rewrite docs/calibration.md from the data file
 //   npx tsx bench/calibrate.ts --merge a.json,b.json   take parallel workers' measurements into the data file
-// Measuring replaces the selected kinds × families in the data file with fresh (cached) results, so a
-// stale measurement of changed RTL never survives a run. Several workers may run at once with
+// Measuring replaces each selected case's entry in the data file with a fresh (cached) result, so a
+// stale measurement of changed RTL never survives a run over it. Several workers may run at once with
 // different --data files (synth results are shared through the cache); a final run merges them.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,8 +34,10 @@ const dataPath = opt('data') ?? join(kilnRoot, 'docs', 'calibration-data.json');
 const docPath = join(kilnRoot, 'docs', 'calibration.md');
 const looPath = join(kilnRoot, 'docs', 'calibration-loo.json');
 
-const allCases = calibrationCases(perKind);
+// The sweep is calibrationCases(30); --per-kind N measures only each kind's first N of it.
+const allCases = calibrationCases(30);
 const byLabel = new Map(allCases.map((c) => [c.label, c]));
+const measured = new Set(calibrationCases(perKind).map((c) => c.label));
 const data: CalibrationData = existsSync(dataPath)
   ? (JSON.parse(readFileSync(dataPath, 'utf8')) as CalibrationData)
   : { thresholds: defaultThresholds, measurements: [] };
@@ -90,14 +92,11 @@ if (!args.includes('--report-only')) {
   // Round-robin over kinds (each kind's i-th case, then the (i+1)-th), so an interrupted run covers every kind.
   const rank = new Map<string, number>();
   const index = new Map(allCases.map((c) => [c.label, rank.set(c.layer.kind, (rank.get(c.layer.kind) ?? -1) + 1).get(c.layer.kind)!]));
-  const selected = allCases.filter((c) => !kinds || kinds.includes(c.layer.kind)).sort((x, y) => index.get(x.label)! - index.get(y.label)!);
-  const isSelected = (m: Measurement) => families.includes(m.family) && (!kinds || kinds.includes(m.kind));
-  const fresh: Measurement[] = [];
+  const selected = allCases.filter((c) => measured.has(c.label) && (!kinds || kinds.includes(c.layer.kind))).sort((x, y) => index.get(x.label)! - index.get(y.label)!);
   for (const family of families) {
     for (const [i, c] of selected.entries()) {
       try {
         const m = await measure(c, family);
-        fresh.push(m);
         data.measurements = [...data.measurements.filter((x) => !(x.family === family && x.label === c.label)), m];
         save();
         process.stdout.write(`[${family} ${i + 1}/${selected.length}] ${c.label}: ${JSON.stringify(m.resources)} (${m.seconds}s)\n`);
@@ -106,9 +105,8 @@ if (!args.includes('--report-only')) {
       }
     }
   }
-  // Drop measurements of the selection that are no longer cases (renamed / removed configurations).
-  const keep = new Set(fresh.map((m) => `${m.family}:${m.label}`));
-  data.measurements = data.measurements.filter((m) => !isSelected(m) || keep.has(`${m.family}:${m.label}`));
+  // Drop measurements of cases no longer in the sweep (renamed / removed configurations).
+  data.measurements = data.measurements.filter((m) => byLabel.has(m.label));
   save();
 }
 

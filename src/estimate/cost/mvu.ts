@@ -11,8 +11,12 @@
 //    and a flip-flop; a constant column or an address bit costs nothing), so the ROM terms count the
 //    distinct columns of the actual weights (memory.ts romLogic);
 //  - fully unrolled (FOLDS = 1): the weights are constants, so a lane is a constant-coefficient product:
-//    zero weights vanish, ±1 is a wire or a negation, others a shift-and-add with one adder per extra
-//    canonical-signed-digit (CSD) digit of |w|. The adder tree then sums only the live terms.
+//    zero weights vanish, ±1 is a wire or a subtraction; others go to a DSP when Yosys's mul2dsp takes
+//    the trimmed constant (one per distinct (input, weight) pair: opt_merge shares them across rows),
+//    else a shift-and-add with one adder per extra canonical-signed-digit (CSD) digit of |w|. The
+//    adder chains then sum only the live terms.
+// Every LUT / FF term is a feature with a fitted coefficient (cost/coefficients.json; docs/calibration.md);
+// DSP48 / SB_MAC16 counts are exact ports of Yosys's mapping rules (cost/dsp.ts), not fitted.
 import { bitWidth, type QType } from '../../ir/datatype.ts';
 import { encode } from '../../layers/define.ts';
 import { mvuMultipliers } from '../../layers/mvu.ts';

@@ -1,7 +1,9 @@
-// Cost of the streaming layers without arithmetic arrays (hw/requant, label_select, common/fifo, dwc,
-// sliding_window, pad, window_reduce, duplicate, add_streams, concat): registers and muxes on the beat
-// width, plus their buffers as memories.
+// Cost of the streaming layers (hw/requant, label_select, common/fifo, common/dwc, sliding_window, pad,
+// window_reduce, duplicate, add_streams, concat): per layer kind the structures its RTL builds, as
+// features whose LUT / FF coefficients the calibration sweep fits (a kind with fewer than four measured
+// cases keeps 1 per feature unit, the first-principles count), plus buffers as memories (memory.ts).
 import { constantWidth, ice40Dsp, multiplierDsps, xc7Dsp, type DspShape } from './dsp.ts';
+import { inBlockRam, inEbr, type Memory } from './memory.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
 
 /**
@@ -36,11 +38,19 @@ export function requantCost(a: { elems: number; channels: number; pe: number }, 
     return n;
   };
   const dsp = mulDsps(xc7Dsp);
+  const mac16 = mulDsps(ice40Dsp);
+  // + b in the DSP's post-adder when the product is one DSP; else adders of the partial products.
+  const split = (shape: DspShape) => ({
+    splitAddBits: a.pe * Math.max(0, productDsps(shape) - 1) * p.PW,
+    // One channel: the constant product's + b stayed in LUTs in the sweep (not the DSP's post-adder).
+    constBiasBits: tables ? 0 : a.pe * p.PW,
+    lutMulBits: productDsps(shape) === 0 ? a.pe * aW * mW : 0,
+  });
   return {
+    // iCE40: its own product split; and the lanes' 32-bit index products are LUT multipliers there.
+    ice40Lut: { ...split(ice40Dsp), dspGlue: mac16, indexBits: tables ? (a.pe - 1) * 32 * 2 : 0 },
     lut: {
-      // + b in the DSP's post-adder when the product is one DSP; else adders of the partial products.
-      splitAddBits: a.pe * Math.max(0, productDsps(xc7Dsp) - 1) * p.PW,
-      lutMulBits: productDsps(xc7Dsp) === 0 ? a.pe * aW * mW : 0,
+      ...split(xc7Dsp),
       clampBits: a.pe * (p.PW - p.SHIFT), // two compares of the shifted product's significant bits
       outBits: a.pe * p.OUT_W,
       tableBits: tables ? a.pe * (p.MW + p.BW) * log2(a.channels) : 0, // $shiftx table lookups
@@ -50,7 +60,7 @@ export function requantCost(a: { elems: number; channels: number; pe: number }, 
     },
     ff: { outBits: a.pe * p.OUT_W, control: log2(a.channels > 1 ? a.channels / a.pe : 1) + 2 },
     dsp,
-    mac16: mulDsps(ice40Dsp),
+    mac16,
     memories: [],
   };
 }
@@ -63,7 +73,8 @@ export function requantCost(a: { elems: number; channels: number; pe: number }, 
 export function labelSelectCost(a: { n: number; k: number; pe: number }, p: Params): CostTerms {
   return {
     lut: { compareBits: a.pe * a.k * (p.WI + 1), insertBits: a.pe * a.k * (p.WI + 1 + p.OUT_W), control: log2(a.n) },
-    ff: { rankBits: a.k * (p.WI + 1 + p.OUT_W + 1), outBits: a.k * p.OUT_W, control: log2(a.n) + 2 },
+    // With the whole vector in one beat nothing is carried between beats: no rank registers.
+    ff: { rankBits: a.n > a.pe ? a.k * (p.WI + 1 + p.OUT_W + 1) : 0, outBits: a.k * p.OUT_W, control: log2(a.n) + 2 },
     dsp: 0,
     mac16: 0,
     memories: [],
@@ -71,16 +82,22 @@ export function labelSelectCost(a: { n: number; k: number; pe: number }, p: Para
 }
 
 /**
- * hw/common/fifo.v: depth × width memory read combinationally at the read pointer (so never block RAM:
- * LUTRAM on 7-series, flip-flops and a read mux on iCE40), two (AW+1)-bit pointers and full/empty.
+ * hw/common/fifo.v: depth × width memory read at the read pointer, two (AW+1)-bit pointers and
+ * full/empty. The read is combinational, but the address is a register, which Yosys folds into the
+ * read port: a synchronous read, so big FIFOs go to block RAM.
  */
 export function bufferCost(depth: number, width: number): CostTerms {
+  const mem: Memory = { depth, width, writable: true };
+  // In block RAM the RTL's read-during-write behaviour is emulated around it: a data-wide bypass
+  // register and mux (calibration: about one LUT and one FF per data bit).
+  const bypass = (inBram: boolean) => (inBram ? width : 0);
   return {
-    lut: { pointerBits: 2 * (log2(depth) + 1) },
-    ff: { pointerBits: 2 * (log2(depth) + 1) },
+    lut: { pointerBits: 2 * (log2(depth) + 1), blockReadBits: bypass(inBlockRam(mem)) },
+    ice40Lut: { blockReadBits: bypass(inEbr(mem)) },
+    ff: { pointerBits: 2 * (log2(depth) + 1), blockReadBits: bypass(inBlockRam(mem)) },
     dsp: 0,
     mac16: 0,
-    memories: [{ depth, width, writable: true, asyncRead: true }],
+    memories: [mem],
   };
 }
 
@@ -117,14 +134,20 @@ export function padCost(p: Params): CostTerms {
   return { lut: { muxBits: p.PE * p.EW, counterBits: 2 * counters }, ff: { outBits: p.PE * p.EW, counterBits: counters + 1 }, dsp: 0, mac16: 0, memories: [] };
 }
 
+/**
+ * hw/sliding_window: a DEPTH-word line buffer of PE·EW-bit beats, written in order and read at a
+ * computed address (window base + tap offsets; counters for channel fold, kernel x / y, output x / y)
+ * into the output register, which block RAM absorbs as its read register; plus the address arithmetic.
+ */
 export function slidingWindowCost(a: { pe: number; kh: number; kw: number; channels: number }, p: Params): CostTerms {
   const width = a.pe * p.EW;
+  const buffer: Memory = { depth: p.DEPTH, width, writable: true };
   return {
     lut: { muxBits: width, addressBits: 4 * log2(p.DEPTH) + 2 * log2(p.IH * p.IW) },
-    ff: { outBits: width, addressBits: 4 * log2(p.DEPTH) + 2 * log2(p.IH * p.IW) + 8 },
+    ff: { outBits: inBlockRam(buffer) ? 0 : width, addressBits: 4 * log2(p.DEPTH) + 2 * log2(p.IH * p.IW) + 8 },
     dsp: 0,
     mac16: 0,
-    memories: [{ depth: p.DEPTH, width, writable: true }],
+    memories: [buffer],
   };
 }
 

@@ -48,7 +48,10 @@ export function thresholdCost(a: ThresholdAttrs, consts: Record<string, number[]
     lut.cmpVarBits = a.pe * a.steps * p.TW;
     // THRESHOLDS[group·WORD +: WORD]: a shifter over the table, log2(GROUPS) mux levels that ABC only
     // partly collapses into per-column functions.
-    if (!rom) lut.tableMuxBits = perWord * p.TW * log2(groups);
+    if (!rom) {
+      lut.tableMuxBits = perWord * p.TW * log2(groups);
+      lut.tableBits = perWord * p.TW * groups; // the shifter's constant input: the whole table
+    }
     const mask = 2 ** p.TW;
     const bit = (word: number, col: number) => {
       const v = t[word * perWord + Math.floor(col / p.TW)];
