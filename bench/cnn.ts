@@ -21,7 +21,8 @@ import { numel } from '../src/ir/tensor.ts';
 import { decodeNpy } from '../src/io/npy.ts';
 import { applyOutputAffine, quantizeInput } from '../src/lower/host.ts';
 import { buildSim } from '../src/sim/build.ts';
-import { simulateAndCompare } from '../src/sim/check.ts';
+import { compareOutputs, referenceOutputs } from '../src/sim/check.ts';
+import { simulate } from '../src/sim/simulate.ts';
 import type { BenchContext, BenchSection } from './run.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -67,8 +68,10 @@ const within = (a: number, b: number) => Math.abs(a - b) <= TOLERANCE + 1e-9;
 
 async function benchCnn(ctx: BenchContext): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'kiln-bench-cnn-'));
-  const lines: string[][] = [['model', 'compile s', 'Verilator build s', 'II cycles', 'latency cycles', 'images', 'sim inferences/s', 'sim Mcycles/s', 'mismatches']];
+  const lines: string[][] = [['model', 'compile s', 'Verilator build s', 'II cycles', 'latency cycles', 'images', 'sim inferences/s', 'sim Mcycles/s', 'mismatches vs reference']];
   const accuracy: string[] = [];
+  // Values are compared with the integer reference on the first SAMPLE inferences (the JS reference
+  // takes ~0.1 s per cnv_small image; the accuracy over the whole split needs only the RTL outputs).
   const row = async (name: string, model: string, inputsOf: (design: ReturnType<typeof compileModel>) => number[][]) => {
     const out = join(work, name);
     const t = performance.now();
@@ -76,11 +79,13 @@ async function benchCnn(ctx: BenchContext): Promise<void> {
     const compileS = (performance.now() - t) / 1000;
     const build = await buildSim(out);
     const inputs = inputsOf(design);
-    const r = await simulateAndCompare(out, design.df, inputs);
+    const r = await simulate(out, inputs);
+    const checked = Math.min(SAMPLE, inputs.length);
+    const { mismatches } = compareOutputs(r.outputs.slice(0, checked), referenceOutputs(design.df, inputs.slice(0, checked)));
     const est = design.manifest.estimate;
     lines.push([name, f1(compileS), f1(build.seconds), int(est.cyclesPerInference), int(est.firstOutputLatency), String(inputs.length),
-      int(inputs.length / r.runSeconds), (r.stats.cycles / r.runSeconds / 1e6).toFixed(2), String(r.mismatches)]);
-    if (r.mismatches > 0) process.exitCode = 1;
+      int(inputs.length / r.runSeconds), (r.stats.cycles / r.runSeconds / 1e6).toFixed(2), `${mismatches} of ${checked}`]);
+    if (mismatches > 0) process.exitCode = 1;
     return { design, r };
   };
   try {
