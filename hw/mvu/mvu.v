@@ -7,7 +7,9 @@
 // vector loads while the current one is computed: steady state is exactly NF*SF cycles/vector.
 //
 // Weights are constants. Fully unrolled (NF*SF == 1): the WEIGHTS parameter, so synthesis
-// constant-propagates every product (zero weights vanish, +-1 weights become wires/negations).
+// constant-propagates every product (zero weights vanish, +-1 weights become wires/negations);
+// there products are formed at their natural width and summed in a balanced adder tree that widens
+// by one bit per level (about half the LUTs of a chain of ACC_W-bit products, Yosys-measured).
 // Folded: a ROM (synchronous read) of NF*SF words of PE*SIMD weights, loaded from WEIGHT_FILE
 // with $readmemh (path relative to the simulator's working directory = the generated output dir).
 // Word nf*SF+sf holds W[nf*PE+p][sf*SIMD+s] at bits [(p*SIMD+s)*WW +: WW].
@@ -17,7 +19,7 @@
 // Products, chosen per configuration by generate (no multiplier unless both sides are wider):
 //   bipolar x bipolar  XNOR + popcount, result 2*popcount - COLS
 //   bipolar weight     add/sub (x or -x);  ternary weight: add/sub/skip
-//   bipolar input      add/sub (w or -w);  otherwise a signed multiply in ACC_W bits.
+//   bipolar input      add/sub (w or -w);  otherwise a signed multiply (ACC_W bits folded, WI+WW+1 unrolled).
 // ACC_W (computed by src/layers/mvu.ts from the actual weights) holds every partial sum, so the
 // accumulator cannot overflow; the output keeps the low OUT_W bits (the exact result fits).
 module mvu #(
@@ -160,23 +162,83 @@ module mvu #(
     else w_value = {{(ACC_W - WW){1'b0}}, code};
   endfunction
 
+  // w*x as a signed product at its natural width (each side one bit wider so unsigned codes fit;
+  // every lane term fits PW bits), then sign-extended to ACC_W: synthesis sees a WI x WW
+  // multiplier, not an ACC_W x ACC_W one (as unsigned vectors, the sign-extended ACC_W operands
+  // made Yosys build full-width constant multipliers: ~2x the LUTs in fully unrolled rows).
+  localparam integer PW = WI + WW + 1;
+  localparam integer EW = ACC_W > PW ? ACC_W : PW;
+  localparam integer LEVELS = SIMD > 1 ? $clog2(SIMD) : 0;
+  localparam integer ROOT_W = PW + LEVELS < ACC_W ? PW + LEVELS : ACC_W;
+  function [ACC_W-1:0] narrow_product(input [WW-1:0] w, input [WI-1:0] x);
+    reg signed [WI:0] xs;
+    reg signed [WW:0] ws;
+    reg signed [PW-1:0] prod;
+    /* verilator lint_off UNUSEDSIGNAL */ // top bits when ACC_W < PW (the exact sum fits ACC_W)
+    reg [EW-1:0] ext;
+    /* verilator lint_on UNUSEDSIGNAL */
+    begin
+      xs = IN_KIND == 1 ? {x[WI-1], x} : {1'b0, x};
+      ws = W_KIND == 0 ? {1'b0, w} : {w[WW-1], w};
+      prod = xs * ws;
+      ext = {{(EW - PW + 1){prod[PW-1]}}, prod[PW-2:0]};
+      narrow_product = ext[ACC_W-1:0];
+    end
+  endfunction
+
   // One lane's contribution w*x (or the xnor bit) in ACC_W bits.
   function [ACC_W-1:0] term(input [WW-1:0] w, input [WI-1:0] x);
     if (XNOR) term = {{(ACC_W - 1){1'b0}}, ~(w[0] ^ x[0])};
     else if (W_KIND == 2) term = w[0] ? x_value(x) : -x_value(x);
     else if (W_KIND == 3) term = w[0] ? (w[WW-1] ? -x_value(x) : x_value(x)) : {ACC_W{1'b0}};
     else if (IN_KIND == 2) term = x[0] ? w_value(w) : -w_value(w);
+    else if (FOLDS == 1) term = narrow_product(w, x);
     else term = x_value(x) * w_value(w);
   endfunction
 
   genvar p;
   generate
     for (p = 0; p < PE; p = p + 1) begin : g_pe
-      reg [ACC_W-1:0] dot;
-      integer s;
-      always @* begin
-        dot = {ACC_W{1'b0}};
-        for (s = 0; s < SIMD; s = s + 1) dot = dot + term(w_word[(p*SIMD+s)*WW +: WW], x_word[s*WI +: WI]);
+      wire [ACC_W-1:0] dot;
+      if (FOLDS == 1) begin : g_tree
+        // Balanced adder tree, each level one bit wider than the one below (capped at ACC_W: sums
+        // are exact modulo 2^ACC_W and the result fits), leaves at the lane term's natural width.
+        genvar l, i;
+        for (l = 0; l <= LEVELS; l = l + 1) begin : lv
+          localparam integer N = (SIMD + (1 << l) - 1) >> l;
+          localparam integer W = PW + l < ACC_W ? PW + l : ACC_W;
+          wire [N*W-1:0] v;
+          for (i = 0; i < N; i = i + 1) begin : node
+            if (l == 0) begin : leaf
+              wire [ACC_W-1:0] t = term(w_word[(p*SIMD+i)*WW +: WW], x_word[i*WI +: WI]);
+              assign v[i*W +: W] = t[W-1:0];
+              if (W < ACC_W) begin : g_unused
+                wire unused_t = &{1'b0, t[ACC_W-1:W]};
+              end
+            end else begin : sum
+              localparam integer WB = PW + l - 1 < ACC_W ? PW + l - 1 : ACC_W;
+              wire [WB-1:0] a = lv[l-1].v[(2*i)*WB +: WB];
+              wire [W-1:0] a_ext = {{(W - WB + 1){a[WB-1]}}, a[WB-2:0]};
+              if (2*i + 1 < (SIMD + (1 << (l-1)) - 1) >> (l-1)) begin : add
+                wire [WB-1:0] b = lv[l-1].v[(2*i+1)*WB +: WB];
+                wire [W-1:0] b_ext = {{(W - WB + 1){b[WB-1]}}, b[WB-2:0]};
+                assign v[i*W +: W] = a_ext + b_ext;
+              end else begin : pass
+                assign v[i*W +: W] = a_ext;
+              end
+            end
+          end
+        end
+        wire [ROOT_W-1:0] root = lv[LEVELS].v;
+        assign dot = {{(ACC_W - ROOT_W + 1){root[ROOT_W-1]}}, root[ROOT_W-2:0]};
+      end else begin : g_chain
+        reg [ACC_W-1:0] dot_r;
+        integer s;
+        always @* begin
+          dot_r = {ACC_W{1'b0}};
+          for (s = 0; s < SIMD; s = s + 1) dot_r = dot_r + term(w_word[(p*SIMD+s)*WW +: WW], x_word[s*WI +: WI]);
+        end
+        assign dot = dot_r;
       end
 
       reg [ACC_W-1:0] acc_q;
