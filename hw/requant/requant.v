@@ -48,21 +48,56 @@ module requant #(
     else if (take) group_q <= group_q == G_LAST ? {GW{1'b0}} : group_q + 1'b1;
   end
 
-  genvar p;
+  // x as a signed value at its natural width: WI bits (signed), WI+1 (unsigned), 2 (bipolar ±1).
+  localparam integer XW = IN_KIND == 2 ? 2 : IN_KIND == 1 ? WI : WI + 1;
+  // x*M at its natural width XW+MW; taken mod 2^PW (exact, since x*M+B fits in PW bits), extended through EW.
+  localparam integer EW = PW > XW + MW ? PW : XW + MW;
+
+  genvar p, k, g;
   generate
     for (p = 0; p < PE; p = p + 1) begin : g_lane
+      localparam integer LANE = CHANNELS > 1 ? p : 0;
       wire [WI-1:0] code = s_axis_tdata[p*WI +: WI];
-      reg [PW-1:0] x, m, b, prod, q;
+      // This lane's M / B: each bit a GROUPS-entry constant column read at the group counter (a narrow
+      // mux; channel = group*PE + p only ever appears in constant indices).
+      wire [MW-1:0] m_c;
+      wire [BW-1:0] b_c;
+      if (GROUPS == 1) begin : g_one
+        assign m_c = MULS[LANE*MW +: MW];
+        assign b_c = BIASES[LANE*BW +: BW];
+      end else begin : g_groups
+        for (k = 0; k < MW; k = k + 1) begin : g_mbit
+          wire [GROUPS-1:0] column;
+          for (g = 0; g < GROUPS; g = g + 1) begin : g_group
+            assign column[g] = MULS[(g*PE + p)*MW + k];
+          end
+          assign m_c[k] = column[group_q];
+        end
+        for (k = 0; k < BW; k = k + 1) begin : g_bbit
+          wire [GROUPS-1:0] column;
+          for (g = 0; g < GROUPS; g = g + 1) begin : g_group
+            assign column[g] = BIASES[(g*PE + p)*BW + k];
+          end
+          assign b_c[k] = column[group_q];
+        end
+      end
+
+      wire signed [XW-1:0] x;
+      if (IN_KIND == 2) begin : g_bipolar
+        assign x = {~code[0], 1'b1};
+      end else if (IN_KIND == 1) begin : g_signed
+        assign x = code;
+      end else begin : g_unsigned
+        assign x = {1'b0, code};
+      end
+      wire signed [XW+MW-1:0] xm = x * $signed(m_c); // signed XW x MW multiply
+      wire [EW:0] xm_ext = {{(EW - XW - MW + 1){xm[XW+MW-1]}}, xm};
+      wire unused_xm = &{1'b0, xm_ext[EW:PW]};
+      reg [PW-1:0] b, prod, q;
       reg [OUT_W-1:0] y;
-      integer channel;
       always @* begin
-        if (IN_KIND == 2) x = {{(PW - 1){~code[0]}}, 1'b1};
-        else if (IN_KIND == 1) x = {{(PW - WI){code[WI-1]}}, code};
-        else x = {{(PW - WI){1'b0}}, code};
-        channel = CHANNELS > 1 ? {{(32 - GW){1'b0}}, group_q} * PE + p : 0;
-        m = {{(PW - MW){MULS[channel*MW + MW - 1]}}, MULS[channel*MW +: MW]};
-        b = {{(PW - BW){BIASES[channel*BW + BW - 1]}}, BIASES[channel*BW +: BW]};
-        prod = x * m + b;
+        b = {{(PW - BW){b_c[BW-1]}}, b_c};
+        prod = xm_ext[PW-1:0] + b;
         q = $signed(prod) >>> SHIFT;
         if ($signed(q) < $signed(OUT_LO)) y = OUT_LO[OUT_W-1:0];
         else if ($signed(q) > $signed(OUT_HI)) y = OUT_HI[OUT_W-1:0];

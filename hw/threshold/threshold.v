@@ -42,6 +42,17 @@ module threshold #(
   localparam integer LANES = CHANNELS > 1 ? PE : 1;
   localparam integer WORD = LANES * STEPS * TW;
 
+  // Bipolar output: POSITIVE[n] = (OUT_BIAS + OUT_SCALE*n > 0) for n = 0..STEPS steps passed, so the
+  // output is a lookup at the narrow count rather than a 32-bit compare.
+  localparam integer NW = $clog2(STEPS + 1);
+  function [STEPS:0] positive_counts(input integer steps);
+    integer c;
+    begin
+      for (c = 0; c <= steps; c = c + 1) positive_counts[c] = OUT_BIAS + OUT_SCALE * c > 0;
+    end
+  endfunction
+  localparam [STEPS:0] POSITIVE = positive_counts(STEPS);
+
   reg [GW-1:0] group_q;
   wire [PE*OUT_W-1:0] y_beat; // this beat's outputs, into the output register
   wire take = s_axis_tvalid && s_axis_tready;
@@ -70,7 +81,16 @@ module threshold #(
       assign t_word = THRESHOLDS[WORD-1:0];
       wire unused_group = &{1'b0, group_q};
     end else begin : g_param
-      assign t_word = THRESHOLDS[group_q * WORD +: WORD];
+      // Each bit of the word is a GROUPS-entry constant column read at the group counter: a narrow
+      // mux per bit rather than a shifter over the whole table.
+      genvar j, g;
+      for (j = 0; j < WORD; j = j + 1) begin : g_bit
+        wire [GROUPS-1:0] column;
+        for (g = 0; g < GROUPS; g = g + 1) begin : g_group
+          assign column[g] = THRESHOLDS[g*WORD + j];
+        end
+        assign t_word[j] = column[group_q];
+      end
     end
   endgenerate
 
@@ -80,8 +100,7 @@ module threshold #(
       localparam integer LANE = CHANNELS > 1 ? p : 0;
       wire [WI-1:0] code = s_axis_tdata[p*WI +: WI];
       reg [CW-1:0] x;
-      reg [OUT_W-1:0] y_code;
-      integer i, n, y;
+      integer i, n;
       always @* begin
         if (IN_KIND == 2) x = {{(CW - 1){~code[0]}}, 1'b1};
         else if (IN_KIND == 1) x = {{(CW - WI){code[WI-1]}}, code};
@@ -90,9 +109,16 @@ module threshold #(
         for (i = 0; i < STEPS; i = i + 1) begin
           if ($signed(x) >= $signed(t_word[(LANE*STEPS+i)*TW +: TW])) n = n + 1;
         end
-        y = OUT_BIAS + OUT_SCALE * n;
-        if (OUT_KIND == 2) y_code = {{(OUT_W - 1){1'b0}}, y > 0};
-        else y_code = y[OUT_W-1:0];
+      end
+      wire [OUT_W-1:0] y_code;
+      if (OUT_KIND == 2) begin : g_bipolar
+        assign y_code = {{(OUT_W - 1){1'b0}}, POSITIVE[n[NW-1:0]]};
+        wire unused_n = &{1'b0, n};
+      end else begin : g_value
+        integer y;
+        always @* y = OUT_BIAS + OUT_SCALE * n;
+        assign y_code = y[OUT_W-1:0];
+        wire unused_y = &{1'b0, y};
       end
       assign y_beat[p*OUT_W +: OUT_W] = y_code;
     end

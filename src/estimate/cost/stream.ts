@@ -3,62 +3,51 @@
 // features whose LUT / FF coefficients the calibration sweep fits (a kind with fewer than four measured
 // cases keeps 1 per feature unit, the first-principles count), plus buffers as memories (memory.ts).
 import { constantWidth, ice40Dsp, multiplierDsps, xc7Dsp, type DspShape } from './dsp.ts';
-import { inBlockRam, inEbr, type Memory } from './memory.ts';
+import { inBlockRam, inEbr, romLogic, type Memory } from './memory.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
 
 /**
- * Requant (hw/requant/requant.v), per lane: prod = x·m + b in PW bits (the operands are PW-bit
- * unsigned regs, so a signed input stays PW wide in the multiplier), an arithmetic shift, a clamp
- * (two PW-bit compares) and an OUT_W-bit output register. m and b are looked up in the constant tables
- * by channel = group·PE + p, 32-bit integer arithmetic: for lanes p ≥ 1 the index products channel·MW
- * and channel·BW are 32-bit multipliers (DSPs unless MW / BW is a power of two) feeding two table
- * shifters ($shiftx) — index logic that costs more than the multiplier itself (reported as an RTL issue).
+ * Requant (hw/requant/requant.v), per lane: x·m as a signed XW × MW multiply at its natural width
+ * (XW: WI signed, WI + 1 unsigned, 2 bipolar), taken to PW bits, + b, an arithmetic shift, a clamp (two
+ * PW-bit compares) and an OUT_W-bit output register. With several channel groups, lane p's m and b are
+ * constant columns read at the group counter (logic per distinct bit column, memory.ts romLogic).
  */
 export function requantCost(a: { elems: number; channels: number; pe: number }, consts: Record<string, number[]>, p: Params): CostTerms {
   const tables = a.channels > 1;
-  const aW = p.IN_KIND === 0 ? p.WI : p.PW;
+  const groups = tables ? a.channels / a.pe : 1;
+  const xW = p.IN_KIND === 2 ? 2 : p.IN_KIND === 1 ? p.WI : p.WI + 1;
   // One channel: m is a constant (trimmed; its trailing zeros leave the product as a shift).
-  const [mW, mTz] = tables ? [p.PW, 0] : constantWidth(consts.mul[0], p.PW);
-  const productDsps = (shape: DspShape) => multiplierDsps(aW, mW, Math.min(p.PW - mTz, aW + mW), true, shape);
-  const mulDsps = (shape: DspShape): number => {
-    let n = 0;
-    for (let lane = 0; lane < a.pe; lane++) {
-      n += productDsps(shape);
-      if (!tables) continue;
-      // Index products (7-series only: synth_ice40 left every one in logic in the sweep): lane 0's
-      // channel is group·PE, trimmed to the group counter's bits; the other lanes' a 32-bit integer,
-      // one DSP48 per product that is not a shift.
-      if (shape !== xc7Dsp) continue;
-      const groupBits = log2(a.channels / a.pe);
-      for (const w of [p.MW, p.BW]) {
-        const [bW] = constantWidth(w, 32);
-        if (lane === 0 ? multiplierDsps(groupBits, bW, groupBits + bW, true, shape) > 0 : bW >= 2) n++;
-      }
-    }
-    return n;
-  };
-  const dsp = mulDsps(xc7Dsp);
-  const mac16 = mulDsps(ice40Dsp);
+  const [mW, mTz] = tables ? [p.MW, 0] : constantWidth(consts.mul[0], p.MW);
+  const productDsps = (shape: DspShape) => multiplierDsps(xW, mW, Math.min(p.PW - mTz, xW + mW), false, shape);
+  const dsp = a.pe * productDsps(xc7Dsp);
+  const mac16 = a.pe * productDsps(ice40Dsp);
   // + b in the DSP's post-adder when the product is one DSP; else adders of the partial products.
   const split = (shape: DspShape) => ({
     splitAddBits: a.pe * Math.max(0, productDsps(shape) - 1) * p.PW,
     // One channel: the constant product's + b stayed in LUTs in the sweep (not the DSP's post-adder).
     constBiasBits: tables ? 0 : a.pe * p.PW,
-    lutMulBits: productDsps(shape) === 0 ? a.pe * aW * mW : 0,
+    lutMulBits: productDsps(shape) === 0 ? a.pe * xW * mW : 0,
   });
+  let tableBits = 0;
+  if (tables) {
+    const bitOf = (v: number, w: number, col: number) => Number((BigInt.asUintN(w, BigInt(v)) >> BigInt(col)) & 1n);
+    for (let lane = 0; lane < a.pe; lane++) {
+      const c = (g: number) => g * a.pe + lane;
+      tableBits += romLogic(groups, p.MW + p.BW, (g, col) => (col < p.MW ? bitOf(consts.mul[c(g)], p.MW, col) : bitOf(consts.bias[c(g)], p.BW, col - p.MW))).lut;
+    }
+  }
   return {
-    // iCE40: its own product split; and the lanes' 32-bit index products are LUT multipliers there.
-    ice40Lut: { ...split(ice40Dsp), dspGlue: mac16, indexBits: tables ? (a.pe - 1) * 32 * 2 : 0 },
+    ice40Lut: { ...split(ice40Dsp), dspGlue: mac16 },
     lut: {
       ...split(xc7Dsp),
-      clampBits: a.pe * (p.PW - p.SHIFT), // two compares of the shifted product's significant bits
+      // two compares of the shifted product's bits above the output (equal to the bound's sign-extension)
+      clampBits: a.pe * Math.max(0, p.PW - p.SHIFT - p.OUT_W),
       outBits: a.pe * p.OUT_W,
-      tableBits: tables ? a.pe * (p.MW + p.BW) * log2(a.channels) : 0, // $shiftx table lookups
-      indexBits: tables ? (a.pe - 1) * 32 : 0, // 32-bit channel index arithmetic and range checks
+      tableBits,
       dspGlue: dsp,
-      control: log2(a.channels > 1 ? a.channels / a.pe : 1),
+      control: log2(groups),
     },
-    ff: { outBits: a.pe * p.OUT_W, control: log2(a.channels > 1 ? a.channels / a.pe : 1) + 2 },
+    ff: { outBits: a.pe * p.OUT_W, control: log2(groups) + 2 },
     dsp,
     mac16,
     memories: [],

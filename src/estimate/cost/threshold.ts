@@ -3,10 +3,10 @@
 // thresholds of the current channel group are
 //  - one group (CHANNELS ≤ PE): constants, so each comparator is against a constant, and one against
 //    the input range's ends (RTL clamps thresholds to [lo, hi + 1]) folds away entirely;
-//  - several groups: a constant table indexed by the group counter (logic per distinct bit column,
-//    read combinationally: memory.ts romLogic), compared by variable-threshold comparators;
+//  - several groups: a constant table, each bit a column read at the group counter (logic per distinct
+//    bit column, read combinationally: memory.ts romLogic), compared by variable-threshold comparators;
 //  - USE_ROM (big tables): a registered ROM, in block RAM when large enough.
-// A bipolar output's y > 0 test is on a 32-bit integer (the RTL's `integer y`): a carry chain per lane.
+// A bipolar output is a lookup of OUT_BIAS + OUT_SCALE·n > 0 at the narrow count n.
 import { range, type QType } from '../../ir/datatype.ts';
 import { inBlockRam, inEbr, romLogic, type Memory } from './memory.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
@@ -21,7 +21,7 @@ export function thresholdCost(a: ThresholdAttrs, consts: Record<string, number[]
   const t = consts.thresholds.map((v) => Math.min(Math.max(v, xlo), xhi + 1));
   const lut: Record<string, number> = {
     popcount: a.steps > 1 ? a.pe * a.steps : 0,
-    // A bipolar output is y > 0 of the 32-bit integer y = OUT_BIAS + OUT_SCALE·n: a 32-bit compare per lane.
+    // A bipolar output: the sign lookup at the count (a few LUTs per lane with several steps).
     bipolarLanes: p.OUT_KIND === 2 ? a.pe : 0,
     control: log2(groups),
   };
@@ -46,12 +46,6 @@ export function thresholdCost(a: ThresholdAttrs, consts: Record<string, number[]
     lut.cmpConstBits = (a.channels > 1 ? 1 : a.pe) * bits;
   } else {
     lut.cmpVarBits = a.pe * a.steps * p.TW;
-    // THRESHOLDS[group·WORD +: WORD]: a shifter over the table, log2(GROUPS) mux levels that ABC only
-    // partly collapses into per-column functions.
-    if (!rom) {
-      lut.tableMuxBits = perWord * p.TW * log2(groups);
-      lut.tableBits = perWord * p.TW * groups; // the shifter's constant input: the whole table
-    }
     const mask = 2 ** p.TW;
     const bit = (word: number, col: number) => {
       const v = t[word * perWord + Math.floor(col / p.TW)];
