@@ -11,7 +11,8 @@
 // extrapolation for both models alike. Same tool settings as `kiln synth` (src/synth: Yosys 0.23
 // synth_xilinx -family xc7 -flatten, which also maps some products to DSP48s: DSPs are reported too),
 // and once more with -nodsp so that every product is LUT logic and the LUT counts compare like with like.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileDataflow } from '../src/codegen/index.ts';
@@ -71,6 +72,18 @@ interface LayerMeasure { layer: string; kind: string; sampled: number; of: numbe
 
 /** src/synth's xc7 run with -nodsp (not cached): LUTs when no product may use a DSP48. */
 async function lutsWithoutDsp(dir: string, files: string[]): Promise<number> {
+  // Cached by the sources, as src/synth caches its own runs (a fully unrolled 784-input row takes minutes).
+  const key = createHash('sha256').update(JSON.stringify({ v: 1, files: files.map((f) => readFileSync(join(dir, f), 'utf8')) })).digest('hex');
+  const cacheDir = join(ROOT, '.cache/synth-nodsp');
+  const cached = join(cacheDir, `${key}.json`);
+  if (existsSync(cached)) return (JSON.parse(readFileSync(cached, 'utf8')) as { lut: number }).lut;
+  const lut = await runWithoutDsp(dir, files);
+  mkdirSync(cacheDir, { recursive: true });
+  writeFileSync(cached, JSON.stringify({ lut }));
+  return lut;
+}
+
+async function runWithoutDsp(dir: string, files: string[]): Promise<number> {
   const stat = join(dir, 'stat-nodsp.json');
   const script = `read_verilog -defer ${files.join(' ')}; synth_xilinx -family xc7 -noiopad -flatten -nodsp -top kiln_top; tee -q -o ${stat} stat -json`;
   await execa(requireTool('yosys'), ['-q', '-p', script], { cwd: dir });
@@ -101,7 +114,12 @@ async function measureModel(df: DataflowGraph): Promise<LayerMeasure[]> {
     };
     const dir = mkdtempSync(join(tmpdir(), 'kiln-unrolled-'));
     try {
-      const d = compileDataflow(g, join(dir, 'd'), {});
+      // Explicit folding: without it compileDataflow applies the default folding (at most MAX_LANES
+      // lanes per MVU), which folds a 784-input row instead of unrolling it.
+      const pe = sub.layer.attrs.pe as number;
+      const d = compileDataflow(g, join(dir, 'd'), { fold: { [l.name]: l.kind === 'MVU' ? { pe, simd: sub.layer.attrs.simd as number } : { pe } } });
+      const built = d.report.layers.find((r) => r.name === l.name);
+      if (built?.pe !== pe || (l.kind === 'MVU' && built.simd !== sub.layer.attrs.simd)) throw new Error(`${l.name}: not fully unrolled (pe ${built?.pe}, simd ${built?.simd})`);
       const t = Date.now();
       const r = await synthesize(join(dir, 'd'), d.manifest.files, 'kiln_top', 'xc7');
       // Without DSPs in the first place, -nodsp changes nothing: skip the second run.
@@ -131,8 +149,21 @@ const MODELS: [string, () => DataflowGraph][] = [
   ['mlp_pruned90_int8_qdq (zoo, fine-tuned, 90 % zeros)', () => lowerModel(zoo('mlp_pruned90_int8_qdq'))],
 ];
 
-const results: { model: string; layers: LayerMeasure[] }[] = [];
-for (const [model, load] of MODELS) results.push({ model, layers: await measureModel(load()) });
+// The two models can be measured by two processes (ONLY=0 / ONLY=1, each writing PARTIAL=<file>),
+// then the doc is written from both files (FROM=<file0>,<file1>).
+type ModelResult = { model: string; layers: LayerMeasure[] };
+let results: ModelResult[] = [];
+if (process.env.FROM) {
+  results = process.env.FROM.split(',').flatMap((f) => JSON.parse(readFileSync(f, 'utf8')) as ModelResult[]);
+} else {
+  for (const [i, [model, load]] of MODELS.entries()) {
+    if (process.env.ONLY === undefined || Number(process.env.ONLY) === i) results.push({ model, layers: await measureModel(load()) });
+  }
+  if (process.env.PARTIAL) {
+    writeFileSync(process.env.PARTIAL, JSON.stringify(results));
+    process.exit(0);
+  }
+}
 const dense = results[0].layers;
 const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)} %`;
 const rows = results.map(({ model, layers: ls }) => {
