@@ -23,7 +23,7 @@ import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 import { networkPerformance } from '../estimate/perf.ts';
 import { layerResources, totalResources } from '../estimate/resources.ts';
 import type { Family, Resources } from '../synth/yosys.ts';
-import type { Folding } from './fold.ts';
+import { padsAtFullWidth, type Folding } from './fold.ts';
 
 export interface Device {
   part: string;
@@ -156,7 +156,8 @@ export function foldingForTarget(df: DataflowGraph, target: number, space?: Fold
     l.outputs.forEach((o, i) => outFold.set(o, pick.outFolds[i]));
   }
   if (device) repair([...chosen.values()], sp, budget);
-  return Object.fromEntries([...chosen].map(([name, c]) => [name, c.pick.fold]));
+  // Pads in front of window generators at whole pixels, as in every default folding (see padsAtFullWidth).
+  return padsAtFullWidth(df, Object.fromEntries([...chosen].map(([name, c]) => [name, c.pick.fold])));
 }
 
 /** Resources as one number: the sum of their fractions of the budget. */
