@@ -93,11 +93,15 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
     const seen = new Set<string>();
     weights.forEach((w, i) => {
       if (w === 0) return;
-      const [bW, tz] = constantWidth(w, p.ACC_W);
+      // mvu.v forms unrolled products signed at natural width: (WI+1) x (WW+1) bits, WI+WW+1 result bits;
+      // Yosys trims the constant to its signed width without trailing zeros.
       const key = `${i % a.cols}:${w}`;
       if (seen.has(key)) return;
       seen.add(key);
-      n += multiplierDsps(aW, bW, Math.min(p.ACC_W - tz, aW + bW), true, shape);
+      let tz = 0;
+      while (((w >> tz) & 1) === 0) tz++;
+      const bW = Math.abs(w >> tz).toString(2).length + 1;
+      n += multiplierDsps(wi + 1, bW, Math.min(wi + ww + 1 - tz, wi + 1 + bW), false, shape);
     });
     return n;
   };
