@@ -5,6 +5,7 @@
 // time). Positions inside a frame come from a seeded generator, so a run is reproducible.
 import { fail } from '../diag/index.ts';
 import { TransportEvents, type Transport } from './transport.ts';
+import { mulberry32 as rng } from '../util/random.ts';
 
 export const faultKinds = ['flip-request', 'flip-response', 'drop-request', 'drop-response', 'stall', 'disconnect'] as const;
 export type FaultKind = (typeof faultKinds)[number];
@@ -43,17 +44,6 @@ function hits(f: Fault, request: number): boolean {
   return f.at ? f.at.includes(request) : f.every !== undefined && (request + 1) % f.every === 0;
 }
 
-/** mulberry32: small, seeded, good enough to pick positions. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FaultOptions {
   seed?: number;

@@ -8,18 +8,10 @@
 // constants are arbitrary floats (they end up inside thresholds, evaluated exactly).
 import { emptyGraph, type AttrValue, type Graph, type Node } from '../../src/ir/graph.ts';
 import { makeTensor, type Tensor } from '../../src/ir/tensor.ts';
+import { mulberry32 as rng } from '../../src/util/random.ts';
 
-/** mulberry32: small, fast, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator the tests share (src/util/random.ts). */
+export { rng };
 
 export interface RandomMlp {
   graph: Graph;

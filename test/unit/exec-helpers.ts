@@ -2,6 +2,10 @@
 import type { AttrValue, Node } from '../../src/ir/graph.ts';
 import { makeTensor, nums, type DType, type Tensor } from '../../src/ir/tensor.ts';
 import { lookupOp } from '../../src/exec/registry.ts';
+import { mulberry32 as rng } from '../../src/util/random.ts';
+
+/** The seeded generator the tests share (src/util/random.ts). */
+export { rng };
 
 export type Attrs = Record<string, number | number[] | string>;
 
@@ -30,16 +34,6 @@ export const f32 = (shape: number[], v: number[]): Tensor => makeTensor('float32
 export const i64 = (v: number[], shape = [v.length]): Tensor => makeTensor('int64', shape, v);
 export const t = (dtype: DType, shape: number[], v: number[]): Tensor => makeTensor(dtype, shape, v);
 export const vals = (x: Tensor): number[] => Array.from(nums(x));
-
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(s ^ (s >>> 15), s | 1);
-    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A float32 tensor of uniform values in [-1, 1). */
 export function randomF32(shape: number[], seed: number): Tensor {

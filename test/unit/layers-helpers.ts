@@ -1,17 +1,10 @@
 // Shared helpers for the layer unit tests: a seeded RNG and a one-layer dataflow graph builder.
 import type { DataflowGraph, Layer } from '../../src/ir/dataflow.ts';
 import { parseQType } from '../../src/ir/datatype.ts';
+import { mulberry32 as rng } from '../../src/util/random.ts';
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator the tests share (src/util/random.ts). */
+export { rng };
 
 export const randInt = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 
