@@ -7,8 +7,8 @@
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, tempDir as makeTempDir } from '../unit/cli-helpers.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, kiln as runKiln, tempDirsRemovedAfterAll } from '../unit/cli-helpers.ts';
 import { checkVivadoProject, type VivadoProject } from '../../src/bitstream/vivado.ts';
 import { KilnError } from '../../src/diag/index.ts';
 import { requireTool } from '../../src/sim/tools.ts';
@@ -16,22 +16,12 @@ import { decodeOutputBeats, encodeStimulus } from '../../src/sim/stimulus.ts';
 import { readDataflowJson } from '../../src/codegen/dataflow-json.ts';
 import { quantizeInput } from '../../src/lower/host.ts';
 
-const temps: string[] = [];
-const tempDir = () => {
-  const d = makeTempDir();
-  temps.push(d);
-  return d;
-};
-afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirsRemovedAfterAll();
 
-const BIN = join(ROOT, 'bin', 'kiln.js');
 const bnn = join(ROOT, 'test/fixtures/corpus/hls4ml-example-models/bnn_model_fc_1layer.onnx');
 const tfc = join(ROOT, 'test/fixtures/zoo/tfc_w1a1/model.onnx');
 
-function kiln(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const kiln = (args: string[]) => runKiln(args, ROOT, { timeoutMs: 600_000 });
 
 function compile(model: string, extra: string[] = []): string {
   const dir = join(tempDir(), 'design');

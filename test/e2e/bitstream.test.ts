@@ -1,21 +1,13 @@
 // `kiln bitstream` through the real CLI: a compiled model all the way to an iCE40 UP5K .bin with the
 // UART wrapper (Yosys, nextpnr-ice40, icepack), timing and resources in report.json; and the coded
 // errors when a tool is missing or fails (a fake tool, so those cases take no synthesis time).
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, tempDir as makeTempDir } from '../unit/cli-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { ROOT, kiln as runKiln, tempDirsRemovedAfterAll } from '../unit/cli-helpers.ts';
 
-const temps: string[] = [];
-const tempDir = () => {
-  const d = makeTempDir();
-  temps.push(d);
-  return d;
-};
-afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirsRemovedAfterAll();
 
-const BIN = join(ROOT, 'bin', 'kiln.js');
 const bnn = join(ROOT, 'test/fixtures/corpus/hls4ml-example-models/bnn_model_fc_1layer.onnx');
 const tfc = join(ROOT, 'test/fixtures/zoo/tfc_w1a1/model.onnx');
 const UP5K_LC = 5280;
@@ -27,10 +19,7 @@ const TFC_UP5K_FOLDING = {
   fcs_3_MatMul: { pe: 1, simd: 1 },
 };
 
-function kiln(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 1_200_000, env: { ...process.env, ...env } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const kiln = (args: string[], env: Record<string, string> = {}) => runKiln(args, ROOT, { timeoutMs: 1_200_000, env });
 
 function compile(model: string, extra: string[] = []): string {
   const dir = join(tempDir(), 'design');

@@ -1,30 +1,19 @@
 // `kiln compile` / `kiln sim` through the real CLI (child processes), happy path and the coded errors
 // a user can cause: Verilator missing, existing output directory, a folding where PE does not divide
 // the rows, failed compiles leaving nothing behind, byte-identical output on recompiles.
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../src/io/npy.ts';
-import { ROOT, tempDir as makeTempDir } from '../unit/cli-helpers.ts';
+import { ROOT, kiln as runKiln, tempDirsRemovedAfterAll } from '../unit/cli-helpers.ts';
 
-const temps: string[] = [];
-const tempDir = () => {
-  const d = makeTempDir();
-  temps.push(d);
-  return d;
-};
-afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirsRemovedAfterAll();
 
-const BIN = join(ROOT, 'bin', 'kiln.js');
 const bnn = join(ROOT, 'test/fixtures/corpus/hls4ml-example-models/bnn_model_fc_1layer.onnx');
 const tfc = join(ROOT, 'test/fixtures/corpus/qonnx-model-zoo/TFC_1W1A.onnx');
 const conv = join(ROOT, 'test/fixtures/corpus/hls4ml-example-models/conv2d_small_keras.onnx');
 
-function kiln(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...env } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const kiln = (args: string[], env: Record<string, string> = {}) => runKiln(args, ROOT, { timeoutMs: 300_000, env });
 
 function listFiles(dir: string): string[] {
   const out: string[] = [];

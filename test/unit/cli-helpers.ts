@@ -1,6 +1,7 @@
 // Runs the real CLI (`node bin/kiln.js …`) as a child process, as a user would.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +15,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function kiln(args: string[], cwd = ROOT): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+/** `env` adds to the test's environment; hardware flows need a longer `timeoutMs`. */
+export function kiln(args: string[], cwd = ROOT, opts: { timeoutMs?: number; env?: Record<string, string> } = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, env: { ...process.env, ...opts.env } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -34,4 +36,15 @@ export function kilnAsync(args: string[], cwd = ROOT): Promise<CliResult> {
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'kiln-test-'));
+}
+
+/** A tempDir() factory for a test file: every directory it made is removed after the file's tests. */
+export function tempDirsRemovedAfterAll(): () => string {
+  const made: string[] = [];
+  afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  return () => {
+    const d = tempDir();
+    made.push(d);
+    return d;
+  };
 }
