@@ -88,20 +88,31 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
       const bW = p.W_KIND === 0 ? ww : p.ACC_W;
       return a.pe * a.simd * multiplierDsps(aW, bW, Math.min(p.ACC_W, aW + bW), true, shape);
     }
-    // Products of one input element by the same constant are one cell after opt_merge, whatever the row.
+    // Products of one input element by the same constant are one cell after opt_merge, whatever the
+    // row. mvu.v forms unrolled products signed at natural width: (WI+1) x (WW+1) bits, WI+WW+1 result
+    // bits. What Yosys makes of one (checked against its `dump t:$mul` before mul2dsp):
+    //  - the constant is trimmed to its signed width without trailing zeros (the product loses as
+    //    many low bits: a shift of the trimmed product);
+    //  - the input side {x[WI-1], x} of a signed code repeats its sign bit, which wreduce drops: WI bits;
+    //    an unsigned code's {1'b0, x} stays WI + 1;
+    //  - an unsigned code times a positive constant has both sign bits known zero: wreduce makes it an
+    //    unsigned WI × |w| product of WI + |w| bits (which 7-series' signed-only DSP mapping widens
+    //    again by a zero bit each, after its width checks).
     let n = 0;
     const seen = new Set<string>();
     weights.forEach((w, i) => {
       if (w === 0) return;
-      // mvu.v forms unrolled products signed at natural width: (WI+1) x (WW+1) bits, WI+WW+1 result bits;
-      // Yosys trims the constant to its signed width without trailing zeros.
       const key = `${i % a.cols}:${w}`;
       if (seen.has(key)) return;
       seen.add(key);
       let tz = 0;
       while (((w >> tz) & 1) === 0) tz++;
-      const bW = Math.abs(w >> tz).toString(2).length + 1;
-      n += multiplierDsps(wi + 1, bW, Math.min(wi + ww + 1 - tz, wi + 1 + bW), false, shape);
+      const odd = w >> tz;
+      const unsignedMul = p.IN_KIND === 0 && odd > 0;
+      const xW = unsignedMul || p.IN_KIND === 1 ? wi : wi + 1;
+      // Signed width of the odd constant (a negative one needs the bits of |odd| − 1 and a sign).
+      const bW = unsignedMul ? odd.toString(2).length : odd === -1 ? 1 : (odd > 0 ? odd : -odd - 1).toString(2).length + 1;
+      n += multiplierDsps(xW, bW, Math.min(wi + ww + 1 - tz, xW + bW), unsignedMul, shape);
     });
     return n;
   };
