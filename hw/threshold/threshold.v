@@ -83,13 +83,19 @@ module threshold #(
     end else begin : g_param
       // Each bit of the word is a GROUPS-entry constant column read at the group counter: a narrow
       // mux per bit rather than a shifter over the whole table.
-      genvar j, g;
-      for (j = 0; j < WORD; j = j + 1) begin : g_bit
-        wire [GROUPS-1:0] column;
-        for (g = 0; g < GROUPS; g = g + 1) begin : g_group
-          assign column[g] = THRESHOLDS[g*WORD + j];
+      // Nested per lane, step and bit: one flat loop over WORD bits can pass Verilator's unroll
+      // limit (1024 iterations; e.g. 255 steps x 21 bits).
+      genvar q, st, b, g;
+      for (q = 0; q < LANES; q = q + 1) begin : g_tlane
+        for (st = 0; st < STEPS; st = st + 1) begin : g_step
+          for (b = 0; b < TW; b = b + 1) begin : g_bit
+            wire [GROUPS-1:0] column;
+            for (g = 0; g < GROUPS; g = g + 1) begin : g_group
+              assign column[g] = THRESHOLDS[g*WORD + (q*STEPS + st)*TW + b];
+            end
+            assign t_word[(q*STEPS + st)*TW + b] = column[group_q];
+          end
         end
-        assign t_word[j] = column[group_q];
       end
     end
   endgenerate
