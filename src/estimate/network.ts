@@ -4,7 +4,7 @@ import type { CheckedLayer } from '../exec/dataflow.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import type { Resources } from '../synth/yosys.ts';
 import { networkPerformance, type Performance } from './perf.ts';
-import { layerResources, totalResources } from './resources.ts';
+import { costTerms, layerResources, totalResources } from './resources.ts';
 
 export interface LayerEstimate {
   name: string;
@@ -25,14 +25,15 @@ export function estimateNetwork(df: DataflowGraph, checked: CheckedLayer[]): Net
   const perf = networkPerformance(df, checked);
   const layers: LayerEstimate[] = checked.map(({ layer, kind, attrs }) => {
     const a = attrs as Record<string, unknown>;
+    const terms = costTerms(layer); // both families' resources come from the same terms
     return {
       name: layer.name,
       kind: layer.kind,
       ...(typeof a.pe === 'number' ? { pe: a.pe } : {}),
       ...(typeof a.simd === 'number' ? { simd: a.simd } : {}),
       cycles: kind.spec.cycles(attrs as never),
-      xc7: layerResources(layer, 'xc7'),
-      ice40: layerResources(layer, 'ice40'),
+      xc7: layerResources(layer, 'xc7', terms),
+      ice40: layerResources(layer, 'ice40', terms),
     };
   });
   return { ...perf, layers, total: { xc7: totalResources(layers.map((l) => l.xc7)), ice40: totalResources(layers.map((l) => l.ice40)) } };

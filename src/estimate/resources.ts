@@ -61,9 +61,8 @@ function linear(kind: string, family: string, resource: string, features: Record
   return sum;
 }
 
-/** Estimated resources of one layer for a family. */
-export function layerResources(layer: Pick<Layer, 'name' | 'kind' | 'attrs' | 'consts'>, family: Family): Resources {
-  const t = costTerms(layer);
+/** Estimated resources of one layer for a family (`t`: the layer's costTerms, when already computed for the other family). */
+export function layerResources(layer: Pick<Layer, 'name' | 'kind' | 'attrs' | 'consts'>, family: Family, t: CostTerms = costTerms(layer)): Resources {
   if (family === 'xc7') {
     return {
       lut: Math.max(0, Math.round(linear(layer.kind, 'xc7', 'lut', t.lut) + t.memories.reduce((s, m) => s + memLut6(m), 0))),

@@ -78,24 +78,42 @@ export interface RomColumns {
   functions: number;
 }
 
-/** Columns of a depth × width constant ROM whose bit (word, col) is `bit(word, col)`; hashed, O(depth·width). */
+/**
+ * Columns of a depth × width constant ROM whose bit (word, col) is `bit(word, col)`; hashed, O(depth·width),
+ * `bit` called once per bit.
+ */
 export function romColumns(depth: number, width: number, bit: (word: number, col: number) => number): RomColumns {
-  const h = new Uint32Array(width);
-  const g = new Uint32Array(width);
-  const ones = new Uint32Array(width);
-  for (let i = 0; i < depth; i++) {
-    for (let c = 0; c < width; c++) {
-      const b = bit(i, c) & 1;
-      h[c] = (Math.imul(h[c], 1000003) + (b + 1) * (i + 7)) >>> 0;
-      g[c] = (Math.imul(g[c] ^ (b * 0x5bd1e995), 16777619) + i) >>> 0;
-      ones[c] += b;
-    }
-  }
-  // The complement's hash, for canonical keys: recompute per column only when needed (cheap: width keys).
-  const key = (c: number) => `${h[c]}:${g[c]}`;
-  const exact = new Set<string>();
-  const canon = new Set<string>();
-  const addressBits = new Set<string>();
+  return columnsOf(depth, width, (c, out) => {
+    for (let i = 0; i < depth; i++) out[i] = bit(i, c) & 1;
+  });
+}
+
+/**
+ * romColumns of a ROM whose words are `fields` fields of `fieldBits` bits each: column k·fieldBits + b
+ * is bit b of field k, the field's value v taken modulo 2^fieldBits (two's complement for negative v:
+ * the bit is ⌊((v mod 2^fieldBits) + 2^fieldBits) mod 2^fieldBits / 2^b⌋ mod 2). The same result as
+ * romColumns with that `bit`, but `value` is called once per field, not once per bit.
+ */
+export function romColumnsOfFields(depth: number, fields: number, fieldBits: number, value: (word: number, field: number) => number): RomColumns {
+  const mask = 2 ** fieldBits;
+  const unsigned = (v: number) => ((v % mask) + mask) % mask;
+  if (fieldBits > 32) return romColumns(depth, fields * fieldBits, (w, c) => Math.floor(unsigned(value(w, Math.floor(c / fieldBits))) / 2 ** (c % fieldBits)));
+  // In [0, 2^32): a Uint32Array keeps ⌊u⌋, whose bit b is ⌊u / 2^b⌋ mod 2 (NaN from a non-finite v: 0, as `bit & 1` of NaN).
+  const u = new Uint32Array(depth * fields);
+  for (let i = 0; i < depth; i++) for (let k = 0; k < fields; k++) u[i * fields + k] = unsigned(value(i, k));
+  return columnsOf(depth, fields * fieldBits, (c, out) => {
+    const k = Math.floor(c / fieldBits);
+    const b = c % fieldBits;
+    for (let i = 0; i < depth; i++) out[i] = (u[i * fields + k] >>> b) & 1;
+  });
+}
+
+/**
+ * The counting behind romColumns: `fill(col, out)` writes column col's bits (0/1, one per word) into
+ * out. A column's key is two 32-bit hashes over its words; its complement's key (for the canonical
+ * form) is hashed in the same pass.
+ */
+function columnsOf(depth: number, width: number, fill: (col: number, out: Uint8Array) => void): RomColumns {
   const aw = depth > 1 ? Math.ceil(Math.log2(depth)) : 0;
   const hashOf = (f: (i: number) => number) => {
     let a = 0;
@@ -107,23 +125,36 @@ export function romColumns(depth: number, width: number, bit: (word: number, col
     }
     return `${a}:${b2}`;
   };
+  // The address bits (and their complements): a column equal to one is a wire, not a function.
+  const addressBits = new Set<string>();
   for (let k = 0; k < aw; k++) {
     addressBits.add(hashOf((i) => i >> k));
     addressBits.add(hashOf((i) => ~(i >> k)));
   }
-  const complementKey = new Map<number, string>();
+  const exact = new Set<string>();
+  const canon = new Set<string>();
+  const bits = new Uint8Array(depth);
   for (let c = 0; c < width; c++) {
-    if (ones[c] === 0 || ones[c] === depth) continue;
-    const k = key(c);
+    fill(c, bits);
+    let h = 0;
+    let g = 0;
+    let hc = 0; // the complement's hashes
+    let gc = 0;
+    let ones = 0;
+    for (let i = 0; i < depth; i++) {
+      const b = bits[i];
+      h = (Math.imul(h, 1000003) + (b + 1) * (i + 7)) >>> 0;
+      g = (Math.imul(g ^ (b * 0x5bd1e995), 16777619) + i) >>> 0;
+      hc = (Math.imul(hc, 1000003) + (2 - b) * (i + 7)) >>> 0;
+      gc = (Math.imul(gc ^ ((1 - b) * 0x5bd1e995), 16777619) + i) >>> 0;
+      ones += b;
+    }
+    if (ones === 0 || ones === depth) continue; // constant columns cost nothing
+    const k = `${h}:${g}`;
     exact.add(k);
     if (addressBits.has(k)) continue;
     // Canonical up to complement: the column with bit 0 of word 0 cleared.
-    let ck = k;
-    if (bit(0, c) & 1) {
-      ck = complementKey.get(c) ?? hashOf((i) => 1 - (bit(i, c) & 1));
-      complementKey.set(c, ck);
-    }
-    canon.add(ck);
+    canon.add(bits[0] ? `${hc}:${gc}` : k);
   }
   return { distinct: exact.size, functions: canon.size };
 }
@@ -135,6 +166,14 @@ export function romColumns(depth: number, width: number, bit: (word: number, col
  * a flip-flop per distinct register.
  */
 export function romLogic(depth: number, width: number, bit: (word: number, col: number) => number): { lut: number; ff: number } {
-  const cols = romColumns(depth, width, bit);
+  return logicOf(depth, romColumns(depth, width, bit));
+}
+
+/** romLogic of a ROM of `fields` fields of `fieldBits` bits per word (romColumnsOfFields): the same numbers, faster. */
+export function romLogicOfFields(depth: number, fields: number, fieldBits: number, value: (word: number, field: number) => number): { lut: number; ff: number } {
+  return logicOf(depth, romColumnsOfFields(depth, fields, fieldBits, value));
+}
+
+function logicOf(depth: number, cols: RomColumns): { lut: number; ff: number } {
   return { lut: cols.functions * 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(depth, 2))) - 5), ff: cols.distinct };
 }

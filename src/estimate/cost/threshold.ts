@@ -8,7 +8,7 @@
 //  - USE_ROM (big tables): a registered ROM, in block RAM when large enough.
 // A bipolar output is a lookup of OUT_BIAS + OUT_SCALE·n > 0 at the narrow count n.
 import { range, type QType } from '../../ir/datatype.ts';
-import { inBlockRam, inEbr, romLogic, type Memory } from './memory.ts';
+import { inBlockRam, inEbr, romLogicOfFields, type Memory } from './memory.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
 
 interface ThresholdAttrs { elems: number; channels: number; steps: number; pe: number; inType: QType }
@@ -46,15 +46,11 @@ export function thresholdCost(a: ThresholdAttrs, consts: Record<string, number[]
     lut.cmpConstBits = (a.channels > 1 ? 1 : a.pe) * bits;
   } else {
     lut.cmpVarBits = a.pe * a.steps * p.TW;
-    const mask = 2 ** p.TW;
-    const bit = (word: number, col: number) => {
-      const v = t[word * perWord + Math.floor(col / p.TW)];
-      return Math.floor((((v % mask) + mask) % mask) / 2 ** (col % p.TW));
-    };
     const table: Memory = { depth: groups, width: perWord * p.TW, writable: false, logicInTerms: true };
     if (rom) memories.push(table);
     if (!rom || !inBlockRam(table) || !inEbr(table)) {
-      const logic = romLogic(groups, perWord * p.TW, bit);
+      // Word g: the group's perWord thresholds, TW bits each (two's complement).
+      const logic = romLogicOfFields(groups, perWord, p.TW, (word, k) => t[word * perWord + k]);
       const inLogic = (inBram: boolean) => (!rom || !inBram ? logic.lut : 0);
       lut.tableColumns = inLogic(inBlockRam(table));
       ice40Lut.tableColumns = inLogic(inEbr(table));
