@@ -160,3 +160,12 @@ export const cnnSection: BenchSection = {
   name: 'issue 4: CNNs → RTL → Verilator (LeNet-5, cnv_small, ResNet-8; default folding; accuracy on the whole test split and on its first 1,000 images)',
   run: benchCnn,
 };
+
+// --- lenet5_structpruned (float in the zoo → int8 via the compression path): its own row and accuracy
+// line after the rows above; self-contained in bench/cnn-structpruned.ts. ---
+import { benchStructpruned } from './cnn-structpruned.ts';
+const runBeforeStructpruned = cnnSection.run;
+cnnSection.run = async (ctx) => {
+  await runBeforeStructpruned(ctx);
+  await benchStructpruned(ctx);
+};
