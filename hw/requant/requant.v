@@ -1,9 +1,11 @@
 `default_nettype none
 // Fixed-point requantization, PE elements per beat: for channel c = e mod CHANNELS,
-// y = clamp((x * M[c] + B[c]) >>> SHIFT, OUT_LO, OUT_HI), i.e. floor division by 2^SHIFT.
+// y = clamp(R((x * M[c] + B[c]) / 2^SHIFT), OUT_LO, OUT_HI), where R is floor (ROUND = 0: an
+// arithmetic shift) or round half to even (ROUND = 1: N + 2^(SHIFT-1) - 1 + N[SHIFT], then the shift;
+// the extra N[SHIFT] (the LSB of floor(N / 2^SHIFT)) carries a tie up exactly when that LSB is odd).
 // MULS / BIASES pack M[c] / B[c] as MW / BW-bit two's complement at [c*MW +: MW] / [c*BW +: BW].
-// PW (from src/layers/requant.ts) holds x*M+B for every input and the clamp bounds OUT_LO/OUT_HI
-// (PW-bit two's complement): no overflow.
+// PW (from src/layers/requant.ts) holds x*M+B (+ 2^(SHIFT-1) when ROUND = 1, and then PW > SHIFT + 1)
+// for every input and the clamp bounds OUT_LO/OUT_HI (PW-bit two's complement): no overflow.
 // One output register (common/out_reg.v): full throughput, ELEMS/PE cycles per inference.
 module requant #(
   parameter integer CHANNELS = 1,
@@ -14,6 +16,7 @@ module requant #(
   parameter integer BW = 8,
   parameter integer PW = 18,
   parameter integer SHIFT = 0,
+  parameter integer ROUND = 0,
   parameter [CHANNELS*MW-1:0] MULS = {(CHANNELS*MW){1'b0}},
   parameter [CHANNELS*BW-1:0] BIASES = {(CHANNELS*BW){1'b0}},
   parameter integer OUT_W = 8,
@@ -52,6 +55,11 @@ module requant #(
   localparam integer XW = IN_KIND == 2 ? 2 : IN_KIND == 1 ? WI : WI + 1;
   // x*M at its natural width XW+MW; taken mod 2^PW (exact, since x*M+B fits in PW bits), extended through EW.
   localparam integer EW = PW > XW + MW ? PW : XW + MW;
+  // Half-even rounding: add 2^(SHIFT-1) - 1 and bit SHIFT of the sum (in range whenever ROUND = 1).
+  localparam integer HALF_EVEN = (ROUND == 1 && SHIFT > 0) ? 1 : 0;
+  localparam integer SB = SHIFT < PW ? SHIFT : PW - 1;
+  localparam integer SH1 = SHIFT > 0 ? SHIFT - 1 : 0;
+  localparam [PW-1:0] HALF_M1 = ({{(PW-1){1'b0}}, 1'b1} << SH1) - 1'b1;
 
   genvar p, k, g;
   generate
@@ -93,12 +101,14 @@ module requant #(
       wire signed [XW+MW-1:0] xm = x * $signed(m_c); // signed XW x MW multiply
       wire [EW:0] xm_ext = {{(EW - XW - MW + 1){xm[XW+MW-1]}}, xm};
       wire unused_xm = &{1'b0, xm_ext[EW:PW]};
-      reg [PW-1:0] b, prod, q;
+      reg [PW-1:0] b, prod, rnd, q;
       reg [OUT_W-1:0] y;
       always @* begin
         b = {{(PW - BW){b_c[BW-1]}}, b_c};
         prod = xm_ext[PW-1:0] + b;
-        q = $signed(prod) >>> SHIFT;
+        if (HALF_EVEN == 1) rnd = prod + HALF_M1 + {{(PW-1){1'b0}}, prod[SB]};
+        else rnd = prod;
+        q = $signed(rnd) >>> SHIFT;
         if ($signed(q) < $signed(OUT_LO)) y = OUT_LO[OUT_W-1:0];
         else if ($signed(q) > $signed(OUT_HI)) y = OUT_HI[OUT_W-1:0];
         else y = q[OUT_W-1:0];

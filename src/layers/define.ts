@@ -9,13 +9,16 @@ import type { Layer } from '../ir/dataflow.ts';
 
 export interface IntSpec { type: 'int'; min?: number; default?: number }
 export interface QTypeSpec { type: 'qtype' }
-export type AttrSpec = IntSpec | QTypeSpec;
+/** One of a few names, e.g. Requant's round: 'floor' | 'half-even'; absent = the default. */
+export interface OneOfSpec<T extends string = string> { type: 'oneOf'; values: readonly T[]; default: T }
+export type AttrSpec = IntSpec | QTypeSpec | OneOfSpec;
 export type AttrSchema = Record<string, AttrSpec>;
-/** The parsed attributes: ints as numbers, datatypes (written as 'INT4', 'BIPOLAR', … in JSON) as QType. */
-export type AttrsOf<S extends AttrSchema> = { [K in keyof S]: S[K] extends QTypeSpec ? QType : number };
+/** The parsed attributes: ints as numbers, datatypes (written as 'INT4', 'BIPOLAR', … in JSON) as QType, names as strings. */
+export type AttrsOf<S extends AttrSchema> = { [K in keyof S]: S[K] extends QTypeSpec ? QType : S[K] extends OneOfSpec<infer T> ? T : number };
 
 export const int = (opts: { min?: number; default?: number } = {}): IntSpec => ({ type: 'int', ...opts });
 export const dtype = (): QTypeSpec => ({ type: 'qtype' });
+export const oneOf = <T extends string>(values: readonly T[], dflt: T): OneOfSpec<T> => ({ type: 'oneOf', values, default: dflt });
 
 /** A stream port of a layer: element type, elements per inference, elements per beat. */
 export interface Port { qtype: QType; elems: number; fold: number }
@@ -100,6 +103,10 @@ function parseAttrs<S extends AttrSchema>(schema: S, raw: Record<string, unknown
         fail('BadAttribute', `${name} must be an integer, not ${JSON.stringify(v)}`, where);
       }
       if (spec.min !== undefined && val < spec.min) fail('BadAttribute', `${name} must be at least ${spec.min}, not ${val}`, where);
+      out[name] = val;
+    } else if (spec.type === 'oneOf') {
+      const val = v === undefined ? spec.default : v;
+      if (typeof val !== 'string' || !spec.values.includes(val)) fail('BadAttribute', `${name} must be ${spec.values.map((x) => `'${x}'`).join(' or ')}, not ${JSON.stringify(v)}`, where);
       out[name] = val;
     } else {
       if (typeof v !== 'string') fail('BadAttribute', `${name} must be a datatype name, not ${JSON.stringify(v)}`, where);

@@ -1,19 +1,23 @@
 // Fixed-point requantization: per channel c = (element index mod channels),
-// y = clamp(floor((x·M[c] + B[c]) / 2^shift), lo(outType), hi(outType)). PE elements per cycle.
+// y = clamp(R((x·M[c] + B[c]) / 2^shift), lo(outType), hi(outType)), R = floor (round: 'floor', the
+// default) or round half to even (round: 'half-even'). PE elements per cycle.
 import { bitWidth, qtypeName, range } from '../ir/datatype.ts';
-import { codeKind, defineLayer, dtype, int, mustDivide, packVector, signedBits, registerStage } from './define.ts';
+import { requantValue } from '../lower/thresholds.ts';
+import { codeKind, defineLayer, dtype, int, mustDivide, oneOf, packVector, signedBits, registerStage } from './define.ts';
 
-/** Range of x·M + B over the input range and every channel. */
-function productRange(inType: Parameters<typeof range>[0], mul: readonly number[], bias: readonly number[]): [number, number] {
+/** Range of x·M + B over the input range and every channel (+ 2^(shift−1), the half-even rounding's add). */
+function productRange(inType: Parameters<typeof range>[0], mul: readonly number[], bias: readonly number[], halfEven: number): [number, number] {
   const [xlo, xhi] = range(inType);
   let lo = 0;
   let hi = 0;
   mul.forEach((m, c) => {
     lo = Math.min(lo, Math.min(m * xlo, m * xhi) + bias[c]);
-    hi = Math.max(hi, Math.max(m * xlo, m * xhi) + bias[c]);
+    hi = Math.max(hi, Math.max(m * xlo, m * xhi) + bias[c] + halfEven);
   });
   return [lo, hi];
 }
+
+const halfEvenAdd = (a: { round: string; shift: number }) => (a.round === 'half-even' && a.shift > 0 ? 2 ** (a.shift - 1) : 0);
 
 export default defineLayer({
   kind: 'Requant',
@@ -22,6 +26,7 @@ export default defineLayer({
     channels: int({ min: 1 }),
     pe: int({ min: 1, default: 1 }),
     shift: int({ min: 0 }),
+    round: oneOf(['floor', 'half-even'] as const, 'floor'),
     inType: dtype(),
     outType: dtype(),
   },
@@ -29,7 +34,7 @@ export default defineLayer({
   check: (a, { mul, bias }) => {
     if (a.elems % a.channels !== 0) return `channels must divide ${a.elems}, not ${a.channels}`;
     if (a.outType.kind !== 'INT' || a.outType.bits > 32) return `outType must be INTn or UINTn with n ≤ 32, not ${qtypeName(a.outType)}`;
-    const [lo, hi] = productRange(a.inType, mul, bias);
+    const [lo, hi] = productRange(a.inType, mul, bias, halfEvenAdd(a));
     if (Math.max(-lo, hi) >= 2 ** 53) return `x·mul + bias must stay below 2^53 in magnitude, not [${lo}, ${hi}]`;
     if (a.shift > 62) return `shift must be at most 62, not ${a.shift}`;
     return undefined;
@@ -41,6 +46,7 @@ export default defineLayer({
   }),
   execute: (a, [x], { mul, bias }) => {
     const [lo, hi] = range(a.outType);
+    if (a.round === 'half-even') return [x.map((v, e) => requantValue(v, mul[e % a.channels], bias[e % a.channels], a.shift, lo, hi, 'half-even'))];
     const div = 2 ** a.shift;
     return [x.map((v, e) => Math.min(hi, Math.max(lo, Math.floor((v * mul[e % a.channels] + bias[e % a.channels]) / div))))];
   },
@@ -51,11 +57,13 @@ export default defineLayer({
     module: 'requant',
     files: ['common/out_reg.v', 'requant/requant.v'],
     params: (a, { mul, bias }) => {
-      const [plo, phi] = productRange(a.inType, mul, bias);
+      const halfEven = a.round === 'half-even' && a.shift > 0;
+      const [plo, phi] = productRange(a.inType, mul, bias, halfEvenAdd(a));
       const mw = signedBits(Math.min(...mul), Math.max(...mul));
       const bw = signedBits(Math.min(...bias), Math.max(...bias));
       const [olo, ohi] = range(a.outType);
-      const pw = Math.max(signedBits(plo, phi), signedBits(olo, ohi), bitWidth(a.inType) + 1, mw, bw) + 1;
+      // Half-even reads bit SHIFT of the sum and adds 2^(SHIFT−1) − 1: PW ≥ SHIFT + 2 keeps both in range.
+      const pw = Math.max(signedBits(plo, phi), signedBits(olo, ohi), bitWidth(a.inType) + 1, mw, bw, halfEven ? a.shift + 1 : 0) + 1;
       return {
         CHANNELS: a.channels,
         PE: a.pe,
@@ -65,6 +73,8 @@ export default defineLayer({
         BW: bw,
         PW: pw,
         SHIFT: a.shift,
+        // Only when rounding half to even (floor designs keep their exact parameter list).
+        ...(halfEven ? { ROUND: 1 } : {}),
         MULS: packVector(mul, mw),
         BIASES: packVector(bias, bw),
         OUT_W: bitWidth(a.outType),

@@ -86,41 +86,78 @@ export function progressionStep(values: number[]): number | undefined {
   return values.every((v, i) => i === 0 || v - values[i - 1] === d) ? d : undefined;
 }
 
+/** Rounding of the Requant division by 2^shift (src/ir/dataflow.ts): floor, or round half to even. */
+export type RequantRound = 'floor' | 'half-even';
+
 export interface RequantFit {
   mul: number[];
   add: number[];
   shift: number;
+  round: RequantRound;
 }
 
-/** Requant semantics (src/ir/dataflow.ts): clamp(floor((x·M + B) / 2^shift), lo, hi). */
-export function requantValue(x: number, m: number, b: number, shift: number, lo: number, hi: number): number {
-  const v = Math.floor((x * m + b) / 2 ** shift);
+/**
+ * Requant semantics (src/ir/dataflow.ts): clamp(R((x·M + B) / 2^shift), lo, hi), R = floor (default)
+ * or round half to even. x·M + B is an integer (|·| < 2^53), so both are exact in float64.
+ */
+export function requantValue(x: number, m: number, b: number, shift: number, lo: number, hi: number, round: RequantRound = 'floor'): number {
+  const n = x * m + b;
+  const one = 2 ** shift;
+  let v = Math.floor(n / one);
+  if (round === 'half-even' && shift > 0) {
+    const rem = n - v * one; // 0 ≤ rem < 2^shift
+    const half = one / 2;
+    if (rem > half || (rem === half && v % 2 !== 0)) v += 1;
+  }
   return Math.min(hi, Math.max(lo, v));
 }
 
 /**
- * Find per-channel (M, B) and one shift so that the Requant output equals the threshold function
- * exactly on every accumulator value in range. T[c] holds, for levels ℓ = outLo+1 … outHi, the
- * smallest accumulator with code ≥ ℓ (as from searchThresholds with kMin = outLo, kMax = outHi).
- *
- * Why checking the thresholds suffices: with M ≥ 0 the Requant output q is non-decreasing in acc, and
- * so is the threshold count. If for every level ℓ, q(T_ℓ) ≥ ℓ and q(T_ℓ − 1) ≤ ℓ − 1 (points inside
- * the range only), then on [T_ℓ, T_ℓ+1 − 1] both functions equal ℓ. The constraints are linear in
- * B for fixed M, so B's feasible set is an interval computed exactly in integers.
+ * The smallest integer N = x·M + B whose rounded quotient R(N / 2^shift) is ≥ level: level·2^s for
+ * floor; for half-even (s ≥ 1) level·2^s − 2^(s−1), + 1 when level is odd (the tie at level − ½ goes to
+ * the even neighbour level − 1). So q ≥ level ⟺ N ≥ levelStart(level), and the fit's constraints stay
+ * linear in B for both modes.
  */
-export function fitRequant(T: number[][], ranges: ChannelRange[], outLo: number, outHi: number, maxShift = 40): RequantFit | undefined {
+export function levelStart(level: number, shift: number, round: RequantRound): number {
+  const one = 2 ** shift;
+  if (round === 'floor' || shift === 0) return level * one;
+  return level * one - one / 2 + (Math.abs(level) % 2);
+}
+
+/**
+ * Find per-channel (M, B), one shift and one rounding mode so that the Requant output equals the
+ * threshold function exactly on every accumulator value in range. T[c] holds, for levels
+ * ℓ = outLo+1 … outHi, the smallest accumulator with code ≥ ℓ (as from searchThresholds with
+ * kMin = outLo, kMax = outHi). Floor is tried first at every shift; half-even only when no floor fit
+ * exists (round-half-even quantizers with reachable exact ties, e.g. power-of-two scales, have none).
+ *
+ * Why checking the thresholds suffices: with M ≥ 0 the Requant output q is non-decreasing in acc (for
+ * both roundings), and so is the threshold count. If for every level ℓ, q(T_ℓ) ≥ ℓ and q(T_ℓ − 1) ≤ ℓ − 1
+ * (points inside the range only), then on [T_ℓ, T_ℓ+1 − 1] both functions equal ℓ. With
+ * S(ℓ) = levelStart(ℓ), q(x) ≥ ℓ ⟺ x·M + B ≥ S(ℓ): the constraints are linear in B for fixed M, so
+ * B's feasible set is an interval computed exactly in integers.
+ */
+export function fitRequant(T: number[][], ranges: ChannelRange[], outLo: number, outHi: number, maxShift = 40, rounds: RequantRound[] = ['floor', 'half-even']): RequantFit | undefined {
+  for (const round of rounds) {
+    const fit = fitRequantMode(T, ranges, outLo, maxShift, round);
+    if (fit) return fit;
+  }
+  return undefined;
+}
+
+function fitRequantMode(T: number[][], ranges: ChannelRange[], outLo: number, maxShift: number, round: RequantRound): RequantFit | undefined {
   const C = T.length;
   const constraints: Constraints[] = []; // per channel, built on first use (they do not depend on the shift)
   // A shift fits when every channel fits, in any order: the channel that failed the last shift is
   // tried first (it usually fails again, which settles the shift after one channel, not C).
   let hardest = 0;
-  for (let shift = 0; shift <= maxShift; shift++) {
+  for (let shift = round === 'floor' ? 0 : 1; shift <= maxShift; shift++) {
     const mul: number[] = new Array(C);
     const add: number[] = new Array(C);
     let ok = true;
     for (let i = 0; i < C && ok; i++) {
       const c = i === 0 ? hardest : i <= hardest ? i - 1 : i;
-      const fit = fitChannel((constraints[c] ??= channelConstraints(T[c], ranges[c], outLo)), T[c].length, ranges[c], outLo, shift);
+      const fit = fitChannel((constraints[c] ??= channelConstraints(T[c], ranges[c], outLo)), T[c].length, ranges[c], outLo, shift, round);
       if (!fit) {
         ok = false;
         hardest = c;
@@ -129,7 +166,7 @@ export function fitRequant(T: number[][], ranges: ChannelRange[], outLo: number,
         add[c] = fit[1];
       }
     }
-    if (ok) return { mul, add, shift };
+    if (ok) return { mul, add, shift, round };
   }
   return undefined;
 }
@@ -157,22 +194,23 @@ function channelConstraints(T: number[], r: ChannelRange, outLo: number): Constr
 }
 
 /** Feasible B interval [bLo, bHi] for a given M, exactly (integers). */
-function bInterval(cs: Constraints, m: number, shift: number): [number, number] {
-  const one = 2 ** shift;
+function bInterval(cs: Constraints, m: number, shift: number, round: RequantRound): [number, number] {
   let bLo = -Infinity;
   let bHi = Infinity;
-  // atLeast: at·M + B ≥ level·2^s ;  else: at·M + B ≤ level·2^s − 1
-  for (let i = 0; i < cs.geAt.length; i++) bLo = Math.max(bLo, cs.geLevel[i] * one - cs.geAt[i] * m);
-  for (let i = 0; i < cs.leAt.length; i++) bHi = Math.min(bHi, cs.leLevel[i] * one - 1 - cs.leAt[i] * m);
+  // atLeast: at·M + B ≥ S(level) ;  else: at·M + B ≤ S(level) − 1   (S = levelStart)
+  for (let i = 0; i < cs.geAt.length; i++) bLo = Math.max(bLo, levelStart(cs.geLevel[i], shift, round) - cs.geAt[i] * m);
+  for (let i = 0; i < cs.leAt.length; i++) bHi = Math.min(bHi, levelStart(cs.leLevel[i], shift, round) - 1 - cs.leAt[i] * m);
   return [bLo, bHi];
 }
 
-function fitChannel(cs: Constraints, levels: number, r: ChannelRange, outLo: number, shift: number): [number, number] | undefined {
+function fitChannel(cs: Constraints, levels: number, r: ChannelRange, outLo: number, shift: number, round: RequantRound): [number, number] | undefined {
   const one = 2 ** shift;
   if (cs.geAt.length + cs.leAt.length === 0) return [0, outLo * one];
-  // Best real slope: maximise the width of the feasible intercept interval (a concave function).
-  const { geAt, geLevel, leAt } = cs;
-  const leTop = cs.leLevel.map((l) => l - 1 / one);
+  // Best real slope: maximise the width of the feasible intercept interval (a concave function), in
+  // units of the output step: at·a + b ≥ S(level)/2^s and at·a + b ≤ (S(level) − 1)/2^s.
+  const { geAt, leAt } = cs;
+  const geLow = cs.geLevel.map((l) => levelStart(l, shift, round) / one);
+  const leTop = cs.leLevel.map((l) => (levelStart(l, shift, round) - 1) / one);
   // width(a) = hi(a) − lo(a), evaluated at both probe slopes in one pass over the constraints.
   const widerAtSecond = (p: number, q: number): boolean => {
     let loP = -Infinity;
@@ -180,8 +218,8 @@ function fitChannel(cs: Constraints, levels: number, r: ChannelRange, outLo: num
     let loQ = -Infinity;
     let hiQ = Infinity;
     for (let i = 0; i < geAt.length; i++) {
-      loP = Math.max(loP, geLevel[i] - geAt[i] * p);
-      loQ = Math.max(loQ, geLevel[i] - geAt[i] * q);
+      loP = Math.max(loP, geLow[i] - geAt[i] * p);
+      loQ = Math.max(loQ, geLow[i] - geAt[i] * q);
     }
     for (let i = 0; i < leAt.length; i++) {
       hiP = Math.min(hiP, leTop[i] - leAt[i] * p);
@@ -202,11 +240,12 @@ function fitChannel(cs: Constraints, levels: number, r: ChannelRange, outLo: num
   const m0 = Math.round(alpha * one);
   for (const m of [m0, m0 - 1, m0 + 1, m0 - 2, m0 + 2]) {
     if (m < 0) continue;
-    const [bLo, bHi] = bInterval(cs, m, shift);
+    const [bLo, bHi] = bInterval(cs, m, shift, round);
     if (bLo > bHi) continue;
     // Prefer the middle of the feasible interval; infinities come from one-sided constraints.
     const b = Number.isFinite(bLo) && Number.isFinite(bHi) ? Math.floor((bLo + bHi) / 2) : Number.isFinite(bLo) ? bLo : bHi;
-    const extreme = Math.max(Math.abs(r.lo), Math.abs(r.hi)) * m + Math.abs(b);
+    // The half-even RTL adds up to 2^(s−1) before the shift.
+    const extreme = Math.max(Math.abs(r.lo), Math.abs(r.hi)) * m + Math.abs(b) + (round === 'half-even' ? one / 2 : 0);
     if (!Number.isSafeInteger(b) || extreme > 2 ** 52) return undefined;
     return [m, b];
   }

@@ -19,8 +19,9 @@
 // Choices (each also surfaces in StreamlinedMlp.notes when it applies):
 //  - Thresholds by default; Requant (M, B, shift) when an activation has more than 15 steps AND an
 //    exact fit exists (checked at every threshold, which proves equality on the whole range by
-//    monotonicity). Round-half-even on reachable exact ties (power-of-two scales) or float32
-//    rounding inside the chain usually rule it out; then thresholds stay (exact, just bigger).
+//    monotonicity). The fit tries floor((x·M + B) / 2^s) first, then round half to even, which
+//    reproduces QuantizeLinear's reachable exact ties (power-of-two scales); float32 rounding inside
+//    the chain can still rule both out, then thresholds stay (exact, just bigger).
 //  - Levels no channel reaches are dropped: BatchNorm → Sign whose zero is unreachable gives a
 //    BIPOLAR stream (one threshold, outScale 2).
 //  - A trailing Softmax is dropped: the output affine reproduces its input (logits), argmax is unchanged.
@@ -55,7 +56,7 @@ import type { InputQuantizer, OutputAffine } from '../ir/dataflow.ts';
 import { attrFloat, attrInt, attrInts, type Graph, type Node } from '../ir/graph.ts';
 import { makeTensor, numel, toNumbers, type Tensor } from '../ir/tensor.ts';
 import { mvuOutType, rowAccRange } from '../layers/mvu.ts';
-import { fitRequant, progressionStep, reachedCodes, requantValue, searchThresholds, type ChannelRange } from '../lower/thresholds.ts';
+import { fitRequant, progressionStep, reachedCodes, requantValue, searchThresholds, type ChannelRange, type RequantRound } from '../lower/thresholds.ts';
 import { cannotLower, viewGraph, type GraphView } from '../lower/view.ts';
 import { identityPositions, imageDims, nchwPositions, padAmounts, poolKernel, samePositions, window2d, type Window2d } from '../lower/spatial.ts';
 
@@ -72,7 +73,8 @@ export interface StreamlineOptions {
 
 export type Activation =
   | { kind: 'threshold'; thresholds: number[][]; outBias: number; outScale: number; outType: QType }
-  | { kind: 'requant'; mul: number[]; bias: number[]; shift: number; outType: QType }
+  /** round: the division by 2^shift (absent = 'floor'; 'half-even' where a quantizer's ties are reachable). */
+  | { kind: 'requant'; mul: number[]; bias: number[]; shift: number; round?: RequantRound; outType: QType }
   | { kind: 'none' };
 
 export interface LayerPlan {
@@ -675,7 +677,7 @@ function verifyActivation(code: (ch: Int32Array, acc: Float64Array) => Float64Ar
     const c = ch[j];
     let want: number;
     if (act.kind === 'threshold') want = act.outBias + act.outScale * passed(sorted[c], acc[j]);
-    else want = requantValue(acc[j], act.mul[c], act.bias[c], act.shift, lo, hi);
+    else want = requantValue(acc[j], act.mul[c], act.bias[c], act.shift, lo, hi, act.round);
     if (want !== k[j]) throw new KilnError(cannotLower(n, `its output is not monotone in the accumulator (channel ${c}, accumulator ${acc[j]}: ${k[j]}, thresholds give ${want})`));
   }
 }
@@ -1222,8 +1224,13 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
       return out;
     });
     const fit = fitRequant(full, ranges, olo, ohi);
-    if (fit) act = { kind: 'requant', mul: fit.mul, bias: fit.add, shift: fit.shift, outType };
-    else notes.push(`${qn.name}: no exact requantization (e.g. reachable round-half-even ties), using ${levels.length - 1} thresholds`);
+    if (fit) {
+      act = { kind: 'requant', mul: fit.mul, bias: fit.add, shift: fit.shift, outType };
+      if (fit.round === 'half-even') {
+        act.round = 'half-even';
+        notes.push(`${qn.name}: requantization rounds half to even (shift ${fit.shift}; no exact floor one)`);
+      }
+    } else notes.push(`${qn.name}: no exact requantization (floor or half-even), using ${levels.length - 1} thresholds`);
   }
   if (!act && levels.length === 1) {
     // Every channel is constant: one threshold no accumulator reaches keeps the layer well formed.

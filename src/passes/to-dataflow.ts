@@ -106,7 +106,7 @@ export function toDataflow(plan: StreamlinedMlp, opts: LowerOptions = {}): Dataf
       const outType = scale === 1 ? act.outType : scaledType!;
       add(actName, 'Threshold', { elems, channels: l.rows, steps, pe: 1, inType: tn(l.accType), outType: tn(outType), outBias: act.outBias * scale, outScale: act.outScale * scale }, { thresholds: act.thresholds.flat() }, outType, elems, origin);
     } else {
-      add(actName, 'Requant', { elems, channels: l.rows, pe: 1, shift: act.shift, inType: tn(l.accType), outType: tn(act.outType) }, { mul: act.mul, bias: act.bias }, act.outType, elems, origin);
+      add(actName, 'Requant', { elems, channels: l.rows, pe: 1, shift: act.shift, ...(act.round === 'half-even' ? { round: act.round } : {}), inType: tn(l.accType), outType: tn(act.outType) }, { mul: act.mul, bias: act.bias }, act.outType, elems, origin);
     }
   };
   if (plan.branches) {

@@ -224,14 +224,15 @@ describe('threshold math', () => {
     });
   });
 
-  it('fitRequant refuses round-half-even on exact ties (no floor-linear form exists)', () => {
+  it('fitRequant refuses round-half-even on exact ties in floor mode (no floor-linear form exists)', () => {
     const rhe = (x: number) => (Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x));
     const r: ChannelRange[] = [{ lo: 0, hi: 40 }];
     const T = [Array.from({ length: 15 }, (_, i) => {
       for (let a = 0; a <= 40; a++) if (Math.min(15, rhe(a / 2)) >= i + 1) return a;
       return 41;
     })];
-    expect(fitRequant(T, r, 0, 15)).toBeUndefined();
+    expect(fitRequant(T, r, 0, 15, 40, ['floor'])).toBeUndefined();
+    expect(fitRequant(T, r, 0, 15)?.round).toBe('half-even'); // test/unit/requant-fit.test.ts covers that mode
   });
 });
 

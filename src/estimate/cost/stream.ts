@@ -11,6 +11,7 @@ import { log2, type CostTerms, type Params } from './terms.ts';
  * (XW: WI signed, WI + 1 unsigned, 2 bipolar), taken to PW bits, + b, an arithmetic shift, a clamp (two
  * PW-bit compares) and an OUT_W-bit output register. With several channel groups, lane p's m and b are
  * constant columns read at the group counter (logic per distinct bit column, memory.ts romLogic).
+ * Round half to even (ROUND = 1) adds one PW-bit increment (+ 2^(SHIFT−1) − 1 + a carry-in) per lane.
  */
 export function requantCost(a: { elems: number; channels: number; pe: number }, consts: Record<string, number[]>, p: Params): CostTerms {
   const tables = a.channels > 1;
@@ -42,6 +43,8 @@ export function requantCost(a: { elems: number; channels: number; pe: number }, 
       ...split(xc7Dsp),
       // two compares of the shifted product's bits above the output (equal to the bound's sign-extension)
       clampBits: a.pe * Math.max(0, p.PW - p.SHIFT - p.OUT_W),
+      // Only half-even designs have the term (floor designs' estimates are unchanged).
+      ...(p.ROUND === 1 ? { roundBits: a.pe * p.PW } : {}),
       outBits: a.pe * p.OUT_W,
       tableBits,
       dspGlue: dsp,
