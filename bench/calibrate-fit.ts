@@ -7,6 +7,8 @@ import { memFf4, memLut4, memLut6 } from '../src/estimate/cost/memory.ts';
 import type { Layer } from '../src/ir/dataflow.ts';
 import type { Family, Resources } from '../src/synth/yosys.ts';
 
+const ice40Memories = (l: Layer) => costTerms(l).ice40Memories ?? costTerms(l).memories;
+
 export interface Sample { layer: Layer; family: Family; measured: Resources }
 
 /** The resource name in coefficients.json and how to get its target and features from a sample. */
@@ -17,8 +19,8 @@ const targets: Record<Family, { name: string; measured: (s: Sample) => number; f
   ],
   ice40: [
     // LC = max(LUT4, FF); fitted as LC directly on the LUT features (LUT4s dominate these layers).
-    { name: 'lut4', measured: (s) => s.measured.lc, features: (l) => ({ ...costTerms(l).lut, ...costTerms(l).ice40Lut }), offset: (l) => costTerms(l).memories.reduce((a, m) => a + memLut4(m), 0) },
-    { name: 'ff', measured: () => 0, features: (l) => costTerms(l).ff, offset: (l) => costTerms(l).memories.reduce((a, m) => a + memFf4(m), 0) },
+    { name: 'lut4', measured: (s) => s.measured.lc, features: (l) => ({ ...costTerms(l).lut, ...costTerms(l).ice40Lut }), offset: (l) => ice40Memories(l).reduce((a, m) => a + memLut4(m), 0) },
+    { name: 'ff', measured: () => 0, features: (l) => ({ ...costTerms(l).ff, ...costTerms(l).ice40Ff }), offset: (l) => ice40Memories(l).reduce((a, m) => a + memFf4(m), 0) },
   ],
 };
 

@@ -14,7 +14,8 @@ import { bram18, ebr, memFf4, memLut4, memLut6 } from './cost/memory.ts';
 import { mvuCost } from './cost/mvu.ts';
 import { mvuSparseCost } from './cost/mvu-sparse.ts';
 import { runsSparse } from '../layers/mvu.ts';
-import { addStreamsCost, bufferCost, concatCost, duplicateCost, labelSelectCost, padCost, passThroughCost, requantCost, slidingWindowCost, widthConverterCost, windowReduceCost } from './cost/stream.ts';
+import { addStreamsCost, bufferCost, concatCost, duplicateCost, labelSelectCost, padCost, passThroughCost, requantCost, slidingWindowCost, widthConverterCost } from './cost/stream.ts';
+import { windowReduceCost } from './cost/window-reduce.ts';
 import type { CostTerms, Params } from './cost/terms.ts';
 import { thresholdCost } from './cost/threshold.ts';
 
@@ -72,9 +73,10 @@ export function layerResources(layer: Pick<Layer, 'name' | 'kind' | 'attrs' | 'c
     };
   }
   // iCE40: LUT4s from the same features (fitted separately), FFs likewise; an LC holds one of each.
-  const lut4 = linear(layer.kind, 'ice40', 'lut4', { ...t.lut, ...t.ice40Lut }) + t.memories.reduce((s, m) => s + memLut4(m), 0);
-  const ff = linear(layer.kind, 'ice40', 'ff', t.ff) + t.memories.reduce((s, m) => s + memFf4(m), 0);
-  return { lc: Math.max(0, Math.round(Math.max(lut4, ff))), mac16: t.mac16, ebr: t.memories.reduce((s, m) => s + ebr(m), 0) };
+  const mems = t.ice40Memories ?? t.memories;
+  const lut4 = linear(layer.kind, 'ice40', 'lut4', { ...t.lut, ...t.ice40Lut }) + mems.reduce((s, m) => s + memLut4(m), 0);
+  const ff = linear(layer.kind, 'ice40', 'ff', { ...t.ff, ...t.ice40Ff }) + mems.reduce((s, m) => s + memFf4(m), 0);
+  return { lc: Math.max(0, Math.round(Math.max(lut4, ff))), mac16: t.mac16, ebr: mems.reduce((s, m) => s + ebr(m), 0) };
 }
 
 /** Sum of per-layer resources. */

@@ -16,8 +16,6 @@ const { rows } = summaryRows(data, cases, loo);
 
 /** kind/family/resource rows that do not meet the thresholds yet (docs/calibration.md says which and by how much). */
 const KNOWN_GAPS = new Set<string>([
-  'AvgPool/xc7/lut',
-  'AvgPool/xc7/ff',
   'LabelSelect/xc7/lut',
   'Pad/xc7/lut',
   'Requant/xc7/lut',
@@ -25,14 +23,10 @@ const KNOWN_GAPS = new Set<string>([
   'VectorVector/xc7/lut',
   'WidthConverter/xc7/lut',
   'AvgPool/ice40/lc',
-  'MaxPool/ice40/lc',
   'Requant/ice40/lc',
   'Threshold/ice40/lc',
   'VectorVector/ice40/lc',
-  'VectorVector/ice40/ebr',
   'WidthConverter/ice40/lc',
-  'all kinds/ice40/lc',
-  'all kinds/ice40/ebr',
 ]);
 
 describe('resource-estimate calibration (docs/calibration.md)', () => {

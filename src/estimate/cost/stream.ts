@@ -1,5 +1,5 @@
 // Cost of the streaming layers (hw/requant, label_select, common/fifo, common/dwc, sliding_window, pad,
-// window_reduce, duplicate, add_streams, concat): per layer kind the structures its RTL builds, as
+// duplicate, add_streams, concat; window_reduce: window-reduce.ts): per layer kind the structures its RTL builds, as
 // features whose LUT / FF coefficients the calibration sweep fits (a kind with fewer than four measured
 // cases keeps 1 per feature unit, the first-principles count), plus buffers as memories (memory.ts).
 import { constantWidth, ice40Dsp, multiplierDsps, xc7Dsp, type DspShape } from './dsp.ts';
@@ -154,56 +154,3 @@ export function passThroughCost(inBits: number, outBits: number, mulLanes = 0): 
   };
 }
 
-interface WindowReduceAttrs { pixels: number; window: number; channels: number; pe: number }
-
-/**
- * hw/window_reduce (MaxPool MODE 0, AvgPool MODE 1, VectorVector MODE 2), per lane: a compare and a
- * WI-bit mux (max) or an ACC_W-bit add (sum) of this tap into the channel's partial result, which sits
- * in a LUTRAM of 2^⌈log2 CF⌉ words read combinationally; MODE 2 first forms the term like the MVU (add/
- * sub for bipolar / ternary weights, else a multiplier — a DSP when wide enough — against a weight
- * that is a constant (one word) or a lookup in the constant table by tap and channel fold).
- */
-export function windowReduceCost(a: WindowReduceAttrs, consts: Record<string, number[]>, p: Params): CostTerms {
-  const cf = a.channels / a.pe;
-  const words = a.window * cf;
-  const rw = p.MODE === 0 ? p.WI : p.ACC_W;
-  const lut: Record<string, number> = { control: log2(cf) + log2(a.window) + log2(words) };
-  let dsp = 0;
-  let mac16 = 0;
-  // With one tap every beat is the first: nothing is accumulated and the partial results are never read.
-  const taps = a.window > 1;
-  if (taps && p.MODE === 0) lut.maxBits = 2 * a.pe * p.WI; // compare, then the x / held mux
-  else if (taps) lut.sumBits = a.pe * p.ACC_W;
-  if (p.MODE === 2) {
-    const bipolarIn = p.IN_KIND === 2;
-    const noMul = p.W_KIND === 2 || p.W_KIND === 3 || bipolarIn || p.WI === 1 || p.WW === 1;
-    const aW = p.IN_KIND === 0 ? p.WI : p.ACC_W;
-    if (!noMul) {
-      // The multiplier, as cost/mvu.ts: a constant weight (one word) is trimmed, a variable one is not.
-      const lane = (shape: DspShape, q: number) => {
-        if (words > 1) {
-          const bW = p.W_KIND === 0 ? p.WW : p.ACC_W;
-          return multiplierDsps(aW, bW, Math.min(p.ACC_W, aW + bW), true, shape);
-        }
-        const [bW, tz] = constantWidth(consts.weights[q * a.window], p.ACC_W);
-        return multiplierDsps(aW, bW, Math.min(p.ACC_W - tz, aW + bW), true, shape);
-      };
-      for (let q = 0; q < a.pe; q++) {
-        dsp += lane(xc7Dsp, q);
-        mac16 += lane(ice40Dsp, q);
-      }
-      if (dsp === 0) lut.lutMulBits = a.pe * p.WI * p.WW;
-      else lut.dspGlue = dsp;
-    } else lut.addSubTermBits = a.pe * ((p.W_KIND === 2 || p.W_KIND === 3 ? p.WI : p.WW) + 1);
-    // The weight lookup WEIGHTS[addr·WORD +: WORD] (or a ROM read combinationally): a mux per bit.
-    if (words > 1) lut.tableMuxBits = a.pe * p.WW * log2(words);
-  }
-  return {
-    lut,
-    ff: { outBits: a.pe * p.OUT_W, control: log2(cf) + log2(a.window) + (p.MODE === 2 ? log2(words) : 0) + 3 },
-    dsp,
-    mac16,
-    // Addressed by the channel-fold counter: one word (a register) when there is one channel fold.
-    memories: taps ? [{ depth: cf === 1 ? 1 : 1 << log2(cf), width: a.pe * rw, writable: true, asyncRead: true }] : [],
-  };
-}

@@ -11,11 +11,15 @@ export interface CostTerms {
   /** iCE40 values of LUT features that differ there (e.g. a ROM in EBR on iCE40 but logic on 7-series). */
   ice40Lut?: Record<string, number>;
   ff: Record<string, number>;
+  /** iCE40 values of FF features that differ there. */
+  ice40Ff?: Record<string, number>;
   /** Hardware multipliers Yosys maps to DSP48E1 on 7-series. */
   dsp: number;
   /** Hardware multipliers Yosys maps to SB_MAC16 on iCE40 (synth_ice40 -dsp). */
   mac16: number;
   memories: Memory[];
+  /** iCE40's memory inventory where it differs from 7-series' (synthesis keeps or maps a memory differently). */
+  ice40Memories?: Memory[];
 }
 
 /** The RTL parameters of a layer as numbers (what codegen passes to the hw/ module). */

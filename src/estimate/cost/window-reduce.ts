@@ -1,0 +1,98 @@
+// Cost of hw/window_reduce (MaxPool MODE 0, AvgPool MODE 1, VectorVector MODE 2).
+import { constantWidth, ice40Dsp, multiplierDsps, xc7Dsp, type DspShape } from './dsp.ts';
+import type { Memory } from './memory.ts';
+import { log2, type CostTerms, type Params } from './terms.ts';
+
+interface WindowReduceAttrs { pixels: number; window: number; channels: number; pe: number }
+
+/**
+ * What memory_libmap (Yosys 0.23) adds to the cost of putting the partial-result memory into a RAM
+ * primitive: the memory is written at cf_q and read at cf_q, whose register Yosys folds into a
+ * synchronous read port, so the RAM needs an emulated read-during-write path. Measured, not derived:
+ * on both families the cost comparison only fits the sweep with this extra (iCE40: 72-bit memories
+ * stay in flip-flops, 80-bit ones go to an SB_RAM40_4K of cost 64; 7-series: 2 × 11 bits stay in
+ * flip-flops, 2 × 16 bits go to LUTRAM).
+ */
+const RAM_EMULATION_COST = 8;
+
+/**
+ * The partial results (2^CFW words of PE·RW bits, CFW = max(1, ⌈log2 CF⌉)) as memory_libmap maps
+ * them: flip-flops when their logic cost (1 per bit) is at most the RAM's (lutrams_xc5v.txt SDP
+ * RAM32M: cost 8 with widthscale 7, i.e. 1 per 6-bit slice + 7/6 per bit; ice40/brams.txt
+ * SB_RAM40_4K: 64 per 256 × 16 block), plus RAM_EMULATION_COST.
+ */
+function partsInRam(depth: number, width: number, family: 'xc7' | 'ice40'): boolean {
+  const logic = depth * width;
+  const ram = family === 'xc7'
+    ? Math.ceil(width / 6) * Math.ceil(depth / 32) + (7 * width * Math.ceil(depth / 32)) / 6
+    : 64 * Math.ceil(width / 16) * Math.ceil(depth / 256);
+  return ram + RAM_EMULATION_COST < logic;
+}
+
+/**
+ * hw/window_reduce, per lane: a compare and a WI-bit mux (max) or an ACC_W-bit add (sum) of this tap
+ * into the channel's partial result; MODE 2 first forms the term like the MVU (add/sub for bipolar /
+ * ternary weights, else a multiplier — a DSP when wide enough — against a weight that is a constant
+ * (one word) or a lookup in the constant table by tap and channel fold).
+ * The partial results: see partsInRam. With one tap (K = 1) every beat is the first; 7-series'
+ * synthesis proves the tap counter constant and drops the partial results and their adders / compares,
+ * iCE40's keeps them (measured: the compares' carries and 2^CFW words of flip-flops remain). With one
+ * channel fold 7-series also proves the read address constant: one word, in flip-flops unless LUTRAM
+ * is cheaper for the two declared words.
+ */
+export function windowReduceCost(a: WindowReduceAttrs, consts: Record<string, number[]>, p: Params): CostTerms {
+  const cf = a.channels / a.pe;
+  const words = a.window * cf;
+  const rw = p.MODE === 0 ? p.WI : p.ACC_W;
+  const lut: Record<string, number> = { control: log2(cf) + log2(a.window) + log2(words) };
+  const ice40Lut: Record<string, number> = {};
+  const ff: Record<string, number> = { outBits: a.pe * p.OUT_W, control: log2(cf) + log2(a.window) + (p.MODE === 2 ? log2(words) : 0) + 3 };
+  let dsp = 0;
+  let mac16 = 0;
+  const taps = a.window > 1;
+  // The tap's reduction into the held partial result (iCE40 keeps it with one tap too).
+  const reduce = p.MODE === 0 ? { maxBits: 2 * a.pe * p.WI } : { sumBits: a.pe * p.ACC_W };
+  if (taps) Object.assign(lut, reduce);
+  else Object.assign(ice40Lut, reduce);
+  if (p.MODE === 2) {
+    const bipolarIn = p.IN_KIND === 2;
+    const noMul = p.W_KIND === 2 || p.W_KIND === 3 || bipolarIn || p.WI === 1 || p.WW === 1;
+    const aW = p.IN_KIND === 0 ? p.WI : p.ACC_W;
+    if (!noMul) {
+      // The multiplier, as cost/mvu.ts: a constant weight (one word) is trimmed, a variable one is not.
+      const lane = (shape: DspShape, q: number) => {
+        if (words > 1) {
+          const bW = p.W_KIND === 0 ? p.WW : p.ACC_W;
+          return multiplierDsps(aW, bW, Math.min(p.ACC_W, aW + bW), true, shape);
+        }
+        const [bW, tz] = constantWidth(consts.weights[q * a.window], p.ACC_W);
+        return multiplierDsps(aW, bW, Math.min(p.ACC_W - tz, aW + bW), true, shape);
+      };
+      for (let q = 0; q < a.pe; q++) {
+        dsp += lane(xc7Dsp, q);
+        mac16 += lane(ice40Dsp, q);
+      }
+      if (dsp === 0) lut.lutMulBits = a.pe * p.WI * p.WW;
+      else lut.dspGlue = dsp;
+    } else lut.addSubTermBits = a.pe * ((p.W_KIND === 2 || p.W_KIND === 3 ? p.WI : p.WW) + 1);
+    // The weight lookup WEIGHTS[addr·WORD +: WORD] (or a ROM read combinationally): a mux per bit.
+    if (words > 1) lut.tableMuxBits = a.pe * p.WW * log2(words);
+  }
+
+  const depth = 1 << log2(cf);
+  const width = a.pe * rw;
+  const memories: Memory[] = [];
+  if (taps) {
+    if (partsInRam(depth, width, 'xc7')) memories.push({ depth, width, writable: true, asyncRead: true });
+    else {
+      ff.partBits = (cf === 1 ? 1 : depth) * width;
+      // Reading one of several words held in flip-flops: a depth-way mux per bit.
+      if (cf > 1) lut.partMuxBits = (depth - 1) * width;
+    }
+  }
+  // iCE40: the 2^CFW words in flip-flops (memory.ts memFf4 / memLut4; asyncRead keeps them out of
+  // EBR) or in EBR; counted there, not by the 7-series flip-flop features.
+  const ice40Memories: Memory[] = [{ depth, width, writable: true, asyncRead: !partsInRam(depth, width, 'ice40') }];
+  if (lut.partMuxBits !== undefined) ice40Lut.partMuxBits = 0;
+  return { lut, ice40Lut, ff, ice40Ff: ff.partBits !== undefined ? { partBits: 0 } : {}, dsp, mac16, memories, ice40Memories };
+}
