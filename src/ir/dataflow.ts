@@ -15,7 +15,8 @@
 //              BIPOLAR weights and inputs the RTL computes it as 2·popcount(xnor) − cols.
 //   Threshold  per channel c = (element index mod channels):
 //              y = outBias + outScale · #{ i : x ≥ T[c][i] }, T[c] ascending.
-//   Requant    y = clamp(floor((x·M[c] + B[c]) / 2^shift), lo(outType), hi(outType)).
+//   Requant    y = clamp(R((x·M[c] + B[c]) / 2^shift), lo(outType), hi(outType)), R = floor (round
+//              'floor', the default) or round half to even (round 'half-even': QuantizeLinear's ties).
 //   LabelSelect  outputs the indices of the k largest inputs, ties to the lowest index.
 //
 // Layer attrs and consts per kind (datatypes written as names, e.g. 'INT4', 'BIPOLAR'; pe/simd default 1;
@@ -25,7 +26,8 @@
 //                outType must hold the worst-case sum: use mvuOutType() from src/layers/mvu.ts.
 //   Threshold    attrs {elems, channels, steps, pe, inType, outType, outBias, outScale}
 //                consts {thresholds: channels·steps}  (channels divides elems; channels = 1 = per-tensor)
-//   Requant      attrs {elems, channels, pe, shift, inType, outType}  consts {mul, bias: channels each}
+//   Requant      attrs {elems, channels, pe, shift, round ('floor' | 'half-even', default 'floor'; written only
+//                when 'half-even'), inType, outType}  consts {mul, bias: channels each}
 //   LabelSelect  attrs {n, k, pe, inType, outType (UINT holding n−1)}  consts {}
 //   WidthConverter attrs {elems, inFold, outFold, qtype} (inserted by codegen between mismatched beats)
 // runDataflow (src/exec/dataflow.ts) takes and returns element VALUES (BIPOLAR as ±1), one inference.
