@@ -3,50 +3,101 @@
 //
 // Starting through tsx's loader hooks costs about a second (every module is resolved and
 // transformed through a hook thread), too much for `kiln estimate`. So the CLI is bundled once
-// with esbuild (the transformer tsx itself uses) into node_modules/.cache/kiln-cli/<hash>.mjs, and later
-// runs import that plain ESM file. Any change under src/ changes the hash, so the cache is never
-// stale. The packages are bundled too (loading yargs, execa, protobufjs … file by file costs another
-// ~0.3 s), except onnxruntime-node (native); every module keeps its own import.meta.url / __dirname,
-// so files found relative to a module (devices/, hw/, templates/, yargs' locales) still are.
+// with esbuild (the transformer tsx itself uses) into node_modules/.cache/kiln-cli/<hash>/, and later
+// runs import that plain ESM. The bundle is split at the dynamic imports (each command is one, see
+// src/cli/main.ts): a command loads only its own chunks, so `kiln estimate` parses neither codegen's
+// templates nor the simulator's process handling. <hash> is the content hash of src/ and this file,
+// so the cache is never stale; to skip reading every source on each start, a stamp of the files' sizes,
+// times and inodes (stat only) remembers the hash it was computed for (see sourceHash). The packages
+// are bundled too (loading yargs, execa, protobufjs … file by file costs another ~0.3 s), except
+// onnxruntime-node (native); every module keeps its own import.meta.url / __dirname, so files found
+// relative to a module (devices/, hw/, templates/, yargs' locales) still are.
 // If bundling is impossible (no esbuild, read-only checkout) or KILN_NO_BUNDLE=1, tsx runs the
 // sources directly, as before.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const self = fileURLToPath(import.meta.url);
+const root = join(dirname(self), '..');
 const src = join(root, 'src');
 const entry = join(src, 'cli', 'main.ts');
 // Under node_modules/ (the usual place for tool caches): packages resolve from there as from src/,
 // and Node treats the bundled packages' own deprecated calls as theirs (no warnings on stderr).
 const cacheDir = join(root, 'node_modules', '.cache', 'kiln-cli');
 const KEEP = 4; // bundles kept (one per recently used source state)
+const KEEP_STAMPS = 20;
+// A file changed this recently (ms) may change again within the file system's timestamp granularity
+// with the same size, unseen by a stamp: then the content is hashed and no stamp written.
+const RACY_MS = 2000;
 
-/** Content hash of everything the bundle is made of: src/ (JSON imports included) and this file. */
-function sourceHash() {
+/** The files the bundle is made of: this file and everything under src/ (JSON imports included), sorted. */
+function sourceFiles() {
+  const files = readdirSync(src, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? e.path, e.name))
+    .sort();
+  return [self, ...files];
+}
+
+/** Content hash of the sources: names the bundle and kiln's version for caches (KILN_SOURCE_HASH). */
+function contentHash(files) {
   const h = createHash('sha256');
-  h.update(readFileSync(fileURLToPath(import.meta.url)));
-  const files = readdirSync(src, { recursive: true }).map(String).sort();
-  for (const f of files) {
-    const p = join(src, f);
-    if (!statSync(p).isFile()) continue;
-    h.update(f).update('\0').update(readFileSync(p)).update('\0');
-  }
+  for (const p of files) h.update(relative(root, p)).update('\0').update(readFileSync(p)).update('\0');
   return h.digest('hex').slice(0, 20);
 }
 
-/** Bundles src/cli/main.ts to `out` (written to a temp name first: concurrent runs may race). */
+/**
+ * contentHash, read from a stamp when one matches: sha256 of every source's path, size, mtime, ctime
+ * (ns) and inode. Any write to a file changes its ctime (which, unlike mtime, cannot be set back), an
+ * added, removed or renamed file the list; so a matching stamp means the same contents.
+ */
+function sourceHash() {
+  const files = sourceFiles();
+  const h = createHash('sha256');
+  let newest = 0n;
+  for (const p of files) {
+    const s = statSync(p, { bigint: true });
+    h.update(`${relative(root, p)}\0${s.size} ${s.mtimeNs} ${s.ctimeNs} ${s.ino}\0`);
+    if (s.ctimeNs > newest) newest = s.ctimeNs;
+    if (s.mtimeNs > newest) newest = s.mtimeNs;
+  }
+  const stampFile = join(cacheDir, `stamp-${h.digest('hex').slice(0, 32)}`);
+  try {
+    const known = readFileSync(stampFile, 'utf8');
+    if (/^[0-9a-f]{20}$/.test(known)) return known;
+  } catch {
+    // no stamp yet
+  }
+  const hash = contentHash(files);
+  if (BigInt(Date.now() - RACY_MS) * 1_000_000n > newest) {
+    try {
+      mkdirSync(cacheDir, { recursive: true });
+      writeFileSync(`${stampFile}.${process.pid}.tmp`, hash);
+      renameSync(`${stampFile}.${process.pid}.tmp`, stampFile);
+    } catch {
+      // a read-only cache only costs speed
+    }
+  }
+  return hash;
+}
+
+/** Bundles src/cli/main.ts into the directory `out` (built beside it first: concurrent runs may race). */
 async function bundle(out) {
   // tsx depends on esbuild; resolve it from tsx so a non-hoisted install works too.
   const esbuild = createRequire(createRequire(import.meta.url).resolve('tsx'))('esbuild');
   const meta = /\bimport\.meta\.(url|dirname|filename)\b/g;
   const tmp = `${out}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
   await esbuild.build({
-    entryPoints: [entry],
-    outfile: tmp,
+    entryPoints: { main: entry },
+    outdir: tmp,
+    outExtension: { '.js': '.mjs' },
     bundle: true,
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -70,43 +121,50 @@ async function bundle(out) {
       },
     }],
   });
-  renameSync(`${tmp}.map`, `${out}.map`);
-  // The map is named in the bundle's last line; point it at the final name.
-  writeFileSync(tmp, readFileSync(tmp, 'utf8').replace(/\/\/# sourceMappingURL=.*\s*$/, `//# sourceMappingURL=${out.split('/').pop()}.map\n`));
-  renameSync(tmp, out);
+  try {
+    renameSync(tmp, out); // the chunks and maps name each other relatively: the directory moves whole
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(join(out, 'main.mjs'))) throw e; // else another run was first
+  }
 }
 
-/** Removes all but the KEEP most recently written bundles. */
+/** Removes all but the KEEP most recently built bundles (and the stamps beyond KEEP_STAMPS, abandoned temp dirs). */
 function prune() {
-  const bundles = readdirSync(cacheDir).filter((f) => f.endsWith('.mjs')).map((f) => ({ f, t: statSync(join(cacheDir, f)).mtimeMs }));
-  for (const { f } of bundles.sort((a, b) => b.t - a.t).slice(KEEP)) {
-    rmSync(join(cacheDir, f), { force: true });
-    rmSync(join(cacheDir, `${f}.map`), { force: true });
-  }
+  const byAge = (names) => names.map((f) => ({ f, t: statSync(join(cacheDir, f)).mtimeMs })).sort((a, b) => b.t - a.t);
+  const entries = readdirSync(cacheDir);
+  const drop = [
+    ...byAge(entries.filter((f) => /^[0-9a-f]{20}$/.test(f))).slice(KEEP),
+    ...byAge(entries.filter((f) => f.startsWith('stamp-') && !f.endsWith('.tmp'))).slice(KEEP_STAMPS),
+    ...byAge(entries.filter((f) => f.endsWith('.tmp'))).filter(({ t }) => t < Date.now() - 3_600_000),
+    ...entries.filter((f) => /^main-.*\.mjs(\.map)?$/.test(f)).map((f) => ({ f })), // single-file bundles of earlier versions
+  ];
+  for (const { f } of drop) rmSync(join(cacheDir, f), { recursive: true, force: true });
 }
 
 async function bundled() {
   if (process.env.KILN_NO_BUNDLE === '1') return undefined;
   try {
-    const out = join(cacheDir, `main-${sourceHash()}.mjs`);
-    if (!existsSync(out)) {
+    const hash = sourceHash();
+    const out = join(cacheDir, hash);
+    if (!existsSync(join(out, 'main.mjs'))) {
       mkdirSync(cacheDir, { recursive: true });
       await bundle(out);
       prune();
     }
-    return out;
+    return { hash, main: join(out, 'main.mjs') };
   } catch {
     return undefined;
   }
 }
 
-const out = await bundled();
+const b = await bundled();
 // (Stack traces point into the bundle; `node --enable-source-maps` maps them back to src/ — not on by
 // default, as Node would then parse the maps of every module at startup.)
-if (out && existsSync(out)) {
+if (b && existsSync(b.main)) {
   // The same hash names kiln's version for caches of derived data (kiln estimate's lowered models).
-  process.env.KILN_SOURCE_HASH = out.replace(/^.*main-|\.mjs$/g, '');
-  await import(pathToFileURL(out).href);
+  process.env.KILN_SOURCE_HASH = b.hash;
+  await import(pathToFileURL(b.main).href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -1,16 +1,17 @@
 // kiln compile <model> -o <dir> [--fold folding.json] [--sparse] [--force]: ONNX model → streamlined integer
 // dataflow graph → folded → RTL, weights, manifest.json, dataflow.json and report.json in <dir>.
-import { existsSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { compileDataflow, type Design } from '../codegen/index.ts';
 import { checkOutputDir } from '../codegen/write.ts';
-import { fail } from '../diag/index.ts';
 import { importModel } from '../onnx/import.ts';
 import type { Folding } from '../passes/fold.ts';
 import { autoFolding, type AutoFoldOptions } from '../passes/fold-auto.ts';
 import { markSparse } from '../layers/mvu.ts';
 import { lowerModel, type LowerOptions } from '../passes/to-dataflow.ts';
 import { table } from './table.ts';
+import { autoFoldArgs, autoFoldOptions, readFoldingFile } from './fold-args.ts';
+
+export { autoFoldArgs, autoFoldOptions, readFoldingFile }; // (moved to fold-args.ts, light for kiln estimate)
 
 export interface CompileModelOptions {
   fold?: Folding;
@@ -20,16 +21,6 @@ export interface CompileModelOptions {
   lower?: LowerOptions;
   /** --sparse: folded MVUs skip all-zero SIMD groups where that saves cycles. */
   sparse?: boolean;
-}
-
-/** Reads a folding JSON file { "<layer>": { "pe": n, "simd": m } } (KLN1001 / KLN1011). */
-export function readFoldingFile(path: string): Folding {
-  if (!existsSync(path)) fail('FileNotFound', `folding file '${path}' does not exist`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Folding;
-  } catch (e) {
-    fail('BadInputFile', `folding file '${path}' is not valid JSON (${(e as Error).message})`);
-  }
 }
 
 /**
@@ -87,17 +78,3 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
     else process.stdout.write(`${designSummary(design)}wrote ${design.files.size} files to ${args.out}\n`);
   },
 };
-
-/** The --fold auto options, shared by compile and estimate. */
-export const autoFoldOptions = {
-  fps: { type: 'number', describe: 'with --fold auto: target inferences per second' },
-  device: { type: 'string', describe: 'with --fold auto: device part (src/estimate/devices/*.json)' },
-  'clock-mhz': { type: 'number', default: 200, describe: 'clock for FPS figures (MHz)' },
-} as const;
-
-/** AutoFoldOptions when --fold auto was given (KLN1014 when --fps or --device is missing). */
-export function autoFoldArgs(args: { fold?: string; fps?: number; device?: string; 'clock-mhz': number }): AutoFoldOptions | undefined {
-  if (args.fold !== 'auto') return undefined;
-  if (args.fps === undefined || args.device === undefined) fail('BadArgument', '--fold auto needs --fps <inferences/s> and --device <part>');
-  return { fps: args.fps, device: args.device, clockMHz: args['clock-mhz'] };
-}

@@ -9,15 +9,19 @@ import { dataflowFromJson, dataflowToJson, type DataflowJson } from '../codegen/
 import { foldedDataflow } from '../codegen/index.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 import { fps } from '../estimate/perf.ts';
-import { importModel } from '../onnx/import.ts';
-import { autoFolding } from '../passes/fold-auto.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
-import { lowerModel } from '../passes/to-dataflow.ts';
-import { cacheRoot } from '../sim/build.ts';
-import { autoFoldArgs, autoFoldOptions, readFoldingFile } from './compile.ts';
+import { cacheRoot } from '../util/cache-root.ts';
+import { autoFoldArgs, autoFoldOptions, readFoldingFile } from './fold-args.ts';
 import { table } from './table.ts';
+// Loaded only when needed (startup time): the ONNX importer and lowering on a lowered-cache miss,
+// auto-folding with --fold auto.
 
 interface EstimateArgs { model: string; fold?: string; json: boolean; fps?: number; device?: string; 'clock-mhz': number }
+
+/** n.toLocaleString('en-US') (1,234,567) without loading ICU's locale data (~25 ms, once per process). */
+export function thousands(n: number): string {
+  return Number.isSafeInteger(n) && n >= 0 && !Object.is(n, -0) ? String(n).replace(/\B(?=(\d{3})+$)/g, ',') : n.toLocaleString('en-US');
+}
 
 export function estimateTable(e: NetworkEstimate, clockMHz: number): string {
   const mark = (name: string) => (name === e.bottleneck ? ' *' : '');
@@ -29,7 +33,7 @@ export function estimateTable(e: NetworkEstimate, clockMHz: number): string {
   rows.push(['total', '', '', '', String(e.cyclesPerInference), String(t.xc7.lut), String(t.xc7.ff), String(t.xc7.dsp), String(t.xc7.bram18), String(t.ice40.lc), String(t.ice40.mac16), String(t.ice40.ebr)]);
   return table([['layer', 'kind', 'PE', 'SIMD', 'cycles', 'LUT', 'FF', 'DSP', 'BRAM18', 'LC', 'MAC16', 'EBR'], ...rows]).join('\n') +
     `\nII ${e.cyclesPerInference} cycles (bottleneck * ${e.bottleneck}), first output after ${e.firstOutputLatency} cycles, ` +
-    `${Math.round(fps(e.cyclesPerInference, clockMHz)).toLocaleString('en-US')} inferences/s at ${clockMHz} MHz\n`;
+    `${thousands(Math.round(fps(e.cyclesPerInference, clockMHz)))} inferences/s at ${clockMHz} MHz\n`;
 }
 
 const KEEP_LOWERED = 50;
@@ -40,8 +44,11 @@ const KEEP_LOWERED = 50;
  * <cache>/lowered/ by the hash of the model's bytes and of kiln's sources (KILN_SOURCE_HASH, which
  * bin/kiln.js sets when it runs the bundled CLI; without it — tsx, tests — nothing is cached).
  */
-export function loweredModel(path: string): DataflowGraph {
-  const lower = () => lowerModel(importModel(path, { pipeline: 'tidy-exact' }), { source: path });
+export async function loweredModel(path: string): Promise<DataflowGraph> {
+  const lower = async () => {
+    const [{ importModel }, { lowerModel }] = await Promise.all([import('../onnx/import.ts'), import('../passes/to-dataflow.ts')]);
+    return lowerModel(importModel(path, { pipeline: 'tidy-exact' }), { source: path });
+  };
   const kiln = process.env.KILN_SOURCE_HASH;
   let bytes: Buffer;
   try {
@@ -58,7 +65,7 @@ export function loweredModel(path: string): DataflowGraph {
   } catch {
     // not cached yet (or unreadable): lower and store
   }
-  const df = lower();
+  const df = await lower();
   let exact = true; // JSON has no Infinity / NaN: such a graph is not cached
   const text = JSON.stringify(dataflowToJson(df), (_, v) => {
     if (typeof v === 'number' && !Number.isFinite(v)) exact = false;
@@ -86,10 +93,10 @@ export const estimateCommand: CommandModule<object, EstimateArgs> = {
     .option('fold', { type: 'string', describe: 'folding JSON, or auto (with --fps, --device)' })
     .option('json', { type: 'boolean', default: false, describe: 'print the estimate as JSON' })
     .options(autoFoldOptions),
-  handler: (args) => {
-    const df = loweredModel(args.model);
+  handler: async (args) => {
+    const df = await loweredModel(args.model);
     const auto = autoFoldArgs(args);
-    const fold = auto ? autoFolding(df, auto).folding : args.fold !== undefined ? readFoldingFile(args.fold) : undefined;
+    const fold = auto ? (await import('../passes/fold-auto.ts')).autoFolding(df, auto).folding : args.fold !== undefined ? readFoldingFile(args.fold) : undefined;
     const { df: folded, checked } = foldedDataflow(df, { fold });
     const e = estimateNetwork(folded, checked);
     const clock = args['clock-mhz'];

@@ -3,32 +3,44 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { Code } from '../diag/index.ts';
 import { EXIT_USER_ERROR, reportError } from './errors.ts';
-import { execCommand } from './exec.ts';
-import { inspectCommand } from './inspect.ts';
-import { compileCommand } from './compile.ts';
-import { simCommand } from './sim.ts';
-import { demoCommand } from './demo.ts';
-import { estimateCommand } from './estimate.ts';
-import { synthCommand } from './synth.ts';
-import { compressCommand } from './compress.ts';
-import { bitstreamCommand } from './bitstream.ts';
-import { hilCommand } from './hil.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [
-  inspectCommand,
-  execCommand,
-  compileCommand,
-  simCommand,
-  demoCommand,
-  estimateCommand,
-  synthCommand,
-  compressCommand,
-  bitstreamCommand,
-  hilCommand,
-];
+type Command = CommandModule<any, any>;
 
-export function buildCli(argv: string[]): Argv {
+/**
+ * The commands by name, in help order, each imported only when used: a command's modules (the ONNX
+ * importer, codegen's templates, the simulator's process handling …) cost startup time that the others,
+ * `kiln estimate` above all, should not pay.
+ */
+export const commandLoaders: Record<string, () => Promise<Command>> = {
+  inspect: async () => (await import('./inspect.ts')).inspectCommand,
+  exec: async () => (await import('./exec.ts')).execCommand,
+  compile: async () => (await import('./compile.ts')).compileCommand,
+  sim: async () => (await import('./sim.ts')).simCommand,
+  demo: async () => (await import('./demo.ts')).demoCommand,
+  estimate: async () => (await import('./estimate.ts')).estimateCommand,
+  synth: async () => (await import('./synth.ts')).synthCommand,
+  compress: async () => (await import('./compress.ts')).compressCommand,
+  bitstream: async () => (await import('./bitstream.ts')).bitstreamCommand,
+  hil: async () => (await import('./hil.ts')).hilCommand,
+};
+
+/** Every command, in help order. */
+export async function loadCommands(): Promise<Command[]> {
+  return Promise.all(Object.values(commandLoaders).map((load) => load()));
+}
+
+/**
+ * The commands a command line needs: the one it names (its first word, when that is a command; yargs
+ * then parses and helps as with all registered), else all (`kiln --help`, a typo's "Did you mean").
+ */
+export async function commandsFor(argv: string[]): Promise<Command[]> {
+  const first = argv.find((a) => !a.startsWith('-'));
+  const load = first !== undefined && Object.hasOwn(commandLoaders, first) ? commandLoaders[first] : undefined;
+  return load ? [await load()] : loadCommands();
+}
+
+export async function buildCli(argv: string[]): Promise<Argv> {
   let cli = yargs(argv)
     .scriptName('kiln')
     .usage('$0 <command> [options]\n\nCompile quantized ONNX neural networks into verified Verilog.')
@@ -44,13 +56,13 @@ export function buildCli(argv: string[]): Argv {
       process.stderr.write(`${Code.BadArgument} ${msg}\nRun 'kiln --help' (or 'kiln <command> --help') for usage.\n`);
       process.exit(EXIT_USER_ERROR);
     });
-  for (const c of commands) cli = cli.command(c);
+  for (const c of await commandsFor(argv)) cli = cli.command(c);
   return cli;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildCli(argv).parseAsync();
+    await (await buildCli(argv)).parseAsync();
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (e) {
     return reportError(e);

@@ -8,15 +8,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { fail } from '../diag/index.ts';
+import { cacheRoot } from '../util/cache-root.ts';
 import { readManifest } from './manifest.ts';
 import { findTool, requireTool, toolVersion } from './tools.ts';
 
 const kilnRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const harnessPath = join(kilnRoot, 'sim', 'tb_main.cpp');
 
-export function cacheRoot(): string {
-  return resolve(process.env.KILN_CACHE || join(kilnRoot, '.cache'));
-}
+export { cacheRoot }; // defined in src/util/cache-root.ts (no dependencies: kiln estimate uses it)
 
 export interface BuildProgress {
   phase: 'build';
