@@ -21,12 +21,10 @@ const KNOWN_GAPS = new Set<string>([
   'Requant/xc7/lut',
   'Threshold/xc7/lut',
   'VectorVector/xc7/lut',
-  'WidthConverter/xc7/lut',
   'AvgPool/ice40/lc',
   'Requant/ice40/lc',
   'Threshold/ice40/lc',
   'VectorVector/ice40/lc',
-  'WidthConverter/ice40/lc',
 ]);
 
 describe('resource-estimate calibration (docs/calibration.md)', () => {

@@ -110,13 +110,26 @@ export function concatCost(p: Params): CostTerms {
 }
 
 /**
- * hw/common/dwc.v: a CAP = 2·(IN_FOLD + OUT_FOLD)-element shift buffer in flip-flops; a beat is inserted
- * at a variable element offset (a barrel shifter of log2(CAP) levels over the buffer) and read from the bottom.
+ * hw/common/dwc.v: a CAP = 2·(IN_FOLD + OUT_FOLD)-element shift buffer in flip-flops. Per cycle a pop
+ * shifts it down by OUT_FOLD elements (a 2:1 mux per bit), then a beat is inserted at element offset
+ * `kept`: `{0, s_axis_tdata} << (kept·EW)`, a logarithmic shifter of CW = ⌈log2(CAP + 1)⌉ levels
+ * whose input is only IN_FOLD elements wide, so level k (shift 2^k) muxes only the elements the input
+ * can reach by then, [2^k, IN_FOLD + 2^(k+1) − 1) (capped at CAP); the mask clearing the slots at and
+ * above `kept` and the merge are per buffer bit.
  */
 export function widthConverterCost(p: Params): CostTerms {
   const cap = 2 * (p.IN_FOLD + p.OUT_FOLD);
   const bits = cap * p.EW;
-  return { lut: { insertBits: bits * log2(cap), control: log2(cap + 1) }, ff: { bufferBits: bits, control: log2(cap + 1) }, dsp: 0, mac16: 0, memories: [] };
+  const cw = log2(cap + 1);
+  let shiftMuxes = 0;
+  for (let k = 0; k < cw; k++) shiftMuxes += Math.max(0, Math.min(cap, p.IN_FOLD + 2 ** (k + 1) - 1) - 2 ** k);
+  return {
+    lut: { shiftBits: shiftMuxes * p.EW, bufferBits: bits, control: cw },
+    ff: { bufferBits: bits, control: cw },
+    dsp: 0,
+    mac16: 0,
+    memories: [],
+  };
 }
 
 /** hw/pad: row / column / channel-fold counters, a PE·EW-bit mux (pad code or input) into the output register. */
