@@ -20,7 +20,6 @@ const KNOWN_GAPS = new Set<string>([
   'Pad/xc7/lut',
   'Requant/xc7/lut',
   'Threshold/xc7/lut',
-  'VectorVector/xc7/lut',
   'AvgPool/ice40/lc',
   'Requant/ice40/lc',
   'Threshold/ice40/lc',

@@ -1,6 +1,9 @@
 // Cost of hw/window_reduce (MaxPool MODE 0, AvgPool MODE 1, VectorVector MODE 2).
 import { constantWidth, ice40Dsp, multiplierDsps, xc7Dsp, type DspShape } from './dsp.ts';
-import type { Memory } from './memory.ts';
+import type { QType } from '../../ir/datatype.ts';
+import { encode } from '../../layers/define.ts';
+import { romLogic, type Memory } from './memory.ts';
+import { csdDigits } from './mvu.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
 
 interface WindowReduceAttrs { pixels: number; window: number; channels: number; pe: number }
@@ -72,11 +75,45 @@ export function windowReduceCost(a: WindowReduceAttrs, consts: Record<string, nu
         dsp += lane(xc7Dsp, q);
         mac16 += lane(ice40Dsp, q);
       }
-      if (dsp === 0) lut.lutMulBits = a.pe * p.WI * p.WW;
-      else lut.dspGlue = dsp;
-    } else lut.addSubTermBits = a.pe * ((p.W_KIND === 2 || p.W_KIND === 3 ? p.WI : p.WW) + 1);
-    // The weight lookup WEIGHTS[addr·WORD +: WORD] (or a ROM read combinationally): a mux per bit.
-    if (words > 1) lut.tableMuxBits = a.pe * p.WW * log2(words);
+    }
+    // The term's LUT features given how many of its multipliers the family's DSPs take (a product can
+    // be a DSP48 on 7-series and LUTs on iCE40, whose SB_MAC16 needs an 11-bit product).
+    const termFeatures = (dsps: number): Record<string, number> => {
+      const f: Record<string, number> = {};
+      if (!noMul && dsps > 0) f.dspGlue = dsps;
+      else if (words > 1) {
+        if (!noMul) f.lutMulBits = a.pe * p.WI * p.WW;
+        else f.addSubTermBits = a.pe * ((p.W_KIND === 2 || p.W_KIND === 3 ? p.WI : p.WW) + 1);
+      } else {
+        // One word (one tap, one channel fold): lane q's weight is the constant W[q]; its product is
+        // a wire (±1 up to the sign, 2^k), a negation of the (WI + 1)-bit input for a negative weight,
+        // and a shift-and-add with one adder per extra canonical-signed-digit digit (as cost/mvu.ts).
+        f.negBits = 0;
+        f.constMulBits = 0;
+        for (let q = 0; q < a.pe; q++) {
+          const w = bipolarIn ? 1 : consts.weights[q * a.window];
+          if (w < 0) f.negBits += p.WI + 1;
+          if (w !== 0 && !noMul) f.constMulBits += (csdDigits(w) - 1) * (p.WI + p.WW);
+        }
+      }
+      return f;
+    };
+    Object.assign(lut, termFeatures(dsp));
+    const ice40Term = termFeatures(mac16);
+    for (const k of ['dspGlue', 'lutMulBits', 'addSubTermBits', 'negBits', 'constMulBits']) if (k in lut && !(k in ice40Term)) ice40Term[k] = 0;
+    Object.assign(ice40Lut, ice40Term);
+    // The weight lookup WEIGHTS[addr·WORD +: WORD] (or a ROM read at addr_q) over a constant table:
+    // logic per distinct bit column over the words (memory.ts romLogic, as the MVU's weight ROM).
+    if (words > 1) {
+      const wt = (a as { weightType?: QType }).weightType!;
+      // Word k·CF + f, lane q: W[f·PE + q][k] (src/layers/vector-vector.ts weightParams).
+      lut.tableColumns = romLogic(words, a.pe * p.WW, (word, col) => {
+        const k = Math.floor(word / cf);
+        const f = word % cf;
+        const q = Math.floor(col / p.WW);
+        return encode(wt, consts.weights[(f * a.pe + q) * a.window + k]) >> (col % p.WW);
+      }).lut;
+    }
   }
 
   const depth = 1 << log2(cf);
