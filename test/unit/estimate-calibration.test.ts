@@ -20,10 +20,8 @@ const KNOWN_GAPS = new Set<string>([
   'Pad/xc7/lut',
   'Requant/xc7/lut',
   'Threshold/xc7/lut',
-  'AvgPool/ice40/lc',
   'Requant/ice40/lc',
   'Threshold/ice40/lc',
-  'VectorVector/ice40/lc',
 ]);
 
 describe('resource-estimate calibration (docs/calibration.md)', () => {

@@ -129,7 +129,17 @@ export function windowReduceCost(a: WindowReduceAttrs, consts: Record<string, nu
   }
   // iCE40: the 2^CFW words in flip-flops (memory.ts memFf4 / memLut4; asyncRead keeps them out of
   // EBR) or in EBR; counted there, not by the 7-series flip-flop features.
-  const ice40Memories: Memory[] = [{ depth, width, writable: true, asyncRead: !partsInRam(depth, width, 'ice40') }];
+  // In flip-flops only the OUT_W low bits of each partial result survive (a sum's higher bits feed
+  // nothing but themselves; measured: 8 × 9-bit words left 8 × 8 flip-flops), but memory_libmap
+  // decides on the declared width.
+  const ice40Memories: Memory[] = [partsInRam(depth, width, 'ice40')
+    ? { depth, width, writable: true }
+    : { depth, width: a.pe * Math.min(rw, p.OUT_W), writable: true, asyncRead: true }];
   if (lut.partMuxBits !== undefined) ice40Lut.partMuxBits = 0;
-  return { lut, ice40Lut, ff, ice40Ff: ff.partBits !== undefined ? { partBits: 0 } : {}, dsp, mac16, memories, ice40Memories };
+  // In EBR, the emulated read-during-write path: a data-wide bypass register and mux (cf. the FIFO's
+  // blockReadBits).
+  if (partsInRam(depth, width, 'ice40')) ice40Lut.ramBypassBits = width;
+  const ice40Ff: Record<string, number> = ff.partBits !== undefined ? { partBits: 0 } : {};
+  if (ice40Lut.ramBypassBits) ice40Ff.ramBypassBits = width;
+  return { lut, ice40Lut, ff, ice40Ff, dsp, mac16, memories, ice40Memories };
 }
