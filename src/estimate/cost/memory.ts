@@ -110,51 +110,41 @@ export function romColumnsOfFields(depth: number, fields: number, fieldBits: num
 
 /**
  * The counting behind romColumns: `fill(col, out)` writes column col's bits (0/1, one per word) into
- * out. A column's key is two 32-bit hashes over its words; its complement's key (for the canonical
- * form) is hashed in the same pass.
+ * out. A column's key is two 32-bit hashes over its words (as a 4-character string); its complement's
+ * key (for the canonical form) is hashed only for columns whose word 0 bit is 1.
  */
 function columnsOf(depth: number, width: number, fill: (col: number, out: Uint8Array) => void): RomColumns {
   const aw = depth > 1 ? Math.ceil(Math.log2(depth)) : 0;
-  const hashOf = (f: (i: number) => number) => {
-    let a = 0;
-    let b2 = 0;
+  const bits = new Uint8Array(depth);
+  const key = (complement: number) => {
+    let h = 0;
+    let g = 0;
     for (let i = 0; i < depth; i++) {
-      const b = f(i) & 1;
-      a = (Math.imul(a, 1000003) + (b + 1) * (i + 7)) >>> 0;
-      b2 = (Math.imul(b2 ^ (b * 0x5bd1e995), 16777619) + i) >>> 0;
+      const b = bits[i] ^ complement;
+      h = (Math.imul(h, 1000003) + (b + 1) * (i + 7)) >>> 0;
+      g = (Math.imul(g ^ (b * 0x5bd1e995), 16777619) + i) >>> 0;
     }
-    return `${a}:${b2}`;
+    return String.fromCharCode(h >>> 16, h & 0xffff, g >>> 16, g & 0xffff);
   };
   // The address bits (and their complements): a column equal to one is a wire, not a function.
   const addressBits = new Set<string>();
   for (let k = 0; k < aw; k++) {
-    addressBits.add(hashOf((i) => i >> k));
-    addressBits.add(hashOf((i) => ~(i >> k)));
+    for (let i = 0; i < depth; i++) bits[i] = (i >> k) & 1;
+    addressBits.add(key(0));
+    addressBits.add(key(1));
   }
   const exact = new Set<string>();
   const canon = new Set<string>();
-  const bits = new Uint8Array(depth);
   for (let c = 0; c < width; c++) {
     fill(c, bits);
-    let h = 0;
-    let g = 0;
-    let hc = 0; // the complement's hashes
-    let gc = 0;
     let ones = 0;
-    for (let i = 0; i < depth; i++) {
-      const b = bits[i];
-      h = (Math.imul(h, 1000003) + (b + 1) * (i + 7)) >>> 0;
-      g = (Math.imul(g ^ (b * 0x5bd1e995), 16777619) + i) >>> 0;
-      hc = (Math.imul(hc, 1000003) + (2 - b) * (i + 7)) >>> 0;
-      gc = (Math.imul(gc ^ ((1 - b) * 0x5bd1e995), 16777619) + i) >>> 0;
-      ones += b;
-    }
+    for (let i = 0; i < depth; i++) ones += bits[i];
     if (ones === 0 || ones === depth) continue; // constant columns cost nothing
-    const k = `${h}:${g}`;
+    const k = key(0);
     exact.add(k);
     if (addressBits.has(k)) continue;
     // Canonical up to complement: the column with bit 0 of word 0 cleared.
-    canon.add(bits[0] ? `${hc}:${gc}` : k);
+    canon.add(bits[0] ? key(1) : k);
   }
   return { distinct: exact.size, functions: canon.size };
 }
