@@ -9,6 +9,9 @@
 //   npx tsx bench/calibrate.ts --fit            refit src/estimate/cost/coefficients.json (+ docs/calibration-loo.json)
 //   npx tsx bench/calibrate.ts --report-only    rewrite docs/calibration.md from the data file
 //   npx tsx bench/calibrate.ts --merge a.json,b.json   take parallel workers' measurements into the data file
+// Measuring options: --missing measures only cases with no measurement for the family yet (in the
+// --data file or docs/calibration-data.json); --shard I/N takes every N-th selected case from the I-th
+// (I = 0..N-1, for parallel workers); --no-report leaves docs/calibration.md alone (worker runs).
 // Measuring replaces each selected case's entry in the data file with a fresh (cached) result, so a
 // stale measurement of changed RTL never survives a run over it. Several workers may run at once with
 // different --data files (synth results are shared through the cache); a final run merges them.
@@ -30,7 +33,10 @@ const familyArg = opt('family') ?? 'both';
 const families: Family[] = familyArg === 'both' ? ['xc7', 'ice40'] : [familyArg as Family];
 const perKind = Number(opt('per-kind') ?? 30);
 const kinds = opt('kinds')?.split(',');
-const dataPath = opt('data') ?? join(kilnRoot, 'docs', 'calibration-data.json');
+const defaultDataPath = join(kilnRoot, 'docs', 'calibration-data.json');
+const dataPath = opt('data') ?? defaultDataPath;
+const missingOnly = args.includes('--missing');
+const [shardIndex, shardCount] = (opt('shard') ?? '0/1').split('/').map(Number);
 const docPath = join(kilnRoot, 'docs', 'calibration.md');
 const looPath = join(kilnRoot, 'docs', 'calibration-loo.json');
 
@@ -93,21 +99,28 @@ if (!args.includes('--report-only')) {
   const rank = new Map<string, number>();
   const index = new Map(allCases.map((c) => [c.label, rank.set(c.layer.kind, (rank.get(c.layer.kind) ?? -1) + 1).get(c.layer.kind)!]));
   const selected = allCases.filter((c) => measured.has(c.label) && (!kinds || kinds.includes(c.layer.kind))).sort((x, y) => index.get(x.label)! - index.get(y.label)!);
+  // --missing: what neither the --data file nor the committed data file has measured yet.
+  const known = new Set(data.measurements.map((m) => `${m.family}:${m.label}`));
+  if (missingOnly && dataPath !== defaultDataPath && existsSync(defaultDataPath)) {
+    for (const m of (JSON.parse(readFileSync(defaultDataPath, 'utf8')) as CalibrationData).measurements) known.add(`${m.family}:${m.label}`);
+  }
   for (const family of families) {
-    for (const [i, c] of selected.entries()) {
+    const todo = selected.filter((c) => !missingOnly || !known.has(`${family}:${c.label}`)).filter((_, i) => i % shardCount === shardIndex);
+    for (const [i, c] of todo.entries()) {
       try {
         const m = await measure(c, family);
         data.measurements = [...data.measurements.filter((x) => !(x.family === family && x.label === c.label)), m];
         save();
-        process.stdout.write(`[${family} ${i + 1}/${selected.length}] ${c.label}: ${JSON.stringify(m.resources)} (${m.seconds}s)\n`);
+        process.stdout.write(`[${family} ${i + 1}/${todo.length}] ${c.label}: ${JSON.stringify(m.resources)} (${m.seconds}s)\n`);
       } catch (e) {
-        process.stdout.write(`[${family} ${i + 1}/${selected.length}] ${c.label}: FAILED ${(e as Error).message}\n`);
+        process.stdout.write(`[${family} ${i + 1}/${todo.length}] ${c.label}: FAILED ${(e as Error).message}\n`);
       }
     }
   }
   // Drop measurements of cases no longer in the sweep (renamed / removed configurations).
   data.measurements = data.measurements.filter((m) => byLabel.has(m.label));
   save();
+  if (args.includes('--no-report')) process.exit(0);
 }
 
 // ---- report ---------------------------------------------------------------------------------------
