@@ -59,12 +59,22 @@ export function requantCost(a: { elems: number; channels: number; pe: number }, 
 
 /**
  * hw/label_select: K ranked (value, index) registers; each of the PE elements of a beat is compared
- * with all K (WI+1-bit signed compares) and inserted (a (WI+1+OUT_W)-bit mux per register), one element
- * after the other within the cycle, so the logic is PE·K deep; plus a K-beat output buffer.
+ * with all K (WI+1-bit signed compares) and inserted (a (WI+1+OUT_W)-bit mux per register, plus its
+ * used flag), one element after the other within the cycle, so the logic is PE·K deep; plus a K-beat
+ * output buffer. With the whole vector in one beat (N = PE) the ranks start empty in every beat and
+ * synthesis sees which are filled: element e compares only with the min(e, K) ranks filled before
+ * it (an empty rank is beaten without a compare) and moves only the min(e + 1, K) it can reach.
  */
 export function labelSelectCost(a: { n: number; k: number; pe: number }, p: Params): CostTerms {
+  const oneBeat = a.n === a.pe;
+  let compares = 0;
+  let inserts = 0;
+  for (let e = 0; e < a.pe; e++) {
+    compares += oneBeat ? Math.min(e, a.k) : a.k;
+    inserts += oneBeat ? Math.min(e + 1, a.k) : a.k;
+  }
   return {
-    lut: { compareBits: a.pe * a.k * (p.WI + 1), insertBits: a.pe * a.k * (p.WI + 1 + p.OUT_W), control: log2(a.n) },
+    lut: { compareBits: compares * (p.WI + 1), insertBits: inserts * (p.WI + 2 + p.OUT_W), control: log2(a.n) },
     // With the whole vector in one beat nothing is carried between beats: no rank registers.
     ff: { rankBits: a.n > a.pe ? a.k * (p.WI + 1 + p.OUT_W + 1) : 0, outBits: a.k * p.OUT_W, control: log2(a.n) + 2 },
     dsp: 0,
