@@ -120,7 +120,11 @@ export function windowReduceCost(a: WindowReduceAttrs, consts: Record<string, nu
   const width = a.pe * rw;
   const memories: Memory[] = [];
   if (taps) {
-    if (partsInRam(depth, width, 'xc7')) memories.push({ depth, width, writable: true, asyncRead: true });
+    if (partsInRam(depth, width, 'xc7')) {
+      memories.push({ depth, width, writable: true, asyncRead: true });
+      // The emulated read-during-write path around the LUTRAM (as in EBR on iCE40): a mux per bit.
+      lut.ramBypassBits = width;
+    }
     else {
       ff.partBits = (cf === 1 ? 1 : depth) * width;
       // Reading one of several words held in flip-flops: a depth-way mux per bit.
@@ -138,7 +142,7 @@ export function windowReduceCost(a: WindowReduceAttrs, consts: Record<string, nu
   if (lut.partMuxBits !== undefined) ice40Lut.partMuxBits = 0;
   // In EBR, the emulated read-during-write path: a data-wide bypass register and mux (cf. the FIFO's
   // blockReadBits).
-  if (partsInRam(depth, width, 'ice40')) ice40Lut.ramBypassBits = width;
+  ice40Lut.ramBypassBits = partsInRam(depth, width, 'ice40') ? width : 0;
   const ice40Ff: Record<string, number> = ff.partBits !== undefined ? { partBits: 0 } : {};
   if (ice40Lut.ramBypassBits) ice40Ff.ramBypassBits = width;
   return { lut, ice40Lut, ff, ice40Ff, dsp, mac16, memories, ice40Memories };
