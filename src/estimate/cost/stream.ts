@@ -45,7 +45,9 @@ export function requantCost(a: { elems: number; channels: number; pe: number }, 
       clampBits: a.pe * Math.max(0, p.PW - p.SHIFT - p.OUT_W),
       // Only half-even designs have the term (floor designs' estimates are unchanged).
       ...(p.ROUND === 1 ? { roundBits: a.pe * p.PW } : {}),
-      outBits: a.pe * p.OUT_W,
+      // The clamp's output mux (value / lower / upper bound): only where there is a clamp; without
+      // one the output is the product's bits straight out of the DSP (measured: 3-4 LUTs a layer).
+      outBits: p.PW - p.SHIFT > p.OUT_W ? a.pe * p.OUT_W : 0,
       tableBits,
       dspGlue: dsp,
       control: log2(groups),
