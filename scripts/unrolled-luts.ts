@@ -1,11 +1,16 @@
 // `make unrolled-luts`: Yosys-measured LUTs of the FULLY UNROLLED designs of the zoo's fine-tuned
-// mlp_pruned90 (int8) and the dense mlp_fp32 quantized by kiln compress to the same bit width (w8a8),
-// written into docs/compression.md (between the unrolled-luts markers) and docs/unrolled-luts.json.
+// mlp_pruned90 and the dense mlp_fp32, both quantized by kiln compress to the same bit width (w8a8),
+// plus the zoo's own QDQ export of the fine-tuned model (mlp_pruned90_int8_qdq), written into
+// docs/compression.md (between the unrolled-luts markers) and docs/unrolled-luts.json.
+// kiln compress's power-of-two scales let the 8-bit activations lower to Requant (round half to even);
+// the QDQ export's arbitrary float scales leave float32 rounding in the chain that no exact Requant
+// reproduces, so its hidden activations stay 255-step Thresholds.
 //
 // A whole fully unrolled dense design (54,912 constant int8 multipliers) is beyond what Yosys does in
 // reasonable time on this machine, but a fully unrolled layer's output rows (MVU) and channels
 // (Threshold, Requant) are independent logic. So per layer we synthesize SAMPLE random rows (seeded,
-// the same row indices for every model) as one fully unrolled layer and extrapolate linearly:
+// the same row indices for every model; REQUANT_SAMPLE channels of a Requant, by default all of
+// them, THRESHOLD_SAMPLE of a Threshold) as one fully unrolled layer and extrapolate linearly:
 // layer LUTs ≈ sample LUTs × rows / SAMPLE (layers with ≤ SAMPLE rows are synthesized whole). The
 // sample's input register and control are counted once per sample, so they are over-counted by the
 // extrapolation for both models alike. Same tool settings as `kiln synth` (src/synth: Yosys 0.23
@@ -30,6 +35,8 @@ import { mnist, replaceBetweenMarkers, ROOT } from './mnist.ts';
 const SAMPLE = Number(process.env.SAMPLE ?? 2);
 // A fully unrolled 8-bit Threshold channel is 255 constant comparators: Yosys needs minutes per channel.
 const THRESHOLD_SAMPLE = Number(process.env.THRESHOLD_SAMPLE ?? 1);
+// A Requant channel is one constant multiplier, an add, the rounding and a clamp: the whole layer is cheap.
+const REQUANT_SAMPLE = Number(process.env.REQUANT_SAMPLE ?? 64);
 const SEED = 6;
 
 /** Seeded choice of k of n indices, sorted. */
@@ -68,7 +75,17 @@ function subLayer(l: Layer, pick: number[]): { layer: Layer; inType: string; inE
   return undefined;
 }
 
-interface LayerMeasure { layer: string; kind: string; sampled: number; of: number; nonzero?: number; sample: Resources; extrapolated: Resources; lutNoDsp: number }
+/**
+ * key: content hash of the synthesized sample (its layer attrs and consts, stream types): equal keys
+ * are the same logic, so a later run may carry a measurement over (see CARRY below).
+ */
+interface LayerMeasure { layer: string; kind: string; sampled: number; of: number; nonzero?: number; layerNonzero?: number; key?: string; carried?: boolean; sample: Resources; extrapolated: Resources; lutNoDsp: number }
+
+/** Only these layer kinds are measured (KINDS=Requant,Threshold); the others are left out of the partial result. */
+const KINDS = process.env.KINDS ? new Set(process.env.KINDS.split(',')) : undefined;
+
+const sampleKey = (sub: { layer: Layer; inType: string; outType: string }) =>
+  createHash('sha256').update(JSON.stringify({ kind: sub.layer.kind, attrs: sub.layer.attrs, consts: sub.layer.consts, inType: sub.inType, outType: sub.outType })).digest('hex').slice(0, 16);
 
 /** src/synth's xc7 run with -nodsp (not cached): LUTs when no product may use a DSP48. */
 async function lutsWithoutDsp(dir: string, files: string[]): Promise<number> {
@@ -96,9 +113,9 @@ async function measureModel(df: DataflowGraph): Promise<LayerMeasure[]> {
   const out: LayerMeasure[] = [];
   for (const l of df.layers) {
     const n = (l.kind === 'MVU' ? l.attrs.rows : l.attrs.elems) as number;
-    const pick = sample(n, l.kind === 'Threshold' ? THRESHOLD_SAMPLE : SAMPLE, SEED);
+    const pick = sample(n, l.kind === 'Threshold' ? THRESHOLD_SAMPLE : l.kind === 'Requant' ? REQUANT_SAMPLE : SAMPLE, SEED);
     const sub = subLayer(l, pick);
-    if (!sub) continue;
+    if (!sub || (KINDS && !KINDS.has(l.kind))) continue;
     const g: DataflowGraph = {
       ...df,
       name: `${df.name}_${l.name}_sample`,
@@ -127,7 +144,8 @@ async function measureModel(df: DataflowGraph): Promise<LayerMeasure[]> {
       const scale = sub.of / pick.length;
       const extrapolated = Object.fromEntries(Object.entries(r.resources).map(([k, v]) => [k, Math.round(v * scale)]));
       const nonzero = l.kind === 'MVU' ? sub.layer.consts.weights.filter((w) => w !== 0).length : undefined;
-      out.push({ layer: l.name, kind: l.kind, sampled: pick.length, of: sub.of, nonzero, sample: r.resources, extrapolated, lutNoDsp: Math.round(noDsp * scale) });
+      const layerNonzero = l.kind === 'MVU' ? l.consts.weights.filter((w) => w !== 0).length : undefined;
+      out.push({ layer: l.name, kind: l.kind, sampled: pick.length, of: sub.of, nonzero, layerNonzero, key: sampleKey(sub), sample: r.resources, extrapolated, lutNoDsp: Math.round(noDsp * scale) });
       process.stderr.write(`${df.name} ${l.name}: ${pick.length}/${sub.of} → ${JSON.stringify(r.resources)}, -nodsp ${noDsp} LUT (${((Date.now() - t) / 1000).toFixed(0)} s)\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -146,7 +164,8 @@ const calibration = mnist(200).inputs;
 const int8 = { quantize: { weightBits: 8 } };
 const MODELS: [string, () => DataflowGraph][] = [
   ['mlp_fp32 → kiln compress w8a8 (dense)', () => lowerModel(compress(zoo('mlp_fp32'), int8, { calibration }).graph)],
-  ['mlp_pruned90_int8_qdq (zoo, fine-tuned, 90 % zeros)', () => lowerModel(zoo('mlp_pruned90_int8_qdq'))],
+  ['mlp_pruned90 → kiln compress w8a8 (zoo, fine-tuned, 90 % zeros)', () => lowerModel(compress(zoo('mlp_pruned90'), int8, { calibration }).graph)],
+  ['mlp_pruned90_int8_qdq (zoo\'s own QDQ export of the same fine-tuned model)', () => lowerModel(zoo('mlp_pruned90_int8_qdq'))],
 ];
 
 // The two models can be measured by two processes (ONLY=0 / ONLY=1, each writing PARTIAL=<file>),
@@ -164,20 +183,33 @@ if (process.env.FROM) {
     process.exit(0);
   }
 }
+// MVU nonzero weights per layer for partial results written without them (lowering is quick).
+results.forEach((r, i) => {
+  if (!r.layers.some((m) => m.kind === 'MVU' && m.layerNonzero === undefined)) return;
+  const df = MODELS.find(([label]) => label === r.model)?.[1]() ?? MODELS[i][1]();
+  for (const m of r.layers) {
+    if (m.kind === 'MVU') m.layerNonzero = df.layers.find((l) => l.name === m.layer)!.consts.weights.filter((w) => w !== 0).length;
+  }
+});
+// Rows of a pruned layer differ a lot in nonzero weights (the 2 sampled fc1 rows of mlp_pruned90 hold ~1.5× the
+// layer's mean), so MVUs are also extrapolated by nonzero weights: sample LUTs × layer nonzeros / sample nonzeros.
+const byNonzero = (pick: (m: LayerMeasure) => number) => (m: LayerMeasure) =>
+  m.kind === 'MVU' && m.nonzero ? Math.round((pick(m) * m.layerNonzero!) / m.of * m.sampled / m.nonzero) : pick(m);
 const dense = results[0].layers;
 const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)} %`;
 const rows = results.map(({ model, layers: ls }) => {
   const sampled = ls.filter((l) => l.kind === 'MVU').map((l) => `${l.sampled}/${l.of}`).join(', ');
-  return `| ${model} | ${sampled} | ${total(ls, lut, 'MVU')} | ${total(ls, dsp, 'MVU')} | ${total(ls, lut)} | ${total(ls, dsp)} | ${pct(total(ls, lut), total(dense, lut))} | ${total(ls, noDsp, 'MVU')} | ${total(ls, noDsp)} | ${pct(total(ls, noDsp), total(dense, noDsp))} |`;
+  const acts = ls.filter((l) => l.kind !== 'MVU').map((l) => `${l.kind} ${l.sampled}/${l.of}`).join(', ');
+  return `| ${model} | ${sampled} | ${acts} | ${total(ls, lut, 'MVU')} | ${pct(total(ls, lut, 'MVU'), total(dense, lut, 'MVU'))} | ${total(ls, dsp, 'MVU')} | ${total(ls, lut)} | ${total(ls, dsp)} | ${pct(total(ls, lut), total(dense, lut))} | ${total(ls, noDsp, 'MVU')} | ${pct(total(ls, noDsp, 'MVU'), total(dense, noDsp, 'MVU'))} | ${total(ls, noDsp)} | ${pct(total(ls, noDsp), total(dense, noDsp))} | ${total(ls, byNonzero(lut))} | ${pct(total(ls, byNonzero(lut)), total(dense, byNonzero(lut)))} | ${pct(total(ls, byNonzero(noDsp)), total(dense, byNonzero(noDsp)))} |`;
 });
 const table = [
-  `Fully unrolled (every layer PE = rows, SIMD = cols), Yosys 0.23 \`synth_xilinx -family xc7 -flatten\` as \`kiln synth\` runs it, and the same with \`-nodsp\` (every product in LUTs); ${SAMPLE} random rows per MVU and ${THRESHOLD_SAMPLE} random channels per Threshold (seed ${SEED}; layers with fewer are synthesized whole), extrapolated linearly to the layer. Regenerate with \`make unrolled-luts\`; per-layer figures in docs/unrolled-luts.json.`,
+  `Fully unrolled (every layer PE = rows, SIMD = cols), Yosys 0.23 \`synth_xilinx -family xc7 -flatten\` as \`kiln synth\` runs it, and the same with \`-nodsp\` (every product in LUTs); ${SAMPLE} random rows per MVU, ${REQUANT_SAMPLE} channels per Requant and ${THRESHOLD_SAMPLE} random channels per Threshold (seed ${SEED}; layers with fewer are synthesized whole), extrapolated linearly to the layer (by rows; the last three columns extrapolate MVUs by nonzero weights instead). Totals are MVUs + activation layers. Regenerate with \`make unrolled-luts\`; per-layer figures in docs/unrolled-luts.json.`,
   '',
-  '| model | MVU rows sampled (fc1, fc2, fc3) | MVU LUT | MVU DSP | total LUT | total DSP | LUT vs dense | MVU LUT, -nodsp | total LUT, -nodsp | vs dense, -nodsp |',
-  '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+  '| model | MVU rows sampled (fc1, fc2, fc3) | activation layers (channels sampled) | MVU LUT | MVU LUT vs dense | MVU DSP | total LUT | total DSP | total LUT vs dense | MVU LUT, -nodsp | vs dense | total LUT, -nodsp | vs dense, -nodsp | total LUT, MVUs by nonzero | vs dense | vs dense, -nodsp, MVUs by nonzero |',
+  '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ...rows,
 ].join('\n');
 process.stdout.write(`${table}\n`);
 const docPath = join(ROOT, 'docs/compression.md');
 writeFileSync(docPath, replaceBetweenMarkers(readFileSync(docPath, 'utf8'), 'unrolled-luts', table));
-writeFileSync(join(ROOT, 'docs/unrolled-luts.json'), `${JSON.stringify({ sample: SAMPLE, seed: SEED, results }, null, 1)}\n`);
+writeFileSync(join(ROOT, 'docs/unrolled-luts.json'), `${JSON.stringify({ sample: SAMPLE, requantSample: REQUANT_SAMPLE, thresholdSample: THRESHOLD_SAMPLE, seed: SEED, results }, null, 1)}\n`);

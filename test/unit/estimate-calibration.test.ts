@@ -20,7 +20,6 @@ const KNOWN_GAPS = new Set<string>([
   'Threshold/xc7/lut',
   'VectorVector/xc7/lut',
   'WidthConverter/xc7/lut',
-  'Threshold/ice40/lc',
 ]);
 
 describe('resource-estimate calibration (docs/calibration.md)', () => {
