@@ -77,7 +77,7 @@ function subLayer(l: Layer, pick: number[]): { layer: Layer; inType: string; inE
 
 /**
  * key: content hash of the synthesized sample (its layer attrs and consts, stream types): equal keys
- * are the same logic, so a later run may carry a measurement over (see CARRY below).
+ * are the same logic, so a measurement may be carried over to a later run by comparing keys.
  */
 interface LayerMeasure { layer: string; kind: string; sampled: number; of: number; nonzero?: number; layerNonzero?: number; key?: string; carried?: boolean; sample: Resources; extrapolated: Resources; lutNoDsp: number }
 
