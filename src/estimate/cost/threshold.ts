@@ -20,7 +20,9 @@ export function thresholdCost(a: ThresholdAttrs, consts: Record<string, number[]
   const [xlo, xhi] = range(a.inType);
   const t = consts.thresholds.map((v) => Math.min(Math.max(v, xlo), xhi + 1));
   const lut: Record<string, number> = {
-    popcount: a.steps > 1 ? a.pe * a.steps : 0,
+    // The count of passed steps: an adder tree over STEPS compare bits into ⌈log2(STEPS + 1)⌉ bits
+    // (STEPS − 1 adders of growing width: about STEPS · count-width full-adder bits).
+    popcount: a.steps > 1 ? a.pe * a.steps * log2(a.steps + 1) : 0,
     // A bipolar output: the sign lookup at the count (a few LUTs per lane with several steps).
     bipolarLanes: p.OUT_KIND === 2 ? a.pe : 0,
     control: log2(groups),
