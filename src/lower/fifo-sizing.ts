@@ -321,7 +321,8 @@ const ELEMENTWISE = new Set(['Threshold', 'Requant']);
 // window generator's line buffer, which in steady state lags its producer by up to `sh` input lines
 // more than it holds. So a Fifo goes in front of a Pad feeding a SlidingWindow (or of the
 // SlidingWindow when it has no Pad) when a layer at the II feeds that Pad through pass-through
-// layers (Threshold, Duplicate, …: they hold a beat or two), or when the SlidingWindow is strided
+// layers (Threshold, Duplicate, …: they hold a beat or two) and MVUs (one input vector ahead: a
+// padding run longer than an MVU's slack reaches the layer before it), or when the SlidingWindow is strided
 // and at the II itself (stride-1 generators keep up with their line buffer alone); never where the
 // design input feeds it (the host does not stall). It holds what the producer makes at its mean
 // rate during the padding run, plus sh input lines:
@@ -329,7 +330,10 @@ const ELEMENTWISE = new Set(['Threshold', 'Requant']);
 //   elems = ceil(padding run in Pad beats × input elements / II) + sh · iw · channels
 //
 // Measured in Verilator without them: ResNet-8 3 % and MobileNet-v1 8 % over the II; with them (and
-// Pads at pe = channels, see src/passes/fold.ts) the steady state meets it.
+// Pads at pe = channels, see src/passes/fold.ts) the steady state meets it. MobileNet-v1 was still
+// 1.6 % over (21,072 for 20,736) while the search stopped at MVUs: per-stream stall counts showed the
+// depthwise layer at the II blocked by the pointwise MVU after it (18,432 cycles), which the
+// padding run of the next stride-2 depthwise conv's Pad blocked.
 
 /** Inserts the window FIFOs described above into df (in place); returns the names of the new Fifos. */
 export function insertWindowFifos(df: DataflowGraph): string[] {
@@ -374,7 +378,15 @@ export function insertWindowFifos(df: DataflowGraph): string[] {
 /** Streaming kinds a stall passes straight through (a register stage or two, no line buffers). */
 const PASS_THROUGH = new Set(['Threshold', 'Requant', 'WidthConverter', 'Duplicate', 'AddStreams', 'Concat', 'Fifo']);
 
-/** Whether a layer at the II feeds `c` through pass-through layers only (so c's stalls reach it). */
+/**
+ * MVUs below the II pass a stall on too: they hold one input vector ahead, so a padding run longer
+ * than their slack per vector blocks their producer (MobileNet-v1: the padding of a stride-2
+ * depthwise conv's Pad stalled the pointwise MVU before it, 18,432 of 20,736 cycles, and through it
+ * the depthwise layer at the II: 21,072 cycles per inference instead of 20,736).
+ */
+const STALL_THROUGH = new Set([...PASS_THROUGH, 'MVU']);
+
+/** Whether a layer at the II feeds `c` through pass-through layers and MVUs only (so c's stalls reach it). */
 function feedsFromII(c: CheckedLayer, producer: Map<string, { c: CheckedLayer }>, atII: (c: CheckedLayer) => boolean): boolean {
   const seen = new Set<string>();
   const stack = [...c.layer.inputs];
@@ -383,7 +395,7 @@ function feedsFromII(c: CheckedLayer, producer: Map<string, { c: CheckedLayer }>
     if (!p || seen.has(p.layer.name)) continue;
     seen.add(p.layer.name);
     if (atII(p)) return true;
-    if (PASS_THROUGH.has(p.layer.kind)) stack.push(...p.layer.inputs);
+    if (STALL_THROUGH.has(p.layer.kind)) stack.push(...p.layer.inputs);
   }
   return false;
 }

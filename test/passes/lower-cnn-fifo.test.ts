@@ -9,7 +9,7 @@ import { checkDataflow, runDataflow } from '../../src/exec/dataflow.ts';
 import { parseQType, qtypeName, range, smallestIntFor } from '../../src/ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../../src/ir/dataflow.ts';
 import { mvuOutType } from '../../src/layers/mvu.ts';
-import { fifoDepth, fifoSizes, insertFifos, SLACK } from '../../src/lower/fifo-sizing.ts';
+import { fifoDepth, fifoSizes, insertFifos, insertWindowFifos, SLACK } from '../../src/lower/fifo-sizing.ts';
 import { importGraph } from '../../src/onnx/import.ts';
 import { loadModel } from '../../src/onnx/load.ts';
 import { applyFolding, defaultFolding, type Folding } from '../../src/passes/fold.ts';
@@ -90,6 +90,69 @@ describe('fifo sizes from data dependencies', () => {
     expect(df.layers.find((l) => l.name === 'join')!.inputs).toEqual(['t', fifo.outputs[0]]);
     expect(runDataflow(df, [x])).toEqual(before);
     expect(SLACK).toBe(2);
+  });
+});
+
+/**
+ * x (h×w×c) → MVU a (1×1, pe aPe) → Threshold → MVU b (1×1, pe bPe) → Threshold → Pad 1 → 3×3
+ * SlidingWindow → MVU c (pe = simd = cPe): a chain whose II is set by whichever MVU is slowest.
+ */
+function pointwiseChain(h: number, w: number, c: number, [aPe, bPe, cPe]: [number, number, number]): DataflowGraph {
+  const r = rng(31);
+  const n = h * w * c;
+  const streams: DataflowGraph['streams'] = new Map();
+  const add = (name: string, qtype: string, k: number) => streams.set(name, { name, qtype: parseQType(qtype), shape: [k] });
+  const layers: Layer[] = [];
+  const layer = (name: string, kind: string, attrs: Record<string, unknown>, inputs: string[], outputs: string[], consts: Record<string, number[]> = {}) =>
+    layers.push({ name, kind, attrs, consts, inputs, outputs, origin: ['chain'] });
+  const q = 'UINT3';
+  add('x', q, n);
+  const mvu = (name: string, input: string, cols: number, vectors: number, pe: number, simd = 1) => {
+    const weights = randomValues('INT3', c * cols, r);
+    const acc = qtypeName(mvuOutType(c, cols, parseQType(q), weights));
+    add(`${name}_acc`, acc, vectors * c);
+    layer(name, 'MVU', { rows: c, cols, vectors, pe, simd, inType: q, weightType: 'INT3', outType: acc }, [input], [`${name}_acc`], { weights });
+    const [lo, hi] = range(parseQType(acc));
+    const thresholds: number[] = [];
+    for (let ch = 0; ch < c; ch++) thresholds.push(...Array.from({ length: 7 }, () => lo + Math.floor(r() * (hi - lo))).sort((a, b) => a - b));
+    add(`${name}_t`, q, vectors * c);
+    layer(`${name}_act`, 'Threshold', { elems: vectors * c, channels: c, steps: 7, pe: 1, inType: acc, outType: q, outBias: 0, outScale: 1 }, [`${name}_acc`], [`${name}_t`], { thresholds });
+    return `${name}_t`;
+  };
+  const b = mvu('b', mvu('a', 'x', c, h * w, aPe), c, h * w, bPe);
+  add('p', q, (h + 2) * (w + 2) * c);
+  layer('pad', 'Pad', { ih: h, iw: w, channels: c, top: 1, bottom: 1, left: 1, right: 1, value: 0, pe: c, qtype: q }, [b], ['p']);
+  add('win', q, n * 9);
+  layer('swg', 'SlidingWindow', { ih: h + 2, iw: w + 2, channels: c, kh: 3, kw: 3, pe: c, qtype: q }, ['p'], ['win']);
+  const y = mvu('c', 'win', 9 * c, h * w, cPe, cPe);
+  return { name: 'chain', source: 'chain.onnx', streams, layers, inputs: ['x'], outputs: [y], inputQuant: [], outputAffine: [] };
+}
+
+describe('window FIFOs (insertWindowFifos)', () => {
+  const cycles = (df: DataflowGraph) => new Map(checkDataflow(df).map((c) => [c.layer.name, c.kind.spec.cycles(c.attrs as never)]));
+
+  it('a Pad whose stalls reach a layer at the II through an MVU with slack gets a Fifo in front', () => {
+    const df = pointwiseChain(4, 4, 4, [1, 2, 4]); // a: 16·4·4 = 256 cycles (the II), b: 128, c: 16·36/4 = 144
+    const cy = cycles(df);
+    const ii = Math.max(...cy.values());
+    expect(cy.get('a')).toBe(ii);
+    expect(cy.get('b')).toBeLessThan(ii);
+    const x = randomValues('UINT3', 64, rng(32));
+    const before = runDataflow(df, [x]);
+    expect(insertWindowFifos(df)).toEqual(['pad_fifo']);
+    const fifo = df.layers.find((l) => l.name === 'pad_fifo')!;
+    expect(fifo.inputs).toEqual(['b_t']);
+    expect(df.layers.find((l) => l.name === 'pad')!.inputs).toEqual(fifo.outputs);
+    expect(runDataflow(df, [x])).toEqual(before);
+  });
+
+  it('no Fifo when only layers with slack feed the Pad (the II is downstream)', () => {
+    const df = pointwiseChain(4, 4, 4, [4, 4, 1]); // a, b: 64 cycles, c: 16·4·36 = 2304 (the II)
+    const cy = cycles(df);
+    const ii = Math.max(...cy.values());
+    expect(cy.get('c')).toBe(ii);
+    expect(Math.max(cy.get('a')!, cy.get('b')!)).toBeLessThan(ii);
+    expect(insertWindowFifos(df)).toEqual([]);
   });
 });
 
