@@ -1,5 +1,5 @@
 // Issue-4 bench section: LeNet-5 (zoo lenet5_int8_qdq, lenet5_w4a4_qdq), the small CNV (zoo
-// cnv_small_w2a2) and nn2fpga's ResNet-8 (corpus) under the default folding: compile time, Verilator
+// cnv_small_w2a2) and nn2fpga's ResNet-8, ResNet-20 and MobileNet-v1 VWW (corpus) under the default folding: compile time, Verilator
 // build time, cycles per inference, simulation throughput; for the zoo models also the accuracy in
 // Verilator. meta.json's test accuracy is measured on a whole test split (2,000 MNIST / 10,000
 // Fashion-MNIST images), so the Verilator run covers that same split and must match it within 0.2 %;
@@ -8,12 +8,13 @@
 // cnv_small gets 89.3 % on the first 1,000 against 88.6 % on all 10,000).
 // MNIST comes from examples/ (the 2,000-image split the zoo evaluated LeNet-5 on); Fashion-MNIST for
 // cnv_small is not in the repo: it is read from the shared zoo's data/ when present, else that
-// accuracy is skipped with a note. ResNet-8 has no data set here (CIFAR-10): random inputs, values
+// accuracy is skipped with a note. The nn2fpga models have no data set here (CIFAR-10, VWW): random inputs, values
 // checked against the integer reference. Run alone: `npx tsx bench/run.ts issue 4`.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import ort from 'onnxruntime-node';
 import { compileModel } from '../src/cli/compile.ts';
 import { range } from '../src/ir/datatype.ts';
@@ -117,13 +118,19 @@ async function benchCnn(ctx: BenchContext): Promise<void> {
     }
     // ResNet-8 (nn2fpga, corpus): no CIFAR-10 here; random inputs on the model's input grid.
     const resnet = join(root, 'test/fixtures/corpus/nn2fpga/resnet8.onnx');
-    await row('nn2fpga resnet8', resnet, (d) => {
+    const gridCodes = (seed: number) => (d: ReturnType<typeof compileModel>) => {
       const x = d.df.streams.get(d.df.inputs[0])!;
       const [lo, hi] = range(x.qtype);
-      let seed = 8;
       const next = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
       return Array.from({ length: RESNET_VECTORS }, () => Array.from({ length: numel(x.shape) }, () => lo + Math.floor(next() * (hi - lo + 1))));
-    });
+    };
+    await row('nn2fpga resnet8', resnet, gridCodes(8));
+    // ResNet-20 and MobileNet-v1 VWW (nn2fpga, corpus; gzipped fixtures): the same random codes.
+    for (const [name, seed] of [['resnet20_a8w8b16', 20], ['mobilenet_v1_vww_a8w8', 96]] as const) {
+      const onnx = join(work, `${name}.onnx`);
+      writeFileSync(onnx, gunzipSync(readFileSync(join(root, `test/fixtures/corpus/nn2fpga/${name}.onnx.gz`))));
+      await row(`nn2fpga ${name}`, onnx, gridCodes(seed));
+    }
     for (const line of table(lines)) ctx.log(line);
     ctx.log('');
     for (const line of accuracy) ctx.log(line);
@@ -157,7 +164,7 @@ function table(rows: string[][]): string[] {
 }
 
 export const cnnSection: BenchSection = {
-  name: 'issue 4: CNNs → RTL → Verilator (LeNet-5, cnv_small, ResNet-8; default folding; accuracy on the whole test split and on its first 1,000 images)',
+  name: 'issue 4: CNNs → RTL → Verilator (LeNet-5, cnv_small, ResNet-8/-20, MobileNet-v1; default folding; accuracy on the whole test split and on its first 1,000 images)',
   run: benchCnn,
 };
 
