@@ -54,8 +54,11 @@ export function thresholdCost(a: ThresholdAttrs, consts: Record<string, number[]
       // Word g: the group's perWord thresholds, TW bits each (two's complement).
       const logic = romLogicOfFields(groups, perWord, p.TW, (word, k) => t[word * perWord + k]);
       const inLogic = (inBram: boolean) => (!rom || !inBram ? logic.lut : 0);
-      lut.tableColumns = inLogic(inBlockRam(table));
-      ice40Lut.tableColumns = inLogic(inEbr(table));
+      // A column over at most 8 groups is a function of ≤ 3 group-counter bits, which ABC folds into
+      // the compare's LUT6s (with the input bit and the carry); over more groups it is logic of its own.
+      const key = groups > 8 ? 'tableColumns' : 'smallTableColumns';
+      lut[key] = inLogic(inBlockRam(table));
+      ice40Lut[key] = inLogic(inEbr(table));
       if (rom) ff.tableRegBits = inBlockRam(table) ? 0 : logic.ff;
     }
   }
