@@ -139,25 +139,39 @@ export function levelStart(level: number, shift: number, round: RequantRound): n
  */
 export function fitRequant(T: number[][], ranges: ChannelRange[], outLo: number, outHi: number, maxShift = 40, rounds: RequantRound[] = ['floor', 'half-even']): RequantFit | undefined {
   for (const round of rounds) {
-    const fit = fitRequantMode(T, ranges, outLo, maxShift, round);
+    const fit = fitRequantMode(T, ranges, outLo, maxShift, round, true);
     if (fit) return fit;
   }
   return undefined;
 }
 
-function fitRequantMode(T: number[][], ranges: ChannelRange[], outLo: number, maxShift: number, round: RequantRound): RequantFit | undefined {
+/** fitRequant without the infeasibility proofs (noFit): every channel goes through fitChannel. For tests: same results, slower. */
+export function fitRequantUnproven(T: number[][], ranges: ChannelRange[], outLo: number, outHi: number, maxShift = 40, rounds: RequantRound[] = ['floor', 'half-even']): RequantFit | undefined {
+  for (const round of rounds) {
+    const fit = fitRequantMode(T, ranges, outLo, maxShift, round, false);
+    if (fit) return fit;
+  }
+  return undefined;
+}
+
+function fitRequantMode(T: number[][], ranges: ChannelRange[], outLo: number, maxShift: number, round: RequantRound, prove: boolean): RequantFit | undefined {
   const C = T.length;
   const constraints: Constraints[] = []; // per channel, built on first use (they do not depend on the shift)
   // A shift fits when every channel fits, in any order: the channel that failed the last shift is
   // tried first (it usually fails again, which settles the shift after one channel, not C).
   let hardest = 0;
+  const proofs: (Proof | undefined)[] = new Array(C); // per channel, the last infeasibility proof found
   for (let shift = round === 'floor' ? 0 : 1; shift <= maxShift; shift++) {
     const mul: number[] = new Array(C);
     const add: number[] = new Array(C);
     let ok = true;
     for (let i = 0; i < C && ok; i++) {
       const c = i === 0 ? hardest : i <= hardest ? i - 1 : i;
-      const fit = fitChannel((constraints[c] ??= channelConstraints(T[c], ranges[c], outLo)), T[c].length, ranges[c], outLo, shift, round);
+      const cs = (constraints[c] ??= channelConstraints(T[c], ranges[c], outLo));
+      // A channel with no (M ≥ 0, B) at all, not even real, fails fitChannel too (see noFit): skip it.
+      const proof = prove ? noFit(cs, ranges[c], shift, round, proofs[c]) : undefined;
+      if (proof) proofs[c] = proof;
+      const fit = proof ? undefined : fitChannel(cs, T[c].length, ranges[c], outLo, shift, round);
       if (!fit) {
         ok = false;
         hardest = c;
@@ -191,6 +205,91 @@ function channelConstraints(T: number[], r: ChannelRange, outLo: number): Constr
     }
   });
   return { geAt: Float64Array.from(geAt), geLevel: Float64Array.from(geLevel), leAt: Float64Array.from(leAt), leLevel: Float64Array.from(leLevel) };
+}
+
+/**
+ * Why a channel cannot fit: a pair of constraints, ge[i] and le[j], gives (leAt[j] − geAt[i])·M ≤
+ * S(leLevel[j]) − 1 − S(geLevel[i]) (B eliminated). A proof is one such pair with no M ≥ 0 (upper
+ * bound below 0, or 0·M ≤ negative), or an upper-bound pair and a lower-bound pair with no integer
+ * between them (fitChannel's m is an integer). ui = −1 stands for fitChannel's size limit M ≤ 2^52 / X.
+ */
+interface Proof { ui: number; uj: number; li: number; lj: number }
+
+/**
+ * A proof that no integer M in [0, 2^52 / X] and real B meet the channel's constraints at this shift
+ * and rounding (the previous proof's pairs when they still hold, else the tightest bounds over every
+ * pair), or undefined. Exact: the pairs are found in float64 and checked in BigInt. fitChannel returns
+ * undefined whenever a proof exists: it only returns an integer m ≥ 0 with X·m ≤ 2^52 (its size check)
+ * and bInterval(m) = [bLo, bHi] non-empty, where bInterval's float64 arithmetic is exact (|x·m| ≤ 2^52
+ * for every x in range), so (m, bLo) would meet every constraint. Skipping it changes nothing but
+ * the time (fitRequant's results are the same).
+ */
+function noFit(cs: Constraints, r: ChannelRange, shift: number, round: RequantRound, last: Proof | undefined): Proof | undefined {
+  const { geAt, leAt } = cs;
+  if (geAt.length === 0 || leAt.length === 0) return undefined;
+  // fitChannel also needs X·m ≤ 2^52 (X = the largest |accumulator|): M ≤ 2^52 / X, the upper bound
+  // of a proof with ui = −1.
+  const X = Math.max(Math.abs(r.lo), Math.abs(r.hi));
+  const geS = cs.geLevel.map((l) => levelStart(l, shift, round));
+  const leS = cs.leLevel.map((l) => levelStart(l, shift, round) - 1);
+  if (!geS.every(Number.isSafeInteger) || !leS.every(Number.isSafeInteger)) return undefined;
+  const big = BigInt;
+  // Pair (i, j): d·M ≤ n with d = leAt[j] − geAt[i], n = leS[j] − geS[i] (integers).
+  const holds = (p: Proof): boolean => {
+    const dU = p.ui < 0 ? big(X) : big(leAt[p.uj]) - big(geAt[p.ui]);
+    const nU = p.ui < 0 ? 2n ** 52n : big(leS[p.uj]) - big(geS[p.ui]);
+    if (dU >= 0n && nU < 0n) return true; // 0·M ≤ n < 0, or M ≤ n/d < 0
+    if (p.li < 0 || dU <= 0n) return false;
+    const dL = big(leAt[p.lj]) - big(geAt[p.li]);
+    const nL = big(leS[p.lj]) - big(geS[p.li]);
+    if (dL >= 0n) return false;
+    // M ≥ nL/dL = (−nL)/(−dL) and M ≤ nU/dU (≥ 0 here), and m is an integer: none when k = ⌊nU/dU⌋ < (−nL)/(−dL).
+    const k = nU / dU;
+    return k * -dL < -nL;
+  };
+  if (last && holds(last)) return last;
+  // The tightest bounds usually come from nearby levels (both lists are in level order): pairs
+  // within a band first, then every pair.
+  return tightest(12) ?? tightest(Infinity);
+
+  function tightest(band: number): Proof | undefined {
+    let upper = X > 0 ? 2 ** 52 / X : Infinity;
+    let lower = -Infinity;
+    const p: Proof = { ui: -1, uj: -1, li: -1, lj: -1 };
+    for (let i = 0; i < geAt.length; i++) {
+      const a = geAt[i];
+      const s = geS[i];
+      const jEnd = Math.min(leAt.length, i + band + 1);
+      for (let j = Math.max(0, i - band); j < jEnd; j++) {
+        const d = leAt[j] - a;
+        const n = leS[j] - s;
+        if (d > 0) {
+          const u = n / d;
+          if (u < upper) {
+            upper = u;
+            p.ui = i;
+            p.uj = j;
+          }
+        } else if (d < 0) {
+          const l = n / d;
+          if (l > lower) {
+            lower = l;
+            p.li = i;
+            p.lj = j;
+          }
+        } else if (n < 0) {
+          const q = { ui: i, uj: j, li: -1, lj: -1 };
+          if (holds(q)) return q;
+        }
+      }
+    }
+    if (p.ui < 0 && X === 0) return undefined;
+    if (upper < 0) {
+      const q = { ...p, li: -1, lj: -1 };
+      if (holds(q)) return q;
+    }
+    return p.li >= 0 && Math.floor(upper) < lower && holds(p) ? p : undefined;
+  }
 }
 
 /** Feasible B interval [bLo, bHi] for a given M, exactly (integers). */

@@ -49,6 +49,7 @@
 //    AddStreams, the larger-scale branch's Threshold scaled by the integer ratio (other ratios and
 //    Requant there are refused); bypass FIFOs are sized analytically (src/lower/fifo-sizing.ts).
 import { Code, KilnError, type Diagnostic } from '../diag/index.ts';
+import { compileChain, type ChainEvaluator } from '../exec/chain.ts';
 import { lookupOp } from '../exec/registry.ts';
 import { runGraph } from '../exec/run.ts';
 import { BIPOLAR, int, qtypeName, range, smallestIntFor, TERNARY, type QType } from '../ir/datatype.ts';
@@ -428,6 +429,18 @@ class Chain {
 
   constValue(name: string): Tensor | undefined {
     return this.extra.get(name) ?? this.v.consts.get(name);
+  }
+
+  private compiled?: { f?: ChainEvaluator };
+
+  /**
+   * The chain compiled by src/exec/chain.ts (the same float32 arithmetic as eval, on a flat vector of
+   * (channel, value) queries), or undefined when it has a node that only the generic executor runs.
+   * Compiled on first use, so after every push.
+   */
+  fast(): ChainEvaluator | undefined {
+    this.compiled ??= { f: process.env.KILN_CHAIN_GENERIC === '1' ? undefined : compileChain(this.nodes, this.inName, (n) => this.constValue(n), this.channels, this.spatial, this.v.g.opsets[''] ?? 13) };
+    return this.compiled.f;
   }
 
   /** Evaluates the chain on a [rows, channels] float32 tensor of MAC outputs. */
@@ -1164,6 +1177,23 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
   // k(r, acc) for the UNnegated weights; σ[r] = −1 flips decreasing rows.
   const sigma = new Array<number>(rows).fill(1);
   const code = (ch: Int32Array, acc: Float64Array): Float64Array => {
+    const fast = chain.fast();
+    if (fast) {
+      // The compiled chain on the queries as they come (same MAC outputs, same float32 ops as below).
+      const x = new Float32Array(ch.length);
+      for (let j = 0; j < ch.length; j++) {
+        const r = ch[j];
+        x[j] = Math.fround(alpha[r] * (sigma[r] * acc[j]) + beta[r]);
+      }
+      const y = fast(x, ch);
+      const out = new Float64Array(ch.length);
+      try {
+        for (let j = 0; j < ch.length; j++) out[j] = codeOf(y[j], model, qn);
+        return out;
+      } catch {
+        // An output off the quantizer's grid: the generic path below reports it (its first, in its order).
+      }
+    }
     // Lay the queries out as a [n, rows] tensor, one column per channel (a channel with fewer
     // queries repeats its last one). Channel r's queries, in order, are idx[start[r] … start[r+1]).
     const start = new Int32Array(rows + 1);
