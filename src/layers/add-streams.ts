@@ -3,7 +3,7 @@
 // two branches are aligned by streamlining before this point). `pe` elements per beat on all three
 // streams; one beat per cycle: elems/pe cycles per inference.
 import { bitWidth, qtypeName, range } from '../ir/datatype.ts';
-import { codeKind, defineLayer, dtype, int, mustDivide, registerStage } from './define.ts';
+import { codeKind, defineLayer, dtype, int, mustDivide, registerStage, sameElement } from './define.ts';
 
 export default defineLayer({
   kind: 'AddStreams',
@@ -29,6 +29,7 @@ export default defineLayer({
   cycles: (a) => a.elems / a.pe,
   timing: (_a, first, last) => [first + 1, last + 1], // inputs' latest first / last beats; one register stage
   schedule: (_a, [a, b]) => ({ out: [registerStage(a.map((t, j) => Math.max(t, b[j])))] }),
+  buffering: { need: sameElement, passesStalls: true },
   rtl: {
     module: 'add_streams',
     files: ['add_streams/add_streams.v'],

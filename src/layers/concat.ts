@@ -52,6 +52,16 @@ export default defineLayer({
     for (let p = 0; p < a.pixels; p++) merged.push(...x.slice(p * cfa, (p + 1) * cfa), ...y.slice(p * cfb, (p + 1) * cfb));
     return { out: [registerStage(merged)] };
   },
+  buffering: {
+    // Output pixel p = [a's channels, b's channels]: port 0 up to its pixel p, port 1 up to its pixel p − 1 until b's part starts.
+    need: (a, port) => (e) => {
+      const [ca, cb] = [a.aChannels, a.bChannels];
+      const p = Math.floor(e / (ca + cb));
+      const ch = e % (ca + cb);
+      return port === 0 ? p * ca + Math.min(ch, ca - 1) : ch >= ca ? p * cb + ch - ca : p * cb - 1;
+    },
+    passesStalls: true,
+  },
   rtl: {
     module: 'concat',
     files: ['concat/concat.v'],

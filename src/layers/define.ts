@@ -68,8 +68,39 @@ export interface LayerSpec<S extends AttrSchema> {
    * evenly otherwise; it must agree with `timing` on the first and last beat.
    */
   schedule?: (a: AttrsOf<S>, arrivals: number[][]) => Schedule;
+  /** How the layer holds data back, for the analytic FIFO sizing (src/lower/fifo-sizing.ts). */
+  buffering?: Buffering<AttrsOf<S>>;
   rtl: RtlBinding<AttrsOf<S>>;
 }
+
+/**
+ * A layer's data dependencies and internal buffering, as src/lower/fifo-sizing.ts uses them to size
+ * bypass and window FIFOs. Every field is optional; absent ones take the conservative default named.
+ */
+export interface Buffering<A> {
+  /**
+   * need(e): the largest element of input `port` that output element e (of output 0) depends on,
+   * non-decreasing in e; a function or a table over the output elements. Absent: the whole input.
+   */
+  need?: (a: A, port: number) => ((e: number) => number) | Int32Array;
+  /**
+   * How far input `port` can run ahead of what the current output needs, in input elements (its
+   * line buffer, input vector, …; `inFold` = the port's elements per beat). Absent: two input beats.
+   */
+  ahead?: (a: A, port: number, inFold: number) => number;
+  /** Element i → element i through one register stage: a bypass FIFO may move across it onto narrower codes. */
+  elementwise?: boolean;
+  /**
+   * A stall at its output reaches its input within a beat or an input vector (register stages, a
+   * FIFO, an MVU's one vector ahead), so a layer at the II before it sees the stall (window FIFOs).
+   */
+  passesStalls?: boolean;
+}
+
+/** Output element e needs input element e (element-wise and branch kinds). */
+export const sameElement = (): ((e: number) => number) => (e) => e;
+/** Element i → element i through one register stage (Threshold, Requant). */
+export const elementwiseBuffering: Buffering<unknown> = { need: sameElement, elementwise: true, passesStalls: true };
 
 export interface Schedule {
   /** Departure cycle of every beat, per output port. */

@@ -3,7 +3,7 @@
 // every stream point to point, so fan-out is always this explicit layer. `pe` elements per beat;
 // one beat per cycle when both consumers take it: elems/pe cycles per inference.
 import { bitWidth } from '../ir/datatype.ts';
-import { defineLayer, dtype, int, mustDivide, registerStage } from './define.ts';
+import { defineLayer, dtype, int, mustDivide, registerStage, sameElement } from './define.ts';
 
 export default defineLayer({
   kind: 'Duplicate',
@@ -21,6 +21,7 @@ export default defineLayer({
     const out = registerStage(arrivals);
     return { out: [out, out] };
   },
+  buffering: { need: sameElement, passesStalls: true },
   rtl: {
     module: 'duplicate',
     files: ['duplicate/duplicate.v'],

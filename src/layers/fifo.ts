@@ -2,7 +2,7 @@
 // a residual block must hold the beats that the other branch has not yet turned into output (FIFO
 // sizing chooses `depth`). Values pass unchanged; `pe` elements per beat; one beat per cycle.
 import { bitWidth } from '../ir/datatype.ts';
-import { defineLayer, dtype, int, mustDivide, registerStage } from './define.ts';
+import { defineLayer, dtype, int, mustDivide, registerStage, sameElement } from './define.ts';
 
 export default defineLayer({
   kind: 'Fifo',
@@ -18,6 +18,7 @@ export default defineLayer({
   cycles: (a) => a.elems / a.pe,
   timing: (_a, first, last) => [first + 1, last + 1], // a beat written in one cycle is readable the next
   schedule: (_a, [arrivals]) => ({ out: [registerStage(arrivals)] }),
+  buffering: { need: sameElement, ahead: (a, _port, inFold) => a.depth * inFold, passesStalls: true },
   rtl: {
     module: 'fifo',
     files: ['common/fifo.v'],

@@ -230,6 +230,12 @@ const kind = defineLayer({
     }
     return { out: [out] };
   },
+  buffering: {
+    // Output row r of vector v needs all of v's columns; it takes a second input vector (and a beat) ahead.
+    need: (a) => (e) => (Math.floor(e / a.rows) + 1) * a.cols - 1,
+    ahead: (a) => a.cols + a.simd,
+    passesStalls: true,
+  },
   rtl: {
     module: 'mvu',
     files: ['mvu/mvu.v'],

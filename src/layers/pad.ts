@@ -76,6 +76,22 @@ export default defineLayer({
     }
     return { out: [out], firstTaken };
   },
+  buffering: {
+    // A padding element needs the last interior element before it (or nothing: −1).
+    need: (a) => {
+      const ow = a.left + a.iw + a.right;
+      const t = new Int32Array((a.top + a.ih + a.bottom) * ow * a.channels);
+      let max = -1;
+      for (let e = 0; e < t.length; e++) {
+        const px = Math.floor(e / a.channels);
+        const y = Math.floor(px / ow) - a.top;
+        const x = (px % ow) - a.left;
+        if (y >= 0 && y < a.ih && x >= 0 && x < a.iw) max = Math.max(max, (y * a.iw + x) * a.channels + (e % a.channels));
+        t[e] = max;
+      }
+      return t;
+    },
+  },
   rtl: {
     module: 'pad',
     files: ['common/out_reg.v', 'pad/pad.v'],

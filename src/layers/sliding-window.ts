@@ -128,6 +128,27 @@ export default defineLayer({
   // Beat j leaves 2 cycles after the input beat it needs arrives (at most one per cycle); the image's
   // last beat also waits for the image's last input beat.
   schedule: (a, [arrivals]) => ({ out: [windowSchedule(a, arrivals)] }),
+  buffering: {
+    // Window element e needs its tap's input element (running maximum: the stream is in order).
+    need: (a) => {
+      const [oh, ow] = windowOutput(a);
+      const K = a.kh * a.kw;
+      const t = new Int32Array(oh * ow * K * a.channels);
+      let max = -1;
+      for (let e = 0; e < t.length; e++) {
+        const p = Math.floor(e / (K * a.channels));
+        const k = Math.floor(e / a.channels) % K;
+        const oy = Math.floor(p / ow);
+        const ox = p % ow;
+        const i = ((oy * a.sh + Math.floor(k / a.kw) * a.dh) * a.iw + ox * a.sw + (k % a.kw) * a.dw) * a.channels + (e % a.channels);
+        max = Math.max(max, i);
+        t[e] = max;
+      }
+      return t;
+    },
+    // Its circular buffer.
+    ahead: (a) => windowBufferDepth(a, a.channels / a.pe) * a.pe,
+  },
   rtl: {
     module: 'sliding_window',
     files: ['common/out_reg.v', 'sliding_window/sliding_window.v'],

@@ -1,7 +1,7 @@
 // Multi-threshold activation (FINN Thresholding): per channel c = (element index mod channels),
 // y = outBias + outScale · #{ i : x ≥ T[c][i] } with T[c] ascending. PE elements per cycle.
 import { allows, bitWidth, qtypeName, range } from '../ir/datatype.ts';
-import { codeKind, defineLayer, dtype, int, mustDivide, packHex, packVector, signedBits, registerStage } from './define.ts';
+import { codeKind, defineLayer, dtype, elementwiseBuffering, int, mustDivide, packHex, packVector, signedBits, registerStage } from './define.ts';
 
 /** Threshold tables bigger than this many bits become a ROM instead of a parameter. */
 export const ROM_ABOVE_BITS = 16384;
@@ -48,6 +48,7 @@ export default defineLayer({
   cycles: (a) => a.elems / a.pe,
   timing: (_a, first, last) => [first + 1, last + 1], // one register stage
   schedule: (_a, [arrivals]) => ({ out: [registerStage(arrivals)] }),
+  buffering: elementwiseBuffering,
   rtl: {
     module: 'threshold',
     files: ['common/out_reg.v', 'threshold/threshold.v'],

@@ -1,7 +1,7 @@
 // Stream width converter: regroups a stream of elements from inFold to outFold elements per beat.
 // Codegen inserts one wherever a producer's beat differs from its consumer's. Values pass unchanged.
 import { bitWidth } from '../ir/datatype.ts';
-import { defineLayer, dtype, int, mustDivide, registerStage } from './define.ts';
+import { defineLayer, dtype, int, mustDivide, registerStage, sameElement } from './define.ts';
 
 export default defineLayer({
   kind: 'WidthConverter',
@@ -33,6 +33,7 @@ export default defineLayer({
     const completing = Array.from({ length: a.elems / a.outFold }, (_, j) => arrivals[Math.floor(((j + 1) * a.outFold - 1) / a.inFold)]);
     return { out: [registerStage(completing)] };
   },
+  buffering: { need: sameElement, passesStalls: true },
   rtl: {
     module: 'dwc',
     files: ['common/dwc.v'],

@@ -9,7 +9,8 @@
 // between sits on the short path; if it does not fit, the Duplicate stalls and the design deadlocks.
 //
 // need(e): for an output element e of a layer, the largest input element it depends on (plus beat
-// granularity: a beat leaves whole, so e stands for the last element of its beat). Composed along a
+// granularity: a beat leaves whole, so e stands for the last element of its beat); each kind states
+// it, with its internal buffering, in its layer file (`buffering`, see src/layers/define.ts). Composed along a
 // path from the Duplicate's output to the join's input it gives N(e) in Duplicate elements. The
 // short path must buffer, for every join beat b, N_long(b) − N_short(b − 1) Duplicate elements:
 //
@@ -24,7 +25,7 @@ import { InternalError } from '../diag/index.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { qtypeName } from '../ir/datatype.ts';
 import { checkDataflow, type CheckedLayer } from '../exec/dataflow.ts';
-import { windowBufferDepth, windowOutput } from '../layers/sliding-window.ts';
+import { layerKind } from '../layers/index.ts';
 
 /** Beats of slack: the Duplicate's output register and the join's input stage. */
 export const SLACK = 2;
@@ -51,56 +52,12 @@ export interface FifoSize {
 
 type A = Record<string, number>;
 
-/** need[e] for output element e of `l` on input port `port` (non-decreasing), or undefined = all. */
+/** need[e] for output element e of a layer on input port `port` (non-decreasing): its kind's buffering.need, else the whole input. */
 function needTable(c: CheckedLayer, port: number): Int32Array | ((e: number) => number) {
-  const a = c.attrs as A;
-  const outElems = c.ports.out[0].elems;
+  const need = c.kind.spec.buffering?.need;
+  if (need) return need(c.attrs as never, port);
   const inElems = c.ports.in[port].elems;
-  switch (c.layer.kind) {
-    case 'MVU': return (e) => (Math.floor(e / a.rows) + 1) * a.cols - 1;
-    case 'VectorVector': case 'MaxPool': case 'AvgPool':
-      return (e) => (Math.floor(e / a.channels) * a.window + a.window - 1) * a.channels + (e % a.channels);
-    case 'Threshold': case 'Requant': case 'Fifo': case 'Duplicate': case 'AddStreams': case 'WidthConverter':
-      return (e) => e;
-    case 'SlidingWindow': {
-      const [, ow] = windowOutput(a as never);
-      const K = a.kh * a.kw;
-      const t = new Int32Array(outElems);
-      let max = -1;
-      for (let e = 0; e < outElems; e++) {
-        const p = Math.floor(e / (K * a.channels));
-        const k = Math.floor(e / a.channels) % K;
-        const oy = Math.floor(p / ow);
-        const ox = p % ow;
-        const i = ((oy * a.sh + Math.floor(k / a.kw) * a.dh) * a.iw + ox * a.sw + (k % a.kw) * a.dw) * a.channels + (e % a.channels);
-        max = Math.max(max, i);
-        t[e] = max;
-      }
-      return t;
-    }
-    case 'Pad': {
-      const ow = a.left + a.iw + a.right;
-      const t = new Int32Array(outElems);
-      let max = -1;
-      for (let e = 0; e < outElems; e++) {
-        const px = Math.floor(e / a.channels);
-        const y = Math.floor(px / ow) - a.top;
-        const x = (px % ow) - a.left;
-        if (y >= 0 && y < a.ih && x >= 0 && x < a.iw) max = Math.max(max, (y * a.iw + x) * a.channels + (e % a.channels));
-        t[e] = max;
-      }
-      return t;
-    }
-    case 'Concat': {
-      const [ca, cb] = [a.aChannels, a.bChannels];
-      return (e) => {
-        const p = Math.floor(e / (ca + cb));
-        const ch = e % (ca + cb);
-        return port === 0 ? p * ca + Math.min(ch, ca - 1) : ch >= ca ? p * cb + ch - ca : p * cb - 1;
-      };
-    }
-    default: return () => inElems - 1; // unknown kind: assume it needs its whole input
-  }
+  return () => inElems - 1; // no dependency model: assume it needs its whole input
 }
 
 /** N(e) of one layer at beat granularity: the output beat holding e leaves whole. */
@@ -191,20 +148,15 @@ export function fifoSizes(df: DataflowGraph): FifoSize[] {
 }
 
 /**
- * How far a layer's input may run ahead of what its current output needs, in input elements: the
- * buffering its RTL has (SlidingWindow: its circular buffer; MVU: the second input vector; window
- * reductions: one pixel; streaming layers: a register stage). Codegen's width converters add a beat.
+ * How far a layer's input may run ahead of what its current output needs, in input elements: its
+ * kind's buffering.ahead (SlidingWindow: its circular buffer; MVU: the second input vector; window
+ * reductions: one pixel; Fifo: its depth), else a register stage (two beats). Codegen's width
+ * converters add a beat.
  */
 function ahead(c: CheckedLayer, port: number): number {
-  const a = c.attrs as A;
   const fi = c.ports.in[port].fold;
-  switch (c.layer.kind) {
-    case 'SlidingWindow': return windowBufferDepth(a as never, a.channels / a.pe) * a.pe;
-    case 'MVU': return a.cols + a.simd;
-    case 'VectorVector': case 'MaxPool': case 'AvgPool': return a.window * a.channels;
-    case 'Fifo': return a.depth * fi;
-    default: return 2 * fi;
-  }
+  const f = c.kind.spec.buffering?.ahead;
+  return f ? f(c.attrs as never, port, fi) : 2 * fi;
 }
 
 /**
@@ -289,7 +241,7 @@ function placeFifo(df: DataflowGraph, s: FifoSize): Layer {
   let after: Layer = dup;
   for (;;) {
     const next = df.layers.find((l) => l.inputs.includes(stream));
-    if (!next || !ELEMENTWISE.has(next.kind) || Number(next.attrs.pe ?? 1) !== Number(dup.attrs.pe ?? 1)) break;
+    if (!next || !layerKind(next.kind, next.name).spec.buffering?.elementwise || Number(next.attrs.pe ?? 1) !== Number(dup.attrs.pe ?? 1)) break;
     stream = next.outputs[0];
     after = next;
   }
@@ -309,8 +261,6 @@ function placeFifo(df: DataflowGraph, s: FifoSize): Layer {
   return fifo;
 }
 
-/** Layers that map element i to element i with one register stage (a FIFO may move across them). */
-const ELEMENTWISE = new Set(['Threshold', 'Requant']);
 
 // ---- window FIFOs: full rate around window generators -------------------------------------------
 //
@@ -320,9 +270,10 @@ const ELEMENTWISE = new Set(['Threshold', 'Requant']);
 // bottom and the next image's top rows and the first left pad: one run of padding beats), and the
 // window generator's line buffer, which in steady state lags its producer by up to `sh` input lines
 // more than it holds. So a Fifo goes in front of a Pad feeding a SlidingWindow (or of the
-// SlidingWindow when it has no Pad) when a layer at the II feeds that Pad through pass-through
-// layers (Threshold, Duplicate, …: they hold a beat or two) and MVUs (one input vector ahead: a
-// padding run longer than an MVU's slack reaches the layer before it), or when the SlidingWindow is strided
+// SlidingWindow when it has no Pad) when a layer at the II feeds that Pad through layers that pass
+// stalls on (buffering.passesStalls of their kind: Threshold, Duplicate, …, which hold a beat or two,
+// and MVUs, one input vector ahead: a padding run longer than an MVU's slack reaches the layer
+// before it), or when the SlidingWindow is strided
 // and at the II itself (stride-1 generators keep up with their line buffer alone); never where the
 // design input feeds it (the host does not stall). It holds what the producer makes at its mean
 // rate during the padding run, plus sh input lines:
@@ -375,18 +326,13 @@ export function insertWindowFifos(df: DataflowGraph): string[] {
   return inserted;
 }
 
-/** Streaming kinds a stall passes straight through (a register stage or two, no line buffers). */
-const PASS_THROUGH = new Set(['Threshold', 'Requant', 'WidthConverter', 'Duplicate', 'AddStreams', 'Concat', 'Fifo']);
-
 /**
- * MVUs below the II pass a stall on too: they hold one input vector ahead, so a padding run longer
- * than their slack per vector blocks their producer (MobileNet-v1: the padding of a stride-2
- * depthwise conv's Pad stalled the pointwise MVU before it, 18,432 of 20,736 cycles, and through it
- * the depthwise layer at the II: 21,072 cycles per inference instead of 20,736).
+ * Whether a layer at the II feeds `c` through layers that pass stalls on (buffering.passesStalls:
+ * register stages, FIFOs, and MVUs, which hold one input vector ahead, so a padding run longer than
+ * an MVU's slack reaches the layer before it. MobileNet-v1: the padding of a stride-2 depthwise
+ * conv's Pad stalled the pointwise MVU before it, 18,432 of 20,736 cycles, and through it the
+ * depthwise layer at the II: 21,072 cycles per inference instead of 20,736).
  */
-const STALL_THROUGH = new Set([...PASS_THROUGH, 'MVU']);
-
-/** Whether a layer at the II feeds `c` through pass-through layers and MVUs only (so c's stalls reach it). */
 function feedsFromII(c: CheckedLayer, producer: Map<string, { c: CheckedLayer }>, atII: (c: CheckedLayer) => boolean): boolean {
   const seen = new Set<string>();
   const stack = [...c.layer.inputs];
@@ -395,7 +341,7 @@ function feedsFromII(c: CheckedLayer, producer: Map<string, { c: CheckedLayer }>
     if (!p || seen.has(p.layer.name)) continue;
     seen.add(p.layer.name);
     if (atII(p)) return true;
-    if (STALL_THROUGH.has(p.layer.kind)) stack.push(...p.layer.inputs);
+    if (p.kind.spec.buffering?.passesStalls) stack.push(...p.layer.inputs);
   }
   return false;
 }

@@ -64,6 +64,11 @@ export const windowReduceModel = {
   cycles: windowReduceCycles,
   timing: windowReduceTiming,
   schedule: windowReduceSchedule,
+  buffering: {
+    // Output (pixel p, channel c) needs the last tap of p's window in channel c; it takes one pixel's window ahead.
+    need: (a: WindowReduceShape) => (e: number) => (Math.floor(e / a.channels) * a.window + a.window - 1) * a.channels + (e % a.channels),
+    ahead: (a: WindowReduceShape) => a.window * a.channels,
+  },
 };
 
 /** The RTL module and its files. */
