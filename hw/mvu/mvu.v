@@ -150,18 +150,6 @@ module mvu #(
     end
   endgenerate
 
-  // Value of an input code / weight code as an ACC_W-bit signed number.
-  function [ACC_W-1:0] x_value(input [WI-1:0] code);
-    if (IN_KIND == 2) x_value = {{(ACC_W - 1){~code[0]}}, 1'b1};
-    else if (IN_KIND == 1) x_value = {{(ACC_W - WI){code[WI-1]}}, code};
-    else x_value = {{(ACC_W - WI){1'b0}}, code};
-  endfunction
-  function [ACC_W-1:0] w_value(input [WW-1:0] code);
-    if (W_KIND == 2) w_value = {{(ACC_W - 1){~code[0]}}, 1'b1};
-    else if (W_KIND == 1 || W_KIND == 3) w_value = {{(ACC_W - WW){code[WW-1]}}, code};
-    else w_value = {{(ACC_W - WW){1'b0}}, code};
-  endfunction
-
   // w*x as a signed product at its natural width (each side one bit wider so unsigned codes fit;
   // every lane term fits PW bits), then sign-extended to ACC_W: synthesis sees a WI x WW
   // multiplier, not an ACC_W x ACC_W one (as unsigned vectors, the sign-extended ACC_W operands
@@ -186,15 +174,11 @@ module mvu #(
     end
   endfunction
 
-  // One lane's contribution w*x (or the xnor bit) in ACC_W bits.
-  function [ACC_W-1:0] term(input [WW-1:0] w, input [WI-1:0] x);
-    if (XNOR) term = {{(ACC_W - 1){1'b0}}, ~(w[0] ^ x[0])};
-    else if (W_KIND == 2) term = w[0] ? x_value(x) : -x_value(x);
-    else if (W_KIND == 3) term = w[0] ? (w[WW-1] ? -x_value(x) : x_value(x)) : {ACC_W{1'b0}};
-    else if (IN_KIND == 2) term = x[0] ? w_value(w) : -w_value(w);
-    else if (FOLDS == 1) term = narrow_product(w, x);
-    else term = x_value(x) * w_value(w);
-  endfunction
+  // x_value, w_value (a code's value in ACC_W bits) and term (one lane's w*x, or its xnor bit), with
+  // mvu's XNOR lanes and natural-width unrolled products.
+`define KILN_CV_XNOR
+`define KILN_CV_NARROW
+  `include "code_values.vh"
 
   genvar p;
   generate

@@ -122,23 +122,10 @@ module mvu_sparse #(
 
   wire [SIMD*WI-1:0] x_word = buf_q[{rd_bank_q, idx}];
 
-  // Value of an input code / weight code as an ACC_W-bit signed number.
-  function [ACC_W-1:0] x_value(input [WI-1:0] code);
-    if (IN_KIND == 2) x_value = {{(ACC_W - 1){~code[0]}}, 1'b1};
-    else if (IN_KIND == 1) x_value = {{(ACC_W - WI){code[WI-1]}}, code};
-    else x_value = {{(ACC_W - WI){1'b0}}, code};
-  endfunction
-  function [ACC_W-1:0] w_value(input [WW-1:0] code);
-    if (W_KIND == 1 || W_KIND == 3) w_value = {{(ACC_W - WW){code[WW-1]}}, code};
-    else w_value = {{(ACC_W - WW){1'b0}}, code};
-  endfunction
-
-  // One lane's contribution w*x in ACC_W bits.
-  function [ACC_W-1:0] term(input [WW-1:0] w, input [WI-1:0] x);
-    if (W_KIND == 3) term = w[0] ? (w[WW-1] ? -x_value(x) : x_value(x)) : {ACC_W{1'b0}};
-    else if (IN_KIND == 2) term = x[0] ? w_value(w) : -w_value(w);
-    else term = x_value(x) * w_value(w);
-  endfunction
+  // x_value, w_value (a code's value in ACC_W bits) and term (one lane's w*x), as mvu.v without
+  // bipolar weights.
+`define KILN_CV_NO_BIPOLAR_W
+  `include "code_values.vh"
 
   genvar p;
   generate

@@ -7,6 +7,7 @@
 // PW (from src/layers/requant.ts) holds x*M+B (+ 2^(SHIFT-1) when ROUND = 1, and then PW > SHIFT + 1)
 // for every input and the clamp bounds OUT_LO/OUT_HI (PW-bit two's complement): no overflow.
 // One output register (common/out_reg.v): full throughput, ELEMS/PE cycles per inference.
+`include "table_bits.vh"
 module requant #(
   parameter integer CHANNELS = 1,
   parameter integer PE = 1,
@@ -67,27 +68,15 @@ module requant #(
       localparam integer LANE = CHANNELS > 1 ? p : 0;
       wire [WI-1:0] code = s_axis_tdata[p*WI +: WI];
       // This lane's M / B: each bit a GROUPS-entry constant column read at the group counter (a narrow
-      // mux; channel = group*PE + p only ever appears in constant indices).
+      // mux; channel = group*PE + p only ever appears in constant indices; common/table_bits.vh).
       wire [MW-1:0] m_c;
       wire [BW-1:0] b_c;
       if (GROUPS == 1) begin : g_one
         assign m_c = MULS[LANE*MW +: MW];
         assign b_c = BIASES[LANE*BW +: BW];
       end else begin : g_groups
-        for (k = 0; k < MW; k = k + 1) begin : g_mbit
-          wire [GROUPS-1:0] column;
-          for (g = 0; g < GROUPS; g = g + 1) begin : g_group
-            assign column[g] = MULS[(g*PE + p)*MW + k];
-          end
-          assign m_c[k] = column[group_q];
-        end
-        for (k = 0; k < BW; k = k + 1) begin : g_bbit
-          wire [GROUPS-1:0] column;
-          for (g = 0; g < GROUPS; g = g + 1) begin : g_group
-            assign column[g] = BIASES[(g*PE + p)*BW + k];
-          end
-          assign b_c[k] = column[group_q];
-        end
+        `KILN_TABLE_BITS(g_mbit, k, g, MW, m_c[k], MULS[(g*PE + p)*MW + k])
+        `KILN_TABLE_BITS(g_bbit, k, g, BW, b_c[k], BIASES[(g*PE + p)*BW + k])
       end
 
       wire signed [XW-1:0] x;

@@ -8,6 +8,7 @@
 // $readmemh (path relative to the simulator's working directory = the output dir).
 // Codes (IN_KIND / OUT_KIND): 0 unsigned, 1 signed, 2 bipolar (1 = +1, 0 = -1).
 // One output register (common/out_reg.v): full throughput (1 beat/cycle), ELEMS/PE cycles per inference.
+`include "table_bits.vh"
 module threshold #(
   parameter integer CHANNELS = 4,
   parameter integer STEPS = 1,
@@ -82,19 +83,13 @@ module threshold #(
       wire unused_group = &{1'b0, group_q};
     end else begin : g_param
       // Each bit of the word is a GROUPS-entry constant column read at the group counter: a narrow
-      // mux per bit rather than a shifter over the whole table.
+      // mux per bit rather than a shifter over the whole table (common/table_bits.vh).
       // Nested per lane, step and bit: one flat loop over WORD bits can pass Verilator's unroll
       // limit (1024 iterations; e.g. 255 steps x 21 bits).
       genvar q, st, b, g;
       for (q = 0; q < LANES; q = q + 1) begin : g_tlane
         for (st = 0; st < STEPS; st = st + 1) begin : g_step
-          for (b = 0; b < TW; b = b + 1) begin : g_bit
-            wire [GROUPS-1:0] column;
-            for (g = 0; g < GROUPS; g = g + 1) begin : g_group
-              assign column[g] = THRESHOLDS[g*WORD + (q*STEPS + st)*TW + b];
-            end
-            assign t_word[(q*STEPS + st)*TW + b] = column[group_q];
-          end
+          `KILN_TABLE_BITS(g_bit, b, g, TW, t_word[(q*STEPS + st)*TW + b], THRESHOLDS[g*WORD + (q*STEPS + st)*TW + b])
         end
       end
     end

@@ -98,24 +98,9 @@ module window_reduce #(
     end
   endgenerate
 
-  // Value of an input / weight code as an ACC_W-bit signed number.
-  function [ACC_W-1:0] x_value(input [WI-1:0] code);
-    if (IN_KIND == 2) x_value = {{(ACC_W - 1){~code[0]}}, 1'b1};
-    else if (IN_KIND == 1) x_value = {{(ACC_W - WI){code[WI-1]}}, code};
-    else x_value = {{(ACC_W - WI){1'b0}}, code};
-  endfunction
-  function [ACC_W-1:0] w_value(input [WW-1:0] code);
-    if (W_KIND == 2) w_value = {{(ACC_W - 1){~code[0]}}, 1'b1};
-    else if (W_KIND == 1 || W_KIND == 3) w_value = {{(ACC_W - WW){code[WW-1]}}, code};
-    else w_value = {{(ACC_W - WW){1'b0}}, code};
-  endfunction
-  // w*x without a multiplier for bipolar / ternary weights or bipolar inputs.
-  function [ACC_W-1:0] term(input [WW-1:0] w, input [WI-1:0] x);
-    if (W_KIND == 2) term = w[0] ? x_value(x) : -x_value(x);
-    else if (W_KIND == 3) term = w[0] ? (w[WW-1] ? -x_value(x) : x_value(x)) : {ACC_W{1'b0}};
-    else if (IN_KIND == 2) term = x[0] ? w_value(w) : -w_value(w);
-    else term = x_value(x) * w_value(w);
-  endfunction
+  // x_value, w_value (a code's value in ACC_W bits) and term (w*x without a multiplier for bipolar /
+  // ternary weights or bipolar inputs), as mvu.v.
+  `include "code_values.vh"
 
   wire [PE*RW-1:0] prev = part_q[cf_q];
   wire [PE*RW-1:0] next;

@@ -1,7 +1,7 @@
 // The one place templates are compiled and their helpers registered. Compiled with strict (a
 // missing field is an error, not an empty string) and noEscape (Verilog's <=, & and ' must not be
-// HTML-escaped).
-import { readFileSync } from 'node:fs';
+// HTML-escaped). Also the hw/ sources as a design copies them (hwSource).
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -10,6 +10,22 @@ import type Handlebars from 'handlebars';
 export const kilnRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const templatesDir = join(kilnRoot, 'templates');
 export const hwDir = join(kilnRoot, 'hw');
+
+/**
+ * A hw/ file as it is copied into a design's rtl/: each `` `include "x.vh" `` line (a header of
+ * hw/common, e.g. code_values.vh, included inside a module body) replaced by the header's code, so the
+ * compiled design has no include and needs no search path in any tool (Verilator 5.006 and Icarus do
+ * not look beside the including file). hw/ tools find the headers with -y / -I hw/common.
+ */
+export function hwSource(file: string): string {
+  return readFileSync(join(hwDir, file), 'utf8').replace(/^([ \t]*)`include\s+"([^"]+)"[ \t]*$/gm, (_line, indent: string, name: string) => {
+    const header = join(hwDir, 'common', name);
+    if (!existsSync(header)) throw new Error(`hw/${file} includes '${name}', which is not in hw/common`);
+    // without the header's file comment (its column-0 lines on top: what it is, how to include it)
+    const body = readFileSync(header, 'utf8').replace(/^(?:\/\/.*\n)*\n*/, '').replace(/\n+$/, '');
+    return `${indent}// ---- hw/common/${name} (pasted in by kiln codegen) ----\n${body}\n${indent}// ---- end of ${name} ----`;
+  });
+}
 
 // Handlebars is loaded on the first template (kiln estimate imports codegen for its folding, never renders).
 let hbs: typeof Handlebars | undefined;

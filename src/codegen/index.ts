@@ -1,5 +1,6 @@
 // Codegen: a folded dataflow graph → the output directory of the issue-3 contract:
-//   rtl/            copies of the used hw/ files, one wrapper per layer (<kind>_<layer>.v), kiln_top.v
+//   rtl/            copies of the used hw/ files (their hw/common headers pasted in: no `include),
+//                   one wrapper per layer (<kind>_<layer>.v), kiln_top.v
 //   weights/*.mem   $readmemh ROMs of folded MVUs (paths relative to the output dir: simulate there)
 //   manifest.json   what the simulator needs (ports, packing, streams, estimates)
 //   dataflow.json   the folded graph, for the reference executor
@@ -18,7 +19,7 @@ import { applyFolding, defaultFolding, type Folding } from '../passes/fold.ts';
 import { renderReportHtml } from '../estimate/html.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 import { dataflowToJson } from './dataflow-json.ts';
-import { hwDir, kilnRoot, template } from './helpers.ts';
+import { hwSource, kilnRoot, template } from './helpers.ts';
 import { writeDirAtomic, checkOutputDir, type FileSet } from './write.ts';
 
 export interface CompileOptions {
@@ -240,7 +241,7 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
 
   const hwCopies = hwFiles.map((f) => {
     const path = `rtl/${basename(f)}`;
-    files.set(path, readFileSync(join(hwDir, f), 'utf8'));
+    files.set(path, hwSource(f));
     return path;
   });
 
