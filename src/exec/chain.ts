@@ -25,6 +25,18 @@ const INT_RANGES: Partial<Record<DType, [number, number]>> = {
 /** One compiled step: values (of the step's input dtype) and their channels → the output values. */
 type Step = (x: Elems, ch: Int32Array) => Elems;
 
+/**
+ * The step's output array for n values: a view of a buffer kept across calls (grown as needed), so
+ * evaluating millions of queries allocates no intermediate arrays. Each step has its own buffer.
+ */
+function scratch<A extends Elems>(make: (n: number) => A): (n: number) => A {
+  let buf = make(0);
+  return (n) => {
+    if (buf.length < n) buf = make(Math.max(n, 2 * buf.length));
+    return buf.subarray(0, n) as A;
+  };
+}
+
 /** Evaluates the chain on values x[j] (float32 MAC outputs) of channels ch[j]. */
 export type ChainEvaluator = (x: Float32Array, ch: Int32Array) => Float64Array;
 
@@ -83,8 +95,9 @@ export function compileChain(nodes: Node[], input: string, constValue: (name: st
         if (!c) return undefined;
         const op = n.op;
         const first = dyn === 0;
+        const out = scratch((k) => new Float32Array(k));
         steps.push((x, ch) => {
-          const y = new Float32Array(x.length);
+          const y = out(x.length);
           for (let j = 0; j < x.length; j++) {
             const a = first ? x[j] : c[ch[j]];
             const b = first ? c[ch[j]] : x[j];
@@ -96,8 +109,9 @@ export function compileChain(nodes: Node[], input: string, constValue: (name: st
       }
       case 'Relu': {
         if (dyn !== 0) return undefined;
+        const out = scratch((k) => new Out(k));
         steps.push((x) => {
-          const y = new Out(x.length);
+          const y = out(x.length);
           for (let j = 0; j < x.length; j++) {
             const v = x[j];
             y[j] = v > 0 ? v : Number.isNaN(v) ? v : 0;
@@ -122,8 +136,9 @@ export function compileChain(nodes: Node[], input: string, constValue: (name: st
             else hi = nums(t)[0];
           }
         }
+        const out = scratch((k) => new Out(k));
         steps.push((x) => {
-          const y = new Out(x.length);
+          const y = out(x.length);
           for (let j = 0; j < x.length; j++) {
             const v = x[j];
             y[j] = Number.isNaN(v) ? v : Math.min(Math.max(v, lo), hi);
@@ -142,8 +157,9 @@ export function compileChain(nodes: Node[], input: string, constValue: (name: st
         const zv = zp ? quantParam(n, zp) : new Float64Array(channels);
         if (!range || !Q || !sv || !zv || (zp && numel(zp.shape) !== numel(s.shape))) return undefined;
         const [qlo, qhi] = range;
+        const out = scratch((k) => new Q(k));
         steps.push((x, ch) => {
-          const y = new Q(x.length);
+          const y = out(x.length);
           for (let j = 0; j < x.length; j++) {
             const c = ch[j];
             const q = roundHalfEven(Math.fround(Math.fround(x[j]) / sv[c])) + zv[c];
@@ -160,8 +176,9 @@ export function compileChain(nodes: Node[], input: string, constValue: (name: st
         const sv = quantParam(n, s);
         const zv = zp ? quantParam(n, zp) : new Float64Array(channels);
         if (!sv || !zv) return undefined;
+        const out = scratch((k) => new Float32Array(k));
         steps.push((x, ch) => {
-          const y = new Float32Array(x.length);
+          const y = out(x.length);
           for (let j = 0; j < x.length; j++) {
             const c = ch[j];
             y[j] = Math.fround(Math.fround(x[j] - zv[c]) * sv[c]);

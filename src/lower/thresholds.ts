@@ -230,18 +230,27 @@ function noFit(cs: Constraints, r: ChannelRange, shift: number, round: RequantRo
   // fitChannel also needs X·m ≤ 2^52 (X = the largest |accumulator|): M ≤ 2^52 / X, the upper bound
   // of a proof with ui = −1.
   const X = Math.max(Math.abs(r.lo), Math.abs(r.hi));
-  const geS = cs.geLevel.map((l) => levelStart(l, shift, round));
-  const leS = cs.leLevel.map((l) => levelStart(l, shift, round) - 1);
-  if (!geS.every(Number.isSafeInteger) || !leS.every(Number.isSafeInteger)) return undefined;
-  const big = BigInt;
-  // Pair (i, j): d·M ≤ n with d = leAt[j] − geAt[i], n = leS[j] − geS[i] (integers).
+  // Pair (i, j): d·M ≤ n with d = leAt[j] − geAt[i], n = leS(j) − geS(i) (integers).
+  const geS = (i: number) => levelStart(cs.geLevel[i], shift, round);
+  const leS = (j: number) => levelStart(cs.leLevel[j], shift, round) - 1;
+  const big = (x: number): bigint => {
+    if (!Number.isSafeInteger(x)) throw new RangeError('not exact');
+    return BigInt(x);
+  };
   const holds = (p: Proof): boolean => {
+    try {
+      return holdsExactly(p);
+    } catch {
+      return false; // a value beyond 2^53: no proof
+    }
+  };
+  const holdsExactly = (p: Proof): boolean => {
     const dU = p.ui < 0 ? big(X) : big(leAt[p.uj]) - big(geAt[p.ui]);
-    const nU = p.ui < 0 ? 2n ** 52n : big(leS[p.uj]) - big(geS[p.ui]);
+    const nU = p.ui < 0 ? 2n ** 52n : big(leS(p.uj)) - big(geS(p.ui));
     if (dU >= 0n && nU < 0n) return true; // 0·M ≤ n < 0, or M ≤ n/d < 0
     if (p.li < 0 || dU <= 0n) return false;
     const dL = big(leAt[p.lj]) - big(geAt[p.li]);
-    const nL = big(leS[p.lj]) - big(geS[p.li]);
+    const nL = big(leS(p.lj)) - big(geS(p.li));
     if (dL >= 0n) return false;
     // M ≥ nL/dL = (−nL)/(−dL) and M ≤ nU/dU (≥ 0 here), and m is an integer: none when k = ⌊nU/dU⌋ < (−nL)/(−dL).
     const k = nU / dU;
@@ -253,16 +262,20 @@ function noFit(cs: Constraints, r: ChannelRange, shift: number, round: RequantRo
   return tightest(12) ?? tightest(Infinity);
 
   function tightest(band: number): Proof | undefined {
+    const geSs = new Float64Array(geAt.length);
+    const leSs = new Float64Array(leAt.length);
+    for (let i = 0; i < geAt.length; i++) geSs[i] = geS(i);
+    for (let j = 0; j < leAt.length; j++) leSs[j] = leS(j);
     let upper = X > 0 ? 2 ** 52 / X : Infinity;
     let lower = -Infinity;
     const p: Proof = { ui: -1, uj: -1, li: -1, lj: -1 };
     for (let i = 0; i < geAt.length; i++) {
       const a = geAt[i];
-      const s = geS[i];
+      const s = geSs[i];
       const jEnd = Math.min(leAt.length, i + band + 1);
       for (let j = Math.max(0, i - band); j < jEnd; j++) {
         const d = leAt[j] - a;
-        const n = leS[j] - s;
+        const n = leSs[j] - s;
         if (d > 0) {
           const u = n / d;
           if (u < upper) {

@@ -662,17 +662,20 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
  */
 function verifyActivation(code: (ch: Int32Array, acc: Float64Array) => Float64Array, ranges: ChannelRange[], act: Activation, n: Node): void {
   if (act.kind === 'none') return;
-  const ch: number[] = [];
-  const acc: number[] = [];
+  let total = 0;
+  for (const r of ranges) total += Math.min(r.hi - r.lo + 1, 2048);
+  const ch = new Int32Array(total);
+  const acc = new Float64Array(total);
+  let q = 0;
   ranges.forEach((r, c) => {
     const span = r.hi - r.lo;
     const count = Math.min(span + 1, 2048);
-    for (let i = 0; i < count; i++) {
-      ch.push(c);
-      acc.push(span + 1 <= 2048 ? r.lo + i : r.lo + Math.round((i * span) / (count - 1)));
+    for (let i = 0; i < count; i++, q++) {
+      ch[q] = c;
+      acc[q] = span + 1 <= 2048 ? r.lo + i : r.lo + Math.round((i * span) / (count - 1));
     }
   });
-  const k = code(Int32Array.from(ch), Float64Array.from(acc));
+  const k = code(ch, acc);
   const [lo, hi] = range(act.outType);
   // Thresholds passed = how many of them are ≤ acc: a binary search in each channel's sorted copy.
   const sorted = act.kind === 'threshold' ? act.thresholds.map((t) => Float64Array.from(t).sort()) : [];
