@@ -17,7 +17,6 @@ const { rows } = summaryRows(data, cases, loo);
 /** kind/family/resource rows that do not meet the thresholds yet (docs/calibration.md says which and by how much). */
 const KNOWN_GAPS = new Set<string>([
   'VectorVector/xc7/lut',
-  'WidthConverter/xc7/lut',
 ]);
 
 describe('resource-estimate calibration (docs/calibration.md)', () => {
