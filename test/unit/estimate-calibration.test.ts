@@ -15,9 +15,7 @@ const cases = new Map(calibrationCases(30).map((c) => [c.label, c]));
 const { rows } = summaryRows(data, cases, loo);
 
 /** kind/family/resource rows that do not meet the thresholds yet (docs/calibration.md says which and by how much). */
-const KNOWN_GAPS = new Set<string>([
-  'VectorVector/xc7/lut',
-]);
+const KNOWN_GAPS = new Set<string>([]);
 
 describe('resource-estimate calibration (docs/calibration.md)', () => {
   it('every measurement is a case of the sweep, in both families', () => {

@@ -82,7 +82,20 @@ export function windowReduceCost(a: WindowReduceAttrs, consts: Record<string, nu
       const f: Record<string, number> = {};
       if (!noMul && dsps > 0) f.dspGlue = dsps;
       else if (words > 1) {
-        if (!noMul) f.lutMulBits = a.pe * p.WI * p.WW;
+        if (!noMul) {
+          // With taps the whole product enters the ACC_W-bit running sum (out of context,
+          // 16p4k8c UINT4 × UINT4, 2 lanes: 54 LUTs for the products with weights from a counter,
+          // + 21 with the 8-column table: ~1.7 LUT per WI·WW bit, more than one-tap layers show);
+          // with one tap only the product's OUT_W low bits are read (the result goes straight to
+          // the output register), a truncated array of #{(i, j): i < WI, j < WW, i + j < OUT_W}
+          // partial products. Separate features.
+          if (taps) f.lutMulBits = a.pe * p.WI * p.WW;
+          else {
+            let pp = 0;
+            for (let i = 0; i < p.WI; i++) pp += Math.max(0, Math.min(p.WW, p.OUT_W - i));
+            f.lutMulOutBits = a.pe * pp;
+          }
+        }
         else f.addSubTermBits = a.pe * ((p.W_KIND === 2 || p.W_KIND === 3 ? p.WI : p.WW) + 1);
       } else {
         // One word (one tap, one channel fold): lane q's weight is the constant W[q]; its product is
@@ -100,7 +113,7 @@ export function windowReduceCost(a: WindowReduceAttrs, consts: Record<string, nu
     };
     Object.assign(lut, termFeatures(dsp));
     const ice40Term = termFeatures(mac16);
-    for (const k of ['dspGlue', 'lutMulBits', 'addSubTermBits', 'negBits', 'constMulBits']) if (k in lut && !(k in ice40Term)) ice40Term[k] = 0;
+    for (const k of ['dspGlue', 'lutMulBits', 'lutMulOutBits', 'addSubTermBits', 'negBits', 'constMulBits']) if (k in lut && !(k in ice40Term)) ice40Term[k] = 0;
     Object.assign(ice40Lut, ice40Term);
     // The weight lookup WEIGHTS[addr·WORD +: WORD] (or a ROM read at addr_q) over a constant table:
     // logic per distinct bit column over the words (memory.ts romLogic, as the MVU's weight ROM).
