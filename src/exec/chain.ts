@@ -45,7 +45,7 @@ export type ChainEvaluator = (x: Float32Array, ch: Int32Array) => Float64Array;
  * node's output) for `channels` channels laid out as [N, channels] (or [N, channels, 1, 1] when
  * `spatial`), or undefined when some node is outside the supported set.
  */
-export function compileChain(nodes: Node[], input: string, constValue: (name: string) => Tensor | undefined, channels: number, spatial: boolean, opset: number): ChainEvaluator | undefined {
+export function compileChain(nodes: Node[], input: string, constValue: (name: string) => Tensor | undefined, channels: number, spatial: boolean, opset: number, fuse = true): ChainEvaluator | undefined {
   // The tensor shape for two queries: per-channel constants must broadcast to it without growing it.
   const shape2 = spatial ? [2, channels, 1, 1] : [2, channels];
   const shape1 = spatial ? [1, channels, 1, 1] : [1, channels];
@@ -78,6 +78,10 @@ export function compileChain(nodes: Node[], input: string, constValue: (name: st
   let dtype: DType = 'float32';
   let current = input;
   const steps: Step[] = [];
+  // The same chain as one loop over the queries (fusedChain), while every step's stored value is
+  // Math.fround of its result (float32) or an integer already in its type's range (no wrapping).
+  const prog: FusedOp[] = [];
+  let fusable = fuse;
   for (const n of nodes) {
     if (n.domain !== '' && n.domain !== 'ai.onnx') return undefined;
     const dyn = n.inputs.indexOf(current);
@@ -95,6 +99,7 @@ export function compileChain(nodes: Node[], input: string, constValue: (name: st
         if (!c) return undefined;
         const op = n.op;
         const first = dyn === 0;
+        prog.push({ op: op === 'Add' ? F.Add : op === 'Mul' ? F.Mul : op === 'Sub' ? (first ? F.SubXC : F.SubCX) : first ? F.DivXC : F.DivCX, a: c, b: c, lo: 0, hi: 0 });
         const out = scratch((k) => new Float32Array(k));
         steps.push((x, ch) => {
           const y = out(x.length);
@@ -109,6 +114,7 @@ export function compileChain(nodes: Node[], input: string, constValue: (name: st
       }
       case 'Relu': {
         if (dyn !== 0) return undefined;
+        prog.push({ op: dtype === 'float32' ? F.ReluF : F.ReluI, a: none, b: none, lo: 0, hi: 0 });
         const out = scratch((k) => new Out(k));
         steps.push((x) => {
           const y = out(x.length);
@@ -136,6 +142,9 @@ export function compileChain(nodes: Node[], input: string, constValue: (name: st
             else hi = nums(t)[0];
           }
         }
+        // On integers the bounds must be of the same type (then the result stays in range).
+        if (dtype !== 'float32' && (opset < 11 || ins.some((t, k) => k > 0 && t !== undefined && t.dtype !== dtype))) fusable = false;
+        prog.push({ op: dtype === 'float32' ? F.ClipF : F.ClipI, a: none, b: none, lo, hi });
         const out = scratch((k) => new Out(k));
         steps.push((x) => {
           const y = out(x.length);
@@ -157,6 +166,7 @@ export function compileChain(nodes: Node[], input: string, constValue: (name: st
         const zv = zp ? quantParam(n, zp) : new Float64Array(channels);
         if (!range || !Q || !sv || !zv || (zp && numel(zp.shape) !== numel(s.shape))) return undefined;
         const [qlo, qhi] = range;
+        prog.push({ op: F.Quant, a: sv, b: zv, lo: qlo, hi: qhi });
         const out = scratch((k) => new Q(k));
         steps.push((x, ch) => {
           const y = out(x.length);
@@ -176,6 +186,7 @@ export function compileChain(nodes: Node[], input: string, constValue: (name: st
         const sv = quantParam(n, s);
         const zv = zp ? quantParam(n, zp) : new Float64Array(channels);
         if (!sv || !zv) return undefined;
+        prog.push({ op: F.Dequant, a: sv, b: zv, lo: 0, hi: 0 });
         const out = scratch((k) => new Float32Array(k));
         steps.push((x, ch) => {
           const y = out(x.length);
@@ -194,9 +205,54 @@ export function compileChain(nodes: Node[], input: string, constValue: (name: st
     if (n.outputs.length < 1 || n.outputs[0] === '') return undefined;
     current = n.outputs[0];
   }
+  if (fusable) return fusedChain(prog);
   return (x, ch) => {
     let v: Elems = x;
     for (const step of steps) v = step(v, ch);
     return Float64Array.from(v);
+  };
+}
+
+/** Fused ops: per-channel operands a (constant or scale) and b (zero point), bounds lo/hi. */
+const enum F { Add, Mul, SubXC, SubCX, DivXC, DivCX, ReluF, ReluI, ClipF, ClipI, Quant, Dequant }
+interface FusedOp { op: F; a: Float64Array; b: Float64Array; lo: number; hi: number }
+const none = new Float64Array(0);
+
+/** The chain as one loop: each query runs through every op with no intermediate arrays (same arithmetic as the steps). */
+function fusedChain(prog: FusedOp[]): ChainEvaluator {
+  const m = prog.length;
+  const ops = Int32Array.from(prog, (p) => p.op);
+  const A = prog.map((p) => p.a);
+  const B = prog.map((p) => p.b);
+  const LO = Float64Array.from(prog, (p) => p.lo);
+  const HI = Float64Array.from(prog, (p) => p.hi);
+  return (x, ch) => {
+    const out = new Float64Array(x.length);
+    for (let j = 0; j < x.length; j++) {
+      let v = x[j];
+      const c = ch[j];
+      for (let k = 0; k < m; k++) {
+        switch (ops[k]) {
+          case F.Add: v = Math.fround(v + A[k][c]); break;
+          case F.Mul: v = Math.fround(v * A[k][c]); break;
+          case F.SubXC: v = Math.fround(v - A[k][c]); break;
+          case F.SubCX: v = Math.fround(A[k][c] - v); break;
+          case F.DivXC: v = Math.fround(v / A[k][c]); break;
+          case F.DivCX: v = Math.fround(A[k][c] / v); break;
+          case F.ReluF: v = Math.fround(v > 0 ? v : Number.isNaN(v) ? v : 0); break;
+          case F.ReluI: v = v > 0 ? v : 0; break;
+          case F.ClipF: v = Math.fround(Number.isNaN(v) ? v : Math.min(Math.max(v, LO[k]), HI[k])); break;
+          case F.ClipI: v = Math.min(Math.max(v, LO[k]), HI[k]); break;
+          case F.Quant: {
+            const q = roundHalfEven(Math.fround(Math.fround(v) / A[k][c])) + B[k][c];
+            v = q < LO[k] ? LO[k] : q > HI[k] ? HI[k] : q;
+            break;
+          }
+          default: v = Math.fround(Math.fround(v - B[k][c]) * A[k][c]); // Dequant
+        }
+      }
+      out[j] = v;
+    }
+    return out;
   };
 }

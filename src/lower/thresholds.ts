@@ -17,6 +17,73 @@ export interface ChannelRange {
  * Returns T[c][ℓ - kMin - 1]. Vectorised bisection: every (channel, level) pair at once.
  */
 export function searchThresholds(f: CodeFunction, ranges: ChannelRange[], kMin: number, kMax: number): number[][] {
+  if (!Number.isInteger(kMin) || !Number.isInteger(kMax)) return searchThresholdsPerPair(f, ranges, kMin, kMax);
+  const C = ranges.length;
+  const L = Math.max(0, kMax - kMin);
+  const T = new Float64Array(C * L);
+  // The (channel, level) pairs whose intervals are equal form a group: a channel's contiguous run of
+  // levels [l0, l1) with one interval [lo, hi]. A group asks its midpoint once and splits where the
+  // answer k stands: levels ≤ k keep [lo, mid], the others get [mid + 1, hi]. Every level sees the
+  // queries and decisions it would see alone (searchThresholdsPerPair), and each round asks the same
+  // queries in the same order (there, equal intervals are neighbours and ask once), in fewer steps.
+  let gc = new Int32Array(C);
+  let g0 = new Int32Array(C);
+  let g1 = new Int32Array(C);
+  let glo = new Float64Array(C);
+  let ghi = new Float64Array(C);
+  let count = 0;
+  const close = (c: number, l0: number, l1: number, v: number) => T.fill(v, c * L + l0, c * L + l1);
+  for (let c = 0; c < C && L > 0; c++) {
+    const lo = ranges[c].lo;
+    const hi = ranges[c].hi + 1; // "never reached" sentinel: the answer lies in [lo, hi]
+    if (lo < hi) {
+      gc[count] = c;
+      g0[count] = 0;
+      g1[count] = L;
+      glo[count] = lo;
+      ghi[count++] = hi;
+    } else close(c, 0, L, lo);
+  }
+  while (count > 0) {
+    const qc = gc.subarray(0, count);
+    const qa = new Float64Array(count);
+    for (let i = 0; i < count; i++) qa[i] = Math.floor((glo[i] + ghi[i]) / 2);
+    const k = f(qc, qa);
+    // At most two groups out of each.
+    const nc = new Int32Array(2 * count);
+    const n0 = new Int32Array(2 * count);
+    const n1 = new Int32Array(2 * count);
+    const nlo = new Float64Array(2 * count);
+    const nhi = new Float64Array(2 * count);
+    let next = 0;
+    for (let i = 0; i < count; i++) {
+      const c = gc[i];
+      const l0 = g0[i];
+      const l1 = g1[i];
+      const mid = qa[i];
+      const kk = k[i];
+      // Levels kMin + 1 + l ≤ kk (k ≥ level): l < ⌊kk⌋ − kMin; none when kk is below (or NaN).
+      const split = kk >= kMin + 1 + l0 ? Math.min(l1, Math.floor(kk) - kMin) : l0;
+      if (split > l0) {
+        if (glo[i] < mid) {
+          nc[next] = c; n0[next] = l0; n1[next] = split; nlo[next] = glo[i]; nhi[next++] = mid;
+        } else close(c, l0, split, glo[i]);
+      }
+      if (split < l1) {
+        if (mid + 1 < ghi[i]) {
+          nc[next] = c; n0[next] = split; n1[next] = l1; nlo[next] = mid + 1; nhi[next++] = ghi[i];
+        } else close(c, split, l1, mid + 1);
+      }
+    }
+    [gc, g0, g1, glo, ghi, count] = [nc, n0, n1, nlo, nhi, next];
+  }
+  const out: number[][] = [];
+  for (let c = 0; c < C; c++) out.push(Array.from(T.subarray(c * L, (c + 1) * L)));
+  return out;
+}
+
+/** searchThresholds as one bisection per (channel, level) pair: the reference the grouped search equals (tests), and non-integer level bounds. */
+export function searchThresholdsPerPair(f: CodeFunction, ranges: ChannelRange[], kMin: number, kMax: number): number[][] {
   const C = ranges.length;
   const L = kMax - kMin;
   const n = C * L;
@@ -161,6 +228,9 @@ function fitRequantMode(T: number[][], ranges: ChannelRange[], outLo: number, ma
   // tried first (it usually fails again, which settles the shift after one channel, not C).
   let hardest = 0;
   const proofs: (Proof | undefined)[] = new Array(C); // per channel, the last infeasibility proof found
+  // A channel that fitted at a smaller shift usually fits again: no proof is sought for it (a proof
+  // only saves time; fitChannel decides either way).
+  const fitted = new Uint8Array(C);
   for (let shift = round === 'floor' ? 0 : 1; shift <= maxShift; shift++) {
     const mul: number[] = new Array(C);
     const add: number[] = new Array(C);
@@ -169,7 +239,7 @@ function fitRequantMode(T: number[][], ranges: ChannelRange[], outLo: number, ma
       const c = i === 0 ? hardest : i <= hardest ? i - 1 : i;
       const cs = (constraints[c] ??= channelConstraints(T[c], ranges[c], outLo));
       // A channel with no (M ≥ 0, B) at all, not even real, fails fitChannel too (see noFit): skip it.
-      const proof = prove ? noFit(cs, ranges[c], shift, round, proofs[c]) : undefined;
+      const proof = prove && !fitted[c] ? noFit(cs, ranges[c], shift, round, proofs[c]) : undefined;
       if (proof) proofs[c] = proof;
       const fit = proof ? undefined : fitChannel(cs, T[c].length, ranges[c], outLo, shift, round);
       if (!fit) {
@@ -178,6 +248,7 @@ function fitRequantMode(T: number[][], ranges: ChannelRange[], outLo: number, ma
       } else {
         mul[c] = fit[0];
         add[c] = fit[1];
+        fitted[c] = 1;
       }
     }
     if (ok) return { mul, add, shift, round };

@@ -2,6 +2,8 @@
 //  - src/exec/chain.ts (compiled MAC → quantizer chains) against the ONNX reference executor
 //    (runGraph) on random chains of Add/Sub/Mul/Div/Relu/Clip/QuantizeLinear/DequantizeLinear with
 //    per-tensor and per-channel constants, ties and out-of-range values, bit for bit;
+//  - searchThresholds (grouped levels) against searchThresholdsPerPair: the same thresholds and the
+//    very same query batches, for monotone and non-monotone code functions;
 //  - fitRequant (which skips channels proven infeasible, noFit) against fitRequantUnproven (every
 //    channel through the search) on random staircases, exact or perturbed so that fits come and go.
 import { describe, expect, it } from 'vitest';
@@ -9,7 +11,7 @@ import { compileChain } from '../../src/exec/chain.ts';
 import { runGraph } from '../../src/exec/run.ts';
 import { emptyGraph, type Node } from '../../src/ir/graph.ts';
 import { makeTensor, nums, type DType, type Tensor } from '../../src/ir/tensor.ts';
-import { fitRequant, fitRequantUnproven, type ChannelRange } from '../../src/lower/thresholds.ts';
+import { fitRequant, fitRequantUnproven, searchThresholds, searchThresholdsPerPair, type ChannelRange } from '../../src/lower/thresholds.ts';
 import { randInt, rng } from './layers-helpers.ts';
 
 interface RandomChain { nodes: Node[]; consts: Map<string, Tensor>; out: string }
@@ -80,7 +82,7 @@ function randomChain(r: () => number, C: number, spatial: boolean): RandomChain 
 }
 
 describe('compiled chains (src/exec/chain.ts)', () => {
-  it('equal the reference executor bit for bit on 400 random chains', () => {
+  it('equal the reference executor bit for bit on 400 random chains (fused and per step)', () => {
     const r = rng(2026);
     let compiled = 0;
     for (let t = 0; t < 400; t++) {
@@ -97,19 +99,22 @@ describe('compiled chains (src/exec/chain.ts)', () => {
       const shape = spatial ? [N, C, 1, 1] : [N, C];
       const g = { ...emptyGraph('chain'), nodes: chain.nodes, initializers: chain.consts, inputs: [{ name: 'x', dtype: 'float32' as const, shape }], outputs: [{ name: chain.out, dtype: 'float32' as const }] };
       const want = Array.from(nums(runGraph(g, new Map([['x', makeTensor('float32', shape, x)]])).get(chain.out)!));
-      const f = compileChain(chain.nodes, 'x', (n) => chain.consts.get(n), C, spatial, 13);
-      expect(f, chain.nodes.map((n) => n.op).join(' > ')).toBeDefined();
-      compiled++;
-      const ch = Int32Array.from({ length: N * C }, (_, j) => j % C);
-      const got = Array.from(f!(x, ch));
-      const bad = got.findIndex((v, j) => !Object.is(v, want[j]));
-      expect(bad, `${chain.nodes.map((n) => n.op).join(' > ')}: element ${bad}: ${got[bad]} vs ${want[bad]}`).toBe(-1);
-      // Queries in any order (the lowering's layout): the same values per (channel, input).
-      const perm = Array.from({ length: N * C }, (_, j) => j).sort(() => r() - 0.5);
-      const got2 = f!(Float32Array.from(perm, (j) => x[j]), Int32Array.from(perm, (j) => ch[j]));
-      expect(perm.every((j, i) => Object.is(got2[i], want[j]))).toBe(true);
+      // Both forms: one fused loop (the default) and one typed array per step.
+      for (const fuse of [true, false]) {
+        const f = compileChain(chain.nodes, 'x', (n) => chain.consts.get(n), C, spatial, 13, fuse);
+        expect(f, chain.nodes.map((n) => n.op).join(' > ')).toBeDefined();
+        compiled++;
+        const ch = Int32Array.from({ length: N * C }, (_, j) => j % C);
+        const got = Array.from(f!(x, ch));
+        const bad = got.findIndex((v, j) => !Object.is(v, want[j]));
+        expect(bad, `${fuse ? 'fused' : 'steps'} ${chain.nodes.map((n) => n.op).join(' > ')}: element ${bad}: ${got[bad]} vs ${want[bad]}`).toBe(-1);
+        // Queries in any order (the lowering's layout): the same values per (channel, input).
+        const perm = Array.from({ length: N * C }, (_, j) => j).sort(() => r() - 0.5);
+        const got2 = f!(Float32Array.from(perm, (j) => x[j]), Int32Array.from(perm, (j) => ch[j]));
+        expect(perm.every((j, i) => Object.is(got2[i], want[j]))).toBe(true);
+      }
     }
-    expect(compiled).toBe(400);
+    expect(compiled).toBe(800);
   });
 
   it('declines what it does not compile (the caller then runs the generic executor)', () => {
@@ -172,5 +177,38 @@ describe('fitRequant infeasibility proofs', () => {
     // Both outcomes are exercised.
     expect(fits).toBeGreaterThan(30);
     expect(none).toBeGreaterThan(30);
+  });
+});
+
+describe('searchThresholds grouped by interval', () => {
+  it('asks the same batches and returns the same thresholds as one bisection per (channel, level)', () => {
+    const r = rng(5);
+    for (let t = 0; t < 200; t++) {
+      const C = randInt(r, 1, 6);
+      const kMin = randInt(r, -20, 5);
+      const kMax = kMin + randInt(r, 1, 40);
+      const ranges = Array.from({ length: C }, () => {
+        const lo = randInt(r, -5000, 100);
+        return { lo, hi: lo + randInt(r, 0, 6000) };
+      });
+      const monotone = r() < 0.6;
+      const table = new Map<string, number>();
+      const slope = Array.from({ length: C }, () => r() * 0.05);
+      const k = (c: number, a: number): number => {
+        if (monotone) return Math.max(kMin - 2, Math.min(kMax + 2, Math.floor((a - ranges[c].lo) * slope[c]) + kMin - 1));
+        const key = `${c},${a}`;
+        if (!table.has(key)) table.set(key, r() < 0.05 ? NaN : randInt(r, kMin - 3, kMax + 3) + (r() < 0.1 ? 0.5 : 0));
+        return table.get(key)!;
+      };
+      const batches: string[][] = [[], []];
+      const f = (side: number) => (ch: Int32Array, acc: Float64Array) => {
+        batches[side].push(`${Array.from(ch)}|${Array.from(acc)}`);
+        return Float64Array.from(ch, (c, j) => k(c, acc[j]));
+      };
+      const a = searchThresholds(f(0), ranges, kMin, kMax);
+      const b = searchThresholdsPerPair(f(1), ranges, kMin, kMax);
+      expect(a).toEqual(b);
+      expect(batches[0]).toEqual(batches[1]);
+    }
   });
 });
