@@ -224,14 +224,24 @@ export function fitRequantUnproven(T: number[][], ranges: ChannelRange[], outLo:
 function fitRequantMode(T: number[][], ranges: ChannelRange[], outLo: number, maxShift: number, round: RequantRound, prove: boolean): RequantFit | undefined {
   const C = T.length;
   const constraints: Constraints[] = []; // per channel, built on first use (they do not depend on the shift)
-  // A shift fits when every channel fits, in any order: the channel that failed the last shift is
-  // tried first (it usually fails again, which settles the shift after one channel, not C).
+  // A shift fits when every channel fits, in any order (the result does not depend on it): the
+  // channel that failed the last shift is tried first (it usually fails again, which settles the
+  // shift after one channel, not C).
   let hardest = 0;
   const proofs: (Proof | undefined)[] = new Array(C); // per channel, the last infeasibility proof found
   // A channel that fitted at a smaller shift usually fits again: no proof is sought for it (a proof
   // only saves time; fitChannel decides either way).
   const fitted = new Uint8Array(C);
   for (let shift = round === 'floor' ? 0 : 1; shift <= maxShift; shift++) {
+    // The shift fails when any channel fails: first the proofs found so far (cheap), for every channel.
+    if (prove) {
+      let failed = -1;
+      for (let c = 0; c < C && failed < 0; c++) if (proofs[c] && proofHolds(constraints[c], ranges[c], shift, round, proofs[c]!)) failed = c;
+      if (failed >= 0) {
+        hardest = failed;
+        continue;
+      }
+    }
     const mul: number[] = new Array(C);
     const add: number[] = new Array(C);
     let ok = true;
@@ -304,29 +314,7 @@ function noFit(cs: Constraints, r: ChannelRange, shift: number, round: RequantRo
   // Pair (i, j): d·M ≤ n with d = leAt[j] − geAt[i], n = leS(j) − geS(i) (integers).
   const geS = (i: number) => levelStart(cs.geLevel[i], shift, round);
   const leS = (j: number) => levelStart(cs.leLevel[j], shift, round) - 1;
-  const big = (x: number): bigint => {
-    if (!Number.isSafeInteger(x)) throw new RangeError('not exact');
-    return BigInt(x);
-  };
-  const holds = (p: Proof): boolean => {
-    try {
-      return holdsExactly(p);
-    } catch {
-      return false; // a value beyond 2^53: no proof
-    }
-  };
-  const holdsExactly = (p: Proof): boolean => {
-    const dU = p.ui < 0 ? big(X) : big(leAt[p.uj]) - big(geAt[p.ui]);
-    const nU = p.ui < 0 ? 2n ** 52n : big(leS(p.uj)) - big(geS(p.ui));
-    if (dU >= 0n && nU < 0n) return true; // 0·M ≤ n < 0, or M ≤ n/d < 0
-    if (p.li < 0 || dU <= 0n) return false;
-    const dL = big(leAt[p.lj]) - big(geAt[p.li]);
-    const nL = big(leS(p.lj)) - big(geS(p.li));
-    if (dL >= 0n) return false;
-    // M ≥ nL/dL = (−nL)/(−dL) and M ≤ nU/dU (≥ 0 here), and m is an integer: none when k = ⌊nU/dU⌋ < (−nL)/(−dL).
-    const k = nU / dU;
-    return k * -dL < -nL;
-  };
+  const holds = (p: Proof): boolean => proofHolds(cs, r, shift, round, p);
   if (last && holds(last)) return last;
   // The tightest bounds usually come from nearby levels (both lists are in level order): pairs
   // within a band first, then every pair.
@@ -373,6 +361,30 @@ function noFit(cs: Constraints, r: ChannelRange, shift: number, round: RequantRo
       if (holds(q)) return q;
     }
     return p.li >= 0 && Math.floor(upper) < lower && holds(p) ? p : undefined;
+  }
+}
+
+/** Whether proof p holds for the channel at this shift and rounding (BigInt arithmetic, exact). */
+function proofHolds(cs: Constraints, r: ChannelRange, shift: number, round: RequantRound, p: Proof): boolean {
+  const big = (x: number): bigint => {
+    if (!Number.isSafeInteger(x)) throw new RangeError('not exact');
+    return BigInt(x);
+  };
+  const geS = (i: number) => levelStart(cs.geLevel[i], shift, round);
+  const leS = (j: number) => levelStart(cs.leLevel[j], shift, round) - 1;
+  try {
+    const dU = p.ui < 0 ? big(Math.max(Math.abs(r.lo), Math.abs(r.hi))) : big(cs.leAt[p.uj]) - big(cs.geAt[p.ui]);
+    const nU = p.ui < 0 ? 2n ** 52n : big(leS(p.uj)) - big(geS(p.ui));
+    if (dU >= 0n && nU < 0n) return true; // 0·M ≤ n < 0, or M ≤ n/d < 0
+    if (p.li < 0 || dU <= 0n) return false;
+    const dL = big(cs.leAt[p.lj]) - big(cs.geAt[p.li]);
+    const nL = big(leS(p.lj)) - big(geS(p.li));
+    if (dL >= 0n) return false;
+    // M ≥ nL/dL = (−nL)/(−dL) and M ≤ nU/dU (≥ 0 here), and m is an integer: none when k = ⌊nU/dU⌋ < (−nL)/(−dL).
+    const k = nU / dU;
+    return k * -dL < -nL;
+  } catch {
+    return false; // a value beyond 2^53: no proof
   }
 }
 
