@@ -37,7 +37,7 @@ function scratch<A extends Elems>(make: (n: number) => A): (n: number) => A {
   };
 }
 
-/** Evaluates the chain on values x[j] (float32 MAC outputs) of channels ch[j]. */
+/** Evaluates the chain on values x[j] (float32 MAC outputs) of channels ch[j], into a new array. */
 export type ChainEvaluator = (x: Float32Array, ch: Int32Array) => Float64Array;
 
 /**

@@ -1179,20 +1179,21 @@ function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, 
   const model: CodeModel = qi >= 0 ? codeModel(v, qn) : { s: 1, z: 0 };
   // k(r, acc) for the UNnegated weights; σ[r] = −1 flips decreasing rows.
   const sigma = new Array<number>(rows).fill(1);
+  let xs = new Float32Array(0); // the fast path's MAC outputs, kept across calls
   const code = (ch: Int32Array, acc: Float64Array): Float64Array => {
     const fast = chain.fast();
     if (fast) {
       // The compiled chain on the queries as they come (same MAC outputs, same float32 ops as below).
-      const x = new Float32Array(ch.length);
+      if (xs.length < ch.length) xs = new Float32Array(Math.max(ch.length, 2 * xs.length));
+      const x = xs.subarray(0, ch.length);
       for (let j = 0; j < ch.length; j++) {
         const r = ch[j];
         x[j] = Math.fround(alpha[r] * (sigma[r] * acc[j]) + beta[r]);
       }
-      const y = fast(x, ch);
-      const out = new Float64Array(ch.length);
+      const y = fast(x, ch); // a new array: the codes replace the values in place
       try {
-        for (let j = 0; j < ch.length; j++) out[j] = codeOf(y[j], model, qn);
-        return out;
+        for (let j = 0; j < ch.length; j++) y[j] = codeOf(y[j], model, qn);
+        return y;
       } catch {
         // An output off the quantizer's grid: the generic path below reports it (its first, in its order).
       }
