@@ -6,7 +6,9 @@
 // turns the last layer's integers back into the model's floats run on the host.
 //
 // Exactness: the activation function is never derived algebraically. For each channel the float
-// chain is EVALUATED by the ONNX reference executor (same float32 ops, same order) on the MAC's
+// chain is EVALUATED by the ONNX reference executor (same float32 ops, same order; the common
+// Add/Mul/Relu/Clip/QuantizeLinear/DequantizeLinear chains through src/exec/chain.ts, which computes
+// exactly the same values without tensors) on the MAC's
 // ideal float output s_in·s_w·(acc − z_in·Σw) for candidate accumulators, and bisection over the
 // accumulator's integer range finds every threshold. The allowed chain ops (Add, Sub, Mul, Div by
 // constants, BatchNormalization, Relu, Clip, …, quantizers) are each monotone in float32 (rounding is
