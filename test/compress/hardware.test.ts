@@ -1,13 +1,11 @@
 // A compressed model through the whole flow with the real CLI: kiln compress (L1 filter pruning 50 %
 // + magnitude pruning 50 % + int4) → kiln compile → kiln sim in Verilator on 20 digits: RTL ==
 // integer reference bit for bit, and the simulated outputs equal onnxruntime's on the written ONNX.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeNpy, encodeNpy } from '../../src/io/npy.ts';
-import { makeTensor } from '../../src/ir/tensor.ts';
 import { kilnAsync, tempDir } from '../unit/cli-helpers.ts';
-import { ortOutputs, zooDigits, zooPath } from './helpers.ts';
+import { simDigitsMatchOrt, zooPath } from './helpers.ts';
 
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,20 +30,7 @@ describe('compressed mlp_fp32 → RTL → Verilator', () => {
     expect(k.stderr).toBe('');
     expect(k.code).toBe(0);
 
-    const digits = zooDigits('mlp_fp32').inputs.slice(0, 20);
-    const x = join(dir, 'x.npy');
-    const flat = new Float32Array(20 * 784);
-    digits.forEach((d, i) => flat.set(d, i * 784));
-    writeFileSync(x, encodeNpy(makeTensor('float32', [20, 784], flat)));
-    const y = join(dir, 'y.npy');
-    const s = await kilnAsync(['sim', design, '--in', x, '--out', y, '--json']);
-    expect(s.code, s.stderr).toBe(0);
-    const summary = JSON.parse(s.stdout);
-    expect(summary).toMatchObject({ inferences: 20, mismatches: 0 });
+    const summary = await simDigitsMatchOrt(design, onnx, dir);
     expect(summary.cyclesPerInference).toBe(summary.estimate.cyclesPerInference);
-
-    const sim = decodeNpy(readFileSync(y)).data as Float32Array;
-    const ort = await ortOutputs(readFileSync(onnx), digits);
-    ort.forEach((o, i) => o.forEach((v, j) => expect(Math.abs(sim[i * 10 + j] - v)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(v)))));
   }, 300_000);
 });

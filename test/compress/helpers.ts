@@ -1,14 +1,16 @@
 // Shared fixtures for the compression tests: zoo models and their 100 MNIST vectors.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { expect } from 'vitest';
 import { runGraph } from '../../src/exec/run.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { makeTensor, toNumbers } from '../../src/ir/tensor.ts';
-import { decodeNpy } from '../../src/io/npy.ts';
+import { decodeNpy, encodeNpy } from '../../src/io/npy.ts';
 import { importModel } from '../../src/onnx/import.ts';
 import { decodeModel, encodeModel } from '../../src/onnx/load.ts';
 import { ZOO } from '../helpers/golden.ts';
+import { kilnAsync } from '../unit/cli-helpers.ts';
 
 export const zooPath = (m: string, f = 'model.onnx') => join(ZOO, m, f);
 
@@ -51,3 +53,25 @@ export async function ortOutputs(bytes: Uint8Array, inputs: Float32Array[]): Pro
 }
 
 export { encodeModel };
+
+/**
+ * `kiln sim <design>` on the first 20 mlp_fp32 digits: RTL == integer reference (no mismatches), and
+ * the simulated outputs equal onnxruntime's on `onnx` (the compressed model the design came from).
+ * Returns sim's JSON summary.
+ */
+export async function simDigitsMatchOrt(design: string, onnx: string, dir: string): Promise<{ cyclesPerInference: number; estimate: { cyclesPerInference: number } }> {
+  const digits = zooDigits('mlp_fp32').inputs.slice(0, 20);
+  const x = join(dir, 'x.npy');
+  const flat = new Float32Array(20 * 784);
+  digits.forEach((d, i) => flat.set(d, i * 784));
+  writeFileSync(x, encodeNpy(makeTensor('float32', [20, 784], flat)));
+  const y = join(dir, 'y.npy');
+  const s = await kilnAsync(['sim', design, '--in', x, '--out', y, '--json']);
+  expect(s.code, s.stderr).toBe(0);
+  const summary = JSON.parse(s.stdout);
+  expect(summary).toMatchObject({ inferences: 20, mismatches: 0 });
+  const sim = decodeNpy(readFileSync(y)).data as Float32Array;
+  const ort = await ortOutputs(readFileSync(onnx), digits);
+  ort.forEach((o, i) => o.forEach((v, j) => expect(Math.abs(sim[i * 10 + j] - v)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(v)))));
+  return summary;
+}

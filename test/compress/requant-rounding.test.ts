@@ -3,19 +3,17 @@
 // compressed to int8 lowers to MVU + Requant (not 255-step Thresholds), the reference executor equals
 // onnxruntime on the fixture's 100 digits, and the RTL (real CLI: compress → compile → sim in
 // Verilator, 20 digits) equals the reference bit for bit and onnxruntime.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compress } from '../../src/compress/index.ts';
 import { runDataflowBatch } from '../../src/exec/dataflow.ts';
-import { decodeNpy, encodeNpy } from '../../src/io/npy.ts';
-import { makeTensor } from '../../src/ir/tensor.ts';
 import { applyOutputAffine, quantizeInput } from '../../src/lower/host.ts';
 import { streamline } from '../../src/passes/streamline.ts';
 import { toDataflow } from '../../src/passes/to-dataflow.ts';
 import { haveVerilator } from '../sim/layer-matrix.ts';
 import { kilnAsync, tempDir } from '../unit/cli-helpers.ts';
-import { encodeModel, ortOutputs, zooDigits, zooModel, zooPath } from './helpers.ts';
+import { encodeModel, ortOutputs, simDigitsMatchOrt, zooDigits, zooModel, zooPath } from './helpers.ts';
 
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,17 +56,6 @@ describe('mlp_fp32 compressed to int8 → MVU + half-even Requant', () => {
     expect(layers.filter((l) => l.kind === 'Requant').map((l) => l.attrs.round)).toEqual(['half-even', 'half-even']);
     expect(layers.some((l) => l.kind === 'Threshold')).toBe(false);
 
-    const digits = zooDigits('mlp_fp32').inputs.slice(0, 20);
-    const x = join(dir, 'x.npy');
-    const flat = new Float32Array(20 * 784);
-    digits.forEach((d, i) => flat.set(d, i * 784));
-    writeFileSync(x, encodeNpy(makeTensor('float32', [20, 784], flat)));
-    const y = join(dir, 'y.npy');
-    const s = await kilnAsync(['sim', design, '--in', x, '--out', y, '--json']);
-    expect(s.code, s.stderr).toBe(0);
-    expect(JSON.parse(s.stdout)).toMatchObject({ inferences: 20, mismatches: 0 });
-    const sim = decodeNpy(readFileSync(y)).data as Float32Array;
-    const ort = await ortOutputs(readFileSync(onnx), digits);
-    ort.forEach((o, i) => o.forEach((v, j) => expect(Math.abs(sim[i * 10 + j] - v)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(v)))));
+    await simDigitsMatchOrt(design, onnx, dir);
   }, 300_000);
 });

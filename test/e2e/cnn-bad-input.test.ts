@@ -13,57 +13,21 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel } from '../../src/cli/compile.ts';
-import { emptyGraph, type AttrValue, type Graph } from '../../src/ir/graph.ts';
-import { makeTensor } from '../../src/ir/tensor.ts';
+import type { AttrValue, Graph } from '../../src/ir/graph.ts';
 import { quantizeInput } from '../../src/lower/host.ts';
 import { encodeModel } from '../../src/onnx/load.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';
+import { cnnBuilder, int, ints } from '../helpers/cnn-builder.ts';
 import { rng } from '../helpers/random-mlp.ts';
 import { compareLowering } from '../passes/streamline-compare.ts';
 import { kiln, tempDirsRemovedAfterAll } from '../unit/cli-helpers.ts';
 
-const Q = 'qonnx.custom_op.general';
-const ints = (v: number[]): AttrValue => ({ kind: 'ints', v });
-const int = (v: number): AttrValue => ({ kind: 'int', v });
 const str = (v: string): AttrValue => ({ kind: 'string', v });
 const tempDir = tempDirsRemovedAfterAll();
 const results: string[] = [];
 afterAll(() => process.stdout.write(`issue-4 bad input:\n${results.map((r) => `  ${r}`).join('\n')}\n`));
 
-/** Image graphs with QONNX Quant on weights and activations (power-of-two scales: exact references). */
-function builder(shape: number[], seed = 11) {
-  const g = emptyGraph('cnn_bad_input');
-  g.opsets = { '': 13, [Q]: 1 };
-  g.inputs = [{ name: 'x', dtype: 'float32', shape }];
-  const r = rng(seed);
-  let k = 0;
-  const c = (vals: number[], shp: number[], dtype: 'float32' | 'int64' = 'float32') => {
-    const name = `c${k++}`;
-    g.initializers.set(name, makeTensor(dtype, shp, vals));
-    return name;
-  };
-  const op = (type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, domain = '') => {
-    const out = `t${k++}`;
-    g.nodes.push({ name: `${type}_${k}`, op: type, domain, inputs, outputs: [out], attrs });
-    return out;
-  };
-  const quant = (x: string, scale: number, bits: number, signed: boolean) =>
-    op('Quant', [x, c([scale], []), c([0], []), c([bits], [])], { signed: int(signed ? 1 : 0), narrow: int(0), rounding_mode: str('ROUND') }, Q);
-  const weights = (shp: number[]) => c(Array.from({ length: shp.reduce((a, b) => a * b, 1) }, () => (Math.floor(r() * 15) - 7) / 4), shp);
-  const bias = (n: number) => c(Array.from({ length: n }, () => Math.floor(r() * 64 - 32) / 64), [n]);
-  const conv = (x: string, cin: number, cout: number, k2: number[], attrs: Record<string, AttrValue> = {}) =>
-    op('Conv', [x, weights([cout, cin, ...k2]), bias(cout)], { kernel_shape: ints(k2), ...attrs });
-  const act = (x: string) => quant(op('Relu', [x]), 0.5, 4, false);
-  const pad = (x: string, pads: number[], attrs: Record<string, AttrValue> = {}, value?: number) =>
-    op('Pad', [x, c(pads, [pads.length], 'int64'), ...(value === undefined ? [] : [c([value], [])])], attrs);
-  const done = (out: string): Graph => {
-    g.outputs = [{ name: out, dtype: 'float32' }];
-    return g;
-  };
-  /** The name of the node that produced tensor t. */
-  const nodeOf = (t: string) => g.nodes.find((n) => n.outputs[0] === t)!.name;
-  return { g, op, quant, conv, act, pad, done, nodeOf };
-}
+const builder = (shape: number[], seed = 11) => cnnBuilder(shape, seed, 'cnn_bad_input');
 
 function inputs(n: number, len: number, seed = 5): Float32Array[] {
   const r = rng(seed);

@@ -9,49 +9,17 @@ import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/diag/index.ts';
 import { decodeNpy } from '../../src/io/npy.ts';
 import { decodeTensorFile } from '../../src/onnx/tensor.ts';
-import { emptyGraph, type AttrValue, type Graph } from '../../src/ir/graph.ts';
+import type { Graph } from '../../src/ir/graph.ts';
 import { makeTensor } from '../../src/ir/tensor.ts';
 import { loadModel } from '../../src/onnx/load.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
+import { cnnBuilder, int, ints } from '../helpers/cnn-builder.ts';
 import { rng } from '../helpers/random-mlp.ts';
 import { compareLowering, type Comparison } from './streamline-compare.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const Q = 'qonnx.custom_op.general';
-const ints = (v: number[]): AttrValue => ({ kind: 'ints', v });
-const int = (v: number): AttrValue => ({ kind: 'int', v });
 
-/** A small image-graph builder (constants as initializers, QONNX Quant for weights and activations). */
-function builder(shape: number[], seed = 7) {
-  const g = emptyGraph('cnn');
-  g.opsets = { '': 13, [Q]: 1 };
-  g.inputs = [{ name: 'x', dtype: 'float32', shape }];
-  const r = rng(seed);
-  let k = 0;
-  const c = (vals: number[], shp: number[]) => {
-    const name = `c${k++}`;
-    g.initializers.set(name, makeTensor('float32', shp, vals));
-    return name;
-  };
-  const op = (type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, domain = '') => {
-    const out = `t${k++}`;
-    g.nodes.push({ name: `${type}_${k}`, op: type, domain, inputs, outputs: [out], attrs });
-    return out;
-  };
-  const quant = (x: string, scale: number, bits: number, signed: boolean) =>
-    op('Quant', [x, c([scale], []), c([0], []), c([bits], [])], { signed: int(signed ? 1 : 0), narrow: int(0), rounding_mode: { kind: 'string', v: 'ROUND' } }, Q);
-  /** Random integer weights in [-7, 7] times 2^-2, and a bias on the 2^-6 grid. */
-  const weights = (shp: number[]) => c(Array.from({ length: shp.reduce((a, b) => a * b, 1) }, () => (Math.floor(r() * 15) - 7) / 4), shp);
-  const bias = (n: number) => c(Array.from({ length: n }, () => Math.floor(r() * 64 - 32) / 64), [n]);
-  const conv = (x: string, cin: number, cout: number, k2: [number, number], attrs: Record<string, AttrValue> = {}, group = 1) =>
-    op('Conv', [x, weights([cout, cin / group, ...k2]), bias(cout)], { kernel_shape: ints(k2), group: int(group), ...attrs });
-  const act = (x: string) => quant(op('Relu', [x]), 0.5, 4, false);
-  const done = (out: string): Graph => {
-    g.outputs = [{ name: out, dtype: 'float32' }];
-    return g;
-  };
-  return { g, c, op, quant, conv, act, done, weights, bias };
-}
+const builder = (shape: number[], seed = 7) => cnnBuilder(shape, seed);
 
 function inputs(n: number, len: number, seed = 3): Float32Array[] {
   const r = rng(seed);
