@@ -345,3 +345,35 @@ function feedsFromII(c: CheckedLayer, producer: Map<string, { c: CheckedLayer }>
   }
   return false;
 }
+
+/**
+ * Burst FIFOs: hw/window_reduce (VectorVector, MaxPool, AvgPool) emits a pixel's CF = channels/pe beats
+ * back to back with its last tap and stalls its input while they wait. A consumer that takes narrower
+ * beats (behind a width converter holding about two beats) drains them one element per cycle, so the
+ * burst backs up into the window layer and the II grows (MobileNet-v1 VWW with thresholds at pe 1:
+ * 23,616 / 26,064 cycles against 20,736). A FIFO of CF + SLACK beats absorbs one pixel's burst.
+ */
+export function insertBurstFifos(df: DataflowGraph): string[] {
+  const REDUCE = ['VectorVector', 'MaxPool', 'AvgPool'];
+  if (!df.layers.some((l) => REDUCE.includes(l.kind))) return [];
+  const checked = checkDataflow(df);
+  const inserted: string[] = [];
+  for (const c of checked.filter((x) => REDUCE.includes(x.layer.kind))) {
+    const out = c.ports.out[0];
+    const stream = c.layer.outputs[0];
+    const users = checked.filter((u) => u.layer.inputs.includes(stream));
+    if (users.length !== 1 || users[0].layer.kind === 'Fifo') continue;
+    const user = users[0];
+    if (user.ports.in[user.layer.inputs.indexOf(stream)].fold >= out.fold) continue;
+    const st = df.streams.get(stream)!;
+    const name = `${c.layer.name}_burst_fifo`;
+    df.streams.set(`${name}_out`, { name: `${name}_out`, qtype: st.qtype, shape: [...st.shape] });
+    user.layer.inputs = user.layer.inputs.map((s) => (s === stream ? `${name}_out` : s));
+    df.layers.splice(df.layers.indexOf(c.layer) + 1, 0, {
+      name, kind: 'Fifo', consts: {}, inputs: [stream], outputs: [`${name}_out`], origin: [...c.layer.origin],
+      attrs: { elems: out.elems, pe: out.fold, depth: fifoDepth(Number(c.attrs.channels), out.fold), qtype: qtypeName(st.qtype) },
+    });
+    inserted.push(name);
+  }
+  return inserted;
+}

@@ -25,7 +25,7 @@
 import { fail } from '../diag/index.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { layerKind } from '../layers/index.ts';
-import { insertWindowFifos, resizeFifos } from '../lower/fifo-sizing.ts';
+import { insertBurstFifos, insertWindowFifos, resizeFifos } from '../lower/fifo-sizing.ts';
 
 export type Folding = Record<string, { pe?: number; simd?: number; taps?: number }>;
 
@@ -67,6 +67,7 @@ export function applyFolding(df: DataflowGraph, folding: Folding): DataflowGraph
   // depths depend on the folding of their branch: re-size those the folding (or a new FIFO) changed.
   const folded: DataflowGraph = { ...df, streams: new Map(df.streams), layers: layers.map((l) => ({ ...l, inputs: [...l.inputs] })) };
   for (const name of insertWindowFifos(folded)) changed.add(name);
+  for (const name of insertBurstFifos(folded)) changed.add(name);
   return resizeFifos(folded, changed);
 }
 

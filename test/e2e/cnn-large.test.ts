@@ -136,11 +136,11 @@ function standardOps(g: Graph): Graph {
  * only at the first image boundary, where it needs the next image's first lines while still
  * finishing its own; the lags build up one block after the other over the first images.
  */
-type FoldingKind = 'default' | 'half' | 'windows';
+type FoldingKind = 'default' | 'half' | 'windows' | 'auto';
 interface Model { name: string; seed: number; free: number; settle: number; foldings: FoldingKind[] }
 const MODELS: Model[] = [
   { name: 'resnet20_a8w8b16', seed: 20, free: 6, settle: 1, foldings: ['default', 'half'] },
-  { name: 'mobilenet_v1_vww_a8w8', seed: 96, free: 10, settle: 4, foldings: ['default', 'half', 'windows'] },
+  { name: 'mobilenet_v1_vww_a8w8', seed: 96, free: 10, settle: 4, foldings: ['default', 'half', 'windows', 'auto'] },
 ];
 
 /**
@@ -149,17 +149,19 @@ const MODELS: Model[] = [
  * (200 MHz). MobileNet-v1's default is already the fastest legal folding (bottleneck the first
  * depthwise conv; faster needs whole-window generators, which do not build), so this second folding
  * keeps the default's II: auto puts the window generators of Conv_3 … Conv_25 at pe 16 (below the II,
- * behind width converters to the depthwise convs' lanes) instead of the default's 1–8. The whole auto
- * folding (Thresholds / Requants at pe 1–4, MVUs at pe 2) is not used yet: in Verilator it ran at
- * 26,064 cycles per inference for the estimated 20,736.
+ * behind width converters to the depthwise convs' lanes) instead of the default's 1–8. 'auto' is the
+ * whole auto folding (Thresholds / Requants at pe 1–4, MVUs at pe 2): before the burst FIFOs
+ * (insertBurstFifos in src/lower/fifo-sizing.ts) it ran at 26,064 cycles per inference in Verilator
+ * for the estimated 20,736.
  */
 function folding(df: DataflowGraph, kind: FoldingKind): Folding {
   const fold = defaultFolding(df);
   if (kind === 'default') return fold;
-  if (kind === 'windows') {
+  if (kind === 'windows' || kind === 'auto') {
     const { df: folded, checked } = foldedDataflow(df, { fold });
     const ii = networkPerformance(folded, checked).cyclesPerInference;
     const auto = autoFolding(df, { fps: 200e6 / (ii + 0.5), device: 'xcvu9p', clockMHz: 200 }).folding;
+    if (kind === 'auto') return auto;
     const windows: Folding = { ...fold };
     for (const l of df.layers) if (l.kind === 'SlidingWindow' && auto[l.name]) windows[l.name] = auto[l.name];
     const changed = Object.keys(windows).filter((k) => JSON.stringify(windows[k]) !== JSON.stringify(fold[k]));
