@@ -23,7 +23,7 @@ import { importGraph } from '../../src/onnx/import.ts';
 import { loadModel } from '../../src/onnx/load.ts';
 import { defaultFolding, type Folding } from '../../src/passes/fold.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
-import { checkDesign } from '../helpers/design-check.ts';
+import { checkDesign, serialFolding } from '../helpers/design-check.ts';
 import { rng } from '../helpers/random-mlp.ts';
 
 const FULL = process.env.KILN_E2E === '1';
@@ -66,19 +66,9 @@ const targets: Target[] = [
 ];
 
 type FoldingKind = 'default' | 'serial';
-const ELEMENTWISE = new Set(['Threshold', 'Requant', 'LabelSelect']);
 
 function folding(df: DataflowGraph, kind: FoldingKind): Folding {
-  const fold = defaultFolding(df);
-  if (kind === 'default') return fold;
-  const serial: Folding = {};
-  for (const l of df.layers) {
-    const f = fold[l.name];
-    if (l.kind === 'MVU') serial[l.name] = { pe: 1, simd: f.simd };
-    else if (l.kind === 'SlidingWindow') serial[l.name] = { pe: 1, taps: 1 };
-    else if (f || ELEMENTWISE.has(l.kind)) serial[l.name] = { pe: 1 };
-  }
-  return serial;
+  return kind === 'default' ? defaultFolding(df) : serialFolding(df);
 }
 
 /** What `make test` runs: every model under the default folding, the serial one where it simulates quickly. */

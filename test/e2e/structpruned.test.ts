@@ -25,13 +25,12 @@ import { makeTensor, toNumbers } from '../../src/ir/tensor.ts';
 import { encodeNpy } from '../../src/io/npy.ts';
 import { applyOutputAffine, quantizeInput } from '../../src/lower/host.ts';
 import { loadModel } from '../../src/onnx/load.ts';
-import { defaultFolding, type Folding } from '../../src/passes/fold.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { importGraph } from '../../src/onnx/import.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 import { mnist } from '../../scripts/mnist.ts';
 import { kilnOutputs, ortOutputs } from '../compress/helpers.ts';
-import { checkDesign } from '../helpers/design-check.ts';
+import { checkDesign, serialFolding } from '../helpers/design-check.ts';
 import { kilnAsync } from '../unit/cli-helpers.ts';
 
 const VECTORS = 20;
@@ -69,7 +68,6 @@ const argmax = (y: ArrayLike<number>) => {
 };
 
 type FoldingKind = 'default' | 'serial' | 'auto';
-const ELEMENTWISE = new Set(['Threshold', 'Requant', 'LabelSelect']);
 const AUTO_FPS = 20_000;
 /** The default folding's PE/SIMD per layer, to show the other two differ. */
 const compileWithCache: { default?: string } = {};
@@ -80,15 +78,7 @@ function compileWith(kind: FoldingKind, out: string) {
   if (kind === 'auto') opts = { foldAuto: { fps: AUTO_FPS, device: 'xc7z020' } };
   if (kind === 'serial') {
     const df = lowerModel(importGraph(loadModel(compressed), { pipeline: 'tidy-exact' }).graph, { source: compressed });
-    const fold = defaultFolding(df);
-    const serial: Folding = {};
-    for (const l of df.layers) {
-      const f = fold[l.name];
-      if (l.kind === 'MVU') serial[l.name] = { pe: 1, simd: f.simd };
-      else if (l.kind === 'SlidingWindow') serial[l.name] = { pe: 1, taps: 1 };
-      else if (f || ELEMENTWISE.has(l.kind)) serial[l.name] = { pe: 1 };
-    }
-    opts = { fold: serial };
+    opts = { fold: serialFolding(df) };
   }
   return compileModel(compressed, out, opts);
 }

@@ -1,7 +1,8 @@
 // The issue-4 check of one compiled design, shared by the CNN end-to-end tests: RTL == integer
-// reference under back-pressure, then the cycle model on a stall-free run.
+// reference under back-pressure, then the cycle model on a stall-free run; the serial folding they compare against.
 import { expect } from 'vitest';
 import type { DataflowGraph } from '../../src/ir/dataflow.ts';
+import { defaultFolding, type Folding } from '../../src/passes/fold.ts';
 import { simulateAndCompare, type CheckResult } from '../../src/sim/check.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 
@@ -39,4 +40,20 @@ export async function checkDesign(dir: string, df: DataflowGraph, inputs: number
   const latency = run.stats.firstOutputLatency;
   expect(Math.abs(latency - estimate.firstOutputLatency)).toBeLessThanOrEqual(0.05 * estimate.firstOutputLatency);
   return { checked, intervals, latency };
+}
+
+/** Layers that take a pe even when the default folding leaves them out. */
+const ELEMENTWISE = new Set(['Threshold', 'Requant', 'LabelSelect']);
+
+/** The slowest folding: every MVU, window generator and elementwise layer at one lane (MVUs keep their SIMD). */
+export function serialFolding(df: DataflowGraph): Folding {
+  const fold = defaultFolding(df);
+  const serial: Folding = {};
+  for (const l of df.layers) {
+    const f = fold[l.name];
+    if (l.kind === 'MVU') serial[l.name] = { pe: 1, simd: f.simd };
+    else if (l.kind === 'SlidingWindow') serial[l.name] = { pe: 1, taps: 1 };
+    else if (f || ELEMENTWISE.has(l.kind)) serial[l.name] = { pe: 1 };
+  }
+  return serial;
 }
