@@ -245,19 +245,28 @@ function placeFifo(df: DataflowGraph, s: FifoSize): Layer {
     stream = next.outputs[0];
     after = next;
   }
-  const consumer = df.layers.find((l) => l.inputs.includes(stream));
+  return insertFifo(df, stream, `${dup.name}_fifo${s.port}`, { pe: Number(dup.attrs.pe ?? 1), depth: 2 }, dup.origin, df.layers.indexOf(after) + 1);
+}
+
+/**
+ * Puts a Fifo layer on `stream` at `index` of df.layers: a name from `base` that no layer or stream
+ * has yet, a new output stream, and the stream's reader (or the graph output) moved onto it.
+ * elems defaults to the stream's element count. Modifies df; returns the new layer.
+ */
+function insertFifo(df: DataflowGraph, stream: string, base: string, fold: { pe: number; depth: number; elems?: number }, origin: string[], index: number): Layer {
   const st = df.streams.get(stream)!;
-  let name = `${dup.name}_fifo${s.port}`;
+  let name = base;
   while (df.layers.some((l) => l.name === name) || df.streams.has(`${name}_out`)) name += '_';
   const out = `${name}_out`;
   df.streams.set(out, { name: out, qtype: st.qtype, shape: [...st.shape] });
   const fifo: Layer = {
-    name, kind: 'Fifo', attrs: { elems: st.shape.reduce((a, b) => a * b, 1), pe: Number(dup.attrs.pe ?? 1), depth: 2, qtype: qtypeName(st.qtype) },
-    consts: {}, inputs: [stream], outputs: [out], origin: [...dup.origin],
+    name, kind: 'Fifo', attrs: { elems: fold.elems ?? st.shape.reduce((a, b) => a * b, 1), pe: fold.pe, depth: fold.depth, qtype: qtypeName(st.qtype) },
+    consts: {}, inputs: [stream], outputs: [out], origin: [...origin],
   };
+  const consumer = df.layers.find((l) => l.inputs.includes(stream));
   if (consumer) consumer.inputs = consumer.inputs.map((i) => (i === stream ? out : i));
   else df.outputs = df.outputs.map((o) => (o === stream ? out : o));
-  df.layers.splice(df.layers.indexOf(after) + 1, 0, fifo);
+  df.layers.splice(index, 0, fifo);
   return fifo;
 }
 
@@ -310,18 +319,9 @@ export function insertWindowFifos(df: DataflowGraph): string[] {
     const iw = p ? p.iw : a.iw;
     const elems = Math.ceil((run * input.elems) / ii) + a.sh * iw * a.channels;
     const fold = feed.c.ports.out[feed.port].fold;
-    const stream = head.layer.inputs[0];
-    const st = df.streams.get(stream)!;
-    let name = `${head.layer.name}_fifo`;
-    while (df.layers.some((l) => l.name === name) || df.streams.has(`${name}_out`)) name += '_';
-    df.streams.set(`${name}_out`, { name: `${name}_out`, qtype: st.qtype, shape: [...st.shape] });
     const layer = byName.get(head.layer.name)!.layer;
-    df.layers.splice(df.layers.indexOf(layer), 0, {
-      name, kind: 'Fifo', attrs: { elems: input.elems, pe: fold, depth: fifoDepth(elems, fold), qtype: qtypeName(st.qtype) },
-      consts: {}, inputs: [stream], outputs: [`${name}_out`], origin: [...layer.origin],
-    });
-    layer.inputs = layer.inputs.map((s) => (s === stream ? `${name}_out` : s));
-    inserted.push(name);
+    const fifo = insertFifo(df, head.layer.inputs[0], `${head.layer.name}_fifo`, { elems: input.elems, pe: fold, depth: fifoDepth(elems, fold) }, layer.origin, df.layers.indexOf(layer));
+    inserted.push(fifo.name);
   }
   return inserted;
 }
@@ -365,15 +365,8 @@ export function insertBurstFifos(df: DataflowGraph): string[] {
     if (users.length !== 1 || users[0].layer.kind === 'Fifo') continue;
     const user = users[0];
     if (user.ports.in[user.layer.inputs.indexOf(stream)].fold >= out.fold) continue;
-    const st = df.streams.get(stream)!;
-    const name = `${c.layer.name}_burst_fifo`;
-    df.streams.set(`${name}_out`, { name: `${name}_out`, qtype: st.qtype, shape: [...st.shape] });
-    user.layer.inputs = user.layer.inputs.map((s) => (s === stream ? `${name}_out` : s));
-    df.layers.splice(df.layers.indexOf(c.layer) + 1, 0, {
-      name, kind: 'Fifo', consts: {}, inputs: [stream], outputs: [`${name}_out`], origin: [...c.layer.origin],
-      attrs: { elems: out.elems, pe: out.fold, depth: fifoDepth(Number(c.attrs.channels), out.fold), qtype: qtypeName(st.qtype) },
-    });
-    inserted.push(name);
+    const fifo = insertFifo(df, stream, `${c.layer.name}_burst_fifo`, { elems: out.elems, pe: out.fold, depth: fifoDepth(Number(c.attrs.channels), out.fold) }, c.layer.origin, df.layers.indexOf(c.layer) + 1);
+    inserted.push(fifo.name);
   }
   return inserted;
 }
