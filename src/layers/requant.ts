@@ -46,9 +46,7 @@ export default defineLayer({
   }),
   execute: (a, [x], { mul, bias }) => {
     const [lo, hi] = range(a.outType);
-    if (a.round === 'half-even') return [x.map((v, e) => requantValue(v, mul[e % a.channels], bias[e % a.channels], a.shift, lo, hi, 'half-even'))];
-    const div = 2 ** a.shift;
-    return [x.map((v, e) => Math.min(hi, Math.max(lo, Math.floor((v * mul[e % a.channels] + bias[e % a.channels]) / div))))];
+    return [x.map((v, e) => requantValue(v, mul[e % a.channels], bias[e % a.channels], a.shift, lo, hi, a.round))];
   },
   cycles: (a) => a.elems / a.pe,
   timing: (_a, first, last) => [first + 1, last + 1], // one register stage
