@@ -407,6 +407,7 @@ class Chain {
 
   /** Appends a path node (layout nodes are skipped: the chain works on [rows, channels]). */
   push(n: Node): void {
+    this.compiled = undefined;
     if (this.spatial && n.op === 'Transpose') {
       if (attrInts(n, 'perm', [3, 2, 1, 0])[0] !== 0) throw new KilnError(cannotLower(n, 'a transpose that moves the batch axis'));
     } else if (LAYOUT.has(n.op)) return;
@@ -419,6 +420,7 @@ class Chain {
 
   /** Appends a synthetic node with constant operands (Gemm's alpha and bias, QLinearMatMul's requantization). */
   pushConst(op: 'Add' | 'Mul' | 'QuantizeLinear', values: Tensor[], tag: string): void {
+    this.compiled = undefined;
     const cnames = values.map((t, i) => {
       const cname = `kiln_chain_${tag}_${i}`;
       this.extra.set(cname, t);
@@ -438,7 +440,7 @@ class Chain {
   /**
    * The chain compiled by src/exec/chain.ts (the same float32 arithmetic as eval, on a flat vector of
    * (channel, value) queries), or undefined when it has a node that only the generic executor runs.
-   * Compiled on first use, so after every push.
+   * Compiled on first use after the last push (a push drops it).
    */
   fast(): ChainEvaluator | undefined {
     this.compiled ??= { f: process.env.KILN_CHAIN_GENERIC === '1' ? undefined : compileChain(this.nodes, this.inName, (n) => this.constValue(n), this.channels, this.spatial, this.v.g.opsets[''] ?? 13) };
