@@ -11,7 +11,7 @@ import { makeTensor, numel, type Tensor } from '../ir/tensor.ts';
 import { applyOutputAffine, quantizeInput } from '../lower/host.ts';
 import { simulateAndCompare, type Mismatch } from '../sim/check.ts';
 import { readManifest } from '../sim/manifest.ts';
-import { simulate, type SimProgress } from '../sim/simulate.ts';
+import { defaultJobs, simulate, type SimProgress } from '../sim/simulate.ts';
 import { readTensorFile, writeTensorFile } from './exec.ts';
 import { progressBar } from './progress.ts';
 
@@ -22,6 +22,8 @@ export interface SimulationOptions {
   seed?: number;
   labels?: Tensor;
   onProgress?: (p: SimProgress) => void;
+  /** Simulator processes to shard the inferences over (default 1; the CLI defaults to the cores). */
+  jobs?: number;
 }
 
 export interface SimulationSummary {
@@ -83,10 +85,10 @@ export async function runSimulation(dir: string, x: Tensor, opts: SimulationOpti
   const inputs = inferenceRows(x, per, 'the input file').map((row) => quantizeInput(df.inputQuant[0], row));
   const backpressure = opts.backpressure ?? 0;
   const check = await simulateAndCompare(dir, df, inputs, {
-    backpressure, gaps: opts.gaps, seed: opts.seed, onProgress: opts.onProgress,
+    backpressure, gaps: opts.gaps, seed: opts.seed, onProgress: opts.onProgress, jobs: opts.jobs,
   });
   // Cycle statistics are only meaningful without stalls: rerun (same binary) when back-pressure was on.
-  const stats = backpressure > 0 || (opts.gaps ?? 0) > 0 ? (await simulate(dir, inputs, { outputElements: numel(outStream.shape) })).stats : check.stats;
+  const stats = backpressure > 0 || (opts.gaps ?? 0) > 0 ? (await simulate(dir, inputs, { outputElements: numel(outStream.shape), jobs: opts.jobs })).stats : check.stats;
   const clockMhz = opts.clockMhz ?? 200;
   const ii = Number.isFinite(stats.cyclesPerInference) ? stats.cyclesPerInference : manifest.estimate.cyclesPerInference;
   const floats = check.outputs.map((codes) => applyOutputAffine(df.outputAffine[0], codes));
@@ -155,6 +157,7 @@ interface SimArgs {
   backpressure: number;
   seed: number;
   labels?: string;
+  jobs?: number;
 }
 
 export const simCommand: CommandModule<object, SimArgs> = {
@@ -168,18 +171,21 @@ export const simCommand: CommandModule<object, SimArgs> = {
     .option('clock-mhz', { type: 'number', default: 200, describe: 'clock for throughput and latency' })
     .option('backpressure', { type: 'number', default: 0, describe: 'probability that the output is not ready in a cycle (0 ≤ p < 1)' })
     .option('seed', { type: 'number', default: 1, describe: 'seed for the back-pressure pattern' })
-    .option('labels', { type: 'string', describe: 'labels (.npy) to report accuracy (argmax of the outputs)' }),
+    .option('labels', { type: 'string', describe: 'labels (.npy) to report accuracy (argmax of the outputs)' })
+    .option('jobs', { type: 'number', describe: 'simulator processes to shard the inferences over (default: the cores)' }),
   handler: async (args) => {
     if (!(args.backpressure >= 0 && args.backpressure < 1)) fail('BadArgument', `--backpressure must be in [0, 1), not ${args.backpressure}`);
     if (!(args['clock-mhz'] > 0)) fail('BadArgument', `--clock-mhz must be positive, not ${args['clock-mhz']}`);
     if (!Number.isInteger(args.seed) || args.seed < 0) fail('BadArgument', `--seed must be a non-negative integer, not ${args.seed}`);
+    const jobs = args.jobs ?? defaultJobs();
+    if (!Number.isInteger(jobs) || jobs < 1) fail('BadArgument', `--jobs must be a positive integer, not ${args.jobs}`);
     const x = readTensorFile(args.in);
     const labels = args.labels !== undefined ? readTensorFile(args.labels) : undefined;
     const bar = progressBar(process.stderr, !args.json || process.stderr.isTTY === true);
     let summary: SimulationSummary;
     try {
       summary = await runSimulation(args.dir, x, {
-        clockMhz: args['clock-mhz'], backpressure: args.backpressure, seed: args.seed, labels, onProgress: (p) => bar.update(p),
+        clockMhz: args['clock-mhz'], backpressure: args.backpressure, seed: args.seed, labels, jobs, onProgress: (p) => bar.update(p),
       });
     } finally {
       bar.finish();

@@ -2,10 +2,10 @@
 // statistics out. Builds (or reuses) the simulator, writes the stimulus, runs the harness with the
 // output directory as working directory (so `$readmemh` paths relative to it resolve), parses the response.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { fail } from '../diag/index.ts';
+import { fail, KilnError } from '../diag/index.ts';
 import { allows, parseQType, qtypeName } from '../ir/datatype.ts';
 import { buildSim, type BuildOptions, type BuildResult } from './build.ts';
 import { readManifest, type Manifest } from './manifest.ts';
@@ -31,6 +31,13 @@ export interface SimOptions {
   outputElements?: number;
   onProgress?: (p: SimProgress) => void;
   build?: BuildOptions;
+  /**
+   * Simulator processes to shard the inferences over (default 1). Every shard after the first also
+   * replays the inferences just before its range (warm-up, outputs dropped) so that the pipeline state,
+   * hence every interval, equals the one-process run: outputs and cycle statistics are identical to
+   * `jobs: 1` (without back-pressure and gaps, whose random patterns depend on the shard).
+   */
+  jobs?: number;
 }
 
 export interface SimStats {
@@ -95,20 +102,20 @@ function deadlockMessage(resp: Response, m: Manifest, expected: number): string 
     ` (design ${m.model})`;
 }
 
-/** Simulates `inputs` (one array of input codes per inference) on the design compiled into outDir. */
-export async function simulate(outDir: string, inputs: number[][], opts: SimOptions = {}): Promise<SimResult> {
-  const m = readManifest(outDir);
-  checkInputs(m, inputs);
-  const build = await buildSim(outDir, {
-    ...opts.build,
-    onProgress: (p) => opts.onProgress?.({ phase: 'build', message: p.message }),
-  });
+/** One harness run: output codes and cycle statistics of `inputs`, on an already built binary. */
+export interface ShardRun {
+  outputs: number[][];
+  stats: SimStats;
+  runSeconds: number;
+}
+
+/** Runs the built simulator `binary` of the design in outDir on `inputs`; `onDone` gets inferences finished. */
+export async function runHarness(outDir: string, m: Manifest, binary: string, inputs: number[][], opts: SimOptions, onDone?: (done: number) => void): Promise<ShardRun> {
   const total = inputs.length;
   const expectBeats = total * m.output.beatsPerInference;
   const est = m.estimate ?? { cyclesPerInference: 0, firstOutputLatency: 0 };
   const watchdog = opts.watchdogCycles ?? Math.max(10000, 4 * ((est.cyclesPerInference || 0) + (est.firstOutputLatency || 0)));
   const progressBeats = Math.max(1, Math.ceil(total / 100)) * m.output.beatsPerInference;
-
   const work = mkdtempSync(join(tmpdir(), 'kiln-sim-'));
   try {
     const stim = join(work, 'stim.txt');
@@ -121,9 +128,8 @@ export async function simulate(outDir: string, inputs: number[][], opts: SimOpti
       '--backpressure', String(opts.backpressure ?? 0), '--gaps', String(opts.gaps ?? 0),
       '--seed', String(opts.seed ?? 1), '--watchdog', String(watchdog), '--progress', String(progressBeats),
     ];
-    opts.onProgress?.({ phase: 'run', message: 'simulating', done: 0, total });
     const started = performance.now();
-    const sub = execa(build.binary, args, { cwd: outDir, reject: false });
+    const sub = execa(binary, args, { cwd: outDir, reject: false });
     let pending = '';
     sub.stdout?.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
@@ -131,7 +137,7 @@ export async function simulate(outDir: string, inputs: number[][], opts: SimOpti
       pending = lines.pop() ?? '';
       for (const l of lines) {
         const beats = /^progress (\d+)$/.exec(l);
-        if (beats) opts.onProgress?.({ phase: 'run', message: 'simulating', done: Math.floor(Number(beats[1]) / m.output.beatsPerInference), total });
+        if (beats) onDone?.(Math.floor(Number(beats[1]) / m.output.beatsPerInference));
       }
     });
     const r = await sub;
@@ -142,15 +148,150 @@ export async function simulate(outDir: string, inputs: number[][], opts: SimOpti
     const response = parseResponse(readFileSync(resp, 'utf8'));
     if (response.watchdog) fail('SimDeadlock', deadlockMessage(response, m, expectBeats));
     if (response.cycleLimit !== undefined) fail('SimDeadlock', `simulation reached its cycle limit (${response.cycleLimit})`);
-    opts.onProgress?.({ phase: 'run', message: 'simulated', done: total, total });
     const numel = opts.outputElements ?? m.output.fold * m.output.beatsPerInference;
-    return {
-      outputs: decodeOutputBeats(m.output, response.outBeats, numel),
-      stats: cycleStats(m, response),
-      build,
-      runSeconds,
-    };
+    return { outputs: decodeOutputBeats(m.output, response.outBeats, numel), stats: cycleStats(m, response), runSeconds };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Inferences a shard replays before its range: enough for the pipeline (latency / II) plus two. */
+export function warmupInferences(m: Manifest): number {
+  const { cyclesPerInference: ii, firstOutputLatency: lat } = m.estimate ?? { cyclesPerInference: 0, firstOutputLatency: 0 };
+  return (ii > 0 ? Math.ceil(lat / ii) : 1) + 2;
+}
+
+/** Contiguous ranges [start, end) splitting `total` inferences into at most `jobs` shards. */
+export function shardRanges(total: number, jobs: number): [number, number][] {
+  const n = Math.max(1, Math.min(jobs, total));
+  return Array.from({ length: n }, (_, k) => [Math.floor((k * total) / n), Math.floor(((k + 1) * total) / n)] as [number, number]);
+}
+
+/** One shard's result: outputs of its own range, and the intervals ending at each of its inferences. */
+export interface ShardResult {
+  range: [number, number];
+  outputs: number[][];
+  /** intervals[i]: completion of inference range[0]+i minus that of the one before (shard 0: from i = 1). */
+  intervals: number[];
+  firstOutputLatency: number;
+  /** Cycles of the run after the last inference's completion (the merged `cycles` uses the last shard's). */
+  tail: number;
+  /** Completion cycle of the shard's first inference (warm-up included); undefined when none finished. */
+  firstCompletion?: number;
+  /** The interval ending at the last warm-up inference (undefined with fewer than two warm-up inferences). */
+  lastWarmInterval?: number;
+  runSeconds: number;
+}
+
+/** A shard's result from its harness run with `warm` warm-up inferences in front. */
+export function shardResult(range: [number, number], warm: number, r: ShardRun): ShardResult {
+  const c = r.stats.completion;
+  return {
+    range,
+    outputs: r.outputs.slice(warm),
+    intervals: r.stats.intervals.slice(Math.max(0, warm - 1)),
+    firstOutputLatency: r.stats.firstOutputLatency,
+    tail: r.stats.cycles - (c.at(-1) ?? 0),
+    firstCompletion: c[0],
+    lastWarmInterval: warm >= 2 ? r.stats.intervals[warm - 2] : undefined,
+    runSeconds: r.runSeconds,
+  };
+}
+
+/** Merges shard results (in range order, covering 0..N) into the one-process outputs and statistics. */
+export function mergeShards(shards: ShardResult[]): ShardRun {
+  const outputs = shards.flatMap((s) => s.outputs);
+  const intervals = shards.flatMap((s) => s.intervals);
+  const first = shards[0].firstCompletion;
+  const completion = first === undefined ? [] : [first];
+  for (const d of intervals) completion.push(completion[completion.length - 1] + d);
+  const sum = intervals.reduce((a, b) => a + b, 0);
+  return {
+    outputs,
+    stats: {
+      inferences: completion.length,
+      cycles: (completion.at(-1) ?? 0) + shards[shards.length - 1].tail,
+      firstOutputLatency: shards[0].firstOutputLatency,
+      completion,
+      intervals,
+      cyclesPerInference: intervals.length ? sum / intervals.length : NaN,
+    },
+    runSeconds: Math.max(...shards.map((s) => s.runSeconds)),
+  };
+}
+
+/** Describes a shard for error messages: 'shard 2/4 (vectors 50–99)'. */
+export function shardName(k: number, n: number, [a, b]: [number, number]): string {
+  return `shard ${k + 1}/${n} (vectors ${a}–${b - 1})`;
+}
+
+/** Re-throws a shard's error with the shard and its vector range in front of the message (same code). */
+export function nameShardError(e: unknown, what: string): never {
+  if (e instanceof KilnError) throw new KilnError(e.diagnostics.map((d, i) => (i === 0 ? { ...d, message: `${what}: ${d.message}` } : d)));
+  throw e;
+}
+
+/** Runs `tasks` with at most `limit` in flight; rejects with the first failure after the running ones end. */
+export async function runLimited<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  let failure: { e: unknown } | undefined;
+  const lane = async () => {
+    while (!failure && next < tasks.length) {
+      const i = next++;
+      try {
+        results[i] = await tasks[i]();
+      } catch (e) {
+        failure ??= { e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, lane));
+  if (failure) throw failure.e;
+  return results;
+}
+
+/** The default number of simulator processes: the machine's cores. */
+export const defaultJobs = (): number => availableParallelism();
+
+/** Simulates `inputs` (one array of input codes per inference) on the design compiled into outDir. */
+export async function simulate(outDir: string, inputs: number[][], opts: SimOptions = {}): Promise<SimResult> {
+  const m = readManifest(outDir);
+  checkInputs(m, inputs);
+  const build = await buildSim(outDir, {
+    ...opts.build,
+    onProgress: (p) => opts.onProgress?.({ phase: 'build', message: p.message }),
+  });
+  const total = inputs.length;
+  const jobs = opts.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1) fail('BadArgument', `jobs must be a positive integer, not ${jobs}`);
+  opts.onProgress?.({ phase: 'run', message: 'simulating', done: 0, total });
+  const ranges = shardRanges(total, jobs);
+  // One progress count over all shards: each shard reports the inferences of its own range finished.
+  const done = ranges.map(() => 0);
+  const warmup = warmupInferences(m);
+  const report = (k: number, warm: number) => (d: number) => {
+    done[k] = Math.max(0, Math.min(d - warm, ranges[k][1] - ranges[k][0]));
+    opts.onProgress?.({ phase: 'run', message: 'simulating', done: done.reduce((a, b) => a + b, 0), total });
+  };
+  const runShard = async (k: number, warm: number): Promise<ShardResult> => {
+    const [a, b] = ranges[k];
+    try {
+      return shardResult([a, b], warm, await runHarness(outDir, m, build.binary, inputs.slice(a - warm, b), opts, report(k, warm)));
+    } catch (e) {
+      return ranges.length > 1 ? nameShardError(e, shardName(k, ranges.length, [a, b])) : Promise.reject(e);
+    }
+  };
+  const shards = await runLimited(ranges.map(([a], k) => () => runShard(k, Math.min(a, warmup))), jobs);
+  // The warm-up converged when its last interval equals the one the previous shard measured there;
+  // otherwise (a pipeline deeper than the estimate says) replay more of the prefix.
+  for (let k = 1; k < shards.length; k++) {
+    let warm = Math.min(ranges[k][0], warmup);
+    while (warm < ranges[k][0] && shards[k].lastWarmInterval !== shards[k - 1].intervals.at(-1)) {
+      warm = Math.min(ranges[k][0], 2 * warm);
+      shards[k] = await runShard(k, warm);
+    }
+  }
+  opts.onProgress?.({ phase: 'run', message: 'simulated', done: total, total });
+  return { ...mergeShards(shards), build };
 }
