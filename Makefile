@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export ONNXRUNTIME_NODE_INSTALL := skip
 KILN := node bin/kiln.js
 
-.PHONY: setup demo test test-e2e bench lint fuzz calibrate clean compress-report unrolled-luts sparse-cycles
+.PHONY: setup build demo test test-e2e bench lint fuzz calibrate clean compress-report unrolled-luts sparse-cycles
 
 node_modules: package.json package-lock.json
 	npm ci
@@ -14,6 +14,10 @@ node_modules: package.json package-lock.json
 	@mkdir -p .cache && touch $@
 
 setup: node_modules .cache/deps-installed
+
+# dist/: src/ compiled to JavaScript and .d.ts (tsconfig.build.json) for the npm package; `npm pack` runs it too.
+build: node_modules
+	node scripts/build.mjs
 
 demo: setup
 	$(KILN) demo
@@ -44,7 +48,7 @@ calibrate: node_modules
 	npx tsx bench/calibrate.ts --report-only
 
 clean:
-	rm -rf .cache out
+	rm -rf .cache out dist
 
 # docs/compression.md's table: every compression method on zoo mlp_fp32 and lenet5_fp32 (2,000 MNIST digits).
 compress-report: node_modules

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Entry point: `npx kiln` works right after `npm ci`, no build step.
+// Entry point: `npx kiln` works right after `npm ci`, no build step. Installed from the npm package
+// (no src/ beside dist/), it runs the built dist/cli/main.js directly.
 //
 // Starting through tsx's loader hooks costs about a second (every module is resolved and
 // transformed through a hook thread), too much for `kiln estimate`. So the CLI is bundled once
@@ -158,10 +159,20 @@ async function bundled() {
   }
 }
 
-const b = await bundled();
+// The npm package (no src/, a built dist/ from `make build`): plain JS, no esbuild, no tsx.
+const built = join(root, 'dist', 'cli', 'main.js');
+const packaged = !existsSync(entry) && existsSync(built);
+const b = packaged ? undefined : await bundled();
 // (Stack traces point into the bundle; `node --enable-source-maps` maps them back to src/ — not on by
 // default, as Node would then parse the maps of every module at startup.)
-if (b && existsSync(b.main)) {
+if (packaged) {
+  try {
+    process.env.KILN_SOURCE_HASH ??= readFileSync(join(root, 'dist', 'build-id'), 'utf8').trim();
+  } catch {
+    // no build id: kiln estimate does not cache lowered models
+  }
+  await import(pathToFileURL(built).href);
+} else if (b && existsSync(b.main)) {
   // The same hash names kiln's version for caches of derived data (kiln estimate's lowered models).
   process.env.KILN_SOURCE_HASH = b.hash;
   await import(pathToFileURL(b.main).href);

@@ -1,13 +1,11 @@
 // kiln compile <model> -o <dir> [--fold folding.json] [--sparse] [--force]: ONNX model → streamlined integer
 // dataflow graph → folded → RTL, weights, manifest.json, dataflow.json and report.json in <dir>.
 import type { CommandModule } from 'yargs';
-import { compileDataflow, type Design } from '../codegen/index.ts';
-import { checkOutputDir } from '../codegen/write.ts';
-import { importModel } from '../onnx/import.ts';
+import { compile } from '../api/index.ts';
+import type { Design } from '../codegen/index.ts';
 import type { Folding } from '../passes/fold.ts';
-import { autoFolding, type AutoFoldOptions } from '../passes/fold-auto.ts';
-import { markSparse } from '../layers/mvu.ts';
-import { lowerModel, type LowerOptions } from '../passes/to-dataflow.ts';
+import type { AutoFoldOptions } from '../passes/fold-auto.ts';
+import type { LowerOptions } from '../passes/to-dataflow.ts';
 import { table } from './table.ts';
 import { autoFoldArgs, autoFoldOptions, readFoldingFile } from './fold-args.ts';
 
@@ -23,19 +21,9 @@ export interface CompileModelOptions {
   sparse?: boolean;
 }
 
-/**
- * The whole compile: import → lower (streamline + to-dataflow) → fold → codegen into outDir.
- * The output directory is checked first (KLN1015 without force) and written atomically, so a failed
- * compile leaves nothing behind.
- */
+/** The API's compile (src/api/index.ts: import → lower → fold → codegen, atomic) with the CLI's option names. */
 export function compileModel(model: string, outDir: string, opts: CompileModelOptions = {}): Design {
-  checkOutputDir(outDir, opts.force ?? false);
-  // 'tidy-exact' keeps BatchNorm separate from ±1 / integer weights so streamlining can see the grid.
-  const graph = importModel(model, { pipeline: 'tidy-exact' });
-  const df = lowerModel(graph, { source: model, ...opts.lower });
-  // --sparse: MVUs with zero weights are marked before auto-folding, so its search sees sparse cycles.
-  const fold = opts.foldAuto ? autoFolding(opts.sparse ? markSparse(df) : df, opts.foldAuto).folding : opts.fold;
-  return compileDataflow(df, outDir, { fold, force: opts.force, sparse: opts.sparse });
+  return compile(model, outDir, { folding: opts.fold, auto: opts.foldAuto, force: opts.force, lower: opts.lower, sparse: opts.sparse });
 }
 
 interface CompileArgs {

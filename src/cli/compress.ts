@@ -4,7 +4,8 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { compress, type Recipe } from '../compress/index.ts';
+import { compress, encodeModel, importModel } from '../api/index.ts';
+import type { Recipe } from '../compress/index.ts';
 import { splitSamples } from '../compress/calibrate.ts';
 import type { CalibrationMethod } from '../compress/quantize.ts';
 import { formatTable, measure, reportRow, type EvalData } from '../compress/report.ts';
@@ -13,8 +14,6 @@ import { renderCompressionHtml } from '../compress/html.ts';
 import { fail } from '../diag/index.ts';
 import { loadDevice } from '../passes/fold-auto.ts';
 import { toNumbers } from '../ir/tensor.ts';
-import { encodeModel } from '../onnx/load.ts';
-import { importModel } from '../onnx/import.ts';
 import { readTensorFile } from './exec.ts';
 
 interface CompressArgs {
@@ -114,7 +113,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
   handler: (a) => {
     const recipe = recipeFromArgs(a);
     loadDevice(a.device); // KLN2004 before any work
-    const g = importModel(a.model, { pipeline: 'tidy-exact' });
+    const g = importModel(a.model);
     const calibration = a.calib ? splitSamples(g, readTensorFile(a.calib), `calibration file '${a.calib}'`).slice(0, a.calibCount) : undefined;
     let data: EvalData | undefined;
     if (a.eval || a.labels) {

@@ -2,7 +2,7 @@
 // with Yosys (per layer out of context, and the whole design; iCE40 also nextpnr Fmax), merged into
 // the design's report.json / report.html.
 import type { CommandModule } from 'yargs';
-import { synthDesign } from '../synth/design.ts';
+import { synth } from '../api/index.ts';
 import { resourceKinds, type Family } from '../synth/yosys.ts';
 import { table } from './table.ts';
 
@@ -17,7 +17,7 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
     .option('layers', { type: 'boolean', default: true, describe: 'also synthesize each layer out of context' })
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
   handler: async (args) => {
-    const r = await synthDesign(args.dir, args.family, { layers: args.layers, onProgress: args.json ? undefined : (m) => process.stderr.write(`${m}\n`) });
+    const r = await synth(args.dir, { family: args.family, layers: args.layers, onProgress: args.json ? undefined : (m) => process.stderr.write(`${m}\n`) });
     if (args.json) {
       process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       return;

@@ -1,0 +1,130 @@
+// kiln's library API: `import { importModel, lower, fold, compile, simulate, estimate, synth, compress } from 'kiln'`
+// (docs/api.md, examples/api.mjs). The CLI commands call these same functions; errors are KilnErrors
+// with the same KLNxxxx codes and one-line messages the CLI prints.
+import { compileDataflow, foldedDataflow, type Design } from '../codegen/index.ts';
+import { checkOutputDir } from '../codegen/write.ts';
+import { compress as compressGraph, type Recipe } from '../compress/index.ts';
+import type { CheckedLayer } from '../exec/dataflow.ts';
+import type { NetworkEstimate } from '../estimate/network.ts';
+import { estimate, isDataflow, isGraph, type Estimate, type EstimateOptions, type FoldOptions } from './estimate.ts';
+import type { DataflowGraph } from '../ir/dataflow.ts';
+import type { Graph } from '../ir/graph.ts';
+import { makeTensor, type Tensor } from '../ir/tensor.ts';
+import { markSparse } from '../layers/mvu.ts';
+import { decodeModel, encodeModel } from '../onnx/load.ts';
+import { importGraph, importModel as importModelFile, type ImportOptions } from '../onnx/import.ts';
+import { defaultFolding, type Folding } from '../passes/fold.ts';
+import { autoFolding, knownDevices, type AutoFoldOptions } from '../passes/fold-auto.ts';
+import { lowerModel, type LowerOptions } from '../passes/to-dataflow.ts';
+import { synthDesign, type DesignSynth } from '../synth/design.ts';
+import type { Family } from '../synth/yosys.ts';
+import { readTensorFile, writeTensorFile } from '../cli/exec.ts';
+import { runSimulation, type SimulationOptions, type SimulationSummary } from '../cli/sim.ts';
+
+export { KilnError, type Diagnostic } from '../diag/index.ts';
+export type {
+  AutoFoldOptions, DataflowGraph, Design, DesignSynth, Family, Folding, Graph, ImportOptions, LowerOptions,
+  NetworkEstimate, Recipe, SimulationOptions, SimulationSummary, Tensor,
+};
+export { encodeModel, estimate, knownDevices, makeTensor };
+export type { Estimate, EstimateOptions, FoldOptions };
+
+/** readTensor: a tensor file (.npy or ONNX TensorProto .pb), as `kiln exec` / `kiln sim` read it; writeTensor by the name's extension. */
+export { readTensorFile as readTensor, writeTensorFile as writeTensor };
+
+/** An ONNX model: a file path, the file's bytes, or an already imported graph. */
+export type ModelSource = string | Uint8Array | Graph;
+
+/**
+ * Loads and checks an ONNX model and tidies it (pipeline 'tidy-exact' by default: the one lowering
+ * needs). Throws a KilnError listing every problem (unsupported ops with their node names, bad structure).
+ */
+export function importModel(model: string | Uint8Array, opts: ImportOptions = {}): Graph {
+  const o = { pipeline: 'tidy-exact', ...opts };
+  return typeof model === 'string' ? importModelFile(model, o) : importGraph(decodeModel(model), o).graph;
+}
+
+/** Streamlines an imported model into kiln's integer dataflow graph (thresholds, MVUs, …). */
+export function lower(model: ModelSource, opts: LowerOptions = {}): DataflowGraph {
+  const g = isGraph(model) ? model : importModel(model);
+  return lowerModel(g, typeof model === 'string' ? { source: model, ...opts } : opts);
+}
+
+export interface Folded {
+  /** The folding that was applied (give it to compile / estimate). */
+  folding: Folding;
+  /** The folded graph with width converters, as the design will have it. */
+  graph: DataflowGraph;
+  /** Per layer: the checked layer (ports, cycles). */
+  layers: CheckedLayer[];
+}
+
+/** Resolves a folding (default, given, or auto) for a lowered graph and applies it (KLN errors on illegal PE/SIMD). */
+export function fold(df: DataflowGraph, opts: FoldOptions = {}): Folded {
+  const folding = resolveFolding(df, opts) ?? defaultFolding(opts.sparse ? markSparse(df) : df);
+  const { df: graph, checked } = foldedDataflow(df, { fold: folding, sparse: opts.sparse });
+  return { folding, graph, layers: checked };
+}
+
+function resolveFolding(df: DataflowGraph, opts: FoldOptions): Folding | undefined {
+  return opts.auto ? autoFolding(opts.sparse ? markSparse(df) : df, opts.auto).folding : opts.folding;
+}
+
+export interface CompileOptions extends FoldOptions {
+  /** Replace an existing output directory (else KLN1015). */
+  force?: boolean;
+  /** Lowering options (when the model is not lowered yet). */
+  lower?: LowerOptions;
+}
+
+/**
+ * The whole compile: import → lower → fold → RTL, weights, manifest.json, dataflow.json, report.json
+ * and report.html into outDir. The directory is checked first and written atomically: a failed compile
+ * leaves nothing behind.
+ */
+export function compile(model: ModelSource | DataflowGraph, outDir: string, opts: CompileOptions = {}): Design {
+  checkOutputDir(outDir, opts.force ?? false);
+  const df = isDataflow(model) ? model : lower(model, opts.lower);
+  return compileDataflow(df, outDir, { fold: resolveFolding(df, opts), force: opts.force, sparse: opts.sparse });
+}
+
+/**
+ * Simulates a compiled design in Verilator and checks every output against the integer reference.
+ * `inputs`: a tensor file path, a Tensor, or rows of floats (one inference per row).
+ */
+export async function simulate(dir: string, inputs: string | Tensor | ArrayLike<number>[], opts: SimulationOptions = {}): Promise<SimulationSummary> {
+  const x = typeof inputs === 'string' ? readTensorFile(inputs) : Array.isArray(inputs) ? rowsTensor(inputs) : (inputs as Tensor);
+  return runSimulation(dir, x, opts);
+}
+
+function rowsTensor(rows: ArrayLike<number>[]): Tensor {
+  const per = rows[0]?.length ?? 0;
+  const data = new Float64Array(rows.length * per);
+  rows.forEach((r, k) => data.set(Array.from(r), k * per));
+  return makeTensor('float32', [rows.length, per], data);
+}
+
+export interface SynthOptions {
+  family?: Family;
+  /** Also synthesize each layer out of context (default true). */
+  layers?: boolean;
+  onProgress?: (msg: string) => void;
+}
+
+/** Measures a compiled design's resources with Yosys (merged into its report.json / report.html). */
+export function synth(dir: string, opts: SynthOptions = {}): Promise<DesignSynth> {
+  return synthDesign(dir, opts.family ?? 'xc7', { layers: opts.layers, onProgress: opts.onProgress });
+}
+
+export interface CompressOptions {
+  /** Calibration inputs (one Float32Array per sample) for quantization. */
+  calibration?: Float32Array[];
+}
+
+/**
+ * Post-training compression of a float model (quantize, binarize, prune, low rank, weight sharing).
+ * Returns the compressed graph (a copy; encodeModel gives its ONNX bytes) and a note per step.
+ */
+export function compress(model: ModelSource, recipe: Recipe, opts: CompressOptions = {}): { graph: Graph; notes: string[] } {
+  return compressGraph(isGraph(model) ? model : importModel(model), recipe, opts);
+}
