@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDesign } from '../src/codegen/index.ts';
 import { writeDirAtomic } from '../src/codegen/write.ts';
-import { kilnRoot } from '../src/codegen/helpers.ts';
+import { kilnRoot } from '../src/tools/root.ts';
 import { layerKind } from '../src/layers/index.ts';
 import { resourceKinds, synthesize, type Family } from '../src/synth/yosys.ts';
 import { calibrationCases, type CalCase } from './calibrate-cases.ts';

@@ -35,7 +35,7 @@ import { mvuOutType } from '../src/layers/mvu.ts';
 import { importModel } from '../src/onnx/import.ts';
 import { lowerModel } from '../src/passes/to-dataflow.ts';
 import { execa } from 'execa';
-import { requireTool } from '../src/sim/tools.ts';
+import { requireTool } from '../src/tools/index.ts';
 import { cellsToResources, synthesize, type Resources } from '../src/synth/yosys.ts';
 import { mnist, replaceBetweenMarkers, ROOT } from './mnist.ts';
 

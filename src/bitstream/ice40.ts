@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { fail } from '../diag/index.ts';
 import { hwDir, templatesDir } from '../codegen/helpers.ts';
-import { requireTool, type ToolName } from '../sim/tools.ts';
+import { requireTool, type ToolName } from '../tools/index.ts';
 import { ice40Boards as boards, type Ice40BoardName as BoardName } from './boards.ts';
 
 /**

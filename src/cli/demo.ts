@@ -2,14 +2,13 @@
 // MNIST test digits in Verilator, and print accuracy, mismatches vs the reference, cycles per
 // inference, latency and throughput.
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { readTensorFile } from './exec.ts';
 import { compileModel, designSummary } from './compile.ts';
 import { progressBar } from './progress.ts';
+import { kilnRoot } from '../tools/root.ts';
 import { formatSummary, runSimulation } from './sim.ts';
 
-const kilnRoot = fileURLToPath(new URL('../../', import.meta.url));
 const example = join(kilnRoot, 'examples', 'tfc_w1a1');
 
 interface DemoArgs {

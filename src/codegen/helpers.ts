@@ -2,12 +2,13 @@
 // missing field is an error, not an empty string) and noEscape (Verilog's <=, & and ' must not be
 // HTML-escaped). Also the hw/ sources as a design copies them (hwSource).
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type Handlebars from 'handlebars';
 
-export const kilnRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { kilnRoot } from '../tools/root.ts';
+
+export { kilnRoot };
 export const templatesDir = join(kilnRoot, 'templates');
 export const hwDir = join(kilnRoot, 'hw');
 

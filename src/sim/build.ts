@@ -5,14 +5,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { fail } from '../diag/index.ts';
 import { cacheRoot } from '../util/cache-root.ts';
 import { readManifest } from './manifest.ts';
-import { findTool, requireTool, toolVersion } from './tools.ts';
+import { findTool, requireTool, toolVersion } from '../tools/index.ts';
+import { kilnRoot } from '../tools/root.ts';
 
-const kilnRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const harnessPath = join(kilnRoot, 'sim', 'tb_main.cpp');
 
 export { cacheRoot }; // defined in src/util/cache-root.ts (no dependencies: kiln estimate uses it)

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { fail } from '../diag/index.ts';
-import { kilnRoot } from '../codegen/helpers.ts';
-import { requireTool, toolVersion } from '../sim/tools.ts';
+import { kilnRoot } from '../tools/root.ts';
+import { requireTool, toolVersion } from '../tools/index.ts';
 
 export type Family = 'xc7' | 'ice40';
 export const families: Family[] = ['xc7', 'ice40'];

@@ -2,9 +2,7 @@
 // `kiln estimate`'s lowered models. Its own module, without dependencies, so `kiln estimate` reaches it
 // without loading the simulator's (execa).
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const kilnRoot = fileURLToPath(new URL('../../', import.meta.url));
+import { kilnRoot } from '../tools/root.ts';
 
 export function cacheRoot(): string {
   return resolve(process.env.KILN_CACHE || join(kilnRoot, '.cache'));

@@ -20,7 +20,7 @@ import { importModel } from '../../src/onnx/import.ts';
 import { autoFolding } from '../../src/passes/fold-auto.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';
-import { findTool } from '../../src/sim/tools.ts';
+import { findTool } from '../../src/tools/index.ts';
 import { buildConv } from '../sim/conv-graphs.ts';
 import { ROOT } from '../unit/cli-helpers.ts';
 

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDataflowJson } from '../../src/codegen/dataflow-json.ts';
 import { runDataflow } from '../../src/exec/dataflow.ts';
-import { requireTool } from '../../src/sim/tools.ts';
+import { requireTool } from '../../src/tools/index.ts';
 import { uartSources } from '../../src/bitstream/ice40.ts';
 import { withCrc } from '../../src/hil/protocol.ts';
 import { ROOT, tempDir } from '../unit/cli-helpers.ts';

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, kiln as runKiln, tempDirsRemovedAfterAll } from '../unit/cli-helpers.ts';
 import { checkVivadoProject, type VivadoProject } from '../../src/bitstream/vivado.ts';
 import { KilnError } from '../../src/diag/index.ts';
-import { requireTool } from '../../src/sim/tools.ts';
+import { requireTool } from '../../src/tools/index.ts';
 import { decodeOutputBeats, encodeStimulus } from '../../src/sim/stimulus.ts';
 import { readDataflowJson } from '../../src/codegen/dataflow-json.ts';
 import { quantizeInput } from '../../src/lower/host.ts';

@@ -8,7 +8,7 @@ import { buildSim } from '../../src/sim/build.ts';
 import { readManifest } from '../../src/sim/manifest.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 import { decodeOutputBeats, encodeStimulus } from '../../src/sim/stimulus.ts';
-import { requireTool } from '../../src/sim/tools.ts';
+import { requireTool } from '../../src/tools/index.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/rtl/', import.meta.url));
 const invertDir = join(fixtures, 'invert');

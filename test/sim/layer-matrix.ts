@@ -10,7 +10,7 @@ import { parseQType, range } from '../../src/ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../../src/ir/dataflow.ts';
 import { layerKind } from '../../src/layers/index.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';
-import { findTool } from '../../src/sim/tools.ts';
+import { findTool } from '../../src/tools/index.ts';
 import { randInt, rng } from '../unit/layers-helpers.ts';
 
 export const haveVerilator = findTool('verilator') !== undefined;

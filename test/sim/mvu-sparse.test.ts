@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { compileDataflow } from '../../src/codegen/index.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { parseQType, qtypeName, range } from '../../src/ir/datatype.ts';
-import { findTool } from '../../src/sim/tools.ts';
+import { findTool } from '../../src/tools/index.ts';
 import { zooModel } from '../compress/helpers.ts';
 import { mvuOutType, nonzeroGroups } from '../../src/layers/mvu.ts';
 import { rng } from '../unit/layers-helpers.ts';

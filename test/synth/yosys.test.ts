@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileDataflow } from '../../src/codegen/index.ts';
-import { findTool } from '../../src/sim/tools.ts';
+import { findTool } from '../../src/tools/index.ts';
 import { synthDesign } from '../../src/synth/design.ts';
 import { cellsToResources } from '../../src/synth/yosys.ts';
 import { smallMlp } from '../unit/codegen-fixture.ts';

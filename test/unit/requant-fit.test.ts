@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { compileDataflow } from '../../src/codegen/index.ts';
 import { layerResources } from '../../src/estimate/resources.ts';
 import { fitRequant, levelStart, requantValue, searchThresholds, type ChannelRange, type RequantRound } from '../../src/lower/thresholds.ts';
-import { findTool } from '../../src/sim/tools.ts';
+import { findTool } from '../../src/tools/index.ts';
 import { oneLayer, randInt, rng } from './layers-helpers.ts';
 
 /** Round half to even of the exact rational n / 2^s (BigInt: no float involved). */

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { compileDataflow } from '../../src/codegen/index.ts';
 import type { DataflowGraph } from '../../src/ir/dataflow.ts';
-import { findTool } from '../../src/sim/tools.ts';
+import { findTool } from '../../src/tools/index.ts';
 import { branchGraph } from '../sim/branches.ts';
 import { buildConv, type ConvSpec } from '../sim/conv-graphs.ts';
 

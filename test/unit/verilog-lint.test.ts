@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { compileDataflow } from '../../src/codegen/index.ts';
 import { hwDir } from '../../src/codegen/helpers.ts';
-import { findTool } from '../../src/sim/tools.ts';
+import { findTool } from '../../src/tools/index.ts';
 import { smallMlp } from './codegen-fixture.ts';
 
 const verilator = findTool('verilator');
