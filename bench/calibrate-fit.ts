@@ -5,7 +5,7 @@
 import { costTerms } from '../src/estimate/resources.ts';
 import { memFf4, memLut4, memLut6 } from '../src/estimate/cost/memory.ts';
 import type { Layer } from '../src/ir/dataflow.ts';
-import type { Family, Resources } from '../src/synth/yosys.ts';
+import type { Family, Resources } from '../src/estimate/units.ts';
 
 const ice40Memories = (l: Layer) => costTerms(l).ice40Memories ?? costTerms(l).memories;
 

@@ -4,7 +4,7 @@
 // test test/unit/estimate-calibration.test.ts recomputes it from the committed files.
 import { layerResources } from '../src/estimate/resources.ts';
 import type { Layer } from '../src/ir/dataflow.ts';
-import { resourceKinds, type Family, type Resources } from '../src/synth/yosys.ts';
+import { resourceKinds, type Family, type Resources } from '../src/estimate/units.ts';
 
 export interface Measurement { label: string; kind: string; family: Family; resources: Resources; seconds: number }
 

@@ -36,7 +36,8 @@ import { importModel } from '../src/onnx/import.ts';
 import { lowerModel } from '../src/passes/to-dataflow.ts';
 import { execa } from 'execa';
 import { requireTool } from '../src/tools/index.ts';
-import { cellsToResources, synthesize, type Resources } from '../src/synth/yosys.ts';
+import type { Resources } from '../src/estimate/units.ts';
+import { cellsToResources, synthesize } from '../src/synth/yosys.ts';
 import { mnist, replaceBetweenMarkers, ROOT } from './mnist.ts';
 
 // Rows per MVU, in layer order: one count for every MVU (SAMPLE=16) or one per MVU (SAMPLE=2,16,all).

@@ -13,7 +13,8 @@ import { fail } from '../diag/index.ts';
 import { template, templatesDir } from '../codegen/helpers.ts';
 import { writeDirAtomic, type FileSet } from '../codegen/write.ts';
 import { requireTool } from '../tools/index.ts';
-import { cellsToResources, type Resources } from '../synth/yosys.ts';
+import type { Resources } from '../estimate/units.ts';
+import { cellsToResources } from '../synth/yosys.ts';
 import { amdBoards, type AmdBoardName } from './boards.ts';
 import { coreFiles, fusesocCore } from './fusesoc.ts';
 

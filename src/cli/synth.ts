@@ -3,7 +3,7 @@
 // the design's report.json / report.html.
 import type { CommandModule } from 'yargs';
 import { synth } from '../api/index.ts';
-import { resourceKinds, type Family } from '../synth/yosys.ts';
+import { resourceKinds, type Family } from '../estimate/units.ts';
 import { table } from './table.ts';
 
 interface SynthArgs { dir: string; family: Family; layers: boolean; json: boolean }

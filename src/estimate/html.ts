@@ -1,7 +1,7 @@
 // report.html: one self-contained page (inline CSS and SVG, no scripts, no external files) with
 // per-layer bar charts of cycles, LUT, DSP and BRAM (estimate, and Yosys-measured when `kiln synth`
 // ran), the folding table, and the bottleneck layer highlighted.
-import type { Resources } from '../synth/yosys.ts';
+import type { Resources } from './units.ts';
 import type { NetworkEstimate } from './network.ts';
 
 export interface HtmlReportInput {

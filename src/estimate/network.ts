@@ -2,7 +2,7 @@
 // for both families. Codegen puts it into report.json / report.html; `kiln estimate` prints it.
 import type { CheckedLayer } from '../exec/dataflow.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
-import type { Resources } from '../synth/yosys.ts';
+import type { Resources } from './units.ts';
 import { networkPerformance, type Performance } from './perf.ts';
 import { costTerms, layerResources, totalResources } from './resources.ts';
 

@@ -8,7 +8,7 @@ import { bitWidth } from '../ir/datatype.ts';
 import type { Layer } from '../ir/dataflow.ts';
 import { layerKind } from '../layers/index.ts';
 import type { ParamValue } from '../layers/define.ts';
-import type { Family, Resources } from '../synth/yosys.ts';
+import type { Family, Resources } from './units.ts';
 import coefficientsJson from './cost/coefficients.json' with { type: 'json' };
 import { bram18, ebr, memFf4, memLut4, memLut6 } from './cost/memory.ts';
 import { mvuCost } from './cost/mvu.ts';

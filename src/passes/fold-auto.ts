@@ -22,7 +22,7 @@ import { foldedDataflow } from '../codegen/index.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 import { networkPerformance } from '../estimate/perf.ts';
 import { layerResources, totalResources } from '../estimate/resources.ts';
-import type { Family, Resources } from '../synth/yosys.ts';
+import type { Family, Resources } from '../estimate/units.ts';
 import { padsAtFullWidth, type Folding } from './fold.ts';
 
 export interface Device {

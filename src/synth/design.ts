@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fail } from '../diag/index.ts';
 import { renderReportHtml } from '../estimate/html.ts';
 import type { NetworkEstimate } from '../estimate/network.ts';
-import { synthesize, type Family, type Resources, type SynthResult } from './yosys.ts';
+import type { Family, Resources } from '../estimate/units.ts';
+import { synthesize, type SynthResult } from './yosys.ts';
 
 export interface DesignSynth {
   family: Family;

@@ -1,5 +1,5 @@
 // Resource measurement with Yosys (and Fmax with nextpnr-ice40): out of context per layer module and
-// for the whole design. Tools are found through src/sim's requireTool (KLN3001 with an install hint
+// for the whole design. Tools are found through src/tools' requireTool (KLN3001 with an install hint
 // when missing). Results are cached by content hash (sources + parameters + tool version) in
 // .cache/synth/, so a calibration sweep or a repeated `kiln synth` does not re-run Yosys.
 import { createHash } from 'node:crypto';
@@ -11,15 +11,7 @@ import { fail } from '../diag/index.ts';
 import { kilnRoot } from '../tools/root.ts';
 import { requireTool, toolVersion } from '../tools/index.ts';
 
-export type Family = 'xc7' | 'ice40';
-export const families: Family[] = ['xc7', 'ice40'];
-
-/** Resources in the family's own units (xc7: lut, ff, dsp, bram18; ice40: lc, mac16, ebr). */
-export type Resources = Record<string, number>;
-export const resourceKinds: Record<Family, string[]> = {
-  xc7: ['lut', 'ff', 'dsp', 'bram18'],
-  ice40: ['lc', 'mac16', 'ebr'],
-};
+import type { Family, Resources } from '../estimate/units.ts';
 
 export interface SynthResult {
   family: Family;
