@@ -2,7 +2,7 @@
 // y = clamp(R((x·M[c] + B[c]) / 2^shift), lo(outType), hi(outType)), R = floor (round: 'floor', the
 // default) or round half to even (round: 'half-even'). PE elements per cycle.
 import { bitWidth, qtypeName, range } from '../ir/datatype.ts';
-import { requantValue } from '../lower/thresholds.ts';
+import { requantValue } from './common/requant-value.ts';
 import { codeKind, defineLayer, dtype, elementwiseBuffering, int, mustDivide, oneOf, packVector, signedBits, registerStage } from './define.ts';
 
 /** Range of x·M + B over the input range and every channel (+ 2^(shift−1), the half-even rounding's add). */

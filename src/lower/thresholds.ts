@@ -2,6 +2,9 @@
 // The function k(c, acc) (output code of channel c for accumulator value acc) is only ever
 // evaluated, never modelled algebraically, so thresholds match the float computation bit for bit.
 // Batches of (channel, acc) queries go to one `evaluate` call (one executor run per search step).
+import { requantValue, type RequantRound } from '../layers/common/requant-value.ts';
+
+export { requantValue, type RequantRound }; // the Requant layer's semantics, defined beside it
 
 /** Evaluates the code for every query: acc[j] on channel ch[j]. */
 export type CodeFunction = (ch: Int32Array, acc: Float64Array) => Float64Array;
@@ -153,30 +156,12 @@ export function progressionStep(values: number[]): number | undefined {
   return values.every((v, i) => i === 0 || v - values[i - 1] === d) ? d : undefined;
 }
 
-/** Rounding of the Requant division by 2^shift (src/ir/dataflow.ts): floor, or round half to even. */
-export type RequantRound = 'floor' | 'half-even';
 
 export interface RequantFit {
   mul: number[];
   add: number[];
   shift: number;
   round: RequantRound;
-}
-
-/**
- * Requant semantics (src/ir/dataflow.ts): clamp(R((x·M + B) / 2^shift), lo, hi), R = floor (default)
- * or round half to even. x·M + B is an integer (|·| < 2^53), so both are exact in float64.
- */
-export function requantValue(x: number, m: number, b: number, shift: number, lo: number, hi: number, round: RequantRound = 'floor'): number {
-  const n = x * m + b;
-  const one = 2 ** shift;
-  let v = Math.floor(n / one);
-  if (round === 'half-even' && shift > 0) {
-    const rem = n - v * one; // 0 ≤ rem < 2^shift
-    const half = one / 2;
-    if (rem > half || (rem === half && v % 2 !== 0)) v += 1;
-  }
-  return Math.min(hi, Math.max(lo, v));
 }
 
 /**
