@@ -20,7 +20,7 @@ import { buildSim } from '../src/sim/build.ts';
 import { compareOutputs, referenceOutputs } from '../src/sim/check.ts';
 import { simulate } from '../src/sim/simulate.ts';
 import { mnist } from '../scripts/mnist.ts';
-import type { BenchContext } from './run.ts';
+import type { BenchContext } from './section.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const SAMPLE = 1000;

@@ -24,7 +24,7 @@ import { applyOutputAffine, quantizeInput } from '../src/lower/host.ts';
 import { buildSim } from '../src/sim/build.ts';
 import { compareOutputs, referenceOutputs } from '../src/sim/check.ts';
 import { simulate } from '../src/sim/simulate.ts';
-import type { BenchContext, BenchSection } from './run.ts';
+import type { BenchContext, BenchSection } from './section.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const SAMPLE = 1000;

@@ -15,7 +15,7 @@ import { lowerModel } from '../src/passes/to-dataflow.ts';
 import { findTool } from '../src/tools/index.ts';
 import { synthDesign } from '../src/synth/design.ts';
 import { table } from '../src/cli/table.ts';
-import { medianMs, type BenchSection } from './run.ts';
+import { medianMs, type BenchSection } from './section.ts';
 
 const models = ['TFC_1W1A', 'TFC_1W2A', 'TFC_2W2A', 'qkeras_jettagging'];
 

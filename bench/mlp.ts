@@ -12,7 +12,7 @@ import { decodeNpy } from '../src/io/npy.ts';
 import { applyOutputAffine, quantizeInput } from '../src/lower/host.ts';
 import { buildSim } from '../src/sim/build.ts';
 import { simulateAndCompare } from '../src/sim/check.ts';
-import type { BenchContext, BenchSection } from './run.ts';
+import type { BenchContext, BenchSection } from './section.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const models: [string, string][] = [

@@ -1,22 +1,13 @@
 // The ONNX-level op table: every op kiln can import is an entry here, with its exact semantics.
 // Op files export plain tables; this file merges them (an explicit list, no magic registration).
 import type { Node } from '../ir/graph.ts';
-import type { Tensor } from '../ir/tensor.ts';
+import type { ExecContext, OpImpl, OpTable } from './op-types.ts';
 import { elementwiseOps } from './ops/elementwise.ts';
 import { nnOps } from './ops/nn.ts';
 import { qoperatorOps } from './ops/qoperator.ts';
 import { CHANNELS_LAST_OPS, channelsLast, quantOps } from './ops/quant.ts';
 import { shapeOps } from './ops/shape.ts';
 
-export interface ExecContext {
-  /** ai.onnx opset of the model (semantics of some ops changed between opsets). */
-  opset: number;
-}
-
-/** Inputs arrive in node order; an omitted optional input is undefined. */
-export type OpImpl = (node: Node, inputs: (Tensor | undefined)[], ctx: ExecContext) => Tensor[];
-
-export type OpTable = Record<string, OpImpl>;
 
 // Op tables, one per file under ./ops.
 const tables: OpTable[] = [elementwiseOps, nnOps, shapeOps, quantOps, qoperatorOps];

@@ -2,7 +2,8 @@
 import { fail, KilnError } from '../diag/index.ts';
 import { qualifiedOp, runtimeInputs, type Graph } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
-import { lookupOp, type OpImpl } from './registry.ts';
+import type { OpImpl } from './op-types.ts';
+import { lookupOp } from './registry.ts';
 
 export interface RunOptions {
   /** Also return these intermediate tensors (by name). */

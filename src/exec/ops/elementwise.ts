@@ -8,7 +8,7 @@ import { dtypeFromOnnx } from '../../onnx/tensor.ts';
 import { binaryMap, broadcastShapes, expandTo, ternaryMap, unaryMap } from '../kernels/broadcast.ts';
 import { roundHalfEven } from '../kernels/round.ts';
 import { need, storer } from '../kernels/util.ts';
-import type { OpImpl, OpTable } from '../registry.ts';
+import type { OpImpl, OpTable } from '../op-types.ts';
 
 type Un = (x: number) => number;
 type Bin = (a: number, b: number) => number;

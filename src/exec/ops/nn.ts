@@ -17,7 +17,7 @@ import { reduceAxes, reducers } from '../kernels/reduce.ts';
 import { resize, type ResizeSpec } from '../kernels/resize.ts';
 import { intsOf, need, normAxes, normAxis, prod, storer } from '../kernels/util.ts';
 import { convAccumulate, window3, windowOf, type Window } from '../kernels/window.ts';
-import type { OpImpl, OpTable } from '../registry.ts';
+import type { OpImpl, OpTable } from '../op-types.ts';
 
 type Inputs = (Tensor | undefined)[];
 

@@ -10,7 +10,7 @@ import { attrInt, attrInts, attrString, type Node } from '../../ir/graph.ts';
 import { makeTensor, numel, nums, type DType, type Tensor } from '../../ir/tensor.ts';
 import { broadcastIndex, broadcastShapes } from '../kernels/broadcast.ts';
 import { roundHalfEven } from '../kernels/round.ts';
-import type { OpImpl, OpTable } from '../registry.ts';
+import type { OpImpl, OpTable } from '../op-types.ts';
 import { needAll } from './quant.ts';
 
 const f32 = Math.fround;

@@ -13,7 +13,7 @@ import { broadcastIndex, broadcastShapes, expandTo } from '../kernels/broadcast.
 import { transpose } from '../kernels/layout.ts';
 import { roundHalfEven } from '../kernels/round.ts';
 import { need } from '../kernels/util.ts';
-import type { ExecContext, OpImpl, OpTable } from '../registry.ts';
+import type { ExecContext, OpImpl, OpTable } from '../op-types.ts';
 
 // ---- shared helpers (also used by qoperator.ts) -------------------------------------------------
 

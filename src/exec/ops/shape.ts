@@ -8,7 +8,7 @@ import { dtypeFromOnnx } from '../../onnx/tensor.ts';
 import { broadcastIndex, broadcastShapes } from '../kernels/broadcast.ts';
 import { take, transpose, unravel } from '../kernels/layout.ts';
 import { intsOf, need, normAxes, normAxis, prod, reshaped, storer } from '../kernels/util.ts';
-import type { OpImpl, OpTable } from '../registry.ts';
+import type { OpImpl, OpTable } from '../op-types.ts';
 
 type Inputs = (Tensor | undefined)[];
 
