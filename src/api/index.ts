@@ -17,7 +17,7 @@ import { defaultFolding, type Folding } from '../passes/fold.ts';
 import { autoFolding, knownDevices, type AutoFoldOptions } from '../passes/fold-auto.ts';
 import { lowerModel, type LowerOptions } from '../passes/to-dataflow.ts';
 import { synthDesign, type DesignSynth } from '../synth/design.ts';
-import type { Family } from '../synth/yosys.ts';
+import type { Family } from '../estimate/units.ts';
 import { readTensorFile, writeTensorFile } from '../cli/exec.ts';
 import { runSimulation, type SimulationOptions, type SimulationSummary } from '../cli/sim.ts';
 
