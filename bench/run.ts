@@ -12,6 +12,7 @@ import { mlpSection } from './mlp.ts';
 import { estimateCliSection, estimateSection } from './estimate.ts';
 import { cnnSection } from './cnn.ts';
 import { medianMs, type BenchContext, type BenchSection } from './section.ts';
+import { lowerCorpusSection } from './lower-corpus.ts';
 
 export function table(rows: string[][]): string[] {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -147,6 +148,7 @@ export const SECTIONS: BenchSection[] = [
   estimateSection,
   estimateCliSection,
   cnnSection,
+  lowerCorpusSection,
 ];
 
 function findShared(): string | undefined {

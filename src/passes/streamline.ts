@@ -61,6 +61,7 @@ import { makeTensor, numel, toNumbers, type Tensor } from '../ir/tensor.ts';
 import { mvuOutType, rowAccRange } from '../layers/mvu.ts';
 import { fitRequant, progressionStep, reachedCodes, requantValue, searchThresholds, type ChannelRange, type RequantRound } from '../lower/thresholds.ts';
 import { cannotLower, viewGraph, type GraphView } from '../lower/view.ts';
+import { quantizeInput } from '../lower/host.ts';
 import { identityPositions, imageDims, nchwPositions, padAmounts, poolKernel, samePositions, window2d, type Window2d } from '../lower/spatial.ts';
 
 export interface StreamlineOptions {
@@ -541,13 +542,16 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
   let inCodes: number[];
   {
     const before = qi >= 0 ? prefix.slice(0, prefixQuantStart(prefix, qi)) : prefix;
-    const { p, q } = prefixAffine(v, before, problems);
+    const { p, q, lo: clampLo, hi: clampHi } = prefixAffine(v, before, problems);
+    // The quantizer on the clamped value u (not on x): its scale and zero point.
+    let valueQ = { scale: 1, zeroPoint: 0 };
     if (qi < 0) {
       const fi = opts.floatInput ?? { bits: 16, frac: 10 };
       const s = 2 ** -fi.frac;
       const t = int(fi.bits);
       inputQuant = { scale: [s / p], zeroPoint: [q / s], qtype: t, mode: 'round' };
       inModel = { s, z: 0 };
+      valueQ = { scale: s, zeroPoint: 0 };
       const [lo, hi] = range(t);
       inCodes = [lo, hi];
       notes.push(`input '${v.input}' is float: quantized on the host to ${qtypeName(t)} with ${fi.frac} fractional bits (exact for inputs on that grid)`);
@@ -575,6 +579,7 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
         const t = codeQType(Array.from({ length: kHi - kLo + 1 }, (_, i) => kLo + i));
         const [tlo, thi] = range(t);
         inputQuant = { scale: [qs / p], zeroPoint: [qz + q / qs], qtype: t, mode: 'round', ...(tlo !== kLo || thi !== kHi ? { clip: [kLo, kHi] as [number, number] } : {}) };
+        valueQ = { scale: qs, zeroPoint: qz };
         if (isQuant(first) && first.attrs.rounding_mode?.kind === 'string' && !['ROUND', 'HALF_EVEN'].includes(first.attrs.rounding_mode.v.toUpperCase())) {
           problems.push(cannotLower(first, `rounding_mode ${first.attrs.rounding_mode.v} on the input (host quantizer rounds half to even)`));
         }
@@ -583,6 +588,15 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
         inCodes = [-1, 1];
       }
       if (p !== 1 || q !== 0) notes.push(`input scaling folded into the host quantizer: x·${p} + ${q}`);
+    }
+    if (clampLo > -Infinity || clampHi < Infinity) {
+      const clipped = clampCodes(inputQuant, valueQ, clampLo, clampHi, inCodes);
+      if (clipped === undefined) problems.push(cannotLower(prefix[qi] ?? before[0], `host boundary: a clamp to [${clampLo}, ${clampHi}] before a ${inputQuant.mode} input quantizer changes its codes (only a rounding quantizer takes a code clip)`));
+      else if (clipped[0] !== inCodes[0] || clipped[1] !== inCodes[inCodes.length - 1]) {
+        inputQuant.clip = clipped;
+        inCodes = clipped;
+        notes.push(`clamp to [${clampLo}, ${clampHi}] before the input quantizer: host code clip [${clipped[0]}, ${clipped[1]}]`);
+      } else notes.push(`clamp to [${clampLo}, ${clampHi}] before the input quantizer is redundant (the quantizer clips there): dropped`);
     }
   }
   if (problems.length) throw new KilnError(problems);
@@ -764,7 +778,11 @@ function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], outputTens
   for (const L of v.path.filter((n) => isLayerNode(v, n))) {
     try {
       const ins = runtimeInputsOf(v, L).map((_, port) => state.get(`${L.name}:${port}`));
-      if (ins.some((x) => !x)) throw new KilnError(cannotLower(L, 'an input that no lowered layer produces'));
+      if (ins.some((x) => !x)) {
+        // Downstream of a refused layer: that refusal is the cause, no knock-on line for this one.
+        if (problems.length) continue;
+        throw new KilnError(cannotLower(L, 'an input that no lowered layer produces'));
+      }
       let inSide: InSide;
       if (isJoin(v, L)) {
         const [a, b] = ins as EdgeState[];
@@ -913,26 +931,78 @@ function prefixQuantStart(nodes: Node[], qi: number): number {
   return i >= 0 && nodes[i].op === 'QuantizeLinear' ? i : qi;
 }
 
-/** u = p·x + q for the scalar affine ops before the input quantizer. */
-function prefixAffine(v: GraphView, nodes: Node[], problems: Diagnostic[]): { p: number; q: number } {
+/**
+ * The host boundary before the input quantizer: u = clamp(p·x + q, lo, hi) for the per-tensor affine ops
+ * (Add/Sub/Mul/Div by a scalar) and clamps (Relu, Clip, scalar Max/Min) there. A quantizer is monotone,
+ * so Q(clamp(u, lo, hi)) = clamp(Q(u), Q(lo), Q(hi)): the clamp becomes a code clip on the host (and
+ * vanishes where the quantizer already clips there, as for a Relu before an unsigned Quant).
+ */
+function prefixAffine(v: GraphView, nodes: Node[], problems: Diagnostic[]): { p: number; q: number; lo: number; hi: number } {
   let p = 1;
   let q = 0;
+  let lo = -Infinity;
+  let hi = Infinity;
   for (const n of nodes) {
     if (LAYOUT.has(n.op)) continue;
     const d = v.dynIndex.get(n)!;
+    const clamp = scalarClamp(v, n);
+    if (clamp) {
+      const cl = (t: number) => Math.min(Math.max(t, clamp[0]), clamp[1]);
+      [lo, hi] = [cl(lo), cl(hi)];
+      continue;
+    }
     const ok = ['Add', 'Sub', 'Mul', 'Div'].includes(n.op);
     const c = ok ? toNumbers(v.consts.get(n.inputs[1 - d]) ?? makeTensor('float32', [0])) : [];
-    if (!ok || c.length !== 1) {
-      problems.push(cannotLower(n, 'only per-tensor Add/Sub/Mul/Div scaling may precede the input quantizer'));
+    if (!ok || c.length !== 1 || ((n.op === 'Mul' || n.op === 'Div') && !(c[0] !== 0 && Number.isFinite(c[0])))) {
+      problems.push(cannotLower(n, 'host boundary: only per-tensor scalar Add/Sub/Mul/Div and clamps (Relu, Clip, scalar Max/Min) may precede the input quantizer; move other ops after it'));
       continue;
     }
     const k = c[0];
-    if (n.op === 'Add') q += k;
-    else if (n.op === 'Sub') { if (d === 0) q -= k; else { p = -p; q = k - q; } }
-    else if (n.op === 'Mul') { p *= k; q *= k; }
-    else { p /= k; q /= k; }
+    // The clamp interval moves with the value: an affine map of a clamp is a clamp of the affine map.
+    const map = (f: (t: number) => number) => {
+      const [a, b] = [f(lo), f(hi)];
+      [lo, hi] = a <= b ? [a, b] : [b, a];
+    };
+    if (n.op === 'Add') { q += k; map((t) => t + k); }
+    else if (n.op === 'Sub') {
+      if (d === 0) { q -= k; map((t) => t - k); }
+      else { p = -p; q = k - q; map((t) => k - t); }
+    }
+    else if (n.op === 'Mul') { p *= k; q *= k; map((t) => t * k); }
+    else { p /= k; q /= k; map((t) => t / k); }
   }
-  return { p, q };
+  return { p, q, lo, hi };
+}
+
+/**
+ * The codes of a clamped input: [Q(lo), Q(hi)] within the quantizer's codes (Q monotone, so
+ * Q(clamp(u)) = clamp(Q(u))). undefined for bipolar / sign quantizers when the clamp changes their codes.
+ */
+function clampCodes(q: InputQuantizer, valueQ: { scale: number; zeroPoint: number }, lo: number, hi: number, codes: number[]): [number, number] | undefined {
+  const on = { ...q, scale: [valueQ.scale], zeroPoint: [valueQ.zeroPoint], order: undefined };
+  const [cLo, cHi] = quantizeInput(on, [lo, hi]);
+  const [kLo, kHi] = [codes[0], codes[codes.length - 1]];
+  if (q.mode === 'round') return [Math.max(kLo, cLo), Math.min(kHi, cHi)];
+  return cLo <= kLo && cHi >= kHi ? [kLo, kHi] : undefined;
+}
+
+/** [lo, hi] when n (Relu, Clip, Max/Min with one scalar constant) is x ↦ clamp(x, lo, hi), by evaluation. */
+function scalarClamp(v: GraphView, n: Node): [number, number] | undefined {
+  if (!['Relu', 'Clip', 'Max', 'Min'].includes(n.op)) return undefined;
+  const d = v.dynIndex.get(n)!;
+  const others = n.inputs.filter((x, i) => i !== d && x !== '');
+  if (others.some((x) => !v.consts.has(x) || numel(v.consts.get(x)!.shape) !== 1)) return undefined;
+  const probes = [-3e38, -1e6, -1, -0.5, 0, 0.5, 1, 1e6, 3e38];
+  const run = (xs: number[]) => {
+    const inputs = n.inputs.map((x, i) => (i === d ? makeTensor('float32', [xs.length], xs) : x === '' ? undefined : v.consts.get(x)));
+    return Array.from(toNumbers(runNode(v.g, n, inputs)[0]));
+  };
+  const [a, b] = run([-3e38, 3e38]);
+  const lo = a <= -3e38 ? -Infinity : a;
+  const hi = b >= 3e38 ? Infinity : b;
+  if (!(lo <= hi)) return undefined;
+  const ys = run(probes);
+  return probes.every((t, i) => ys[i] === Math.fround(Math.min(Math.max(t, lo), hi))) ? [lo, hi] : undefined;
 }
 
 interface InSide {
