@@ -33,8 +33,11 @@ test-e2e: node_modules
 bench: node_modules
 	npx tsx bench/run.ts
 
+# Import layering (.dependency-cruiser.cjs, issue #19): a wrong-way import fails with the rule's name;
+# the known violations still to be moved are listed in .dependency-cruiser-known-violations.json.
 lint: node_modules
 	npx tsc --noEmit -p .
+	npx depcruise src bench --config .dependency-cruiser.cjs --ignore-known --output-type err
 
 fuzz: node_modules
 	FUZZ_N=$(or $(N),1000) npx vitest run test/sim/fuzz.test.ts
