@@ -305,7 +305,12 @@ function integerWeights(v: GraphView, name: string, mac: Node, notes: string[]):
   }
   if (!w) {
     const grid = inferGrid(yv);
-    if (!grid) throw new KilnError(cannotLower(mac, `weights '${name}' are not on an integer grid (no quantizer, not ±a/0, not a power-of-two grid)`));
+    if (!grid) {
+      // A graph without any quantizer is a float model: say so, with the command that quantizes it.
+      const float = !v.g.nodes.some((n) => QUANTIZERS.has(n.op) || INTEGER_MACS.has(n.op));
+      const hint = float ? '; this model is float: quantize it first with `kiln compress <model> -o model_int8.onnx --bits 8 --calib <inputs.npy>`' : '';
+      throw new KilnError(cannotLower(mac, `weights '${name}' are not on an integer grid (no quantizer, not ±a/0, not a power-of-two grid)${hint}`));
+    }
     w = grid.w;
     s = new Float64Array(yv.length).fill(grid.s);
     if (!q) notes.push(`${mac.name}: float weights read as integers × ${grid.s} (${grid.why})`);

@@ -2,6 +2,7 @@
 // input quantizer lower exactly — a Relu before an unsigned Quant (QKeras quantized_relu inputs) is
 // dropped, a Clip inside the quantizer's range becomes a host code clip. Checked against the ONNX executor.
 import { describe, expect, it } from 'vitest';
+import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { cnnBuilder, ints } from '../helpers/cnn-builder.ts';
 import { rng } from '../helpers/random-mlp.ts';
 import { compareLowering } from './streamline-compare.ts';
@@ -32,5 +33,13 @@ describe('host boundary: clamps before the input quantizer', () => {
     expect(c.mismatches.slice(0, 3)).toEqual([]);
     expect(c.codesEqual).toBe(c.elements);
     expect(c.plan.inputQuant.clip).toEqual([-8, 12]);
+  });
+});
+
+describe('float models', () => {
+  it('a model without any quantizer is refused with the kiln compress command', () => {
+    const b = cnnBuilder([1, 2, 4, 4], 13);
+    const g = b.done(b.op('Relu', [b.op('Conv', ['x', b.c([0.3, -0.7, 0.1, 0.9], [2, 2, 1, 1])], { kernel_shape: ints([1, 1]) })]));
+    expect(() => lowerModel(g)).toThrow(/this model is float: quantize it first with `kiln compress <model> -o model_int8.onnx --bits 8 --calib <inputs.npy>`/);
   });
 });
