@@ -35,11 +35,10 @@ import { sideBySide } from '../helpers/side-by-side.ts';
 
 /**
  * Models kiln refuses today, with the exact first line of the refusal. The issue-12 refusal classes
- * are here on purpose (Relu before the input quantizer, a raw accumulator in a residual Add, 1-D
+ * are here on purpose (a raw accumulator in a residual Add, 1-D
  * conv, DepthToSpace, float models); the lowering rules of issue 12 are meant to empty this table.
  */
 const REFUSALS: Record<string, string> = {
-  qkeras_relu_before_unsigned_input: "KLN2001 cannot lower op 'Relu' (only per-tensor Add/Sub/Mul/Div scaling may precede the input quantizer) at node 'Relu_2'",
   brevitas_residual_raw_branch: "KLN2001 cannot lower op 'Conv' (the next MAC's input is not quantized (no quantizer after this MAC, and its output is not on one integer grid); quantize the activation first) at node 'Conv_30'",
   brevitas_conv1d: "KLN2001 cannot lower op 'Conv' (spatial ops lower on 2-D images [1, C, H, W], not [1,2,16]) at node 'Conv_14'",
   qdq_depth_to_space: "KLN2001 cannot lower op 'DepthToSpace' (only MatMul/Gemm/Conv/pooling layers with quantizers, elementwise scaling, BatchNormalization and monotone activations lower to dataflow) at node 'DepthToSpace_22'",
