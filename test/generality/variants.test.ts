@@ -42,8 +42,8 @@ const REFUSALS: Record<string, string> = {
   brevitas_residual_raw_branch: "KLN2001 cannot lower op 'Conv' (the next MAC's input is not quantized (no quantizer after this MAC, and its output is not on one integer grid); quantize the activation first) at node 'Conv_30'",
   brevitas_conv1d: "KLN2001 cannot lower op 'Conv' (spatial ops lower on 2-D images [1, C, H, W], not [1,2,16]) at node 'Conv_14'",
   qdq_depth_to_space: "KLN2001 cannot lower op 'DepthToSpace' (only MatMul/Gemm/Conv/pooling layers with quantizers, elementwise scaling, BatchNormalization and monotone activations lower to dataflow) at node 'DepthToSpace_22'",
-  float_mlp: "KLN2001 cannot lower op 'Gemm' (weights 'w_1' are not on an integer grid (no quantizer, not ±a/0, not a power-of-two grid)) at node 'Gemm_5'",
-  float_cnn: "KLN2001 cannot lower op 'Conv' (weights 'w_1' are not on an integer grid (no quantizer, not ±a/0, not a power-of-two grid)) at node 'Conv_3'",
+  float_mlp: "KLN2001 cannot lower op 'Gemm' (weights 'w_1' are not on an integer grid (no quantizer, not ±a/0, not a power-of-two grid); this model is float: quantize it first with `kiln compress <model> -o model_int8.onnx --bits 8 --calib <inputs.npy>`) at node 'Gemm_5'",
+  float_cnn: "KLN2001 cannot lower op 'Conv' (weights 'w_1' are not on an integer grid (no quantizer, not ±a/0, not a power-of-two grid); this model is float: quantize it first with `kiln compress <model> -o model_int8.onnx --bits 8 --calib <inputs.npy>`) at node 'Conv_3'",
   // Brevitas TruncAvgPool2d: no rule for Trunc after a pooling sum.
   brevitas_avgpool_trunc: "KLN2001 cannot lower op 'qonnx.custom_op.general:Trunc' (only MatMul/Gemm/Conv/pooling layers with quantizers, elementwise scaling, BatchNormalization and monotone activations lower to dataflow) at node 'Trunc_30'",
   // A Concat whose branches both read the graph input.
