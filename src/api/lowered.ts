@@ -1,18 +1,16 @@
 // The lowered-model cache of `kiln estimate` (and the API's estimate): <cache>/lowered/. Light to load:
 // the ONNX importer and lowering are imported only on a miss.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataflowFromJson, dataflowToJson, type DataflowJson } from '../codegen/dataflow-json.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
-import { cacheRoot } from '../util/cache-root.ts';
-
-const KEEP_LOWERED = 50;
+import { cacheDirOf, prune, touch } from '../util/lru.ts';
 
 /**
  * The model lowered to the dataflow IR. Lowering (streamlining's threshold search above all) is most
  * of an estimate's time, and a user tries several foldings of one model, so the result is cached in
- * <cache>/lowered/ by the hash of the model's bytes and of kiln's sources (KILN_SOURCE_HASH, which
+ * <cache>/lowered/ (size-bounded, least recently used out: src/util/lru.ts) by the hash of the model's bytes and of kiln's sources (KILN_SOURCE_HASH, which
  * bin/kiln.js sets when it runs the bundled CLI; without it — tsx, tests — nothing is cached).
  */
 export async function loweredModel(path: string): Promise<DataflowGraph> {
@@ -29,10 +27,12 @@ export async function loweredModel(path: string): Promise<DataflowGraph> {
   }
   if (!kiln) return lower();
   const key = createHash('sha256').update(`${kiln}\0${path}\0`).update(bytes).digest('hex').slice(0, 32);
-  const dir = join(cacheRoot(), 'lowered');
+  const dir = cacheDirOf('lowered');
   const file = join(dir, `${key}.json`);
   try {
-    return dataflowFromJson(JSON.parse(readFileSync(file, 'utf8')) as DataflowJson);
+    const df = dataflowFromJson(JSON.parse(readFileSync(file, 'utf8')) as DataflowJson);
+    touch(file);
+    return df;
   } catch {
     // not cached yet (or unreadable): lower and store
   }
@@ -47,8 +47,7 @@ export async function loweredModel(path: string): Promise<DataflowGraph> {
       mkdirSync(dir, { recursive: true });
       writeFileSync(`${file}.${process.pid}.tmp`, text);
       renameSync(`${file}.${process.pid}.tmp`, file);
-      const old = readdirSync(dir).map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs })).sort((a, b) => b.t - a.t).slice(KEEP_LOWERED);
-      for (const { f } of old) rmSync(join(dir, f), { force: true });
+      prune('lowered', `${key}.json`);
     } catch {
       // a read-only cache only costs speed
     }

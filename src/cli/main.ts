@@ -23,6 +23,7 @@ export const commandLoaders: Record<string, () => Promise<Command>> = {
   compress: async () => (await import('./compress.ts')).compressCommand,
   bitstream: async () => (await import('./bitstream.ts')).bitstreamCommand,
   hil: async () => (await import('./hil.ts')).hilCommand,
+  cache: async () => (await import('./cache.ts')).cacheCommand,
 };
 
 /** Every command, in help order. */

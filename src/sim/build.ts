@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { fail } from '../diag/index.ts';
 import { cacheRoot } from '../util/cache-root.ts';
+import { prune, touch } from '../util/lru.ts';
 import { readManifest } from './manifest.ts';
 import { findTool, requireTool, toolVersion } from '../tools/index.ts';
 import { kilnRoot } from '../tools/root.ts';
@@ -76,6 +77,7 @@ export async function buildSim(outDir: string, opts: BuildOptions = {}): Promise
   const dir = join(cacheRoot(), 'verilator', key);
   const binary = join(dir, 'tb');
   if (existsSync(binary)) {
+    touch(dir); // most recently used: the last to go when the cache is over its size (src/util/lru.ts)
     opts.onProgress?.({ phase: 'build', message: 'Verilator build cached' });
     return { binary, cached: true, seconds: (performance.now() - started) / 1000, key };
   }
@@ -116,6 +118,7 @@ export async function buildSim(outDir: string, opts: BuildOptions = {}): Promise
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+  prune('verilator', key);
   opts.onProgress?.({ phase: 'build', message: 'Verilator build done' });
   return { binary, cached: false, seconds: (performance.now() - started) / 1000, key };
 }

@@ -3,13 +3,13 @@
 // when missing). Results are cached by content hash (sources + parameters + tool version) in
 // .cache/synth/, so a calibration sweep or a repeated `kiln synth` does not re-run Yosys.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { fail } from '../diag/index.ts';
-import { kilnRoot } from '../tools/root.ts';
 import { requireTool, toolVersion } from '../tools/index.ts';
+import { cacheDirOf, prune, touch } from '../util/lru.ts';
 
 import type { Family, Resources } from '../estimate/units.ts';
 
@@ -47,7 +47,7 @@ export function cellsToResources(cells: Record<string, number>, family: Family):
 }
 
 function cacheDir(): string {
-  const d = join(process.env.KILN_CACHE ?? join(kilnRoot, '.cache'), 'synth');
+  const d = cacheDirOf('synth');
   mkdirSync(d, { recursive: true });
   return d;
 }
@@ -77,7 +77,10 @@ export async function synthesize(dir: string, files: string[], top: string, fami
   const version = await toolVersion(yosys);
   const key = createHash('sha256').update(JSON.stringify({ v: 2, version, top, family, fmax: !!opts.fmax, src: readSources(dir, files) })).digest('hex');
   const cached = join(cacheDir(), `${key}.json`);
-  if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as SynthResult;
+  if (existsSync(cached)) {
+    touch(cached);
+    return JSON.parse(readFileSync(cached, 'utf8')) as SynthResult;
+  }
 
   const t0 = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'kiln-synth-'));
@@ -101,7 +104,9 @@ export async function synthesize(dir: string, files: string[], top: string, fami
     const result: SynthResult = { family, top, resources: cellsToResources(cells, family), cells, seconds: 0 };
     if (family === 'ice40' && opts.fmax) Object.assign(result, await nextpnrFmax(netlist, work));
     result.seconds = Math.round((Date.now() - t0) / 100) / 10;
-    writeFileSync(cached, JSON.stringify(result));
+    writeFileSync(`${cached}.${process.pid}.tmp`, JSON.stringify(result));
+    renameSync(`${cached}.${process.pid}.tmp`, cached);
+    prune('synth', `${key}.json`);
     return result;
   } finally {
     rmSync(work, { recursive: true, force: true });
