@@ -24,6 +24,7 @@ export const commandLoaders: Record<string, () => Promise<Command>> = {
   bitstream: async () => (await import('./bitstream.ts')).bitstreamCommand,
   hil: async () => (await import('./hil.ts')).hilCommand,
   cache: async () => (await import('./cache.ts')).cacheCommand,
+  worker: async () => (await import('./worker.ts')).workerCommand,
 };
 
 /** Every command, in help order. */

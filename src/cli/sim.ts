@@ -11,6 +11,7 @@ import { makeTensor, numel, type Tensor } from '../ir/tensor.ts';
 import { applyOutputAffine, quantizeInput } from '../lower/host.ts';
 import { simulateAndCompare, type Mismatch } from '../sim/check.ts';
 import { readManifest } from '../sim/manifest.ts';
+import type { QueueClient } from '../sim/queue.ts';
 import { defaultJobs, simulate, type SimProgress } from '../sim/simulate.ts';
 import { readTensorFile, writeTensorFile } from './exec.ts';
 import { progressBar } from './progress.ts';
@@ -24,6 +25,9 @@ export interface SimulationOptions {
   onProgress?: (p: SimProgress) => void;
   /** Simulator processes to shard the inferences over (default 1; the CLI defaults to the cores). */
   jobs?: number;
+  /** Run the shards as jobs on this queue, `shardSize` vectors per job (default 25). */
+  queue?: QueueClient;
+  shardSize?: number;
 }
 
 export interface SimulationSummary {
@@ -43,6 +47,8 @@ export interface SimulationSummary {
   accuracy?: { correct: number; total: number; rate: number };
   backpressure: number;
   build: { cached: boolean; seconds: number };
+  /** With a queue: jobs run, and how many ran again because their worker was lost. */
+  queue?: { url: string; jobs: number; retried: number };
   simSeconds: number;
   referenceSeconds: number;
   /** Output codes and floats per inference. */
@@ -84,11 +90,12 @@ export async function runSimulation(dir: string, x: Tensor, opts: SimulationOpti
   const per = numel(inStream.shape);
   const inputs = inferenceRows(x, per, 'the input file').map((row) => quantizeInput(df.inputQuant[0], row));
   const backpressure = opts.backpressure ?? 0;
+  const jobs = opts.queue ? Math.ceil(inputs.length / (opts.shardSize ?? 25)) : opts.jobs;
   const check = await simulateAndCompare(dir, df, inputs, {
-    backpressure, gaps: opts.gaps, seed: opts.seed, onProgress: opts.onProgress, jobs: opts.jobs,
+    backpressure, gaps: opts.gaps, seed: opts.seed, onProgress: opts.onProgress, jobs, queue: opts.queue,
   });
   // Cycle statistics are only meaningful without stalls: rerun (same binary) when back-pressure was on.
-  const stats = backpressure > 0 || (opts.gaps ?? 0) > 0 ? (await simulate(dir, inputs, { outputElements: numel(outStream.shape), jobs: opts.jobs })).stats : check.stats;
+  const stats = backpressure > 0 || (opts.gaps ?? 0) > 0 ? (await simulate(dir, inputs, { outputElements: numel(outStream.shape), jobs, queue: opts.queue })).stats : check.stats;
   const clockMhz = opts.clockMhz ?? 200;
   const ii = Number.isFinite(stats.cyclesPerInference) ? stats.cyclesPerInference : manifest.estimate.cyclesPerInference;
   const floats = check.outputs.map((codes) => applyOutputAffine(df.outputAffine[0], codes));
@@ -111,6 +118,7 @@ export async function runSimulation(dir: string, x: Tensor, opts: SimulationOpti
     accuracy,
     backpressure,
     build: { cached: check.build.cached, seconds: check.build.seconds },
+    ...(opts.queue ? { queue: { url: opts.queue.url, jobs: jobs!, retried: opts.queue.retried } } : {}),
     simSeconds: check.runSeconds,
     referenceSeconds: check.referenceSeconds,
     codes: check.outputs,
@@ -132,6 +140,7 @@ export function formatSummary(s: SimulationSummary): string {
     `  throughput:            ${fmt(s.fps)} inferences/s at ${s.clockMhz} MHz`,
   ];
   if (s.accuracy) lines.push(`  accuracy:              ${fmt(100 * s.accuracy.rate, 2)} % (${s.accuracy.correct}/${s.accuracy.total})`);
+  if (s.queue) lines.push(`  queue:                 ${s.queue.jobs} jobs on ${s.queue.url}${s.queue.retried ? `, ${s.queue.retried} run again after their worker was lost` : ''}`);
   lines.push(`  Verilator build ${s.build.cached ? 'cached' : `${fmt(s.build.seconds, 1)} s`}, simulation ${fmt(s.simSeconds, 2)} s, reference ${fmt(s.referenceSeconds, 2)} s`);
   return lines.join('\n') + '\n';
 }
@@ -158,6 +167,9 @@ interface SimArgs {
   seed: number;
   labels?: string;
   jobs?: number;
+  redis?: string;
+  'shard-size': number;
+  'job-timeout': number;
 }
 
 export const simCommand: CommandModule<object, SimArgs> = {
@@ -172,23 +184,31 @@ export const simCommand: CommandModule<object, SimArgs> = {
     .option('backpressure', { type: 'number', default: 0, describe: 'probability that the output is not ready in a cycle (0 ≤ p < 1)' })
     .option('seed', { type: 'number', default: 1, describe: 'seed for the back-pressure pattern' })
     .option('labels', { type: 'string', describe: 'labels (.npy) to report accuracy (argmax of the outputs)' })
-    .option('jobs', { type: 'number', describe: 'simulator processes to shard the inferences over (default: the cores)' }),
+    .option('jobs', { type: 'number', describe: 'simulator processes to shard the inferences over (default: the cores)' })
+    .option('redis', { type: 'string', describe: "run the shards as jobs on the BullMQ queue at redis://host:port ('kiln worker's take them)" })
+    .option('shard-size', { type: 'number', default: 25, describe: 'with --redis: vectors per job' })
+    .option('job-timeout', { type: 'number', default: 3600, describe: 'with --redis: seconds a job may take before KLN3008' }),
   handler: async (args) => {
     if (!(args.backpressure >= 0 && args.backpressure < 1)) fail('BadArgument', `--backpressure must be in [0, 1), not ${args.backpressure}`);
     if (!(args['clock-mhz'] > 0)) fail('BadArgument', `--clock-mhz must be positive, not ${args['clock-mhz']}`);
     if (!Number.isInteger(args.seed) || args.seed < 0) fail('BadArgument', `--seed must be a non-negative integer, not ${args.seed}`);
     const jobs = args.jobs ?? defaultJobs();
     if (!Number.isInteger(jobs) || jobs < 1) fail('BadArgument', `--jobs must be a positive integer, not ${args.jobs}`);
+    if (!Number.isInteger(args['shard-size']) || args['shard-size'] < 1) fail('BadArgument', `--shard-size must be a positive integer, not ${args['shard-size']}`);
+    if (!(args['job-timeout'] > 0)) fail('BadArgument', `--job-timeout must be positive, not ${args['job-timeout']}`);
     const x = readTensorFile(args.in);
     const labels = args.labels !== undefined ? readTensorFile(args.labels) : undefined;
+    const queue = args.redis !== undefined ? new (await import('../sim/queue.ts')).QueueClient(args.redis, { jobTimeoutSeconds: args['job-timeout'] }) : undefined;
+
     const bar = progressBar(process.stderr, !args.json || process.stderr.isTTY === true);
     let summary: SimulationSummary;
     try {
       summary = await runSimulation(args.dir, x, {
-        clockMhz: args['clock-mhz'], backpressure: args.backpressure, seed: args.seed, labels, jobs, onProgress: (p) => bar.update(p),
+        clockMhz: args['clock-mhz'], backpressure: args.backpressure, seed: args.seed, labels, jobs, queue, shardSize: args['shard-size'], onProgress: (p) => bar.update(p),
       });
     } finally {
       bar.finish();
+      await queue?.close();
     }
     const codesPath = args.out !== undefined ? writeOutputs(args.out, summary) : undefined;
     if (args.json) {

@@ -35,6 +35,8 @@ export const Code = {
   TimingFailed: 'KLN3004',
   DeviceNoResponse: 'KLN3005',
   DeviceDisconnected: 'KLN3006',
+  QueueUnavailable: 'KLN3007',
+  JobTimeout: 'KLN3008',
 } as const;
 export type CodeName = keyof typeof Code;
 

@@ -5,10 +5,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { fail, KilnError } from '../diag/index.ts';
+import { fail } from '../diag/index.ts';
 import { allows, parseQType, qtypeName } from '../ir/datatype.ts';
 import { buildSim, type BuildOptions, type BuildResult } from './build.ts';
 import { readManifest, type Manifest } from './manifest.ts';
+import type { QueueClient, SimJobData } from './queue.ts';
+import { mergeShards, nameShardError, runLimited, shardName, shardRanges, shardResult, warmupInferences, type ShardResult, type ShardRun } from './shard.ts';
 import { decodeOutputBeats, encodeStimulus, parseResponse, type Response } from './stimulus.ts';
 
 export interface SimProgress {
@@ -38,6 +40,11 @@ export interface SimOptions {
    * `jobs: 1` (without back-pressure and gaps, whose random patterns depend on the shard).
    */
   jobs?: number;
+  /**
+   * Run the shards as jobs on this queue (`kiln worker`s take them) instead of local processes; then
+   * `jobs` is the number of shards, all enqueued at once.
+   */
+  queue?: QueueClient;
 }
 
 export interface SimStats {
@@ -102,13 +109,6 @@ function deadlockMessage(resp: Response, m: Manifest, expected: number): string 
     ` (design ${m.model})`;
 }
 
-/** One harness run: output codes and cycle statistics of `inputs`, on an already built binary. */
-export interface ShardRun {
-  outputs: number[][];
-  stats: SimStats;
-  runSeconds: number;
-}
-
 /** Runs the built simulator `binary` of the design in outDir on `inputs`; `onDone` gets inferences finished. */
 export async function runHarness(outDir: string, m: Manifest, binary: string, inputs: number[][], opts: SimOptions, onDone?: (done: number) => void): Promise<ShardRun> {
   const total = inputs.length;
@@ -155,102 +155,6 @@ export async function runHarness(outDir: string, m: Manifest, binary: string, in
   }
 }
 
-/** Inferences a shard replays before its range: enough for the pipeline (latency / II) plus two. */
-export function warmupInferences(m: Manifest): number {
-  const { cyclesPerInference: ii, firstOutputLatency: lat } = m.estimate ?? { cyclesPerInference: 0, firstOutputLatency: 0 };
-  return (ii > 0 ? Math.ceil(lat / ii) : 1) + 2;
-}
-
-/** Contiguous ranges [start, end) splitting `total` inferences into at most `jobs` shards. */
-export function shardRanges(total: number, jobs: number): [number, number][] {
-  const n = Math.max(1, Math.min(jobs, total));
-  return Array.from({ length: n }, (_, k) => [Math.floor((k * total) / n), Math.floor(((k + 1) * total) / n)] as [number, number]);
-}
-
-/** One shard's result: outputs of its own range, and the intervals ending at each of its inferences. */
-export interface ShardResult {
-  range: [number, number];
-  outputs: number[][];
-  /** intervals[i]: completion of inference range[0]+i minus that of the one before (shard 0: from i = 1). */
-  intervals: number[];
-  firstOutputLatency: number;
-  /** Cycles of the run after the last inference's completion (the merged `cycles` uses the last shard's). */
-  tail: number;
-  /** Completion cycle of the shard's first inference (warm-up included); undefined when none finished. */
-  firstCompletion?: number;
-  /** The interval ending at the last warm-up inference (undefined with fewer than two warm-up inferences). */
-  lastWarmInterval?: number;
-  runSeconds: number;
-}
-
-/** A shard's result from its harness run with `warm` warm-up inferences in front. */
-export function shardResult(range: [number, number], warm: number, r: ShardRun): ShardResult {
-  const c = r.stats.completion;
-  return {
-    range,
-    outputs: r.outputs.slice(warm),
-    intervals: r.stats.intervals.slice(Math.max(0, warm - 1)),
-    firstOutputLatency: r.stats.firstOutputLatency,
-    tail: r.stats.cycles - (c.at(-1) ?? 0),
-    firstCompletion: c[0],
-    lastWarmInterval: warm >= 2 ? r.stats.intervals[warm - 2] : undefined,
-    runSeconds: r.runSeconds,
-  };
-}
-
-/** Merges shard results (in range order, covering 0..N) into the one-process outputs and statistics. */
-export function mergeShards(shards: ShardResult[]): ShardRun {
-  const outputs = shards.flatMap((s) => s.outputs);
-  const intervals = shards.flatMap((s) => s.intervals);
-  const first = shards[0].firstCompletion;
-  const completion = first === undefined ? [] : [first];
-  for (const d of intervals) completion.push(completion[completion.length - 1] + d);
-  const sum = intervals.reduce((a, b) => a + b, 0);
-  return {
-    outputs,
-    stats: {
-      inferences: completion.length,
-      cycles: (completion.at(-1) ?? 0) + shards[shards.length - 1].tail,
-      firstOutputLatency: shards[0].firstOutputLatency,
-      completion,
-      intervals,
-      cyclesPerInference: intervals.length ? sum / intervals.length : NaN,
-    },
-    runSeconds: Math.max(...shards.map((s) => s.runSeconds)),
-  };
-}
-
-/** Describes a shard for error messages: 'shard 2/4 (vectors 50–99)'. */
-export function shardName(k: number, n: number, [a, b]: [number, number]): string {
-  return `shard ${k + 1}/${n} (vectors ${a}–${b - 1})`;
-}
-
-/** Re-throws a shard's error with the shard and its vector range in front of the message (same code). */
-export function nameShardError(e: unknown, what: string): never {
-  if (e instanceof KilnError) throw new KilnError(e.diagnostics.map((d, i) => (i === 0 ? { ...d, message: `${what}: ${d.message}` } : d)));
-  throw e;
-}
-
-/** Runs `tasks` with at most `limit` in flight; rejects with the first failure after the running ones end. */
-export async function runLimited<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length);
-  let next = 0;
-  let failure: { e: unknown } | undefined;
-  const lane = async () => {
-    while (!failure && next < tasks.length) {
-      const i = next++;
-      try {
-        results[i] = await tasks[i]();
-      } catch (e) {
-        failure ??= { e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, lane));
-  if (failure) throw failure.e;
-  return results;
-}
-
 /** The default number of simulator processes: the machine's cores. */
 export const defaultJobs = (): number => availableParallelism();
 
@@ -258,10 +162,12 @@ export const defaultJobs = (): number => availableParallelism();
 export async function simulate(outDir: string, inputs: number[][], opts: SimOptions = {}): Promise<SimResult> {
   const m = readManifest(outDir);
   checkInputs(m, inputs);
-  const build = await buildSim(outDir, {
-    ...opts.build,
-    onProgress: (p) => opts.onProgress?.({ phase: 'build', message: p.message }),
-  });
+  const queue = opts.queue;
+  // Through a queue the workers build (or reuse) the binary; the result names the design's hash.
+  const build: BuildResult = queue
+    ? { binary: '', cached: true, seconds: 0, key: await queue.uploadDesign(outDir) }
+    : await buildSim(outDir, { ...opts.build, onProgress: (p) => opts.onProgress?.({ phase: 'build', message: p.message }) });
+  const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
   const total = inputs.length;
   const jobs = opts.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) fail('BadArgument', `jobs must be a positive integer, not ${jobs}`);
@@ -277,12 +183,20 @@ export async function simulate(outDir: string, inputs: number[][], opts: SimOpti
   const runShard = async (k: number, warm: number): Promise<ShardResult> => {
     const [a, b] = ranges[k];
     try {
+      if (queue) {
+        const data: SimJobData = {
+          kind: 'sim', design: build.key, range: [a, b], warm, inputs: inputs.slice(a - warm, b),
+          opts: { backpressure: opts.backpressure, gaps: opts.gaps, seed: opts.seed, watchdogCycles: opts.watchdogCycles, outputElements: opts.outputElements },
+        };
+        const onDone = report(k, 0);
+        return await queue.run<ShardResult>(`sim-${build.key.slice(0, 16)}-${runId}-${k}-w${warm}`, data, `vectors ${a}–${b - 1}`, onDone);
+      }
       return shardResult([a, b], warm, await runHarness(outDir, m, build.binary, inputs.slice(a - warm, b), opts, report(k, warm)));
     } catch (e) {
       return ranges.length > 1 ? nameShardError(e, shardName(k, ranges.length, [a, b])) : Promise.reject(e);
     }
   };
-  const shards = await runLimited(ranges.map(([a], k) => () => runShard(k, Math.min(a, warmup))), jobs);
+  const shards = await runLimited(ranges.map(([a], k) => () => runShard(k, Math.min(a, warmup))), queue ? ranges.length : jobs);
   // The warm-up converged when its last interval equals the one the previous shard measured there;
   // otherwise (a pipeline deeper than the estimate says) replay more of the prefix.
   for (let k = 1; k < shards.length; k++) {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/diag/index.ts';
-import { shardRanges, simulate } from '../../src/sim/simulate.ts';
+import { shardRanges } from '../../src/sim/shard.ts';
+import { simulate } from '../../src/sim/simulate.ts';
 import { ROOT, kiln as runKiln, tempDirsRemovedAfterAll } from '../unit/cli-helpers.ts';
 
 const tempDir = tempDirsRemovedAfterAll();
