@@ -2,6 +2,7 @@
 // post-training compression (src/compress) and a report of what it bought and cost. The output
 // file is written only when everything succeeded (temp file, then rename).
 import { renameSync, writeFileSync } from 'node:fs';
+import { checkOutputPath } from '../io/output-path.ts';
 import { basename } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { compress, encodeModel, importModel } from '../api/index.ts';
@@ -112,6 +113,9 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
     .option('device', { type: 'string', default: BUDGET_DEVICE, describe: 'device budget for II and Sr (fastest folding that fits; src/estimate/devices)' }) as unknown as Argv<CompressArgs>,
   handler: (a) => {
     const recipe = recipeFromArgs(a);
+    checkOutputPath(a.out, 'file', '--out file');
+    if (a.json) checkOutputPath(a.json, 'file', '--json file');
+    if (a.reportHtml) checkOutputPath(a.reportHtml, 'file', '--report-html file');
     loadDevice(a.device); // KLN2004 before any work
     const g = importModel(a.model);
     const calibration = a.calib ? splitSamples(g, readTensorFile(a.calib), `calibration file '${a.calib}'`).slice(0, a.calibCount) : undefined;

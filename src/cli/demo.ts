@@ -2,6 +2,7 @@
 // MNIST test digits in Verilator, and print accuracy, mismatches vs the reference, cycles per
 // inference, latency and throughput.
 import { join } from 'node:path';
+import { checkOutputPath } from '../io/output-path.ts';
 import type { CommandModule } from 'yargs';
 import { readTensorFile } from './exec.ts';
 import { compileModel, designSummary } from './compile.ts';
@@ -23,6 +24,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     .option('out', { alias: 'o', type: 'string', default: 'out/demo', describe: 'output directory (replaced)' })
     .option('clock-mhz', { type: 'number', default: 200, describe: 'clock for throughput and latency' }),
   handler: async (args) => {
+    checkOutputPath(args.out, 'directory'); // before the banner: an error stays one line
     const model = join(example, 'model.onnx');
     process.stdout.write(`kiln demo: ${model}\n  (FINN TFC 784-64-64-64-10, 1-bit weights and activations; see examples/README.md)\n\n`);
     const t0 = performance.now();

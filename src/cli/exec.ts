@@ -1,5 +1,5 @@
 // kiln exec <model> --in x.npy … --out y.npy …: run the ONNX-level reference executor.
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { fail } from '../diag/index.ts';
@@ -8,6 +8,7 @@ import { runtimeInputs, type Graph, type ValueInfo } from '../ir/graph.ts';
 import { printType } from '../ir/print.ts';
 import { makeTensor, numel, type Tensor } from '../ir/tensor.ts';
 import { decodeNpy, encodeNpy } from '../io/npy.ts';
+import { checkOutputPath } from '../io/output-path.ts';
 import { importModel } from '../onnx/import.ts';
 import { decodeTensorFile, encodeTensorFile } from '../onnx/tensor.ts';
 
@@ -19,6 +20,7 @@ interface ExecArgs {
 
 export function readTensorFile(path: string): Tensor {
   if (!existsSync(path)) fail('FileNotFound', `input file '${path}' does not exist`);
+  if (statSync(path).isDirectory()) fail('BadInputFile', `input file '${path}' is a directory, not a .npy or .pb file`);
   const ext = extname(path).toLowerCase();
   const bytes = readFileSync(path);
   if (ext === '.npy') return decodeNpy(bytes, `'${path}'`);
@@ -26,11 +28,16 @@ export function readTensorFile(path: string): Tensor {
   fail('BadInputFile', `input file '${path}' must be .npy or .pb (an ONNX TensorProto), not '${ext || basename(path)}'`);
 }
 
-export function writeTensorFile(path: string, t: Tensor): void {
+/** A tensor output path's checks (extension, then the output-path guard), run before any work. */
+export function checkTensorOutPath(path: string): void {
   const ext = extname(path).toLowerCase();
-  if (ext === '.npy') writeFileSync(path, encodeNpy(t));
-  else if (ext === '.pb') writeFileSync(path, encodeTensorFile(t));
-  else fail('BadArgument', `output file '${path}' must end in .npy or .pb, not '${ext || basename(path)}'`);
+  if (ext !== '.npy' && ext !== '.pb') fail('BadArgument', `output file '${path}' must end in .npy or .pb, not '${ext || basename(path)}'`);
+  checkOutputPath(path, 'file', 'output file');
+}
+
+export function writeTensorFile(path: string, t: Tensor): void {
+  checkTensorOutPath(path);
+  writeFileSync(path, extname(path).toLowerCase() === '.npy' ? encodeNpy(t) : encodeTensorFile(t));
 }
 
 /**
@@ -119,6 +126,7 @@ export const execCommand: CommandModule<object, ExecArgs> = {
     // tidy-exact: no rewrite that changes float rounding, so results match ONNX semantics exactly.
     const g = importModel(a.model, { pipeline: 'tidy-exact' });
     const paths = a.out?.length ? outputPaths(a.out, g.outputs.length) : undefined;
+    paths?.forEach(checkTensorOutPath);
     const results = execGraph(g, a.in);
     const outs = g.outputs.map((o) => results.get(o.name)!);
     if (!paths) {

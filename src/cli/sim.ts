@@ -13,7 +13,7 @@ import { simulateAndCompare, type Mismatch } from '../sim/check.ts';
 import { readManifest } from '../sim/manifest.ts';
 import type { QueueClient } from '../sim/queue.ts';
 import { defaultJobs, simulate, type SimProgress } from '../sim/simulate.ts';
-import { readTensorFile, writeTensorFile } from './exec.ts';
+import { checkTensorOutPath, readTensorFile, writeTensorFile } from './exec.ts';
 import { progressBar } from './progress.ts';
 
 export interface SimulationOptions {
@@ -146,11 +146,16 @@ export function formatSummary(s: SimulationSummary): string {
 }
 
 /** Writes the float outputs to `path` and the integer codes next to it (`<name>.codes.npy`). */
+/** Where `--out y.npy` puts the output codes: y.codes.npy. */
+function codesPathOf(path: string): string {
+  return path.replace(/(\.npy|\.pb)?$/i, (ext) => `.codes${ext || '.npy'}`);
+}
+
 export function writeOutputs(path: string, s: SimulationSummary): string {
   const n = s.inferences;
   const m = s.outputElements;
   writeTensorFile(path, makeTensor('float32', [n, m], Float64Array.from(s.floats.flat())));
-  const codesPath = path.replace(/(\.npy|\.pb)?$/i, (ext) => `.codes${ext || '.npy'}`);
+  const codesPath = codesPathOf(path);
   const flat = s.codes.flat();
   const fitsInt32 = flat.every((v) => v >= -(2 ** 31) && v < 2 ** 31);
   writeTensorFile(codesPath, makeTensor(fitsInt32 ? 'int32' : 'int64', [n, m], Float64Array.from(flat)));
@@ -196,6 +201,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
     if (!Number.isInteger(jobs) || jobs < 1) fail('BadArgument', `--jobs must be a positive integer, not ${args.jobs}`);
     if (!Number.isInteger(args['shard-size']) || args['shard-size'] < 1) fail('BadArgument', `--shard-size must be a positive integer, not ${args['shard-size']}`);
     if (!(args['job-timeout'] > 0)) fail('BadArgument', `--job-timeout must be positive, not ${args['job-timeout']}`);
+    if (args.out !== undefined) [args.out, codesPathOf(args.out)].forEach(checkTensorOutPath); // before the simulation
     const x = readTensorFile(args.in);
     const labels = args.labels !== undefined ? readTensorFile(args.labels) : undefined;
     const queue = args.redis !== undefined ? new (await import('../sim/queue.ts')).QueueClient(args.redis, { jobTimeoutSeconds: args['job-timeout'] }) : undefined;

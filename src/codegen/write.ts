@@ -4,11 +4,14 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fail } from '../diag/index.ts';
+import { checkOutputPath } from '../io/output-path.ts';
 
 /** Files by path relative to the directory. */
 export type FileSet = Map<string, string>;
 
+/** The output-path guard (src/io/output-path.ts), then: an existing directory is replaced only with force. */
 export function checkOutputDir(outDir: string, force: boolean): void {
+  checkOutputPath(outDir, 'directory');
   if (existsSync(outDir) && !force) fail('OutputExists', `output directory '${outDir}' already exists (use --force to replace it)`);
 }
 

@@ -24,6 +24,7 @@ export const Code = {
   BadIrText: 'KLN1013',
   BadArgument: 'KLN1014',
   OutputExists: 'KLN1015',
+  BadOutputPath: 'KLN1016',
   CannotLower: 'KLN2001',
   BadFolding: 'KLN2002',
   FoldInfeasible: 'KLN2003',
