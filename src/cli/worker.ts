@@ -8,7 +8,7 @@ interface WorkerArgs { redis: string; concurrency: number; 'lock-ms': number }
 
 export const workerCommand: CommandModule<object, WorkerArgs> = {
   command: 'worker',
-  describe: "Take 'kiln sim --redis' / 'kiln synth --redis' jobs from a BullMQ queue on Redis",
+  describe: "Take 'kiln sim --redis' jobs (and synth jobs) from a BullMQ queue on Redis",
   builder: (y) => y
     .option('redis', { type: 'string', demandOption: true, describe: 'the queue: redis://host:port[/db]' })
     .option('concurrency', { type: 'number', default: 1, describe: 'jobs run at once (one simulator process each)' })
