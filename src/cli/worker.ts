@@ -1,8 +1,8 @@
 // kiln worker --redis redis://host:port [--concurrency N]: takes simulation and synthesis jobs from the
-// BullMQ queue 'kiln' until SIGINT/SIGTERM (src/sim/worker.ts). Logs each job on stderr.
+// BullMQ queue 'kiln' until SIGINT/SIGTERM (src/flow/worker.ts). Logs each job on stderr.
 import type { CommandModule } from 'yargs';
 import { fail } from '../diag/index.ts';
-import { startWorker } from '../sim/worker.ts';
+import { startWorker } from '../flow/worker.ts';
 
 interface WorkerArgs { redis: string; concurrency: number; 'lock-ms': number }
 

@@ -1,5 +1,5 @@
 // kiln's job queue on an existing engine: BullMQ on Redis. `kiln sim --redis` and `kiln synth --redis`
-// put jobs on the queue 'kiln'; `kiln worker` (src/sim/worker.ts) takes them. Designs travel
+// put jobs on the queue 'kiln'; `kiln worker` (src/flow/worker.ts) takes them. Designs travel
 // content-addressed: the producer stores a design directory's files once under `kiln:design:<sha256>`,
 // a worker fetches them into its cache by that hash (and buildSim reuses the Verilator binary built for
 // the same content). A job whose worker dies is moved back to the queue by BullMQ's stalled-job check

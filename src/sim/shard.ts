@@ -3,7 +3,7 @@
 // outputs and cycle statistics. Used by local shards (`kiln sim --jobs`) and queue jobs (`--redis`).
 import { KilnError } from '../diag/index.ts';
 import type { Manifest } from './manifest.ts';
-import type { SimStats } from './simulate.ts';
+import type { SimStats } from './stats.ts';
 
 /** One harness run: output codes and cycle statistics of `inputs`, on an already built binary. */
 export interface ShardRun {

@@ -47,19 +47,8 @@ export interface SimOptions {
   queue?: QueueClient;
 }
 
-export interface SimStats {
-  inferences: number;
-  /** Cycles the run took (from the first cycle after reset). */
-  cycles: number;
-  /** Cycles from the first input beat accepted to the first output beat. */
-  firstOutputLatency: number;
-  /** Cycle each inference's last output beat left. */
-  completion: number[];
-  /** Differences of consecutive completion times (inferences 2..N). */
-  intervals: number[];
-  /** Steady-state cycles per inference: mean of `intervals` (NaN with fewer than 2 inferences). */
-  cyclesPerInference: number;
-}
+import type { SimStats } from './stats.ts';
+export type { SimStats };
 
 export interface SimResult {
   outputs: number[][];

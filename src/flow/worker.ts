@@ -1,3 +1,4 @@
+// In flow/ because a worker drives two stages, simulation (sim/) and synthesis (synth/).
 // `kiln worker`: takes jobs from the BullMQ queue 'kiln' (src/sim/queue.ts). A design arrives as its
 // content hash; the worker fetches its files from Redis into `<cache>/designs/<hash>` once (checked
 // against the hash), builds or reuses the cached Verilator binary (buildSim's content cache) and runs
@@ -11,11 +12,11 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { fail, KilnError } from '../diag/index.ts';
 import { synthDesign } from '../synth/design.ts';
 import { cacheRoot } from '../util/cache-root.ts';
-import { buildSim } from './build.ts';
-import { readManifest } from './manifest.ts';
-import { designHash, designKey, QUEUE_NAME, type DesignStore, redisConnection, type JobData, type SimJobData, type SynthJobData } from './queue.ts';
-import { shardResult, type ShardResult } from './shard.ts';
-import { runHarness } from './simulate.ts';
+import { buildSim } from '../sim/build.ts';
+import { readManifest } from '../sim/manifest.ts';
+import { designHash, designKey, QUEUE_NAME, type DesignStore, redisConnection, type JobData, type SimJobData, type SynthJobData } from '../sim/queue.ts';
+import { shardResult, type ShardResult } from '../sim/shard.ts';
+import { runHarness } from '../sim/simulate.ts';
 
 export interface WorkerOptions {
   concurrency?: number;
