@@ -1,10 +1,11 @@
 // Runs `kiln inspect` (in process) over every model of the shared corpus and zoo and sorts them
 // into: supported, unsupported (exit 2 with KLN1003 diagnostics), refused (other KilnError), crash.
 // Usage: npx tsx bench/inspect-corpus.ts [root=../shared] [--json out.json]
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { KilnError } from '../src/diag/index.ts';
 import { inspectModel } from '../src/cli/inspect.ts';
+import { onnxFiles } from './models.ts';
 
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf('--json');
@@ -15,17 +16,7 @@ if (!existsSync(root)) {
   process.exit(0);
 }
 
-function models(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...models(p));
-    else if (e.endsWith('.onnx')) out.push(p);
-  }
-  return out.sort();
-}
-
-const files = [...models(join(root, 'corpus')), ...models(join(root, 'zoo'))];
+const files = [...onnxFiles(join(root, 'corpus')), ...onnxFiles(join(root, 'zoo'))];
 const rows: { model: string; status: string; ms: number; detail: string }[] = [];
 const unsupportedOps = new Map<string, number>();
 for (const f of files) {

@@ -4,7 +4,7 @@
 // simulation equal to the model's own output (the float ONNX executor on the same inputs).
 // Usage: npx tsx bench/lower-corpus.ts [root=../shared] [--no-sim] [--only <substring>] [--json out.json]
 // In `make bench` as the section 'lowering sweep'.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { compileModel } from '../src/cli/compile.ts';
@@ -17,6 +17,7 @@ import { applyOutputAffine, quantizeInput } from '../src/lower/host.ts';
 import { importModel } from '../src/onnx/import.ts';
 import { decodeTensorFile } from '../src/onnx/tensor.ts';
 import { simulateAndCompare } from '../src/sim/check.ts';
+import { onnxFiles } from './models.ts';
 import type { BenchContext, BenchSection } from './section.ts';
 
 /** Inferences simulated per model. */
@@ -35,17 +36,6 @@ export interface SweepRow {
   equalsOnnx?: boolean;
   maxErr?: number;
   reason: string;
-}
-
-function onnxFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...onnxFiles(p));
-    else if (e.endsWith('.onnx')) out.push(p);
-  }
-  return out.sort();
 }
 
 const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 160);

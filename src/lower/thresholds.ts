@@ -156,7 +156,6 @@ export function progressionStep(values: number[]): number | undefined {
   return values.every((v, i) => i === 0 || v - values[i - 1] === d) ? d : undefined;
 }
 
-
 export interface RequantFit {
   mul: number[];
   add: number[];

@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../src/io/npy.ts';
 import { ROOT, kiln as runKiln, tempDirsRemovedAfterAll } from '../unit/cli-helpers.ts';
+import { npyFloat32 } from '../helpers/npy.ts';
 
 const tempDir = tempDirsRemovedAfterAll();
 
@@ -26,20 +27,6 @@ function listFiles(dir: string): string[] {
   };
   walk(dir);
   return out.sort();
-}
-
-/** A .npy of float32 rows. */
-function npyFloat32(rows: number[][]): Buffer {
-  const n = rows.length;
-  const m = rows[0].length;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${n}, ${m}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const buf = Buffer.alloc(10 + header.length + 4 * n * m);
-  buf.set([0x93, ...Buffer.from('NUMPY'), 1, 0]);
-  buf.writeUInt16LE(header.length, 8);
-  buf.write(header, 10, 'latin1');
-  rows.flat().forEach((v, i) => buf.writeFloatLE(v, 10 + header.length + 4 * i));
-  return buf;
 }
 
 describe('kiln compile + kiln sim (CLI)', () => {

@@ -9,6 +9,7 @@ import { KilnError } from '../../src/diag/index.ts';
 import { shardRanges } from '../../src/sim/shard.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 import { ROOT, kiln as runKiln, tempDirsRemovedAfterAll } from '../unit/cli-helpers.ts';
+import { npyFloat32 } from '../helpers/npy.ts';
 
 const tempDir = tempDirsRemovedAfterAll();
 const fixtures = fileURLToPath(new URL('../fixtures/rtl/', import.meta.url));
@@ -18,20 +19,6 @@ const kiln = (args: string[]) => runKiln(args, ROOT, { timeoutMs: 300_000 });
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-/** A .npy of float32 rows. */
-function npyFloat32(rows: number[][]): Buffer {
-  const n = rows.length;
-  const m = rows[0].length;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${n}, ${m}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const buf = Buffer.alloc(10 + header.length + 4 * n * m);
-  buf.set([0x93, ...Buffer.from('NUMPY'), 1, 0]);
-  buf.writeUInt16LE(header.length, 8);
-  buf.write(header, 10, 'latin1');
-  rows.flat().forEach((v, i) => buf.writeFloatLE(v, 10 + header.length + 4 * i));
-  return buf;
 }
 
 describe('shardRanges', () => {

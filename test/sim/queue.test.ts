@@ -8,6 +8,7 @@ import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, kiln, tempDirsRemovedAfterAll } from '../unit/cli-helpers.ts';
+import { npyFloat32 } from '../helpers/npy.ts';
 
 const tempDir = tempDirsRemovedAfterAll();
 const bnn = join(ROOT, 'test/fixtures/corpus/hls4ml-example-models/bnn_model_fc_1layer.onnx');
@@ -69,20 +70,6 @@ async function redis(dir: string): Promise<{ url: string; child: ChildProcess }>
   const { child } = start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
   await until(() => accepts(port), 10_000, 'redis-server');
   return { url: `redis://127.0.0.1:${port}`, child };
-}
-
-/** A .npy of float32 rows. */
-function npyFloat32(rows: number[][]): Buffer {
-  const n = rows.length;
-  const m = rows[0].length;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${n}, ${m}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const buf = Buffer.alloc(10 + header.length + 4 * n * m);
-  buf.set([0x93, ...Buffer.from('NUMPY'), 1, 0]);
-  buf.writeUInt16LE(header.length, 8);
-  buf.write(header, 10, 'latin1');
-  rows.flat().forEach((v, i) => buf.writeFloatLE(v, 10 + header.length + 4 * i));
-  return buf;
 }
 
 describe('kiln sim --redis with kiln workers', () => {
