@@ -1,10 +1,47 @@
 // Multi-threshold activation (FINN Thresholding): per channel c = (element index mod channels),
 // y = outBias + outScale · #{ i : x ≥ T[c][i] } with T[c] ascending. PE elements per cycle.
+// Two forms of the same function: 'parallel' (hw/threshold/threshold.v: STEPS comparators per lane,
+// one register stage) and 'search' (hw/threshold/threshold_search.v: a pipelined binary search,
+// searchStages(steps) comparators per lane reading per-stage tables, searchStages + 1 register
+// stages). src/passes/fold.ts picks the cheaper unless the folding JSON names one ("impl").
 import { allows, bitWidth, qtypeName, range } from '../ir/datatype.ts';
-import { codeKind, defineLayer, dtype, elementwiseBuffering, int, mustDivide, packHex, packVector, signedBits, registerStage } from './define.ts';
+import { codeKind, defineLayer, dtype, elementwiseBuffering, int, mustDivide, oneOf, packHex, packVector, signedBits, registerStage } from './define.ts';
 
 /** Threshold tables bigger than this many bits become a ROM instead of a parameter. */
 export const ROM_ABOVE_BITS = 16384;
+
+export const THRESHOLD_IMPLS = ['parallel', 'search'] as const;
+export type ThresholdImpl = (typeof THRESHOLD_IMPLS)[number];
+
+/** Pipeline stages of the searching form: one per bit of the count n ∈ [0, steps]. */
+export const searchStages = (steps: number): number => Math.max(1, Math.ceil(Math.log2(steps + 1)));
+
+/** Register stages from input to output: the parallel form's one, the search's stages and output register. */
+const delayOf = (a: { impl: ThresholdImpl; steps: number }): number => (a.impl === 'search' ? searchStages(a.steps) + 1 : 1);
+
+/** The thresholds as the RTL compares them: outside the input range they act like its ends (lo, hi + 1). */
+export function clampedThresholds(inType: Parameters<typeof range>[0], thresholds: readonly number[]): { t: number[]; tw: number; lo: number; hi: number } {
+  const [xlo, xhi] = range(inType);
+  const t = thresholds.map((v) => Math.min(Math.max(v, xlo), xhi + 1));
+  return { t, tw: signedBits(Math.min(...t, xlo), Math.max(...t, xhi + 1)), lo: xlo, hi: xhi };
+}
+
+/**
+ * The search form's table of stage k for one lane: word g·2^k + j = threshold (2j+1)·2^(S−1−k) − 1
+ * of channel `channelOf(g)` (steps and beyond: hi + 1, never passed).
+ */
+export function searchTable(t: readonly number[], steps: number, groups: number, k: number, never: number, channelOf: (g: number) => number): number[] {
+  const stages = searchStages(steps);
+  const words: number[] = [];
+  for (let g = 0; g < groups; g++) {
+    const c = channelOf(g);
+    for (let j = 0; j < 2 ** k; j++) {
+      const i = (2 * j + 1) * 2 ** (stages - 1 - k) - 1;
+      words.push(i < steps ? t[c * steps + i] : never);
+    }
+  }
+  return words;
+}
 
 export default defineLayer({
   kind: 'Threshold',
@@ -17,6 +54,7 @@ export default defineLayer({
     outType: dtype(),
     outBias: int({ default: 0 }),
     outScale: int({ default: 1 }),
+    impl: oneOf(THRESHOLD_IMPLS, 'parallel'),
   },
   consts: (a) => ({ thresholds: a.channels * a.steps }),
   check: (a, { thresholds }) => {
@@ -32,7 +70,11 @@ export default defineLayer({
     }
     return undefined;
   },
-  checkFolding: (a) => mustDivide('pe', a.elems, a.pe) ?? (a.channels > 1 ? mustDivide('pe', a.channels, a.pe) : undefined),
+  checkFolding: (a) =>
+    mustDivide('pe', a.elems, a.pe) ??
+    (a.channels > 1 ? mustDivide('pe', a.channels, a.pe) : undefined) ??
+    // The search form's table files are numbered by lane in 3 digits (threshold_search.v).
+    (a.impl === 'search' && a.channels > 1 && a.pe > 1000 ? `pe of the search form must be at most 1000, not ${a.pe}` : undefined),
   streams: (a) => ({
     in: [{ qtype: a.inType, elems: a.elems, fold: a.pe }],
     out: [{ qtype: a.outType, elems: a.elems, fold: a.pe }],
@@ -46,17 +88,42 @@ export default defineLayer({
     }),
   ],
   cycles: (a) => a.elems / a.pe,
-  timing: (_a, first, last) => [first + 1, last + 1], // one register stage
-  schedule: (_a, [arrivals]) => ({ out: [registerStage(arrivals)] }),
-  buffering: elementwiseBuffering,
+  timing: (a, first, last) => [first + delayOf(a), last + delayOf(a)],
+  schedule: (a, [arrivals]) => ({ out: [registerStage(arrivals, delayOf(a))] }),
+  // The search pipeline holds a beat per register stage.
+  buffering: { ...elementwiseBuffering, ahead: (a, _port, inFold) => (delayOf(a) + 1) * inFold },
   rtl: {
     module: 'threshold',
     files: ['common/out_reg.v', 'threshold/threshold.v'],
+    variant: (a) => (a.impl === 'search' ? { module: 'threshold_search', files: ['common/out_reg.v', 'threshold/threshold_search.v'] } : undefined),
     params: (a, { thresholds }, ctx) => {
-      const [xlo, xhi] = range(a.inType);
       // Thresholds outside the input range behave like the range's ends ±1: clamp them so TW stays small.
-      const t = thresholds.map((v) => Math.min(Math.max(v, xlo), xhi + 1));
-      const tw = signedBits(Math.min(...t, xlo), Math.max(...t, xhi + 1));
+      const { t, tw, hi: xhi } = clampedThresholds(a.inType, thresholds);
+      const out = { OUT_W: bitWidth(a.outType), OUT_KIND: codeKind(a.outType), OUT_BIAS: a.outBias, OUT_SCALE: a.outScale };
+      if (a.impl === 'search') {
+        const stages = searchStages(a.steps);
+        const groups = a.channels > 1 ? a.channels / a.pe : 1;
+        const lanes = a.channels > 1 ? a.pe : 1;
+        const suffix = (k: number, p: number) => `thresholds_s${String(k).padStart(2, '0')}_p${String(p).padStart(3, '0')}`;
+        let prefix = '';
+        for (let p = 0; p < lanes; p++) {
+          for (let k = 0; k < stages; k++) {
+            const words = searchTable(t, a.steps, groups, k, xhi + 1, (g) => (a.channels > 1 ? g * a.pe + p : 0));
+            const path = ctx.memFile(suffix(k, p), words.map((w) => packHex([w], tw)).join('\n') + '\n');
+            prefix = path.slice(0, path.length - `_${suffix(k, p).slice('thresholds_'.length)}.mem`.length);
+          }
+        }
+        return {
+          CHANNELS: a.channels,
+          PE: a.pe,
+          WI: bitWidth(a.inType),
+          IN_KIND: codeKind(a.inType),
+          TW: tw,
+          STAGES: stages,
+          TABLE_PREFIX: { verilog: `"${prefix}"` },
+          ...out,
+        };
+      }
       // Big tables go to a $readmemh ROM, one word per channel group (Verilator caps constants at 64 Kbit).
       const perWord = (a.channels > 1 ? a.pe : 1) * a.steps;
       const useRom = t.length * tw > ROM_ABOVE_BITS;
@@ -75,10 +142,7 @@ export default defineLayer({
         TW: tw,
         USE_ROM: useRom ? 1 : 0,
         ...('file' in table ? { THRESHOLD_FILE: { verilog: `"${table.file}"` } } : { THRESHOLDS: table }),
-        OUT_W: bitWidth(a.outType),
-        OUT_KIND: codeKind(a.outType),
-        OUT_BIAS: a.outBias,
-        OUT_SCALE: a.outScale,
+        ...out,
       };
     },
   },
