@@ -1,9 +1,9 @@
-// Fitting the LUT / FF / LC coefficients of src/estimate/cost/*.ts to the Yosys measurements:
+// Fitting the LUT / FF / LC coefficients of src/layers/cost/*.ts to the Yosys measurements:
 // non-negative weighted least squares per kind, family and resource, weights 1/y² so the fit
 // minimises relative (percentage) error — the MAPE the issue asks for. Features with a negative
 // coefficient are dropped (set to 0) and the fit repeated, so every coefficient stays physical.
 import { costTerms } from '../src/estimate/resources.ts';
-import { memFf4, memLut4, memLut6 } from '../src/estimate/cost/memory.ts';
+import { memFf4, memLut4, memLut6 } from '../src/layers/cost/memory.ts';
 import type { Layer } from '../src/ir/dataflow.ts';
 import type { Family, Resources } from '../src/estimate/units.ts';
 

@@ -6,7 +6,7 @@
 // docs/calibration.md (per kind and resource: MAPE, max error, leave-one-out MAPE; per case: estimate
 // vs Yosys).
 //   npx tsx bench/calibrate.ts [--family xc7|ice40|both] [--kinds MVU,Threshold] [--per-kind N] [--data file.json]
-//   npx tsx bench/calibrate.ts --fit            refit src/estimate/cost/coefficients.json (+ docs/calibration-loo.json)
+//   npx tsx bench/calibrate.ts --fit            refit src/layers/cost/coefficients.json (+ docs/calibration-loo.json)
 //   npx tsx bench/calibrate.ts --report-only    rewrite docs/calibration.md from the data file
 //   npx tsx bench/calibrate.ts --merge a.json,b.json   take parallel workers' measurements into the data file
 // Measuring options: --missing measures only cases with no measurement for the family yet (in the
@@ -85,11 +85,11 @@ if (merge) {
 }
 
 if (args.includes('--fit')) {
-  // Fit: write src/estimate/cost/coefficients.json and stop (the report runs in a fresh process, which
+  // Fit: write src/layers/cost/coefficients.json and stop (the report runs in a fresh process, which
   // imports the new coefficients).
   const samples = data.measurements.filter((m) => byLabel.has(m.label)).map((m) => ({ layer: byLabel.get(m.label)!.layer, family: m.family, measured: m.resources }));
   const { coefficients, loo } = fitAll(samples);
-  writeFileSync(join(kilnRoot, 'src', 'estimate', 'cost', 'coefficients.json'), JSON.stringify(coefficients, null, 2) + '\n');
+  writeFileSync(join(kilnRoot, 'src', 'layers', 'cost', 'coefficients.json'), JSON.stringify(coefficients, null, 2) + '\n');
   writeFileSync(looPath, JSON.stringify(loo, null, 2) + '\n');
   process.stdout.write(`fitted ${samples.length} samples\n`);
   process.exit(0);

@@ -4,7 +4,7 @@
 // sparse cycles are its nonzero groups plus its all-zero row folds (at least its input beats), so the
 // cycles fall in proportion to the all-zero groups. `scripts/sparse-cycles.ts` adds the simulation.
 import type { DataflowGraph } from '../ir/dataflow.ts';
-import { nonzeroGroups } from '../layers/mvu.ts';
+import { nonzeroGroups } from '../layers/common/mvu-weights.ts';
 import type { Folding } from '../passes/fold.ts';
 import { foldedDataflow } from '../codegen/index.ts';
 import { estimateNetwork } from '../estimate/network.ts';

@@ -1,23 +1,16 @@
 // Per-layer and network resource estimates for AMD 7-series (LUT, FF, DSP48, BRAM18) and Lattice
-// iCE40 (LC, SB_MAC16, EBR), from each layer kind's cost terms (src/estimate/cost/*.ts).
+// iCE40 (LC, SB_MAC16, EBR), from each layer kind's cost form (its LayerSpec.cost, in src/layers/cost/).
 //   LUT / FF / LC = Σ coefficient · feature + the LUTs of memories not in block RAM, where the
-//   coefficients are the least-squares fit of the calibration sweep (cost/coefficients.json, written
-//   by `make calibrate --fit`; docs/calibration.md shows the error) and default to 1 (first principles).
+//   coefficients are the least-squares fit of the calibration sweep (layers/cost/coefficients.json,
+//   written by `make calibrate --fit`; docs/calibration.md shows the error) and default to 1 (first principles).
 //   DSP / MAC16 / BRAM18 / EBR are counted from the multiplier and memory inventory.
-import { bitWidth } from '../ir/datatype.ts';
 import type { Layer } from '../ir/dataflow.ts';
 import { layerKind } from '../layers/index.ts';
 import type { ParamValue } from '../layers/define.ts';
 import type { Family, Resources } from './units.ts';
-import coefficientsJson from './cost/coefficients.json' with { type: 'json' };
-import { bram18, ebr, memFf4, memLut4, memLut6 } from './cost/memory.ts';
-import { mvuCost } from './cost/mvu.ts';
-import { mvuSparseCost } from './cost/mvu-sparse.ts';
-import { runsSparse } from '../layers/mvu.ts';
-import { addStreamsCost, bufferCost, concatCost, duplicateCost, labelSelectCost, padCost, passThroughCost, requantCost, slidingWindowCost, widthConverterCost } from './cost/stream.ts';
-import { windowReduceCost } from './cost/window-reduce.ts';
-import type { CostTerms, Params } from './cost/terms.ts';
-import { thresholdCost } from './cost/threshold.ts';
+import coefficientsJson from '../layers/cost/coefficients.json' with { type: 'json' };
+import { bram18, ebr, memFf4, memLut4, memLut6 } from '../layers/cost/memory.ts';
+import type { CostTerms, Params } from '../layers/cost/terms.ts';
 
 /** kind → family → resource → feature → coefficient. */
 export type Coefficients = Record<string, Record<string, Record<string, Record<string, number>>>>;
@@ -29,30 +22,11 @@ function rtlParams(kind: ReturnType<typeof layerKind>, attrs: unknown, consts: R
   return Object.fromEntries(Object.entries(raw).filter(([, v]) => typeof v === 'number')) as Params;
 }
 
-/** The cost terms of one (folded) layer. */
+/** The cost terms of one (folded) layer: its kind's cost form at the parameters codegen would give it. */
 export function costTerms(layer: Pick<Layer, 'name' | 'kind' | 'attrs' | 'consts'>): CostTerms {
   const kind = layerKind(layer.kind, layer.name);
   const a = kind.parse(layer) as never;
-  const p = rtlParams(kind, a, layer.consts);
-  const ports = kind.spec.streams(a as never);
-  const beatBits = (ps: typeof ports.in) => ps.reduce((s, x) => s + x.fold * bitWidth(x.qtype), 0);
-  switch (layer.kind) {
-    case 'MVU': return (runsSparse(a) ? mvuSparseCost : mvuCost)(a, layer.consts, p);
-    case 'Threshold': return thresholdCost(a, layer.consts, p);
-    case 'Requant': return requantCost(a, layer.consts, p);
-    case 'LabelSelect': return labelSelectCost(a, p);
-    case 'Fifo': return bufferCost(p.DEPTH, p.W);
-    case 'SlidingWindow': return slidingWindowCost(a, p);
-    case 'VectorVector':
-    case 'MaxPool':
-    case 'AvgPool': return windowReduceCost(a, layer.consts, p);
-    case 'Duplicate': return duplicateCost(p);
-    case 'AddStreams': return addStreamsCost(p);
-    case 'Concat': return concatCost(p);
-    case 'WidthConverter': return widthConverterCost(p);
-    case 'Pad': return padCost(p);
-    default: return passThroughCost(beatBits(ports.in), beatBits(ports.out));
-  }
+  return kind.spec.cost(a, layer.consts, rtlParams(kind, a, layer.consts));
 }
 
 function linear(kind: string, family: string, resource: string, features: Record<string, number>): number {

@@ -4,6 +4,7 @@
 // streams; one beat per cycle: elems/pe cycles per inference.
 import { bitWidth, qtypeName, range } from '../ir/datatype.ts';
 import { codeKind, defineLayer, dtype, int, mustDivide, registerStage, sameElement } from './define.ts';
+import { addStreamsCost } from './cost/add-streams.ts';
 
 export default defineLayer({
   kind: 'AddStreams',
@@ -30,6 +31,7 @@ export default defineLayer({
   timing: (_a, first, last) => [first + 1, last + 1], // inputs' latest first / last beats; one register stage
   schedule: (_a, [a, b]) => ({ out: [registerStage(a.map((t, j) => Math.max(t, b[j])))] }),
   buffering: { need: sameElement, passesStalls: true },
+  cost: (_a, _consts, p) => addStreamsCost(p),
   rtl: {
     module: 'add_streams',
     files: ['add_streams/add_streams.v'],

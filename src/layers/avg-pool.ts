@@ -7,6 +7,7 @@
 import { qtypeName, range } from '../ir/datatype.ts';
 import { defineLayer, dtype } from './define.ts';
 import { reduceWindows, windowReduceAttrs, windowReduceModel, windowReduceParams, windowReduceRtl, windowReduceStreams } from './common/window-reduce.ts';
+import { windowReduceCost } from './cost/window-reduce.ts';
 
 /** Range of a window sum. */
 const sumRange = (window: number, t: Parameters<typeof range>[0]): [number, number] => {
@@ -27,6 +28,7 @@ export default defineLayer({
   ...windowReduceModel,
   streams: (a) => windowReduceStreams(a, a.inType, a.outType),
   execute: (a, [x]) => [reduceWindows(a, x, 0, (s, v) => s + v)],
+  cost: windowReduceCost,
   rtl: {
     ...windowReduceRtl,
     params: (a) => windowReduceParams(a, 1, a.inType, a.outType, sumRange(a.window, a.inType)),

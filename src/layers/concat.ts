@@ -5,6 +5,7 @@
 // `pe` channels per beat on all streams (dividing both channel counts): (ca+cb)/pe cycles per pixel.
 import { bitWidth, qtypeName, range, sameQType } from '../ir/datatype.ts';
 import { codeKind, defineLayer, dtype, int, mustDivide, registerStage } from './define.ts';
+import { concatCost } from './cost/concat.ts';
 
 export default defineLayer({
   kind: 'Concat',
@@ -62,6 +63,7 @@ export default defineLayer({
     },
     passesStalls: true,
   },
+  cost: (_a, _consts, p) => concatCost(p),
   rtl: {
     module: 'concat',
     files: ['concat/concat.v'],

@@ -4,6 +4,7 @@
 import { fail } from '../diag/index.ts';
 import { allows, bitWidth, parseQType, qtypeName, range, type QType } from '../ir/datatype.ts';
 import type { Layer } from '../ir/dataflow.ts';
+import type { CostTerms, Params } from './cost/terms.ts';
 
 // ---- attribute schema -------------------------------------------------------------------------
 
@@ -71,6 +72,12 @@ export interface LayerSpec<S extends AttrSchema> {
   /** How the layer holds data back, for the analytic FIFO sizing (src/lower/fifo-sizing.ts). */
   buffering?: Buffering<AttrsOf<S>>;
   rtl: RtlBinding<AttrsOf<S>>;
+  /**
+   * The resource cost form (cost/<kind>.ts): the features and inventory of what the RTL builds, given
+   * the numeric parameters `rtl.params` gives this layer; src/estimate/ weighs them by the fitted
+   * coefficients (cost/coefficients.json).
+   */
+  cost: (a: AttrsOf<S>, consts: Record<string, number[]>, params: Params) => CostTerms;
 }
 
 /**

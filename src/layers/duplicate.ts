@@ -4,6 +4,7 @@
 // one beat per cycle when both consumers take it: elems/pe cycles per inference.
 import { bitWidth } from '../ir/datatype.ts';
 import { defineLayer, dtype, int, mustDivide, registerStage, sameElement } from './define.ts';
+import { duplicateCost } from './cost/duplicate.ts';
 
 export default defineLayer({
   kind: 'Duplicate',
@@ -22,6 +23,7 @@ export default defineLayer({
     return { out: [out, out] };
   },
   buffering: { need: sameElement, passesStalls: true },
+  cost: (_a, _consts, p) => duplicateCost(p),
   rtl: {
     module: 'duplicate',
     files: ['duplicate/duplicate.v'],

@@ -3,6 +3,7 @@
 // sizing chooses `depth`). Values pass unchanged; `pe` elements per beat; one beat per cycle.
 import { bitWidth } from '../ir/datatype.ts';
 import { defineLayer, dtype, int, mustDivide, registerStage, sameElement } from './define.ts';
+import { bufferCost } from './cost/fifo.ts';
 
 export default defineLayer({
   kind: 'Fifo',
@@ -19,6 +20,7 @@ export default defineLayer({
   timing: (_a, first, last) => [first + 1, last + 1], // a beat written in one cycle is readable the next
   schedule: (_a, [arrivals]) => ({ out: [registerStage(arrivals)] }),
   buffering: { need: sameElement, ahead: (a, _port, inFold) => a.depth * inFold, passesStalls: true },
+  cost: (_a, _consts, p) => bufferCost(p.DEPTH, p.W),
   rtl: {
     module: 'fifo',
     files: ['common/fifo.v'],

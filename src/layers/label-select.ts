@@ -2,6 +2,7 @@
 // lowest index. Takes PE inputs per cycle, emits one index per beat.
 import { bitWidth, qtypeName, range } from '../ir/datatype.ts';
 import { codeKind, defineLayer, dtype, int, mustDivide } from './define.ts';
+import { labelSelectCost } from './cost/label-select.ts';
 
 export default defineLayer({
   kind: 'LabelSelect',
@@ -33,6 +34,7 @@ export default defineLayer({
   // Input beats and output beats overlap (the result is copied to an output buffer).
   cycles: (a) => Math.max(a.n / a.pe, a.k),
   timing: (a, _first, last) => [last + 1, last + a.k], // the list moves to the output buffer after the last beat
+  cost: (a, _consts, p) => labelSelectCost(a, p),
   rtl: {
     module: 'label_select',
     files: ['common/out_reg.v', 'label_select/label_select.v'],

@@ -4,6 +4,7 @@
 import { range } from '../ir/datatype.ts';
 import { defineLayer, dtype } from './define.ts';
 import { reduceWindows, windowReduceAttrs, windowReduceModel, windowReduceParams, windowReduceRtl, windowReduceStreams } from './common/window-reduce.ts';
+import { windowReduceCost } from './cost/window-reduce.ts';
 
 export default defineLayer({
   kind: 'MaxPool',
@@ -12,6 +13,7 @@ export default defineLayer({
   ...windowReduceModel,
   streams: (a) => windowReduceStreams(a, a.qtype, a.qtype),
   execute: (a, [x]) => [reduceWindows(a, x, -Infinity, (m, v) => Math.max(m, v))],
+  cost: windowReduceCost,
   rtl: {
     ...windowReduceRtl,
     params: (a) => windowReduceParams(a, 0, a.qtype, a.qtype, range(a.qtype)),

@@ -12,6 +12,9 @@
 import { bitWidth, qtypeName, range, smallestIntFor, type QType } from '../ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { checkValues, codeKind, defineLayer, dtype, encode, int, mustDivide, packHex, packVector, signedBits } from './define.ts';
+import { nonzeroGroups, sparseIndexBits, sparseRoms, type MvuShape } from './common/mvu-weights.ts';
+import { mvuCost } from './cost/mvu.ts';
+import { mvuSparseCost } from './cost/mvu-sparse.ts';
 
 // The reference executor runs many inferences on the same weights: keep a typed copy per array.
 const typedCache = new WeakMap<readonly number[], Float64Array>();
@@ -52,18 +55,6 @@ export function mvuOutType(rows: number, cols: number, inType: QType, weights: r
   return smallestIntFor(lo, hi);
 }
 
-/**
- * Multipliers the RTL instantiates: none when the products are XNOR / add-sub / mux (bipolar or
- * ternary weights, bipolar inputs, 1-bit unsigned weights or inputs); fully unrolled, one constant-
- * coefficient multiplier per weight outside {-1, 0, 1} (those fold away); folded, one per lane.
- */
-export function mvuMultipliers(a: { rows: number; cols: number; pe: number; simd: number; inType: QType; weightType: QType }, weights: readonly number[]): number {
-  const noMul = (t: QType) => t.kind === 'BIPOLAR' || t.kind === 'TERNARY' || bitWidth(t) === 1;
-  if (noMul(a.weightType) || noMul(a.inType)) return 0;
-  if (a.pe === a.rows && a.simd === a.cols) return weights.filter((w) => Math.abs(w) > 1).length;
-  return a.pe * a.simd;
-}
-
 // ---- sparse mode ---------------------------------------------------------------------------------
 
 /**
@@ -73,31 +64,9 @@ export function mvuMultipliers(a: { rows: number; cols: number; pe: number; simd
  */
 const SPARSE_WEIGHTS = Symbol('sparse MVU weights');
 
-interface Shape { rows: number; cols: number; pe: number; simd: number }
-
-/** Nonzero SIMD groups of every row fold, in order: the column folds a sparse MVU steps through. */
-export function nonzeroGroups(a: Shape, weights: readonly number[]): number[][] {
-  const nf = a.rows / a.pe;
-  const sf = a.cols / a.simd;
-  const folds: number[][] = [];
-  for (let n = 0; n < nf; n++) {
-    const groups: number[] = [];
-    for (let g = 0; g < sf; g++) {
-      let zero = true;
-      for (let p = 0; p < a.pe && zero; p++) {
-        const base = (n * a.pe + p) * a.cols + g * a.simd;
-        for (let i = 0; i < a.simd; i++) if (weights[base + i] !== 0) { zero = false; break; }
-      }
-      if (!zero) groups.push(g);
-    }
-    folds.push(groups);
-  }
-  return folds;
-}
-
 const stepsCache = new WeakMap<readonly number[], Map<string, number[]>>();
 /** Steps per row fold of the sparse unit: its nonzero groups, at least one (the output beat). */
-export function sparseFoldSteps(a: Shape, weights: readonly number[]): number[] {
+export function sparseFoldSteps(a: MvuShape, weights: readonly number[]): number[] {
   let m = stepsCache.get(weights);
   if (!m) stepsCache.set(weights, (m = new Map()));
   const key = `${a.rows}x${a.cols}/${a.pe}/${a.simd}`;
@@ -107,12 +76,12 @@ export function sparseFoldSteps(a: Shape, weights: readonly number[]): number[] 
 }
 
 /** Whether this MVU runs on hw/mvu/mvu_sparse.v (sparse mode on and folded). */
-export function runsSparse(a: Shape & { sparse: number }): boolean {
+export function runsSparse(a: MvuShape & { sparse: number }): boolean {
   return a.sparse === 1 && (a.rows / a.pe) * (a.cols / a.simd) > 1;
 }
 
 /** Steps per row fold: all column folds when dense, the nonzero groups when sparse. */
-function foldSteps(a: Shape & { sparse: number }): number[] {
+function foldSteps(a: MvuShape & { sparse: number }): number[] {
   const sf = a.cols / a.simd;
   if (!runsSparse(a)) return new Array<number>(a.rows / a.pe).fill(sf);
   const weights = (a as { [SPARSE_WEIGHTS]?: readonly number[] })[SPARSE_WEIGHTS];
@@ -121,7 +90,7 @@ function foldSteps(a: Shape & { sparse: number }): number[] {
 }
 
 /** Cycles of one vector: its steps, but no fewer than its input beats (the next vector loads meanwhile). */
-function vectorCycles(a: Shape & { sparse: number }): number {
+function vectorCycles(a: MvuShape & { sparse: number }): number {
   return Math.max(foldSteps(a).reduce((s, x) => s + x, 0), a.cols / a.simd);
 }
 
@@ -236,6 +205,7 @@ const kind = defineLayer({
     ahead: (a) => a.cols + a.simd,
     passesStalls: true,
   },
+  cost: (a, consts, p) => (runsSparse(a) ? mvuSparseCost : mvuCost)(a, consts, p),
   rtl: {
     module: 'mvu',
     files: ['mvu/mvu.v'],
@@ -287,38 +257,8 @@ const kind = defineLayer({
 
 export default kind;
 
-/** The sparse unit's two ROMs, one entry per step: the group's PE·SIMD weight codes, and {last, idx}. */
-export interface SparseRoms {
-  /** Weight codes per step, lane (p, s) at index p·SIMD + s (mvu.v's word layout). */
-  words: number[][];
-  /** Column fold (input beat) of each step. */
-  index: number[];
-  /** Whether each step is its row fold's last (its output beat leaves). */
-  last: boolean[];
-}
-
-export function sparseRoms(a: Shape & { weightType: QType }, weights: readonly number[]): SparseRoms {
-  const roms: SparseRoms = { words: [], index: [], last: [] };
-  nonzeroGroups(a, weights).forEach((groups, n) => {
-    const steps = groups.length ? groups : [-1]; // an all-zero row fold: one step of zero weights
-    steps.forEach((g, j) => {
-      const word: number[] = [];
-      for (let p = 0; p < a.pe; p++) {
-        for (let i = 0; i < a.simd; i++) word.push(g < 0 ? 0 : encode(a.weightType, weights[(n * a.pe + p) * a.cols + g * a.simd + i]));
-      }
-      roms.words.push(word);
-      roms.index.push(Math.max(g, 0));
-      roms.last.push(j === steps.length - 1);
-    });
-  });
-  return roms;
-}
-
-/** Bits of an index ROM entry: the column fold index and the last-step flag. */
-export const sparseIndexBits = (sf: number): number => (sf > 1 ? Math.ceil(Math.log2(sf)) : 1) + 1;
-
 /** mvu_sparse.v's parameters: mvu.v's (without ROWS) plus STEPS and its two ROM files. */
-function sparseParams(a: Shape & { sparse: number; weightType: QType }, weights: readonly number[], dense: Record<string, number | { verilog: string }>, ctx: { memFile(suffix: string, contents: string): string }): Record<string, number | { verilog: string }> {
+function sparseParams(a: MvuShape & { sparse: number; weightType: QType }, weights: readonly number[], dense: Record<string, number | { verilog: string }>, ctx: { memFile(suffix: string, contents: string): string }): Record<string, number | { verilog: string }> {
   const ww = bitWidth(a.weightType);
   const bits = sparseIndexBits(a.cols / a.simd);
   const roms = sparseRoms(a, weights);

@@ -7,6 +7,7 @@
 // steady state is oh·ow·channels/pe cycles per inference.
 import { allows, bitWidth, qtypeName } from '../ir/datatype.ts';
 import { defineLayer, dtype, encode, int, mustDivide } from './define.ts';
+import { padCost } from './cost/pad.ts';
 
 export default defineLayer({
   kind: 'Pad',
@@ -92,6 +93,7 @@ export default defineLayer({
       return t;
     },
   },
+  cost: (_a, _consts, p) => padCost(p),
   rtl: {
     module: 'pad',
     files: ['common/out_reg.v', 'pad/pad.v'],

@@ -4,6 +4,7 @@
 import { bitWidth, qtypeName, range } from '../ir/datatype.ts';
 import { requantValue } from './common/requant-value.ts';
 import { codeKind, defineLayer, dtype, elementwiseBuffering, int, mustDivide, oneOf, packVector, signedBits, registerStage } from './define.ts';
+import { requantCost } from './cost/requant.ts';
 
 /** Range of x·M + B over the input range and every channel (+ 2^(shift−1), the half-even rounding's add). */
 function productRange(inType: Parameters<typeof range>[0], mul: readonly number[], bias: readonly number[], halfEven: number): [number, number] {
@@ -52,6 +53,7 @@ export default defineLayer({
   timing: (_a, first, last) => [first + 1, last + 1], // one register stage
   schedule: (_a, [arrivals]) => ({ out: [registerStage(arrivals)] }),
   buffering: elementwiseBuffering,
+  cost: requantCost,
   rtl: {
     module: 'requant',
     files: ['common/out_reg.v', 'requant/requant.v'],

@@ -16,6 +16,7 @@
 // max(input beats, output beats) cycles per inference (see hw/sliding_window/sliding_window.v).
 import { bitWidth } from '../ir/datatype.ts';
 import { defineLayer, dtype, int, mustDivide } from './define.ts';
+import { slidingWindowCost } from './cost/sliding-window.ts';
 
 export interface WindowGeometry { ih: number; iw: number; kh: number; kw: number; sh: number; sw: number; dh: number; dw: number }
 
@@ -149,6 +150,7 @@ export default defineLayer({
     // Its circular buffer.
     ahead: (a) => windowBufferDepth(a, a.channels / a.pe) * a.pe,
   },
+  cost: (a, _consts, p) => slidingWindowCost(a, p),
   rtl: {
     module: 'sliding_window',
     files: ['common/out_reg.v', 'sliding_window/sliding_window.v'],

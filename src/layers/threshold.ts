@@ -6,6 +6,7 @@
 // stages). src/passes/fold.ts picks the cheaper unless the folding JSON names one ("impl").
 import { allows, bitWidth, qtypeName, range } from '../ir/datatype.ts';
 import { codeKind, defineLayer, dtype, elementwiseBuffering, int, mustDivide, oneOf, packHex, packVector, signedBits, registerStage } from './define.ts';
+import { thresholdCost } from './cost/threshold.ts';
 
 /** Threshold tables bigger than this many bits become a ROM instead of a parameter. */
 export const ROM_ABOVE_BITS = 16384;
@@ -92,6 +93,7 @@ export default defineLayer({
   schedule: (a, [arrivals]) => ({ out: [registerStage(arrivals, delayOf(a))] }),
   // The search pipeline holds a beat per register stage.
   buffering: { ...elementwiseBuffering, ahead: (a, _port, inFold) => (delayOf(a) + 1) * inFold },
+  cost: thresholdCost,
   rtl: {
     module: 'threshold',
     files: ['common/out_reg.v', 'threshold/threshold.v'],

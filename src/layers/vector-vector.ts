@@ -7,6 +7,7 @@ import { bitWidth, qtypeName, range, type QType } from '../ir/datatype.ts';
 import { checkValues, codeKind, defineLayer, dtype, encode, packHex, packVector, type ParamValue, type RtlContext } from './define.ts';
 import { mvuAccRange } from './mvu.ts';
 import { reduceWindows, windowReduceAttrs, windowReduceModel, windowReduceParams, windowReduceRtl, windowReduceStreams, type WindowReduceShape } from './common/window-reduce.ts';
+import { windowReduceCost } from './cost/window-reduce.ts';
 
 /** Weight tables bigger than this many bits become a ROM instead of a parameter. */
 export const ROM_ABOVE_BITS = 16384;
@@ -49,6 +50,7 @@ export default defineLayer({
   ...windowReduceModel,
   streams: (a) => windowReduceStreams(a, a.inType, a.outType),
   execute: (a, [x], { weights }) => [reduceWindows(a, x, 0, (s, v, c, k) => s + weights[c * a.window + k] * v)],
+  cost: windowReduceCost,
   rtl: {
     ...windowReduceRtl,
     params: (a, { weights }, ctx) => ({

@@ -2,6 +2,7 @@
 // Codegen inserts one wherever a producer's beat differs from its consumer's. Values pass unchanged.
 import { bitWidth } from '../ir/datatype.ts';
 import { defineLayer, dtype, int, mustDivide, registerStage, sameElement } from './define.ts';
+import { widthConverterCost } from './cost/width-converter.ts';
 
 export default defineLayer({
   kind: 'WidthConverter',
@@ -34,6 +35,7 @@ export default defineLayer({
     return { out: [registerStage(completing)] };
   },
   buffering: { need: sameElement, passesStalls: true },
+  cost: (_a, _consts, p) => widthConverterCost(p),
   rtl: {
     module: 'dwc',
     files: ['common/dwc.v'],

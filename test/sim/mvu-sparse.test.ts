@@ -13,7 +13,8 @@ import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { parseQType, qtypeName, range } from '../../src/ir/datatype.ts';
 import { findTool } from '../../src/tools/index.ts';
 import { zooModel } from '../compress/helpers.ts';
-import { mvuOutType, nonzeroGroups } from '../../src/layers/mvu.ts';
+import { mvuOutType } from '../../src/layers/mvu.ts';
+import { nonzeroGroups } from '../../src/layers/common/mvu-weights.ts';
 import { rng } from '../unit/layers-helpers.ts';
 import { expectExact, haveVerilator, randomValues, runLayerCase, type LayerCase } from './layer-matrix.ts';
 

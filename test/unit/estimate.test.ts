@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildDesign, foldedDataflow } from '../../src/codegen/index.ts';
 import { KilnError } from '../../src/diag/index.ts';
-import { bram18, ebr } from '../../src/estimate/cost/memory.ts';
+import { bram18, ebr } from '../../src/layers/cost/memory.ts';
 import { estimateNetwork } from '../../src/estimate/network.ts';
 import { fps } from '../../src/estimate/perf.ts';
 import { layerResources } from '../../src/estimate/resources.ts';

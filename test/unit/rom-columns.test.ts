@@ -2,7 +2,7 @@
 // cost terms): checked against a brute-force count of the distinct bit columns, and the per-field
 // form against the per-bit one (the estimate must not change with the faster path).
 import { describe, expect, it } from 'vitest';
-import { romColumns, romColumnsOfFields, romLogic, romLogicOfFields } from '../../src/estimate/cost/memory.ts';
+import { romColumns, romColumnsOfFields, romLogic, romLogicOfFields } from '../../src/layers/cost/memory.ts';
 import { mulberry32 } from '../../src/util/random.ts';
 
 /** The definition, without hashing: columns as strings. */

@@ -1,7 +1,7 @@
 // Cost of hw/window_reduce (MaxPool MODE 0, AvgPool MODE 1, VectorVector MODE 2).
 import { constantWidth, ice40Dsp, multiplierDsps, xc7Dsp, type DspShape } from './dsp.ts';
 import type { QType } from '../../ir/datatype.ts';
-import { encode } from '../../layers/define.ts';
+import { encode } from '../define.ts';
 import { romLogic, type Memory } from './memory.ts';
 import { csdDigits } from './mvu.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';

@@ -3,7 +3,10 @@
 // multiplier and memory inventory (DSP48 / SB_MAC16 and BRAM18 / EBR are counted, not fitted).
 // The linear coefficients per feature come from the calibration sweep (coefficients.json, written by
 // `make calibrate`, see docs/calibration.md); a feature with no fitted coefficient counts 1 LUT (or
-// FF) per unit, the first-principles value.
+// FF) per unit, the first-principles value (so does every feature of a kind with fewer than four
+// measured cases). Each layer kind's cost form is its LayerSpec.cost, written in this folder as
+// <kind>.ts (window-reduce.ts serves MaxPool, AvgPool and VectorVector; mvu-sparse.ts the MVU's
+// sparse mode); dsp.ts, memory.ts and this file are what they share.
 import type { Memory } from './memory.ts';
 
 export interface CostTerms {

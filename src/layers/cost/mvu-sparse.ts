@@ -5,12 +5,10 @@
 // (distinct bit columns, memory.ts romColumns); the coefficients are cost/mvu.ts's fitted ones for
 // the same features (not calibrated on sparse designs).
 import { bitWidth, type QType } from '../../ir/datatype.ts';
-import { sparseIndexBits, sparseRoms } from '../../layers/mvu.ts';
+import { sparseIndexBits, sparseRoms } from '../common/mvu-weights.ts';
 import { inBlockRam, romLogic, type Memory } from './memory.ts';
-import { mvuCost } from './mvu.ts';
+import { mvuCost, type MvuAttrs } from './mvu.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
-
-interface MvuAttrs { rows: number; cols: number; pe: number; simd: number; vectors: number; inType: QType; weightType: QType; outType: QType }
 
 /** One constant ROM's terms: block RAM, or logic per distinct column (as cost/mvu.ts). */
 function romTerms(depth: number, width: number, bit: (word: number, col: number) => number): { memory?: Memory; lut: number; ff: number } {

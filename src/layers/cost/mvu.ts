@@ -18,13 +18,14 @@
 // Every LUT / FF term is a feature with a fitted coefficient (cost/coefficients.json; docs/calibration.md);
 // DSP48 / SB_MAC16 counts are exact ports of Yosys's mapping rules (cost/dsp.ts), not fitted.
 import { bitWidth, type QType } from '../../ir/datatype.ts';
-import { encode } from '../../layers/define.ts';
-import { mvuMultipliers } from '../../layers/mvu.ts';
+import { encode } from '../define.ts';
+import { mvuMultipliers, type MvuShape } from '../common/mvu-weights.ts';
 import { constantWidth, ice40Dsp, multiplierDsps, xc7Dsp, type DspShape } from './dsp.ts';
 import { inBlockRam, inEbr, romLogic, type Memory } from './memory.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
 
-interface MvuAttrs { rows: number; cols: number; pe: number; simd: number; vectors: number; inType: QType; weightType: QType; outType: QType }
+/** The MVU attributes its cost forms read (cost/mvu-sparse.ts too). */
+export interface MvuAttrs extends MvuShape { vectors: number; inType: QType; weightType: QType; outType: QType }
 
 /** Non-zero digits of n in canonical signed-digit form (the adders of a shift-and-add multiplier, plus one). */
 export function csdDigits(n: number): number {
