@@ -8,6 +8,7 @@ import type { DataflowGraph } from '../ir/dataflow.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { Folding } from '../passes/fold.ts';
 import type { AutoFoldOptions } from '../passes/fold-auto.ts';
+import { isDataflow } from './guards.ts';
 import { loweredModel } from './lowered.ts';
 
 export interface FoldOptions {
@@ -26,14 +27,6 @@ export interface EstimateOptions extends FoldOptions {
 
 export type Estimate = NetworkEstimate & { clockMHz: number; fps: number };
 
-export function isGraph(m: unknown): m is Graph {
-  return typeof m === 'object' && m !== null && Array.isArray((m as Graph).nodes) && (m as Graph).initializers instanceof Map;
-}
-
-export function isDataflow(m: unknown): m is DataflowGraph {
-  return typeof m === 'object' && m !== null && Array.isArray((m as DataflowGraph).layers) && (m as DataflowGraph).streams instanceof Map;
-}
-
 /**
  * Cycles, II, first-output latency, FPS and per-layer resources (xc7 and iCE40) without writing RTL.
  * A model path is lowered through `kiln estimate`'s cache of lowered models; a Graph or ONNX bytes are
@@ -43,7 +36,7 @@ export async function estimate(model: string | Uint8Array | Graph | DataflowGrap
   let df: DataflowGraph;
   if (isDataflow(model)) df = model;
   else if (typeof model === 'string') df = await loweredModel(model);
-  else df = (await import('./index.ts')).lower(model);
+  else df = (await import('./model.ts')).lower(model);
   const fold = opts.auto ? (await import('../passes/fold-auto.ts')).autoFolding(df, opts.auto).folding : opts.folding;
   const { df: folded, checked } = foldedDataflow(df, { fold, sparse: opts.sparse });
   const e = estimateNetwork(folded, checked);

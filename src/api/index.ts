@@ -6,49 +6,34 @@ import { checkOutputDir } from '../codegen/write.ts';
 import { compress as compressGraph, type Recipe } from '../compress/index.ts';
 import type { CheckedLayer } from '../exec/dataflow.ts';
 import type { NetworkEstimate } from '../estimate/network.ts';
-import { estimate, isDataflow, isGraph, type Estimate, type EstimateOptions, type FoldOptions } from './estimate.ts';
+import { estimate, type Estimate, type EstimateOptions, type FoldOptions } from './estimate.ts';
+import { isDataflow, isGraph } from './guards.ts';
+import { importModel, lower, type ModelSource } from './model.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import type { Graph } from '../ir/graph.ts';
 import { makeTensor, type Tensor } from '../ir/tensor.ts';
 import { markSparse } from '../layers/mvu.ts';
-import { decodeModel, encodeModel } from '../onnx/load.ts';
-import { importGraph, importModel as importModelFile, type ImportOptions } from '../onnx/import.ts';
+import { encodeModel } from '../onnx/load.ts';
+import type { ImportOptions } from '../onnx/import.ts';
 import { defaultFolding, type Folding } from '../passes/fold.ts';
 import { autoFolding, knownDevices, type AutoFoldOptions } from '../passes/fold-auto.ts';
-import { lowerModel, type LowerOptions } from '../passes/to-dataflow.ts';
+import type { LowerOptions } from '../passes/to-dataflow.ts';
 import { synthDesign, type DesignSynth } from '../synth/design.ts';
 import type { Family } from '../estimate/units.ts';
-import { readTensorFile, writeTensorFile } from '../cli/exec.ts';
-import { runSimulation, type SimulationOptions, type SimulationSummary } from '../cli/sim.ts';
+import { readTensorFile, writeTensorFile } from './tensors.ts';
+import { simulate, type SimulationOptions, type SimulationSummary } from './simulate.ts';
 
 export { KilnError, type Diagnostic } from '../diag/index.ts';
 export type {
   AutoFoldOptions, DataflowGraph, Design, DesignSynth, Family, Folding, Graph, ImportOptions, LowerOptions,
   NetworkEstimate, Recipe, SimulationOptions, SimulationSummary, Tensor,
 };
-export { encodeModel, estimate, knownDevices, makeTensor };
+export { encodeModel, estimate, importModel, knownDevices, lower, makeTensor, simulate };
+export type { ModelSource };
 export type { Estimate, EstimateOptions, FoldOptions };
 
 /** readTensor: a tensor file (.npy or ONNX TensorProto .pb), as `kiln exec` / `kiln sim` read it; writeTensor by the name's extension. */
 export { readTensorFile as readTensor, writeTensorFile as writeTensor };
-
-/** An ONNX model: a file path, the file's bytes, or an already imported graph. */
-export type ModelSource = string | Uint8Array | Graph;
-
-/**
- * Loads and checks an ONNX model and tidies it (pipeline 'tidy-exact' by default: the one lowering
- * needs). Throws a KilnError listing every problem (unsupported ops with their node names, bad structure).
- */
-export function importModel(model: string | Uint8Array, opts: ImportOptions = {}): Graph {
-  const o = { pipeline: 'tidy-exact', ...opts };
-  return typeof model === 'string' ? importModelFile(model, o) : importGraph(decodeModel(model), o).graph;
-}
-
-/** Streamlines an imported model into kiln's integer dataflow graph (thresholds, MVUs, …). */
-export function lower(model: ModelSource, opts: LowerOptions = {}): DataflowGraph {
-  const g = isGraph(model) ? model : importModel(model);
-  return lowerModel(g, typeof model === 'string' ? { source: model, ...opts } : opts);
-}
 
 export interface Folded {
   /** The folding that was applied (give it to compile / estimate). */
@@ -86,22 +71,6 @@ export function compile(model: ModelSource | DataflowGraph, outDir: string, opts
   checkOutputDir(outDir, opts.force ?? false);
   const df = isDataflow(model) ? model : lower(model, opts.lower);
   return compileDataflow(df, outDir, { fold: resolveFolding(df, opts), force: opts.force, sparse: opts.sparse });
-}
-
-/**
- * Simulates a compiled design in Verilator and checks every output against the integer reference.
- * `inputs`: a tensor file path, a Tensor, or rows of floats (one inference per row).
- */
-export async function simulate(dir: string, inputs: string | Tensor | ArrayLike<number>[], opts: SimulationOptions = {}): Promise<SimulationSummary> {
-  const x = typeof inputs === 'string' ? readTensorFile(inputs) : Array.isArray(inputs) ? rowsTensor(inputs) : (inputs as Tensor);
-  return runSimulation(dir, x, opts);
-}
-
-function rowsTensor(rows: ArrayLike<number>[]): Tensor {
-  const per = rows[0]?.length ?? 0;
-  const data = new Float64Array(rows.length * per);
-  rows.forEach((r, k) => data.set(Array.from(r), k * per));
-  return makeTensor('float32', [rows.length, per], data);
 }
 
 export interface SynthOptions {

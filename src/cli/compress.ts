@@ -15,7 +15,7 @@ import { renderCompressionHtml } from '../compress/html.ts';
 import { fail } from '../diag/index.ts';
 import { loadDevice } from '../passes/fold-auto.ts';
 import { toNumbers } from '../ir/tensor.ts';
-import { readTensorFile } from './exec.ts';
+import { readTensorFile } from '../api/tensors.ts';
 
 interface CompressArgs {
   model: string;

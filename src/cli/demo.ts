@@ -4,11 +4,12 @@
 import { join } from 'node:path';
 import { checkOutputPath } from '../io/output-path.ts';
 import type { CommandModule } from 'yargs';
-import { readTensorFile } from './exec.ts';
+import { simulate } from '../api/simulate.ts';
+import { readTensorFile } from '../api/tensors.ts';
 import { compileModel, designSummary } from './compile.ts';
 import { progressBar } from './progress.ts';
 import { kilnRoot } from '../tools/root.ts';
-import { formatSummary, runSimulation } from './sim.ts';
+import { formatSummary } from './sim.ts';
 
 const example = join(kilnRoot, 'examples', 'tfc_w1a1');
 
@@ -32,7 +33,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     process.stdout.write(`${designSummary(design)}compiled to ${args.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n\n`);
     const bar = progressBar();
     try {
-      const summary = await runSimulation(args.out, readTensorFile(join(example, 'digits100.npy')), {
+      const summary = await simulate(args.out, readTensorFile(join(example, 'digits100.npy')), {
         clockMhz: args['clock-mhz'],
         labels: readTensorFile(join(example, 'labels100.npy')),
         onProgress: (p) => bar.update(p),

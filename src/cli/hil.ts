@@ -12,9 +12,9 @@ import { frameGeometry, responseFrameBytes } from '../hil/protocol.ts';
 import { SerialTransport, type Transport } from '../hil/transport.ts';
 import { readManifest } from '../sim/manifest.ts';
 import { makeTensor, numel } from '../ir/tensor.ts';
-import { readTensorFile } from './exec.ts';
+import { inferenceRows, labelAccuracy } from '../api/simulate.ts';
+import { readTensorFile } from '../api/tensors.ts';
 import { progressBar } from './progress.ts';
-import { inferenceRows, labelAccuracy } from './sim.ts';
 
 interface HilArgs {
   port?: string;

@@ -22,7 +22,7 @@ import { makeTensor, nums } from '../../src/ir/tensor.ts';
 import { runGraph } from '../../src/exec/run.ts';
 import { encodeModel } from '../../src/onnx/load.ts';
 import { importModel } from '../../src/onnx/import.ts';
-import { execGraph } from '../../src/cli/exec.ts';
+import { execGraph } from '../../src/api/exec.ts';
 import { codes, compareTensors, quantizerOf, row, ZOO, zooModels, zooVectors } from '../helpers/golden.ts';
 
 const TIE_MARGIN = 1e-5;
