@@ -6,15 +6,15 @@ import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 import { fps as fpsAt } from '../estimate/perf.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import type { Graph } from '../ir/graph.ts';
-import type { Folding } from '../passes/fold.ts';
-import type { AutoFoldOptions } from '../passes/fold-auto.ts';
+import type { Folding } from '../dataflow/fold.ts';
+import type { AutoFoldOptions } from '../dataflow/fold-auto.ts';
 import { isDataflow } from './guards.ts';
 import { loweredModel } from './lowered.ts';
 
 export interface FoldOptions {
   /** PE/SIMD per layer; layers not named keep the default folding. */
   folding?: Folding;
-  /** Choose PE/SIMD for a target FPS on a device (src/passes/fold-auto.ts); `folding` is then ignored. */
+  /** Choose PE/SIMD for a target FPS on a device (src/dataflow/fold-auto.ts); `folding` is then ignored. */
   auto?: AutoFoldOptions;
   /** Folded MVUs skip all-zero SIMD groups where that saves cycles. */
   sparse?: boolean;
@@ -37,7 +37,7 @@ export async function estimate(model: string | Uint8Array | Graph | DataflowGrap
   if (isDataflow(model)) df = model;
   else if (typeof model === 'string') df = await loweredModel(model);
   else df = (await import('./model.ts')).lower(model);
-  const fold = opts.auto ? (await import('../passes/fold-auto.ts')).autoFolding(df, opts.auto).folding : opts.folding;
+  const fold = opts.auto ? (await import('../dataflow/fold-auto.ts')).autoFolding(df, opts.auto).folding : opts.folding;
   const { df: folded, checked } = foldedDataflow(df, { fold, sparse: opts.sparse });
   const e = estimateNetwork(folded, checked);
   const clockMHz = opts.clockMHz ?? 200;

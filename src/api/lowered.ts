@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataflowFromJson, dataflowToJson, type DataflowJson } from '../codegen/dataflow-json.ts';
+import { dataflowFromJson, dataflowToJson, type DataflowJson } from '../dataflow/json.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { cacheDirOf, prune, touch } from '../util/lru.ts';
 

@@ -3,7 +3,7 @@
 // reference executor, and measure mismatches (must be 0), cycles per inference, first-output latency,
 // throughput at a clock, and accuracy when labels are given.
 import { join } from 'node:path';
-import { readDataflowJson } from '../codegen/dataflow-json.ts';
+import { readDataflowJson } from '../dataflow/json.ts';
 import { fail } from '../diag/index.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { makeTensor, numel, type Tensor } from '../ir/tensor.ts';

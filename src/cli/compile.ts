@@ -3,8 +3,8 @@
 import type { CommandModule } from 'yargs';
 import { compile } from '../api/index.ts';
 import type { Design } from '../codegen/index.ts';
-import type { Folding } from '../passes/fold.ts';
-import type { AutoFoldOptions } from '../passes/fold-auto.ts';
+import type { Folding } from '../dataflow/fold.ts';
+import type { AutoFoldOptions } from '../dataflow/fold-auto.ts';
 import type { LowerOptions } from '../passes/to-dataflow.ts';
 import { table } from './table.ts';
 import { autoFoldArgs, autoFoldOptions, readFoldingFile } from './fold-args.ts';
@@ -13,7 +13,7 @@ export { autoFoldArgs, autoFoldOptions, readFoldingFile }; // (moved to fold-arg
 
 export interface CompileModelOptions {
   fold?: Folding;
-  /** --fold auto: PE/SIMD chosen for a target FPS on a device (src/passes/fold-auto.ts). */
+  /** --fold auto: PE/SIMD chosen for a target FPS on a device (src/dataflow/fold-auto.ts). */
   foldAuto?: AutoFoldOptions;
   force?: boolean;
   lower?: LowerOptions;

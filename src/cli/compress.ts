@@ -13,7 +13,7 @@ import { formatTable, measure, reportRow, type EvalData } from '../compress/repo
 import { BUDGET_DEVICE } from '../compress/budget.ts';
 import { renderCompressionHtml } from '../compress/html.ts';
 import { fail } from '../diag/index.ts';
-import { loadDevice } from '../passes/fold-auto.ts';
+import { loadDevice } from '../dataflow/fold-auto.ts';
 import { toNumbers } from '../ir/tensor.ts';
 import { readTensorFile } from '../api/tensors.ts';
 

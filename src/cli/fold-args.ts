@@ -2,8 +2,8 @@
 // (--fps, --device, --clock-mhz). A module of its own, light to load: `kiln estimate` must start fast.
 import { existsSync, readFileSync } from 'node:fs';
 import { fail } from '../diag/index.ts';
-import type { Folding } from '../passes/fold.ts';
-import type { AutoFoldOptions } from '../passes/fold-auto.ts';
+import type { Folding } from '../dataflow/fold.ts';
+import type { AutoFoldOptions } from '../dataflow/fold-auto.ts';
 
 /** Reads a folding JSON file { "<layer>": { "pe": n, "simd": m } } (KLN1001 / KLN1011). */
 export function readFoldingFile(path: string): Folding {

@@ -3,7 +3,7 @@
 // every reply with the integer reference executor, report mismatches, accuracy and round-trip latency.
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { readDataflowJson } from '../codegen/dataflow-json.ts';
+import { readDataflowJson } from '../dataflow/json.ts';
 import { fail } from '../diag/index.ts';
 import { startVirtualBoard } from '../hil/board.ts';
 import { FaultyTransport, parseFault, type Fault } from '../hil/faults.ts';

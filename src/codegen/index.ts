@@ -16,15 +16,15 @@ import { checkDataflow, type CheckedLayer } from '../exec/dataflow.ts';
 import type { ParamValue, Port } from '../layers/define.ts';
 import { keepSparseWhereFaster, markSparse } from '../layers/mvu.ts';
 import { mvuMultipliers } from '../layers/common/mvu-weights.ts';
-import { applyFolding, defaultFolding, type Folding } from '../passes/fold.ts';
+import { applyFolding, defaultFolding, type Folding } from '../dataflow/fold.ts';
 import { renderReportHtml } from '../estimate/html.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
-import { dataflowToJson } from './dataflow-json.ts';
+import { dataflowToJson } from '../dataflow/json.ts';
 import { hwSource, kilnRoot, template } from './helpers.ts';
 import { writeDirAtomic, checkOutputDir, type FileSet } from './write.ts';
 
 export interface CompileOptions {
-  /** PE/SIMD per layer; layers not named keep their attrs. Omitted: the default folding (src/passes/fold.ts). */
+  /** PE/SIMD per layer; layers not named keep their attrs. Omitted: the default folding (src/dataflow/fold.ts). */
   fold?: Folding;
   /** Replace an existing output directory. */
   force?: boolean;
@@ -67,7 +67,7 @@ export interface LayerReport {
   simd?: number;
   cycles: number;
   weights?: { count: number; nonzero: number; multipliers: number };
-  /** Fifo layers: depth in beats (bypass FIFOs are sized by src/lower/fifo-sizing.ts). */
+  /** Fifo layers: depth in beats (bypass FIFOs are sized by src/dataflow/fifo-sizing.ts). */
   depth?: number;
 }
 

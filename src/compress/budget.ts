@@ -1,11 +1,11 @@
 // Speed under a device budget: the fastest folding of a design whose estimate fits a device (the
-// auto-folder's per-target folding with its budget repair, src/passes/fold-auto.ts, searched over the
+// auto-folder's per-target folding with its budget repair, src/dataflow/fold-auto.ts, searched over the
 // target II as `kiln compile --fold auto` does when the FPS asked for is out of reach), so that
 // Sr = II of the uncompressed design / II of the compressed one compares designs of the same cost
 // class, not of the same folding. Sparse MVU mode is used wherever it saves cycles.
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { markSparse } from '../layers/mvu.ts';
-import { FoldSpace, foldingForTarget, loadDevice, type Device } from '../passes/fold-auto.ts';
+import { FoldSpace, foldingForTarget, loadDevice, type Device } from '../dataflow/fold-auto.ts';
 import { foldedDataflow } from '../codegen/index.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 

@@ -5,7 +5,7 @@
 // cycles fall in proportion to the all-zero groups. `scripts/sparse-cycles.ts` adds the simulation.
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { nonzeroGroups } from '../layers/common/mvu-weights.ts';
-import type { Folding } from '../passes/fold.ts';
+import type { Folding } from '../dataflow/fold.ts';
 import { foldedDataflow } from '../codegen/index.ts';
 import { estimateNetwork } from '../estimate/network.ts';
 

@@ -2,7 +2,7 @@
 // design's input quantizer, stream them through the device, and compare each reply with the integer
 // reference executor's output for the same compiled design (the one `kiln sim` checks against).
 import { join } from 'node:path';
-import { readDataflowJson } from '../codegen/dataflow-json.ts';
+import { readDataflowJson } from '../dataflow/json.ts';
 import { numel } from '../ir/tensor.ts';
 import { applyOutputAffine, quantizeInput } from '../lower/host.ts';
 import { compareOutputs, referenceOutputs, type Mismatch } from '../sim/check.ts';

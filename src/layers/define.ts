@@ -69,7 +69,7 @@ export interface LayerSpec<S extends AttrSchema> {
    * evenly otherwise; it must agree with `timing` on the first and last beat.
    */
   schedule?: (a: AttrsOf<S>, arrivals: number[][]) => Schedule;
-  /** How the layer holds data back, for the analytic FIFO sizing (src/lower/fifo-sizing.ts). */
+  /** How the layer holds data back, for the analytic FIFO sizing (src/dataflow/fifo-sizing.ts). */
   buffering?: Buffering<AttrsOf<S>>;
   rtl: RtlBinding<AttrsOf<S>>;
   /**
@@ -81,7 +81,7 @@ export interface LayerSpec<S extends AttrSchema> {
 }
 
 /**
- * A layer's data dependencies and internal buffering, as src/lower/fifo-sizing.ts uses them to size
+ * A layer's data dependencies and internal buffering, as src/dataflow/fifo-sizing.ts uses them to size
  * bypass and window FIFOs. Every field is optional; absent ones take the conservative default named.
  */
 export interface Buffering<A> {

@@ -3,7 +3,7 @@
 // Two forms of the same function: 'parallel' (hw/threshold/threshold.v: STEPS comparators per lane,
 // one register stage) and 'search' (hw/threshold/threshold_search.v: a pipelined binary search,
 // searchStages(steps) comparators per lane reading per-stage tables, searchStages + 1 register
-// stages). src/passes/fold.ts picks the cheaper unless the folding JSON names one ("impl").
+// stages). src/dataflow/fold.ts picks the cheaper unless the folding JSON names one ("impl").
 import { allows, bitWidth, qtypeName, range } from '../ir/datatype.ts';
 import { codeKind, defineLayer, dtype, elementwiseBuffering, int, mustDivide, oneOf, packHex, packVector, signedBits, registerStage } from './define.ts';
 import { thresholdCost } from './cost/threshold.ts';

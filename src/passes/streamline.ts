@@ -49,7 +49,7 @@
 //  - Residual graphs (lowerBranches): a layer DAG; an accumulator with several consumers is
 //    duplicated and each consumer edge gets its own activation; Add of two quantized branches is
 //    AddStreams, the larger-scale branch's Threshold scaled by the integer ratio (other ratios and
-//    Requant there are refused); bypass FIFOs are sized analytically (src/lower/fifo-sizing.ts).
+//    Requant there are refused); bypass FIFOs are sized analytically (src/dataflow/fifo-sizing.ts).
 import { Code, KilnError, type Diagnostic } from '../diag/index.ts';
 import { compileChain, type ChainEvaluator } from '../exec/chain.ts';
 import { lookupOp } from '../exec/registry.ts';

@@ -10,7 +10,7 @@ import { smallestIntFor } from '../ir/datatype.ts';
 import { quantizeFloatActivations, type QuantizeActivationsOptions } from './streamline-activations.ts';
 import { streamline, type Activation, type CodeOp, type LayerPlan, type StreamlinedMlp, type StreamlineOptions } from './streamline.ts';
 import { numel } from '../ir/tensor.ts';
-import { insertFifos } from '../lower/fifo-sizing.ts';
+import { insertFifos } from '../dataflow/fifo-sizing.ts';
 import type { Window2d } from '../lower/spatial.ts';
 
 export interface LowerOptions extends StreamlineOptions {
@@ -191,7 +191,7 @@ export function toDataflow(plan: StreamlinedMlp, opts: LowerOptions = {}): Dataf
     inputQuant: [plan.inputQuant],
     outputAffine: [outputAffine],
   };
-  // Branches: a Fifo on each short path, sized analytically (src/lower/fifo-sizing.ts; depth in the Fifo's attrs).
+  // Branches: a Fifo on each short path, sized analytically (src/dataflow/fifo-sizing.ts; depth in the Fifo's attrs).
   if (plan.branches) {
     for (const f of insertFifos(df)) plan.notes.push(`fifo after ${f.duplicate} (port ${f.port}) for ${f.join}: ${f.elems} elements → depth ${f.fullRateDepth} (deadlock-free from ${f.depth})`);
   }

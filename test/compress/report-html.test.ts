@@ -10,7 +10,7 @@ import { reportRow, type Metrics } from '../../src/compress/report.ts';
 import { foldedDataflow } from '../../src/codegen/index.ts';
 import { estimateNetwork } from '../../src/estimate/network.ts';
 import { markSparse } from '../../src/layers/mvu.ts';
-import { FoldSpace, foldingForTarget, loadDevice } from '../../src/passes/fold-auto.ts';
+import { FoldSpace, foldingForTarget, loadDevice } from '../../src/dataflow/fold-auto.ts';
 import { kilnAsync, tempDir } from '../unit/cli-helpers.ts';
 import { zooPath } from './helpers.ts';
 import { parseQType, qtypeName } from '../../src/ir/datatype.ts';

@@ -17,7 +17,7 @@ import { KilnError } from '../../src/diag/index.ts';
 import { range } from '../../src/ir/datatype.ts';
 import type { DataflowGraph } from '../../src/ir/dataflow.ts';
 import { importModel } from '../../src/onnx/import.ts';
-import { autoFolding } from '../../src/passes/fold-auto.ts';
+import { autoFolding } from '../../src/dataflow/fold-auto.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';
 import { findTool } from '../../src/tools/index.ts';

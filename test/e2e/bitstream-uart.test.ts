@@ -8,7 +8,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readDataflowJson } from '../../src/codegen/dataflow-json.ts';
+import { readDataflowJson } from '../../src/dataflow/json.ts';
 import { runDataflow } from '../../src/exec/dataflow.ts';
 import { requireTool } from '../../src/tools/index.ts';
 import { uartSources } from '../../src/bitstream/ice40.ts';

@@ -13,7 +13,7 @@ import { checkVivadoProject, type VivadoProject } from '../../src/bitstream/viva
 import { KilnError } from '../../src/diag/index.ts';
 import { requireTool } from '../../src/tools/index.ts';
 import { decodeOutputBeats, encodeStimulus } from '../../src/sim/stimulus.ts';
-import { readDataflowJson } from '../../src/codegen/dataflow-json.ts';
+import { readDataflowJson } from '../../src/dataflow/json.ts';
 import { quantizeInput } from '../../src/lower/host.ts';
 
 const tempDir = tempDirsRemovedAfterAll();

@@ -33,8 +33,8 @@ import { quantizeInput } from '../../src/lower/host.ts';
 import { importGraph } from '../../src/onnx/import.ts';
 import { decodeModel, encodeModel } from '../../src/onnx/load.ts';
 import { decodeTensorFile } from '../../src/onnx/tensor.ts';
-import { defaultFolding, type Folding } from '../../src/passes/fold.ts';
-import { autoFolding } from '../../src/passes/fold-auto.ts';
+import { defaultFolding, type Folding } from '../../src/dataflow/fold.ts';
+import { autoFolding } from '../../src/dataflow/fold-auto.ts';
 import { foldedDataflow } from '../../src/codegen/index.ts';
 import { networkPerformance } from '../../src/estimate/perf.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
@@ -151,7 +151,7 @@ const MODELS: Model[] = [
  * keeps the default's II: auto puts the window generators of Conv_3 … Conv_25 at pe 16 (below the II,
  * behind width converters to the depthwise convs' lanes) instead of the default's 1–8. 'auto' is the
  * whole auto folding (Thresholds / Requants at pe 1–4, MVUs at pe 2): before the burst FIFOs
- * (insertBurstFifos in src/lower/fifo-sizing.ts) it ran at 26,064 cycles per inference in Verilator
+ * (insertBurstFifos in src/dataflow/fifo-sizing.ts) it ran at 26,064 cycles per inference in Verilator
  * for the estimated 20,736.
  */
 function folding(df: DataflowGraph, kind: FoldingKind): Folding {

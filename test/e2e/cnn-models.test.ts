@@ -21,7 +21,7 @@ import { decodeTensorFile } from '../../src/onnx/tensor.ts';
 import { quantizeInput } from '../../src/lower/host.ts';
 import { importGraph } from '../../src/onnx/import.ts';
 import { loadModel } from '../../src/onnx/load.ts';
-import { defaultFolding, type Folding } from '../../src/passes/fold.ts';
+import { defaultFolding, type Folding } from '../../src/dataflow/fold.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { checkDesign, serialFolding } from '../helpers/design-check.ts';
 import { rng } from '../helpers/random-mlp.ts';

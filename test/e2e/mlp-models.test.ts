@@ -17,7 +17,7 @@ import { decodeNpy } from '../../src/io/npy.ts';
 import { quantizeInput } from '../../src/lower/host.ts';
 import { importGraph } from '../../src/onnx/import.ts';
 import { loadModel } from '../../src/onnx/load.ts';
-import { defaultFolding, FULLY_PARALLEL_WEIGHTS, type Folding } from '../../src/passes/fold.ts';
+import { defaultFolding, FULLY_PARALLEL_WEIGHTS, type Folding } from '../../src/dataflow/fold.ts';
 import { quantizeFloatActivations } from '../../src/passes/streamline-activations.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';

@@ -25,7 +25,7 @@ import { makeTensor } from '../../src/ir/tensor.ts';
 import { quantizeInput } from '../../src/lower/host.ts';
 import { importGraph } from '../../src/onnx/import.ts';
 import { loadModel } from '../../src/onnx/load.ts';
-import { defaultFolding } from '../../src/passes/fold.ts';
+import { defaultFolding } from '../../src/dataflow/fold.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';
 import { simulate } from '../../src/sim/simulate.ts';

@@ -2,7 +2,7 @@
 // reference under back-pressure, then the cycle model on a stall-free run; the serial folding they compare against.
 import { expect } from 'vitest';
 import type { DataflowGraph } from '../../src/ir/dataflow.ts';
-import { defaultFolding, type Folding } from '../../src/passes/fold.ts';
+import { defaultFolding, type Folding } from '../../src/dataflow/fold.ts';
 import { simulateAndCompare, type CheckResult } from '../../src/sim/check.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 

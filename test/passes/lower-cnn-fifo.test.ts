@@ -1,4 +1,4 @@
-// Analytic FIFO sizing for residual branches (src/lower/fifo-sizing.ts): hand-computed requirements
+// Analytic FIFO sizing for residual branches (src/dataflow/fifo-sizing.ts): hand-computed requirements
 // for an MVU branch and a padded 3×3 conv branch, then Verilator: with the computed depths the
 // designs run without deadlock, RTL == reference, cycles == estimate; with a depth below the
 // requirement the conv branch deadlocks and the watchdog names the stalled stream.
@@ -9,10 +9,10 @@ import { checkDataflow, runDataflow } from '../../src/exec/dataflow.ts';
 import { parseQType, qtypeName, range, smallestIntFor } from '../../src/ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../../src/ir/dataflow.ts';
 import { mvuOutType } from '../../src/layers/mvu.ts';
-import { fifoDepth, fifoSizes, insertFifos, insertWindowFifos, SLACK } from '../../src/lower/fifo-sizing.ts';
+import { fifoDepth, fifoSizes, insertFifos, insertWindowFifos, SLACK } from '../../src/dataflow/fifo-sizing.ts';
 import { importGraph } from '../../src/onnx/import.ts';
 import { loadModel } from '../../src/onnx/load.ts';
-import { applyFolding, defaultFolding, type Folding } from '../../src/passes/fold.ts';
+import { applyFolding, defaultFolding, type Folding } from '../../src/dataflow/fold.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { rng } from '../helpers/random-mlp.ts';
 import { branchGraph, expectGraphExact, runGraph } from '../sim/branches.ts';

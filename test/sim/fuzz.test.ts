@@ -15,7 +15,7 @@ import { compileDataflow, type Design } from '../../src/codegen/index.ts';
 import type { DataflowGraph } from '../../src/ir/dataflow.ts';
 import { quantizeInput } from '../../src/lower/host.ts';
 import { importGraph } from '../../src/onnx/import.ts';
-import type { Folding } from '../../src/passes/fold.ts';
+import type { Folding } from '../../src/dataflow/fold.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';
 import { simulate } from '../../src/sim/simulate.ts';

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildDesign, compileDataflow } from '../../src/codegen/index.ts';
-import { dataflowFromJson, type DataflowJson } from '../../src/codegen/dataflow-json.ts';
+import { dataflowFromJson, type DataflowJson } from '../../src/dataflow/json.ts';
 import { runDataflow } from '../../src/exec/dataflow.ts';
-import { defaultFolding } from '../../src/passes/fold.ts';
+import { defaultFolding } from '../../src/dataflow/fold.ts';
 import { smallMlp } from './codegen-fixture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-codegen-'));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loweredModel } from '../../src/cli/estimate.ts';
-import { dataflowToJson } from '../../src/codegen/dataflow-json.ts';
+import { dataflowToJson } from '../../src/dataflow/json.ts';
 import { importModel } from '../../src/onnx/import.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { ROOT } from './cli-helpers.ts';

@@ -9,7 +9,7 @@ import { estimateNetwork } from '../../src/estimate/network.ts';
 import { fps } from '../../src/estimate/perf.ts';
 import { layerResources } from '../../src/estimate/resources.ts';
 import { importModel } from '../../src/onnx/import.ts';
-import { autoFolding, foldingForTarget, knownDevices, loadDevice } from '../../src/passes/fold-auto.ts';
+import { autoFolding, foldingForTarget, knownDevices, loadDevice } from '../../src/dataflow/fold-auto.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { kiln, ROOT } from './cli-helpers.ts';
 import { smallMlp } from './codegen-fixture.ts';

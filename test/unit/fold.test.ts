@@ -5,7 +5,7 @@ import type { DataflowGraph, Layer } from '../../src/ir/dataflow.ts';
 import { parseQType } from '../../src/ir/datatype.ts';
 import { importGraph } from '../../src/onnx/import.ts';
 import { loadModel } from '../../src/onnx/load.ts';
-import { applyFolding, defaultFolding, MAX_LANES } from '../../src/passes/fold.ts';
+import { applyFolding, defaultFolding, MAX_LANES } from '../../src/dataflow/fold.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 
 /** A TFC-shaped binarized MLP 784-64-64-64-10 (weights all +1: only shapes matter here). */

@@ -290,7 +290,7 @@ function insertFifo(df: DataflowGraph, stream: string, base: string, fold: { pe:
 //   elems = ceil(padding run in Pad beats × input elements / II) + sh · iw · channels
 //
 // Measured in Verilator without them: ResNet-8 3 % and MobileNet-v1 8 % over the II; with them (and
-// Pads at pe = channels, see src/passes/fold.ts) the steady state meets it. MobileNet-v1 was still
+// Pads at pe = channels, see src/dataflow/fold.ts) the steady state meets it. MobileNet-v1 was still
 // 1.6 % over (21,072 for 20,736) while the search stopped at MVUs: per-stream stall counts showed the
 // depthwise layer at the II blocked by the pointwise MVU after it (18,432 cycles), which the
 // padding run of the next stride-2 depthwise conv's Pad blocked.

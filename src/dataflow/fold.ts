@@ -20,12 +20,12 @@
 //    inputs), else the fewest lanes within target (left at the lowered pe 1, a branch between
 //    folded layers needs width converters and can become the bottleneck);
 //  - applying a folding re-sizes the bypass FIFOs of the branches it changes
-//    (src/lower/fifo-sizing.ts resizeFifos), since their depths count the branch's beats and buffers.
+//    (src/dataflow/fifo-sizing.ts resizeFifos), since their depths count the branch's beats and buffers.
 // MLPs have no image kinds and one vector per MVU, so their foldings are as before.
 import { fail } from '../diag/index.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { layerKind } from '../layers/index.ts';
-import { insertBurstFifos, insertWindowFifos, resizeFifos } from '../lower/fifo-sizing.ts';
+import { insertBurstFifos, insertWindowFifos, resizeFifos } from './fifo-sizing.ts';
 
 export type Folding = Record<string, { pe?: number; simd?: number; taps?: number }>;
 
@@ -63,7 +63,7 @@ export function applyFolding(df: DataflowGraph, folding: Folding): DataflowGraph
     if (Object.entries(f).some(([k, v]) => (l.attrs[k] ?? 1) !== v)) changed.add(l.name);
     return { ...l, attrs: { ...l.attrs, ...f } };
   });
-  // Window generators at the II get a FIFO in front (src/lower/fifo-sizing.ts), and bypass FIFO
+  // Window generators at the II get a FIFO in front (src/dataflow/fifo-sizing.ts), and bypass FIFO
   // depths depend on the folding of their branch: re-size those the folding (or a new FIFO) changed.
   const folded: DataflowGraph = { ...df, streams: new Map(df.streams), layers: layers.map((l) => ({ ...l, inputs: [...l.inputs] })) };
   for (const name of insertWindowFifos(folded)) changed.add(name);
