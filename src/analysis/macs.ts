@@ -1,7 +1,6 @@
 // Multiply-accumulate count per layer, from inferred shapes.
-import type { Graph, Node } from '../ir/graph.ts';
+import { staticShape, type Graph, type Node } from '../ir/graph.ts';
 import { numel } from '../ir/tensor.ts';
-import { staticShape } from '../passes/infer-shapes.ts';
 
 export interface LayerMacs {
   node: string;

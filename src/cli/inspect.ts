@@ -9,6 +9,7 @@ import { unsupportedNodes } from '../exec/run.ts';
 import { sortNodes, verifyGraph } from '../ir/verify.ts';
 import { importGraph } from '../onnx/import.ts';
 import { loadModel } from '../onnx/load.ts';
+import { schemaProblems } from '../passes/schema-check.ts';
 import { EXIT_USER_ERROR } from './errors.ts';
 import { table } from './table.ts';
 
@@ -54,6 +55,7 @@ export function inspectModel(path: string, opts: { dumpAfter?: string[]; verify?
   // A cycle is fatal (KLN1006); other structural problems are reported with the rest, untidied.
   sortNodes(g);
   const structural = verifyGraph(g);
+  if (!structural.length) structural.push(...schemaProblems(g));
   let graph = g;
   let diagnostics: Diagnostic[];
   if (structural.length) diagnostics = [...structural, ...(unsupportedNodes(g)?.diagnostics ?? [])];

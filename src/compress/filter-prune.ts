@@ -4,10 +4,9 @@
 // gets genuinely smaller (fewer MACs, smaller matrices), not just sparser. A layer is pruned only
 // when its output reaches exactly one next layer through per-channel ops (Relu, BatchNorm, pooling,
 // Flatten …); the last layer (the model's outputs) never is.
-import { attrInt, consumers, type Graph, type Node } from '../ir/graph.ts';
+import { attrInt, consumers, staticShape, type Graph, type Node } from '../ir/graph.ts';
 import { makeTensor, numel } from '../ir/tensor.ts';
 import { runPipeline } from '../passes/runner.ts';
-import { staticShape } from '../passes/infer-shapes.ts';
 import { checkRange, getMatrix, tidyAfterEdit, weightLayers, type WeightLayer } from './layers.ts';
 
 /** Ops that act on each channel separately (and keep channels on axis 1). */

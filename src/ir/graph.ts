@@ -170,3 +170,22 @@ export function freshName(g: Graph, base: string): string {
   if (!used.has(base)) return base;
   for (let i = 1; ; i++) if (!used.has(`${base}_${i}`)) return `${base}_${i}`;
 }
+
+export interface TensorType {
+  dtype: DType;
+  shape?: Dim[];
+}
+
+/** The known type of tensor `name` in g: initializer, graph input/output or inferred value. */
+export function tensorType(g: Graph, name: string): TensorType | undefined {
+  const t = g.initializers.get(name);
+  if (t) return { dtype: t.dtype, shape: t.shape };
+  const v = g.valueInfo.get(name) ?? g.inputs.find((i) => i.name === name) ?? g.outputs.find((o) => o.name === name);
+  return v ? { dtype: v.dtype, shape: v.shape } : undefined;
+}
+
+/** The fully numeric shape of `name`, or undefined when some dimension is unknown. */
+export function staticShape(g: Graph, name: string): number[] | undefined {
+  const s = tensorType(g, name)?.shape;
+  return s && s.every((d) => typeof d === 'number') ? (s as number[]) : undefined;
+}

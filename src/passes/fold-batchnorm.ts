@@ -2,9 +2,8 @@
 // s = scale/√(var+ε), t = B − mean·s. Where the producer is a Conv, Gemm or MatMul(+Add) with
 // constant weights read by nobody else, s and t go into the weights and bias; otherwise the
 // BatchNormalization becomes Mul(s) + Add(t), which later passes (streamlining) understand.
-import { attrFloat, attrInt, consumers, freshName, producers, type Graph, type Node } from '../ir/graph.ts';
+import { attrFloat, attrInt, consumers, freshName, producers, tensorType, type Graph, type Node } from '../ir/graph.ts';
 import { makeTensor, numel, toNumbers, type Tensor } from '../ir/tensor.ts';
-import { tensorType } from './infer-shapes.ts';
 import type { Pass } from './pass.ts';
 
 interface Affine {

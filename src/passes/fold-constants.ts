@@ -2,9 +2,8 @@
 // outputs as initializers. Shape(x) of a statically shaped x is a constant too, so flatten
 // subgraphs (Shape → Gather → Unsqueeze → Concat → Reshape's shape) fold away once shapes are known.
 import { lookupOp } from '../exec/registry.ts';
-import type { Graph, Node } from '../ir/graph.ts';
+import { staticShape, type Graph, type Node } from '../ir/graph.ts';
 import { makeTensor, type Tensor } from '../ir/tensor.ts';
-import { staticShape } from './infer-shapes.ts';
 import type { Pass } from './pass.ts';
 
 /**

@@ -3,28 +3,10 @@
 // supported ops; ops without a rule are executed on zeros when their inputs are small and known.
 import { KilnError } from '../diag/index.ts';
 import { lookupOp } from '../exec/registry.ts';
-import { attrFloats, attrInt, attrInts, attrString, type Dim, type Graph, type Node, type ValueInfo } from '../ir/graph.ts';
+import { attrFloats, attrInt, attrInts, attrString, tensorType, type Dim, type Graph, type Node, type TensorType, type ValueInfo } from '../ir/graph.ts';
 import { makeTensor, numel, toNumbers, type DType, type Tensor } from '../ir/tensor.ts';
 import type { Pass } from './pass.ts';
-
-export interface TensorType {
-  dtype: DType;
-  shape?: Dim[];
-}
-
-/** The known type of tensor `name` in g: initializer, graph input/output or inferred value. */
-export function tensorType(g: Graph, name: string): TensorType | undefined {
-  const t = g.initializers.get(name);
-  if (t) return { dtype: t.dtype, shape: t.shape };
-  const v = g.valueInfo.get(name) ?? g.inputs.find((i) => i.name === name) ?? g.outputs.find((o) => o.name === name);
-  return v ? { dtype: v.dtype, shape: v.shape } : undefined;
-}
-
-/** The fully numeric shape of `name`, or undefined when some dimension is unknown. */
-export function staticShape(g: Graph, name: string): number[] | undefined {
-  const s = tensorType(g, name)?.shape;
-  return s && s.every((d) => typeof d === 'number') ? (s as number[]) : undefined;
-}
+import { checkNodeSchema } from './schema-check.ts';
 
 const UNKNOWN = '?';
 const isNum = (d: Dim | undefined): d is number => typeof d === 'number';
@@ -399,6 +381,8 @@ export const inferShapes: Pass = {
     let changed = false;
     const outputIdx = new Map(g.outputs.map((o, i) => [o.name, i]));
     for (const n of g.nodes) {
+      // Input ranks learnt in this pass can make a window attribute wrong: check before computing.
+      checkNodeSchema(g, n);
       const types = inferNode(g, n);
       if (!types) continue;
       n.outputs.forEach((name, k) => {

@@ -1,7 +1,8 @@
 // infer-shapes: every inferred type must equal what execution actually produces.
 import { describe, expect, it } from 'vitest';
 import { runGraph } from '../../src/exec/run.ts';
-import { inferShapes, tensorType } from '../../src/passes/infer-shapes.ts';
+import { tensorType } from '../../src/ir/graph.ts';
+import { inferShapes } from '../../src/passes/infer-shapes.ts';
 import { importModel } from '../../src/onnx/import.ts';
 import { join } from 'node:path';
 import { FIXTURES } from '../helpers/golden.ts';

@@ -96,7 +96,7 @@ describe('kiln inspect', () => {
     expect(r.stderr).toBe("KLN1014 Unknown argument: jsn\nRun 'kiln --help' (or 'kiln <command> --help') for usage.\n");
     const p = kiln(['inspect', TFC, '--dump-after', 'no-such-pass']);
     expect(p.code).toBe(2);
-    expect(p.stderr).toBe('KLN1014 unknown pass \'no-such-pass\' (known: fix-batch, infer-shapes, fold-constants, fold-batchnorm, dce)\n');
+    expect(p.stderr).toBe('KLN1014 unknown pass \'no-such-pass\' (known: schema-check, fix-batch, infer-shapes, fold-constants, fold-batchnorm, dce)\n');
   });
 
   it('--help lists the commands', () => {
