@@ -103,6 +103,31 @@ function thresholdCases(n: number): CalCase[] {
   return out;
 }
 
+/**
+ * The Threshold's search form (impl 'search'), a kind of its own in the fit's features: per-channel
+ * and per-tensor, 1..255 steps, tables in logic and (with many channel groups × 2^k) block RAM.
+ */
+function thresholdSearchCases(n: number): CalCase[] {
+  const r = lcg(16);
+  const out: CalCase[] = [];
+  for (let i = 0; out.length < n && i < 100 * n; i++) {
+    const channels = pick(r, [1, 4, 8, 16, 32, 64]);
+    const elems = channels * pick(r, [1, 2]);
+    const inType = pick(r, ['INT6', 'INT8', 'INT12', 'INT16', 'UINT8', 'INT20']);
+    const outType = pick(r, ['UINT1', 'UINT2', 'INT3', 'UINT4', 'UINT6', 'UINT8', 'INT8']);
+    const steps = outType === 'UINT1' ? 1 : 2 ** parseInt(outType.replace(/\D/g, '')) - 1;
+    // Keep each case to a minute of Yosys: at most ~2k thresholds per lane.
+    const pe = pick(r, divisors(channels === 1 ? elems : channels).filter((d) => d <= 8 && (channels > 1 ? channels / d : 1) * steps <= 2048));
+    if (pe === undefined) continue;
+    const [lo, hi] = range(parseQType(inType));
+    const thresholds: number[] = [];
+    for (let c = 0; c < channels; c++) thresholds.push(...Array.from({ length: steps }, () => randInt(r, lo, hi)).sort((a, b) => a - b));
+    const outBias = outType.startsWith('INT') ? -(2 ** (parseInt(outType.slice(3)) - 1)) : 0;
+    addCase(out, single(`thrs_${elems}c${channels}_${inType}to${outType}_pe${pe}`, 'Threshold', { elems, channels, steps, pe, inType, outType, outBias, outScale: 1, impl: 'search' }, { thresholds }, inType, elems, outType, elems));
+  }
+  return out;
+}
+
 function requantCases(n: number): CalCase[] {
   const r = lcg(3);
   const out: CalCase[] = [];
@@ -296,10 +321,10 @@ function concatCases(n: number): CalCase[] {
   return out;
 }
 
-/** Per kind, the sweep (30 configurations each, the issue's minimum; MVU also 15 fully unrolled). */
+/** Per kind, the sweep (30 configurations each, the issue's minimum; MVU also 15 fully unrolled, Threshold 30 of each form). */
 export function calibrationCases(perKind = 30): CalCase[] {
   return [
-    ...mvuCases(perKind), ...mvuUnrolledCases(Math.ceil(perKind / 2)), ...thresholdCases(perKind), ...requantCases(perKind),
+    ...mvuCases(perKind), ...mvuUnrolledCases(Math.ceil(perKind / 2)), ...thresholdCases(perKind), ...thresholdSearchCases(perKind), ...requantCases(perKind),
     ...labelSelectCases(perKind), ...fifoCases(perKind), ...slidingWindowCases(perKind),
     ...widthConverterCases(perKind), ...vectorVectorCases(perKind), ...maxPoolCases(perKind), ...avgPoolCases(perKind),
     ...padCases(perKind), ...duplicateCases(perKind), ...addStreamsCases(perKind), ...concatCases(perKind),

@@ -3,10 +3,13 @@
 // Two forms of the same function: 'parallel' (hw/threshold/threshold.v: STEPS comparators per lane,
 // one register stage) and 'search' (hw/threshold/threshold_search.v: a pipelined binary search,
 // searchStages(steps) comparators per lane reading per-stage tables, searchStages + 1 register
-// stages). src/dataflow/fold.ts picks the cheaper unless the folding JSON names one ("impl").
-import { allows, bitWidth, qtypeName, range } from '../ir/datatype.ts';
-import { codeKind, defineLayer, dtype, elementwiseBuffering, int, mustDivide, oneOf, packHex, packVector, signedBits, registerStage } from './define.ts';
+// stages). The folding JSON or the layer attrs pick one ("impl").
+import { allows, bitWidth, qtypeName } from '../ir/datatype.ts';
+import { codeKind, defineLayer, dtype, elementwiseBuffering, int, mustDivide, oneOf, packHex, packVector, registerStage } from './define.ts';
 import { thresholdCost } from './cost/threshold.ts';
+import { clampedThresholds, searchStages, searchTable } from './common/threshold-search.ts';
+
+export { clampedThresholds, searchStages, searchTable };
 
 /** Threshold tables bigger than this many bits become a ROM instead of a parameter. */
 export const ROM_ABOVE_BITS = 16384;
@@ -14,35 +17,8 @@ export const ROM_ABOVE_BITS = 16384;
 export const THRESHOLD_IMPLS = ['parallel', 'search'] as const;
 export type ThresholdImpl = (typeof THRESHOLD_IMPLS)[number];
 
-/** Pipeline stages of the searching form: one per bit of the count n ∈ [0, steps]. */
-export const searchStages = (steps: number): number => Math.max(1, Math.ceil(Math.log2(steps + 1)));
-
 /** Register stages from input to output: the parallel form's one, the search's stages and output register. */
 const delayOf = (a: { impl: ThresholdImpl; steps: number }): number => (a.impl === 'search' ? searchStages(a.steps) + 1 : 1);
-
-/** The thresholds as the RTL compares them: outside the input range they act like its ends (lo, hi + 1). */
-export function clampedThresholds(inType: Parameters<typeof range>[0], thresholds: readonly number[]): { t: number[]; tw: number; lo: number; hi: number } {
-  const [xlo, xhi] = range(inType);
-  const t = thresholds.map((v) => Math.min(Math.max(v, xlo), xhi + 1));
-  return { t, tw: signedBits(Math.min(...t, xlo), Math.max(...t, xhi + 1)), lo: xlo, hi: xhi };
-}
-
-/**
- * The search form's table of stage k for one lane: word g·2^k + j = threshold (2j+1)·2^(S−1−k) − 1
- * of channel `channelOf(g)` (steps and beyond: hi + 1, never passed).
- */
-export function searchTable(t: readonly number[], steps: number, groups: number, k: number, never: number, channelOf: (g: number) => number): number[] {
-  const stages = searchStages(steps);
-  const words: number[] = [];
-  for (let g = 0; g < groups; g++) {
-    const c = channelOf(g);
-    for (let j = 0; j < 2 ** k; j++) {
-      const i = (2 * j + 1) * 2 ** (stages - 1 - k) - 1;
-      words.push(i < steps ? t[c * steps + i] : never);
-    }
-  }
-  return words;
-}
 
 export default defineLayer({
   kind: 'Threshold',

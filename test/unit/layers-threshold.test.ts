@@ -42,3 +42,31 @@ describe('Threshold layer', () => {
     expect(() => threshold.parse({ ...base, attrs: { ...base.attrs, pe: 1, steps: 2 }, consts: { thresholds: [...new Array(126).fill(0), 3, 1] } })).toThrow('thresholds of channel 63 must be ascending');
   });
 });
+
+describe('Threshold search form: the cost form counts the tables the RTL writes', () => {
+  it.each([
+    [16, 16, 255, 2, 'INT16'], // 8 groups: the last stages' tables deep enough for block RAM
+    [6, 24, 63, 6, 'INT12'], // one group: stage 0 a constant, no table
+    [1, 12, 15, 4, 'INT8'], // per-tensor: every lane its own copy of the one table set
+  ])('channels %i, elems %i, %i steps, pe %i, %s', async (channels, elems, steps, pe, inType) => {
+    const { costTerms } = await import('../../src/estimate/resources.ts');
+    const r = rng(channels + steps);
+    const thresholds: number[] = [];
+    for (let c = 0; c < channels; c++) thresholds.push(...Array.from({ length: steps }, () => randInt(r, -30000, 30000)).sort((a, b) => a - b));
+    const outType = `UINT${Math.log2(steps + 1)}`;
+    const layer = { name: 'act', attrs: { elems, channels, steps, pe, inType, outType, impl: 'search' }, consts: { thresholds } };
+    const files: string[] = [];
+    const a = threshold.parse(layer);
+    const params = threshold.spec.rtl.params(a as never, layer.consts, { memFile: (_s, text) => (files.push(text), `f${files.length}.mem`) });
+    // Per-tensor, every lane instantiates the lane-0 files.
+    const copies = channels > 1 ? 1 : pe;
+    const words = files.flatMap((f) => Array(copies).fill(f.trim().split('\n').length)).filter((n) => n > 1).sort((x, y) => x - y);
+    const t = costTerms({ ...layer, kind: 'Threshold' });
+    expect(t.memories.map((m) => m.depth).sort((x, y) => x - y)).toEqual(words);
+    expect(t.memories.every((m) => m.width === params.TW)).toBe(true);
+    // One TW-bit comparator per lane and stage against a table; against a constant where stage 0 has one word.
+    const stages = params.STAGES as number;
+    const constant = channels === 1 || channels === pe ? pe : 0;
+    expect(t.lut.searchCmpBits).toBe((pe * stages - constant) * (params.TW as number));
+  });
+});

@@ -7,13 +7,16 @@
 //    bit column, read combinationally: memory.ts romLogic), compared by variable-threshold comparators;
 //  - USE_ROM (big tables): a registered ROM, in block RAM when large enough.
 // A bipolar output is a lookup of OUT_BIAS + OUT_SCALE·n > 0 at the narrow count n.
+// The search form (hw/threshold/threshold_search.v) has its own terms: searchCost below.
 import { range, type QType } from '../../ir/datatype.ts';
+import { searchStages, searchTable } from '../common/threshold-search.ts';
 import { inBlockRam, inEbr, romLogicOfFields, type Memory } from './memory.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
 
-interface ThresholdAttrs { elems: number; channels: number; steps: number; pe: number; inType: QType }
+interface ThresholdAttrs { elems: number; channels: number; steps: number; pe: number; inType: QType; impl: string; outBias: number; outScale: number }
 
 export function thresholdCost(a: ThresholdAttrs, consts: Record<string, number[]>, p: Params): CostTerms {
+  if (a.impl === 'search') return searchCost(a, consts, p);
   const groups = a.channels > 1 ? a.channels / a.pe : 1;
   const perWord = (a.channels > 1 ? a.pe : 1) * a.steps;
   const rom = p.USE_ROM === 1;
@@ -34,18 +37,7 @@ export function thresholdCost(a: ThresholdAttrs, consts: Record<string, number[]
     // Lane p compares against channel p's thresholds (or all lanes against the one channel's). x ≥ t
     // only looks at the input bits above t's trailing zeros (counted from the range's bottom, where
     // signed and unsigned order agree).
-    let bits = 0;
-    for (const v of t) {
-      if (v <= xlo || v > xhi) continue;
-      let d = v - xlo;
-      let tz = 0;
-      while (d % 2 === 0) {
-        d /= 2;
-        tz++;
-      }
-      bits += p.WI - tz;
-    }
-    lut.cmpConstBits = (a.channels > 1 ? 1 : a.pe) * bits;
+    lut.cmpConstBits = (a.channels > 1 ? 1 : a.pe) * constCompareBits(t, xlo, xhi, p.WI);
   } else {
     lut.cmpVarBits = a.pe * a.steps * p.TW;
     const table: Memory = { depth: groups, width: perWord * p.TW, writable: false, logicInTerms: true };
@@ -63,4 +55,85 @@ export function thresholdCost(a: ThresholdAttrs, consts: Record<string, number[]
     }
   }
   return { lut, ice40Lut, ff, dsp: 0, mac16: 0, memories };
+}
+
+/**
+ * Input bits that x ≥ v compares, summed over the constants v: none for v outside (lo, hi] (always or
+ * never passed), else only the bits above v's trailing zeros (counted from the range's bottom, where
+ * signed and unsigned order agree).
+ */
+function constCompareBits(t: readonly number[], xlo: number, xhi: number, wi: number): number {
+  let bits = 0;
+  for (const v of t) {
+    if (v <= xlo || v > xhi) continue;
+    let d = v - xlo;
+    let tz = 0;
+    while (d % 2 === 0) {
+      d /= 2;
+      tz++;
+    }
+    bits += wi - tz;
+  }
+  return bits;
+}
+
+/**
+ * The search form, per lane: STAGES stages, stage k one TW-bit comparator x ≥ T against its table
+ * (GROUPS·2^k words of TW bits, read through a register one stage ahead) and the stage registers
+ * (the input, WI bits once Yosys merges the sign extension, and the k bits of n found so far). A
+ * one-word table (one channel group, stage 0) is a constant: its comparator folds like the parallel
+ * form's. A table in block RAM (memory.ts inBlockRam / inEbr) costs its blocks and no logic (the read
+ * register is the block's); otherwise its logic by contents (memory.ts romLogic). Per-tensor
+ * thresholds (CHANNELS = 1): every lane has the same tables, each its own copy (its own address).
+ */
+function searchCost(a: ThresholdAttrs, consts: Record<string, number[]>, p: Params): CostTerms {
+  const groups = a.channels > 1 ? a.channels / a.pe : 1;
+  const tables = a.channels > 1 ? a.pe : 1; // distinct lane tables
+  const copies = a.channels > 1 ? 1 : a.pe; // lanes per distinct table
+  const stages = searchStages(a.steps);
+  const [xlo, xhi] = range(a.inType);
+  const t = consts.thresholds.map((v) => Math.min(Math.max(v, xlo), xhi + 1));
+  const inBits = p.IN_KIND === 2 ? 1 : p.WI;
+  const lut: Record<string, number> = {
+    searchCmpBits: 0,
+    searchConstCmpBits: 0,
+    searchTableColumns: 0,
+    searchSmallTableColumns: 0,
+    // y = OUT_BIAS + OUT_SCALE·n: wires at bias 0, scale 1; else a small adder per lane (bipolar: a lookup).
+    searchOutMapBits: p.OUT_KIND === 2 || p.OUT_BIAS !== 0 || p.OUT_SCALE !== 1 ? a.pe * p.OUT_W : 0,
+    control: log2(groups),
+  };
+  const ice40Lut: Record<string, number> = { searchTableColumns: 0, searchSmallTableColumns: 0 };
+  const ff: Record<string, number> = {
+    outBits: a.pe * p.OUT_W,
+    searchStageBits: a.pe * (stages * inBits + (stages * (stages - 1)) / 2),
+    searchTableRegBits: 0,
+    control: log2(groups) + (groups > 1 ? stages * log2(groups) : 0) + stages + 1,
+  };
+  const ice40Ff: Record<string, number> = { searchTableRegBits: 0 };
+  const memories: Memory[] = [];
+  for (let lane = 0; lane < tables; lane++) {
+    for (let k = 0; k < stages; k++) {
+      const words = searchTable(t, a.steps, groups, k, xhi + 1, (g) => (a.channels > 1 ? g * a.pe + lane : 0));
+      if (words.length === 1) {
+        lut.searchConstCmpBits += copies * constCompareBits(words, xlo, xhi, p.WI);
+        continue;
+      }
+      const table: Memory = { depth: words.length, width: p.TW, writable: false, logicInTerms: true };
+      for (let c = 0; c < copies; c++) memories.push(table);
+      lut.searchCmpBits += copies * p.TW;
+      if (inBlockRam(table) && inEbr(table)) continue;
+      const logic = romLogicOfFields(words.length, 1, p.TW, (w) => words[w]);
+      const key = words.length > 8 ? 'searchTableColumns' : 'searchSmallTableColumns';
+      if (!inBlockRam(table)) {
+        lut[key] += copies * logic.lut;
+        ff.searchTableRegBits += copies * logic.ff;
+      }
+      if (!inEbr(table)) {
+        ice40Lut[key] += copies * logic.lut;
+        ice40Ff.searchTableRegBits += copies * logic.ff;
+      }
+    }
+  }
+  return { lut, ice40Lut, ff, ice40Ff, dsp: 0, mac16: 0, memories };
 }
