@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
-import { fail } from '../diag/index.ts';
+import { Code, fail, KilnError } from '../diag/index.ts';
 import { hwDir, templatesDir } from '../codegen/helpers.ts';
 import { requireTool, type ToolName } from '../tools/index.ts';
 import { ice40Boards as boards, type Ice40BoardName as BoardName } from './boards.ts';
@@ -57,7 +57,7 @@ async function runTool(tool: ToolName, args: string[], cwd: string, log: string)
   if (r.exitCode !== 0 || r.timedOut) {
     const tail = text.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
     const why = r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
-    fail('ToolFailed', `${tool} failed (${why}); full log in ${log}; last lines:\n${tail}`);
+    throw new KilnError({ code: Code.ToolFailed, message: `${tool} failed (${why}); full log in ${log}; last lines:`, detail: tail });
   }
   return Math.round((Date.now() - t0) / 100) / 10;
 }

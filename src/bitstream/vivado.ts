@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
-import { fail } from '../diag/index.ts';
+import { Code, fail, KilnError } from '../diag/index.ts';
 import { template, templatesDir } from '../codegen/helpers.ts';
 import { writeDirAtomic, type FileSet } from '../codegen/write.ts';
 import { requireTool } from '../tools/index.ts';
@@ -232,7 +232,7 @@ export async function checkVivadoProject(project: VivadoProject, designTop = 'ki
     onProgress?.(`verilator --lint-only -Wall (${project.top})`);
     const lint = await execa(requireTool('verilator'), ['--lint-only', '-Wall', '--top-module', project.top, ...sources], { cwd: rtlDir, reject: false, all: true });
     const lintOut = `${lint.all ?? ''}`.trim();
-    if (lint.exitCode !== 0 || lintOut !== '') fail('ToolFailed', `verilator --lint-only -Wall on ${project.top} is not clean:\n${tail(lintOut)}`);
+    if (lint.exitCode !== 0 || lintOut !== '') throw new KilnError({ code: Code.ToolFailed, message: `verilator --lint-only -Wall on ${project.top} is not clean:`, detail: tail(lintOut) });
 
     onProgress?.(`yosys synth_xilinx -family ${board.yosysFamily} (${project.top})`);
     const t0 = Date.now();
@@ -240,7 +240,7 @@ export async function checkVivadoProject(project: VivadoProject, designTop = 'ki
     // -defer: the generic hw/ modules are elaborated only with the parameters their users give them.
     const script = `read_verilog -defer ${sources.join(' ')}; synth_xilinx -family ${board.yosysFamily} -noiopad -flatten -top ${project.top}; tee -q -o ${stat} stat -json`;
     const y = await execa(requireTool('yosys'), ['-q', '-p', script], { cwd: rtlDir, reject: false, all: true, timeout: 30 * 60_000 });
-    if (y.exitCode !== 0 || !existsSync(stat)) fail('ToolFailed', `yosys synth_xilinx -family ${board.yosysFamily} failed on ${project.top}:\n${tail(`${y.all ?? ''}`)}`);
+    if (y.exitCode !== 0 || !existsSync(stat)) throw new KilnError({ code: Code.ToolFailed, message: `yosys synth_xilinx -family ${board.yosysFamily} failed on ${project.top}:`, detail: tail(`${y.all ?? ''}`) });
     const s = JSON.parse(readFileSync(stat, 'utf8')) as { modules: Record<string, { num_cells_by_type?: Record<string, number> }>; design?: { num_cells_by_type?: Record<string, number> } };
     const cells = (s.design ?? Object.values(s.modules)[0]).num_cells_by_type ?? {};
     return {

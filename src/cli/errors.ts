@@ -5,7 +5,11 @@ import { formatDiagnostic, KilnError } from '../diag/index.ts';
 export const EXIT_USER_ERROR = 2;
 export const EXIT_INTERNAL = 70;
 
+/** What must end on stderr before an error is printed (a progress bar half drawn on a terminal). */
+export const endBeforeError = new Set<() => void>();
+
 export function reportError(e: unknown): number {
+  for (const end of endBeforeError) end();
   if (e instanceof KilnError) {
     for (const d of e.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
     return EXIT_USER_ERROR;

@@ -1,7 +1,7 @@
 // kiln's command line. Commands live one per file and are registered in the explicit list below.
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { Code } from '../diag/index.ts';
+import { Code, formatDiagnostic } from '../diag/index.ts';
 import { EXIT_USER_ERROR, reportError } from './errors.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -42,12 +42,20 @@ export async function commandsFor(argv: string[]): Promise<Command[]> {
   return load ? [await load()] : loadCommands();
 }
 
+/** yargs' complaint as one line, with where to read the usage (the command's own help when known). */
+function usageMessage(argv: string[], msg: string): string {
+  const first = argv.find((a) => !a.startsWith('-'));
+  const known = first !== undefined && Object.hasOwn(commandLoaders, first);
+  const what = !known && first !== undefined && msg.startsWith('Did you mean') ? `Unknown command '${first}'. ` : '';
+  return `${what}${msg.replace(/\s*\n\s*/g, ' ')} (see 'kiln ${known ? `${first} ` : ''}--help')`;
+}
+
 export async function buildCli(argv: string[]): Promise<Argv> {
   let cli = yargs(argv)
     .scriptName('kiln')
     .usage('$0 <command> [options]\n\nCompile quantized ONNX neural networks into verified Verilog.')
     .strict()
-    .demandCommand(1, 'Give a command (see the list above).')
+    .demandCommand(1, 'Give a command')
     .recommendCommands()
     .help()
     .alias('h', 'help')
@@ -55,7 +63,7 @@ export async function buildCli(argv: string[]): Promise<Argv> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err; // errors from handlers go to reportError
-      process.stderr.write(`${Code.BadArgument} ${msg}\nRun 'kiln --help' (or 'kiln <command> --help') for usage.\n`);
+      process.stderr.write(`${formatDiagnostic({ code: Code.BadArgument, message: usageMessage(argv, msg) })}\n`);
       process.exit(EXIT_USER_ERROR);
     });
   for (const c of await commandsFor(argv)) cli = cli.command(c);

@@ -5,6 +5,8 @@ export interface Diagnostic {
   code: string;
   message: string;
   node?: string;
+  /** A tool's log lines that explain the failure: printed indented under the one coded line. */
+  detail?: string;
 }
 
 /** Stable error codes. Tests pin them; never renumber. */
@@ -41,8 +43,22 @@ export const Code = {
 } as const;
 export type CodeName = keyof typeof Code;
 
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * s with control characters written as escapes (\n, \x1b, \u2028): a name from a model or a command
+ * line can hold any of them, and printed raw they split one diagnostic line or drive the terminal.
+ */
+export function escapeControl(s: string): string {
+  return s.replace(CONTROL, (c) => NAMED[c] ?? (c.charCodeAt(0) < 0x100 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16)}`));
+}
+
+/** One line, whatever the names in it hold (then the detail, indented, if any). */
 function formatOne(d: Diagnostic): string {
-  return `${d.code} ${d.message}${d.node !== undefined ? ` at node '${d.node}'` : ''}`;
+  const line = escapeControl(`${d.code} ${d.message}${d.node !== undefined ? ` at node '${d.node}'` : ''}`);
+  const detail = d.detail?.trimEnd().split('\n').map((l) => `  ${escapeControl(l)}`) ?? [];
+  return [line, ...detail].join('\n');
 }
 
 /** A user error: one or more diagnostics. Thrown through the library, printed by the CLI. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { fail } from '../diag/index.ts';
+import { Code, fail, KilnError } from '../diag/index.ts';
 import { cacheRoot } from '../util/cache-root.ts';
 import { prune, touch } from '../util/lru.ts';
 import { readManifest } from './manifest.ts';
@@ -104,7 +104,7 @@ export async function buildSim(outDir: string, opts: BuildOptions = {}): Promise
     if (r.exitCode !== 0 || !existsSync(join(tmp, 'tb'))) {
       writeFileSync(join(tmp, 'build.log'), r.all ?? '');
       const log = `${r.all ?? ''}`.split('\n').filter((l) => /%Error|%Warning|error:/.test(l)).slice(0, 8).join('\n');
-      fail('ToolFailed', `Verilator could not build ${outDir} (exit ${r.exitCode}):\n${log || (r.all ?? '').slice(-2000)}`);
+      throw new KilnError({ code: Code.ToolFailed, message: `Verilator could not build ${outDir} (exit ${r.exitCode}):`, detail: log || `${r.all ?? ''}`.slice(-2000) });
     }
     // The object dir is large and only useful to make; keep the binary.
     rmSync(join(tmp, 'obj'), { recursive: true, force: true });

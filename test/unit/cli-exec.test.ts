@@ -88,6 +88,6 @@ describe('kiln exec', () => {
   it('needs --in (yargs strict usage error)', () => {
     const r = kiln(['exec', 'm.onnx']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("KLN1014 Missing required argument: in\nRun 'kiln --help' (or 'kiln <command> --help') for usage.\n");
+    expect(r.stderr).toBe("KLN1014 Missing required argument: in (see 'kiln exec --help')\n");
   });
 });
