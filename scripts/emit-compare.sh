@@ -7,8 +7,10 @@
 # both) and its own KILN_CACHE. Per model: `kiln compile` with the default folding and
 # `kiln estimate --json`; plus three `--fold auto` designs. A model that fails records its error
 # lines, so a changed error is a difference too. Then diffs the two trees.
-# EMIT_COMPARE_SUBSET=N compiles a fixed, representative subset (all zoo models + every k-th corpus
-# model, N in all) instead of the full set. Exit 0 = byte-identical AND at least one design compiled.
+# EMIT_COMPARE_SUBSET=N compiles a fixed, representative subset instead of the full set: all zoo
+# models + every k-th corpus model, N in all, taken from the corpus models that compiled in the last
+# full run ($EMIT_COMPARE_DIR/compiling.txt) when there is one. Exit 0 = byte-identical AND at least
+# one design compiled.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 shared=${KILN_SHARED:-$(cd "$here/.." && pwd)/shared}
@@ -25,14 +27,16 @@ models() {
   zoo=$(find "$shared/zoo" -name model.onnx | sort)
   corpus=$(find "$shared/corpus" -name '*.onnx' | sort)
   if [ "$subset" -gt 0 ]; then
+    [ -s "$work/compiling.txt" ] && corpus=$(grep "^$shared/corpus/" "$work/compiling.txt")
     n=$(( subset - $(echo "$zoo" | wc -l) )); [ "$n" -lt 1 ] && n=1
     k=$(( $(echo "$corpus" | wc -l) / n )); [ "$k" -lt 1 ] && k=1
     corpus=$(echo "$corpus" | awk -v k="$k" -v n="$n" 'NR % k == 1 && c < n { print; c++ }')
   fi
   printf '%s\n%s\n' "$zoo" "$corpus" | grep .
 }
-list=$work/models-$subset.txt
-models > "$list"
+models > "$work/models.tmp"
+key=$(md5sum < "$work/models.tmp" | cut -c1-8)  # trees are cached per commit and model list
+list=$work/models-$key.txt; mv "$work/models.tmp" "$list"
 
 # emit <checkout> <tree>: compile every model with the kiln of <checkout> into <tree>.
 emit() {
@@ -62,9 +66,9 @@ LIST
   return 0
 }
 
-# tree <rev>: the emitted tree of a commit (cached per commit and subset).
+# tree <rev>: the emitted tree of a commit (cached per commit and model list).
 tree() {
-  local rev=$1 t=$work/tree-$1-$subset wt=$work/src-$1 e
+  local rev=$1 t=$work/tree-$1-$key wt=$work/src-$1 e
   if [ ! -d "$t" ]; then
     git -C "$here" worktree remove --force "$wt" >/dev/null 2>&1; rm -rf "$wt"
     git -C "$here" worktree add --detach "$wt" "$rev" >/dev/null 2>&1 || { echo "cannot check out $rev" >&2; exit 2; }
@@ -74,21 +78,24 @@ tree() {
       ln -s "$(readlink -f "$e")" "$wt/node_modules/$(basename "$e")"
     done
     emit "$wt" "$t.tmp"; mv "$t.tmp" "$t"
+    if [ "$subset" -eq 0 ]; then  # the models that compile, for later subsets
+      while read -r m; do e=${m#"$shared/"}; [ -f "$t/${e//\//__}/manifest.json" ] && echo "$m"; done < "$list" > "$work/compiling.txt"
+    fi
     git -C "$here" worktree remove --force "$wt" >/dev/null 2>&1; rm -rf "$wt"
   fi
 }
 tree "$base"; tree "$head"
-b=$work/tree-$base-$subset h=$work/tree-$head-$subset
+b=$work/tree-$base-$key h=$work/tree-$head-$key
 n=$(wc -l < "$list")
 designs() { find "$1" -maxdepth 2 -name manifest.json | wc -l; }
 nb=$(designs "$b") nh=$(designs "$h")
 if [ "$nb" -eq 0 ] || [ "$nh" -eq 0 ]; then
   echo "emit-compare: FAILED, no models compiled (${base:0:8}: $nb designs, ${head:0:8}: $nh); see $b/*.fail"; exit 1
 fi
-if diff -r "$b" "$h" > "$work/diff-$base-$head-$subset.txt"; then
+if diff -r "$b" "$h" > "$work/diff-${base:0:8}-${head:0:8}-$key.txt"; then
   echo "emit-compare: byte-identical, ${base:0:8} vs ${head:0:8}: $n models, $nh designs (incl. --fold auto) + estimates + failure lines"
   echo "  models: $list; failed at both: $(ls "$h"/*.fail 2>/dev/null | wc -l)"
 else
-  echo "emit-compare: DIFFERENT, ${base:0:8} vs ${head:0:8} ($n models), see $work/diff-$base-$head-$subset.txt"
-  head -20 "$work/diff-$base-$head-$subset.txt"; exit 1
+  echo "emit-compare: DIFFERENT, ${base:0:8} vs ${head:0:8} ($n models), see $work/diff-${base:0:8}-${head:0:8}-$key.txt"
+  head -20 "$work/diff-${base:0:8}-${head:0:8}-$key.txt"; exit 1
 fi
