@@ -1,7 +1,7 @@
 // The API's estimate (re-exported by src/api/index.ts) and `kiln estimate`'s handler: a module of its
 // own, light to load (no ONNX importer, simulator or synthesis: `kiln estimate` must start fast). The
 // importer and lowering load only on a lowered-model cache miss, auto-folding only with `auto`.
-import { foldedDataflow } from '../codegen/index.ts';
+import { foldedDataflow } from '../dataflow/pipeline.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 import { fps as fpsAt } from '../estimate/perf.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';

@@ -1,7 +1,8 @@
 // kiln's library API: `import { importModel, lower, fold, compile, simulate, estimate, synth, compress } from 'kiln'`
 // (docs/api.md, examples/api.mjs). The CLI commands call these same functions; errors are KilnErrors
 // with the same KLNxxxx codes and one-line messages the CLI prints.
-import { compileDataflow, foldedDataflow, type Design } from '../codegen/index.ts';
+import { compileDataflow, type Design } from '../codegen/index.ts';
+import { foldedDataflow } from '../dataflow/pipeline.ts';
 import { checkOutputDir } from '../codegen/write.ts';
 import { compress as compressGraph, type Recipe } from '../compress/index.ts';
 import type { CheckedLayer } from '../exec/dataflow.ts';

@@ -5,56 +5,26 @@
 //   manifest.json   what the simulator needs (ports, packing, streams, estimates)
 //   dataflow.json   the folded graph, for the reference executor
 //   report.json     per layer: kind, shape, datatypes, PE, SIMD, estimated cycles
-// Width converters are inserted wherever a producer's beat width differs from its consumer's.
+// It renders a folded, verified graph (src/dataflow/pipeline.ts folds and checks it).
 // Same input → byte-identical output (no timestamps, sorted keys where order is not given).
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fail } from '../diag/index.ts';
 import { bitWidth, isSigned, qtypeName } from '../ir/datatype.ts';
-import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
-import { checkDataflow, type CheckedLayer } from '../exec/dataflow.ts';
+import type { DataflowGraph } from '../ir/dataflow.ts';
 import type { ParamValue, Port } from '../layers/define.ts';
-import { keepSparseWhereFaster, markSparse } from '../layers/mvu.ts';
 import { mvuMultipliers } from '../layers/common/mvu-weights.ts';
-import { applyFolding, defaultFolding, type Folding } from '../dataflow/fold.ts';
+import { foldedDataflow, type FoldOptions } from '../dataflow/pipeline.ts';
+import type { Manifest, PortInfo } from '../sim/manifest.ts';
 import { renderReportHtml } from '../estimate/html.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 import { dataflowToJson } from '../dataflow/json.ts';
 import { hwSource, kilnRoot, template } from './helpers.ts';
 import { writeDirAtomic, checkOutputDir, type FileSet } from './write.ts';
 
-export interface CompileOptions {
-  /** PE/SIMD per layer; layers not named keep their attrs. Omitted: the default folding (src/dataflow/fold.ts). */
-  fold?: Folding;
+export interface CompileOptions extends FoldOptions {
   /** Replace an existing output directory. */
   force?: boolean;
-  /** Sparse mode for folded MVUs where it saves cycles (skips all-zero SIMD groups; src/layers/mvu.ts). */
-  sparse?: boolean;
-}
-
-export interface PortInfo {
-  elemBits: number;
-  fold: number;
-  beatsPerInference: number;
-  signed: boolean;
-  qtype: string;
-}
-
-export interface Manifest {
-  top: 'kiln_top';
-  files: string[];
-  inW: number;
-  outW: number;
-  input: PortInfo;
-  output: PortInfo;
-  streams: string[];
-  inputQuant: unknown[];
-  outputAffine: DataflowGraph['outputAffine'];
-  estimate: { cyclesPerInference: number; firstOutputLatency: number };
-  model: string;
-  kilnVersion: string;
-  /** How the design was built: readmemh paths are relative to the output directory. */
-  weightsRelativeTo: 'outputDir';
 }
 
 export interface LayerReport {
@@ -97,71 +67,6 @@ function identifier(name: string): string {
   return /^[A-Za-z_]/.test(s) ? s : `n_${s}`;
 }
 
-/**
- * The top level wires streams point to point: one graph input and one output, every stream read by
- * exactly one layer (or the graph output) and written by one layer (or the graph input), layers in
- * topological order. Fan-out is an explicit Duplicate layer; joins are multi-input layers (AddStreams).
- */
-function checkWiring(df: DataflowGraph): void {
-  if (df.inputs.length !== 1 || df.outputs.length !== 1) {
-    fail('CannotLower', `hardware designs take one input and one output stream, not ${df.inputs.length} and ${df.outputs.length}`);
-  }
-  if (df.layers.length === 0) fail('CannotLower', 'the dataflow graph has no layers');
-  const produced = new Set(df.inputs);
-  const readers = new Map<string, number>();
-  for (const l of df.layers) {
-    for (const s of l.inputs) {
-      if (!produced.has(s)) fail('CannotLower', `layer reads stream '${s}' before any layer writes it (layers must be in topological order)`, l.name);
-      readers.set(s, (readers.get(s) ?? 0) + 1);
-    }
-    for (const s of l.outputs) {
-      if (produced.has(s)) fail('CannotLower', `stream '${s}' is written twice`, l.name);
-      produced.add(s);
-    }
-  }
-  const out = df.outputs[0];
-  if (!produced.has(out)) fail('CannotLower', `no layer writes the graph output '${out}'`);
-  readers.set(out, (readers.get(out) ?? 0) + 1);
-  for (const s of produced) {
-    const n = readers.get(s) ?? 0;
-    if (n === 0) fail('CannotLower', `stream '${s}' is never read (every stream needs exactly one reader)`);
-    if (n > 1) fail('CannotLower', `stream '${s}' has ${n} readers; a stream feeds one layer (fan-out needs a Duplicate layer)`);
-  }
-}
-
-/** Inserts a WidthConverter on every stream whose producer's beat differs from its consumer's. */
-function insertWidthConverters(df: DataflowGraph, checked: CheckedLayer[]): DataflowGraph {
-  const layers: Layer[] = [];
-  const streams = new Map(df.streams);
-  const names = new Set(df.layers.map((l) => l.name));
-  const producerPort = new Map<string, Port>();
-  for (const c of checked) c.layer.outputs.forEach((s, i) => producerPort.set(s, c.ports.out[i]));
-  for (const c of checked) {
-    const inputs = c.layer.inputs.map((src, i) => {
-      const from = producerPort.get(src);
-      const to = c.ports.in[i];
-      if (!from || from.fold === to.fold) return src;
-      const dst = `${src}__w${to.fold}`;
-      let name = `${c.layer.name}_dwc${i > 0 ? i : ''}`;
-      while (names.has(name)) name += '_';
-      names.add(name);
-      streams.set(dst, { ...df.streams.get(src)!, name: dst });
-      layers.push({
-        name,
-        kind: 'WidthConverter',
-        attrs: { elems: to.elems, inFold: from.fold, outFold: to.fold, qtype: qtypeName(to.qtype) },
-        consts: {},
-        inputs: [src],
-        outputs: [dst],
-        origin: c.layer.origin,
-      });
-      return dst;
-    });
-    layers.push(inputs.every((s, i) => s === c.layer.inputs[i]) ? c.layer : { ...c.layer, inputs });
-  }
-  return { ...df, streams, layers };
-}
-
 /** AXI4-Stream port prefixes of a layer's RTL: s_axis / m_axis, or s0_axis, s1_axis, … when there are several. */
 function portPrefixes(dir: 's' | 'm', n: number): string[] {
   return n === 1 ? [`${dir}_axis`] : Array.from({ length: n }, (_, i) => `${dir}${i}_axis`);
@@ -173,15 +78,6 @@ function portInfo(p: Port): PortInfo {
 
 function paramText(v: ParamValue): string {
   return typeof v === 'number' ? String(v) : v.verilog;
-}
-
-/** The folded graph with width converters, as the design will have it (also for `kiln estimate`). */
-export function foldedDataflow(graph: DataflowGraph, opts: CompileOptions = {}): { df: DataflowGraph; checked: CheckedLayer[] } {
-  checkWiring(graph);
-  const marked = opts.sparse ? markSparse(graph) : graph;
-  const folded = opts.sparse ? keepSparseWhereFaster(applyFolding(marked, opts.fold ?? defaultFolding(marked))) : applyFolding(graph, opts.fold ?? defaultFolding(graph));
-  const df = insertWidthConverters(folded, checkDataflow(folded));
-  return { df, checked: checkDataflow(df) };
 }
 
 /** Builds the whole design in memory (throws KilnError on bad input, before anything is written). */

@@ -6,7 +6,7 @@
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { markSparse } from '../layers/mvu.ts';
 import { FoldSpace, foldingForTarget, loadDevice, type Device } from '../dataflow/fold-auto.ts';
-import { foldedDataflow } from '../codegen/index.ts';
+import { foldedDataflow } from '../dataflow/pipeline.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 
 export const BUDGET_DEVICE = 'xc7z020';

@@ -9,7 +9,7 @@ import { attrInt, producers, runtimeInputs, type Graph } from '../ir/graph.ts';
 import { makeTensor, toNumbers } from '../ir/tensor.ts';
 import { runPipeline } from '../passes/runner.ts';
 import { lowerModel } from '../passes/to-dataflow.ts';
-import { foldedDataflow } from '../codegen/index.ts';
+import { foldedDataflow } from '../dataflow/pipeline.ts';
 import { estimateNetwork } from '../estimate/network.ts';
 import { BUDGET_DEVICE, fastestThatFits, type BudgetResult } from './budget.ts';
 

@@ -6,7 +6,7 @@
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { nonzeroGroups } from '../layers/common/mvu-weights.ts';
 import type { Folding } from '../dataflow/fold.ts';
-import { foldedDataflow } from '../codegen/index.ts';
+import { foldedDataflow } from '../dataflow/pipeline.ts';
 import { estimateNetwork } from '../estimate/network.ts';
 
 export interface SparseLayerStudy {

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { fail } from '../diag/index.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { layerKind } from '../layers/index.ts';
-import { foldedDataflow } from '../codegen/index.ts';
+import { foldedDataflow } from './pipeline.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 import { networkPerformance } from '../estimate/perf.ts';
 import { layerResources, totalResources } from '../estimate/resources.ts';

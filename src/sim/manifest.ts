@@ -1,11 +1,37 @@
-// Reading the build manifest `kiln compile` writes next to the RTL (manifest.json; the type and the
-// writer are codegen's). Checked here because a user may point `kiln sim` at any directory.
+// The build manifest `kiln compile` writes next to the RTL (manifest.json; codegen writes it): its
+// type, and reading it, checked because a user may point `kiln sim` at any directory.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../diag/index.ts';
-import type { Manifest } from '../codegen/index.ts';
+import type { DataflowGraph } from '../ir/dataflow.ts';
 
-export type { Manifest, PortInfo as StreamPort } from '../codegen/index.ts';
+/** One end of the design's stream interface. */
+export interface PortInfo {
+  elemBits: number;
+  fold: number;
+  beatsPerInference: number;
+  signed: boolean;
+  qtype: string;
+}
+
+export interface Manifest {
+  top: 'kiln_top';
+  files: string[];
+  inW: number;
+  outW: number;
+  input: PortInfo;
+  output: PortInfo;
+  streams: string[];
+  inputQuant: unknown[];
+  outputAffine: DataflowGraph['outputAffine'];
+  estimate: { cyclesPerInference: number; firstOutputLatency: number };
+  model: string;
+  kilnVersion: string;
+  /** How the design was built: readmemh paths are relative to the output directory. */
+  weightsRelativeTo: 'outputDir';
+}
+
+export type { PortInfo as StreamPort };
 
 /** Reads and checks `<dir>/manifest.json` (KLN1001 when absent, KLN1011 when malformed). */
 export function readManifest(dir: string): Manifest {

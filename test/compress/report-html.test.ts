@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fastestThatFits } from '../../src/compress/budget.ts';
 import { renderCompressionHtml } from '../../src/compress/html.ts';
 import { reportRow, type Metrics } from '../../src/compress/report.ts';
-import { foldedDataflow } from '../../src/codegen/index.ts';
+import { foldedDataflow } from '../../src/dataflow/pipeline.ts';
 import { estimateNetwork } from '../../src/estimate/network.ts';
 import { markSparse } from '../../src/layers/mvu.ts';
 import { FoldSpace, foldingForTarget, loadDevice } from '../../src/dataflow/fold-auto.ts';

@@ -35,7 +35,7 @@ import { decodeModel, encodeModel } from '../../src/onnx/load.ts';
 import { decodeTensorFile } from '../../src/onnx/tensor.ts';
 import { defaultFolding, type Folding } from '../../src/dataflow/fold.ts';
 import { autoFolding } from '../../src/dataflow/fold-auto.ts';
-import { foldedDataflow } from '../../src/codegen/index.ts';
+import { foldedDataflow } from '../../src/dataflow/pipeline.ts';
 import { networkPerformance } from '../../src/estimate/perf.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { compareLowering } from '../passes/streamline-compare.ts';

@@ -2,7 +2,8 @@
 // network estimate in report.json equals the codegen manifest's; auto-folding reaches a target FPS
 // with the fewest lanes or fails stating the best FPS that fits; kiln estimate prints the table.
 import { describe, expect, it } from 'vitest';
-import { buildDesign, foldedDataflow } from '../../src/codegen/index.ts';
+import { buildDesign } from '../../src/codegen/index.ts';
+import { foldedDataflow } from '../../src/dataflow/pipeline.ts';
 import { KilnError } from '../../src/diag/index.ts';
 import { bram18, ebr } from '../../src/layers/cost/memory.ts';
 import { estimateNetwork } from '../../src/estimate/network.ts';
