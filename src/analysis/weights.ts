@@ -4,6 +4,7 @@ import { KilnError } from '../diag/index.ts';
 import { lookupOp } from '../exec/registry.ts';
 import { producers, type Graph, type Node } from '../ir/graph.ts';
 import { isFloat, numel, toNumbers, type DType, type Tensor } from '../ir/tensor.ts';
+import { WEIGHT_LAYOUT } from '../lower/ops.ts';
 
 /** Which input holds the weights, per op. */
 export const WEIGHT_INPUT: Record<string, number> = {
@@ -140,13 +141,10 @@ function channelAxis(n: Node, rank: number, weightInput: number): number {
   return 0; // Conv family: [out, in/group, k…] (channels_last OHWI too)
 }
 
-/** Ops that move weights around without changing their values. */
-const VALUE_PRESERVING = new Set(['Identity', 'Transpose', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
-
 /** The quantizer a weight comes out of, looking through transposes and reshapes. */
 function quantizerOf(name: string, prod: Map<string, Node>): Node | undefined {
   let n = prod.get(name);
-  while (n && VALUE_PRESERVING.has(n.op)) n = prod.get(n.inputs[0]);
+  while (n && WEIGHT_LAYOUT.has(n.op)) n = prod.get(n.inputs[0]);
   return n && ['DequantizeLinear', 'Quant', 'IntQuant', 'BipolarQuant'].includes(n.op) ? n : undefined;
 }
 

@@ -1,10 +1,10 @@
 // Activation statistics for post-training quantization: per observed tensor the range, a value
 // sample (for percentile and MSE calibration) and per-channel means (for bias correction). The runs
-// themselves are streamline-activations.ts's `observeTensors` (one calibration loop in kiln).
+// themselves are src/lower/rules/float-activations.ts's `observeTensors` (one calibration loop in kiln).
 import { fail } from '../diag/index.ts';
 import { runtimeInputs, type Graph } from '../ir/graph.ts';
 import { numel, toNumbers, type Tensor } from '../ir/tensor.ts';
-import { observeTensors } from '../passes/streamline-activations.ts';
+import { observeTensors } from '../lower/rules/float-activations.ts';
 
 export interface TensorStats {
   lo: number;

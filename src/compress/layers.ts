@@ -4,6 +4,7 @@
 import { fail } from '../diag/index.ts';
 import { attrFloat, attrInt, consumers, type Graph, type Node } from '../ir/graph.ts';
 import { makeTensor, numel } from '../ir/tensor.ts';
+import { WEIGHT_MACS } from '../lower/ops.ts';
 
 export interface WeightLayer {
   node: Node;
@@ -20,13 +21,11 @@ export interface WeightLayer {
   channelAxis: number;
 }
 
-const MACS = new Set(['Gemm', 'MatMul', 'Conv']);
-
 /** Every Gemm/MatMul/Conv whose weights are a float32 initializer, in graph order. */
 export function weightLayers(g: Graph): WeightLayer[] {
   const layers: WeightLayer[] = [];
   for (const n of g.nodes) {
-    if (!MACS.has(n.op)) continue;
+    if (!WEIGHT_MACS.has(n.op)) continue;
     const w = g.initializers.get(n.inputs[1]);
     if (!w || w.dtype !== 'float32') continue;
     if (n.op === 'Gemm' && (attrInt(n, 'transA', 0) !== 0 || attrFloat(n, 'alpha', 1) !== 1 || attrFloat(n, 'beta', 1) !== 1)) continue;

@@ -18,7 +18,7 @@
 import { fail } from '../diag/index.ts';
 import { type Graph, type Node } from '../ir/graph.ts';
 import { makeTensor, type DType } from '../ir/tensor.ts';
-import { floatMacInputs } from '../passes/streamline-activations.ts';
+import { floatMacInputs } from '../lower/rules/float-activations.ts';
 import { calibrate, channelMeans, type TensorStats } from './calibrate.ts';
 import { biasOf, checkInteger, freshName, getMatrix, setBias, tidyAfterEdit, weightLayers, type WeightLayer } from './layers.ts';
 

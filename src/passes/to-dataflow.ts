@@ -7,7 +7,7 @@ import { qtypeName, uint, type QType } from '../ir/datatype.ts';
 import type { DataflowGraph, Layer, Stream } from '../ir/dataflow.ts';
 import type { Graph } from '../ir/graph.ts';
 import { smallestIntFor } from '../ir/datatype.ts';
-import { quantizeFloatActivations, type QuantizeActivationsOptions } from './streamline-activations.ts';
+import { quantizeFloatActivations, type QuantizeActivationsOptions } from '../lower/rules/float-activations.ts';
 import { streamline, type Activation, type CodeOp, type LayerPlan, type StreamlinedMlp, type StreamlineOptions } from './streamline.ts';
 import { numel } from '../ir/tensor.ts';
 import { insertFifos } from '../dataflow/fifo-sizing.ts';
@@ -20,7 +20,7 @@ export interface LowerOptions extends StreamlineOptions {
   source?: string;
   /**
    * Quantize float activations first (models like mlp_ternary whose hidden activations are float):
-   * inserts calibrated Quant nodes, see src/passes/streamline-activations.ts. Changes the model.
+   * inserts calibrated Quant nodes, see src/lower/rules/float-activations.ts. Changes the model.
    */
   quantizeActivations?: QuantizeActivationsOptions;
 }

@@ -18,7 +18,7 @@ import { quantizeInput } from '../../src/lower/host.ts';
 import { importGraph } from '../../src/onnx/import.ts';
 import { loadModel } from '../../src/onnx/load.ts';
 import { defaultFolding, FULLY_PARALLEL_WEIGHTS, type Folding } from '../../src/dataflow/fold.ts';
-import { quantizeFloatActivations } from '../../src/passes/streamline-activations.ts';
+import { quantizeFloatActivations } from '../../src/lower/rules/float-activations.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';
 import { simulate } from '../../src/sim/simulate.ts';
@@ -59,7 +59,7 @@ const targets: Target[] = [
   { name: 'tfc_w1a1', graph: () => loadModel(zoo('tfc_w1a1/model.onnx')), inputs: mnist100 },
   { name: 'mlp_pruned90_int8_qdq', graph: () => loadModel(zoo('mlp_pruned90_int8_qdq/model.onnx')), inputs: mnist100 },
   {
-    // Float activations: the documented 8-bit activation quantization (src/passes/streamline-activations.ts).
+    // Float activations: the documented 8-bit activation quantization (src/lower/rules/float-activations.ts).
     name: 'mlp_ternary',
     graph: () => quantizeFloatActivations(loadModel(zoo('mlp_ternary/model.onnx')), {
       bits: 8, calibration: mnist100().slice(0, 20), input: { scale: Math.fround(1 / 255), bits: 8, signed: false },

@@ -9,7 +9,7 @@ import { decodeNpy } from '../../src/io/npy.ts';
 import { loadModel } from '../../src/onnx/load.ts';
 import { rng } from '../helpers/random-mlp.ts';
 import { argmax, compareLowering, type Comparison } from './streamline-compare.ts';
-import { quantizeFloatActivations } from '../../src/passes/streamline-activations.ts';
+import { quantizeFloatActivations } from '../../src/lower/rules/float-activations.ts';
 import { runGraph } from '../../src/exec/run.ts';
 import { makeTensor } from '../../src/ir/tensor.ts';
 

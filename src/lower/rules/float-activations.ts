@@ -1,13 +1,15 @@
-// Activation quantization for float models whose weights are already few-level (mlp_ternary):
+// Rule float-activations (opt-in, LowerOptions.quantizeActivations): activation quantization for float models whose weights are already few-level (mlp_ternary):
 // a MAC whose input is an unquantized float cannot become an integer layer, so this inserts a QONNX
 // Quant before each such MAC, calibrated on sample inputs. It CHANGES the model (post-training
 // quantization of activations); lowering is then exact with respect to the quantized graph, and the
 // test measures the agreement with the float original. Scales are powers of two (so the next
 // MatMul's float sum stays exact) except where the caller fixes the input quantizer (e.g. 1/255 for
 // pixel inputs, which makes the input codes the original pixel bytes).
-import { runGraph } from '../exec/run.ts';
-import { producers, runtimeInputs, type Graph, type Node } from '../ir/graph.ts';
-import { makeTensor } from '../ir/tensor.ts';
+import { runGraph } from '../../exec/run.ts';
+import { producers, runtimeInputs, type Graph, type Node } from '../../ir/graph.ts';
+import { makeTensor } from '../../ir/tensor.ts';
+import { QUANTIZED_OUTPUTS, RESHAPES, WEIGHT_MACS } from '../ops.ts';
+import type { LoweringRule } from './rule.ts';
 
 export interface QuantizeActivationsOptions {
   /** Bits of each inserted activation quantizer (default 8). */
@@ -20,21 +22,26 @@ export interface QuantizeActivationsOptions {
 
 export interface InsertedQuant { before: string; tensor: string; scale: number; bits: number; signed: boolean }
 
-const QUANTIZERS = new Set(['Quant', 'BipolarQuant', 'Sign', 'DequantizeLinear', 'MultiThreshold']);
-const LAYOUT = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
 const QDOMAIN = 'qonnx.custom_op.general';
-/** Layers whose run-time input must be quantized (a max pool commutes with the quantizer before it). */
-const MACS = new Set(['MatMul', 'Gemm', 'Conv']);
+
+export const floatActivationsRule: LoweringRule = {
+  name: 'float-activations',
+  doc: 'Opt-in (quantizeActivations): a calibrated power-of-two Quant before every MAC whose input is float; this changes the model.',
+  matches: 'MatMul / Gemm / Conv whose run-time input (through reshapes and max pools) is not quantized, in a model with few-level weights',
+  emits: 'QONNX Quant nodes in the graph before lowering (then the other rules apply)',
+  tests: ['test/passes/streamline-models.test.ts', 'test/e2e/mlp-models.test.ts'],
+  ops: new Set(),
+};
 
 /** The MatMul/Gemm/Conv nodes whose run-time input is not quantized (looking through layout ops and max pools). */
 export function floatMacInputs(g: Graph): { mac: Node; tensor: string }[] {
   const prod = producers(g);
   const targets: { mac: Node; tensor: string }[] = [];
   for (const n of g.nodes) {
-    if (!MACS.has(n.op) || g.initializers.has(n.inputs[0])) continue;
+    if (!WEIGHT_MACS.has(n.op) || g.initializers.has(n.inputs[0])) continue;
     let p = prod.get(n.inputs[0]);
-    while (p && (LAYOUT.has(p.op) || p.op === 'MaxPool')) p = prod.get(p.inputs[0]);
-    if (p && QUANTIZERS.has(p.op)) continue;
+    while (p && (RESHAPES.has(p.op) || p.op === 'MaxPool')) p = prod.get(p.inputs[0]);
+    if (p && QUANTIZED_OUTPUTS.has(p.op)) continue;
     targets.push({ mac: n, tensor: n.inputs[0] });
   }
   return targets;
