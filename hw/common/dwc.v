@@ -34,16 +34,21 @@ module dwc #(
   wire push = s_axis_tvalid && s_axis_tready;
   wire pop = m_axis_tvalid && m_axis_tready;
 
-  // Elements above count_q are don't-care: mask them before or-ing in a new beat.
+  // Elements above count_q are don't-care: mask them before or-ing in a new beat. The all-ones mask
+  // and the widened beat are built from a plain 0, not {CAP*EW{..}} replications (the simulator
+  // refuses those over 8 Kbit, e.g. IN_FOLD + OUT_FOLD > 512 at EW = 8).
   reg [CAP*EW-1:0] next_buf;
+  reg [CAP*EW-1:0] ones;
+  reg [CAP*EW-1:0] beat;
   reg [CW-1:0] kept;
   always @* begin
+    ones = 0;
+    ones = ~ones;
+    beat = 0;
+    beat[IN_FOLD*EW-1:0] = s_axis_tdata;
     next_buf = pop ? buf_q >> (OUT_FOLD * EW) : buf_q;
     kept = pop ? count_q - OUT_N : count_q;
-    if (push) begin
-      next_buf = (next_buf & ~({(CAP*EW){1'b1}} << (kept * EW)))
-               | ({{((CAP - IN_FOLD)*EW){1'b0}}, s_axis_tdata} << (kept * EW));
-    end
+    if (push) next_buf = (next_buf & ~(ones << (kept * EW))) | (beat << (kept * EW));
   end
 
   always @(posedge clk) begin

@@ -33,7 +33,7 @@ module mvu #(
   parameter integer ACC_W = 13,
   parameter integer IN_KIND = 1,
   parameter integer W_KIND = 1,
-  parameter [PE*SIMD*WW-1:0] WEIGHTS = {(PE*SIMD*WW){1'b0}},
+  parameter [PE*SIMD*WW-1:0] WEIGHTS = 0,
   parameter WEIGHT_FILE = "weights.mem"
 ) (
   input  wire                  clk,

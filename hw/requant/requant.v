@@ -18,8 +18,8 @@ module requant #(
   parameter integer PW = 18,
   parameter integer SHIFT = 0,
   parameter integer ROUND = 0,
-  parameter [CHANNELS*MW-1:0] MULS = {(CHANNELS*MW){1'b0}},
-  parameter [CHANNELS*BW-1:0] BIASES = {(CHANNELS*BW){1'b0}},
+  parameter [CHANNELS*MW-1:0] MULS = 0,
+  parameter [CHANNELS*BW-1:0] BIASES = 0,
   parameter integer OUT_W = 8,
   parameter [PW-1:0] OUT_LO = {1'b1, {(PW-1){1'b0}}},
   parameter [PW-1:0] OUT_HI = {1'b0, {(PW-1){1'b1}}}

@@ -17,7 +17,7 @@ module threshold #(
   parameter integer IN_KIND = 1,
   parameter integer TW = 5,
   parameter integer USE_ROM = 0,
-  parameter [(USE_ROM != 0 ? 1 : CHANNELS*STEPS*TW)-1:0] THRESHOLDS = {(USE_ROM != 0 ? 1 : CHANNELS*STEPS*TW){1'b0}},
+  parameter [(USE_ROM != 0 ? 1 : CHANNELS*STEPS*TW)-1:0] THRESHOLDS = 0,
   parameter THRESHOLD_FILE = "thresholds.mem",
   parameter integer OUT_W = 1,
   parameter integer OUT_KIND = 0,

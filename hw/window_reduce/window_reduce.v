@@ -25,7 +25,9 @@ module window_reduce #(
   parameter integer WW = 1,
   parameter integer W_KIND = 1,
   parameter integer USE_ROM = 0,
-  parameter [(USE_ROM != 0 ? 1 : K*(C/PE)*PE*WW)-1:0] WEIGHTS = {(USE_ROM != 0 ? 1 : K*(C/PE)*PE*WW){1'b0}},
+  // 1 bit unless MODE 2 reads it, and a plain 0 default: a zero replication of K*C*WW bits was
+  // over the 8 Kbit replication limit of Verilator for pooling over big windows (no weights at all).
+  parameter [(MODE != 2 || USE_ROM != 0 ? 1 : K*(C/PE)*PE*WW)-1:0] WEIGHTS = 0,
   parameter WEIGHT_FILE = "weights.mem"
 ) (
   input  wire                 clk,

@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import { fail } from '../diag/index.ts';
 import { bitWidth, isSigned, qtypeName } from '../ir/datatype.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
-import type { ParamValue, Port } from '../layers/define.ts';
+import { checkLiteralWidths, type ParamValue, type Port } from '../layers/define.ts';
 import { mvuMultipliers } from '../layers/common/mvu-weights.ts';
 import { foldedDataflow, type FoldOptions } from '../dataflow/pipeline.ts';
 import type { Manifest, PortInfo } from '../sim/manifest.ts';
@@ -116,6 +116,7 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
         return path;
       },
     });
+    checkLiteralWidths(layer.name, params);
     for (const f of rtl.files) if (!hwFiles.includes(f)) hwFiles.push(f);
     const file = `rtl/${module}.v`;
     layerFiles.push(file);

@@ -1,7 +1,7 @@
 // One hardware layer kind = one typed object: attribute schema and checks, stream ports, the exact
 // integer semantics (`execute`, THE definition the RTL must equal), the cycle model, and how it binds
 // to the hand-written RTL in hw/. Layers describe their binding; codegen does the writing.
-import { fail } from '../diag/index.ts';
+import { fail, InternalError } from '../diag/index.ts';
 import { allows, bitWidth, parseQType, qtypeName, range, type QType } from '../ir/datatype.ts';
 import type { Layer } from '../ir/dataflow.ts';
 import type { CostTerms, Params } from './cost/terms.ts';
@@ -24,8 +24,24 @@ export const oneOf = <T extends string>(values: readonly T[], dflt: T): OneOfSpe
 /** A stream port of a layer: element type, elements per inference, elements per beat. */
 export interface Port { qtype: QType; elems: number; fold: number }
 
-/** Verilog parameter values: numbers, or raw Verilog literal text. */
-export type ParamValue = number | { verilog: string };
+/** Verilog parameter values: numbers, or raw Verilog literal text (`bits`: its width, for vectors). */
+export type ParamValue = number | { verilog: string; bits?: number };
+
+/**
+ * The widest constant a generated design may hold (Verilator's --max-num-width default; Icarus and
+ * Yosys take more). Layers put wider tables in $readmemh files; `checkLiteralWidths` enforces it.
+ */
+export const MAX_LITERAL_BITS = 65536;
+
+/** A layer whose rendered constant is wider than MAX_LITERAL_BITS is a kiln bug, caught before the tools see it. */
+export function checkLiteralWidths(layer: string, params: Record<string, ParamValue>): void {
+  for (const [name, v] of Object.entries(params)) {
+    const bits = typeof v === 'number' ? 0 : v.bits ?? 0;
+    if (bits > MAX_LITERAL_BITS) {
+      throw new InternalError(`layer '${layer}': parameter ${name} is a ${bits}-bit constant, over the ${MAX_LITERAL_BITS} bits Verilator accepts; the layer must store it in a memory file`);
+    }
+  }
+}
 
 export interface RtlContext {
   /** Registers a `$readmemh` file for this layer and returns its path (relative to the output dir). */
@@ -234,6 +250,7 @@ export function packHex(values: readonly number[], width: number): string {
 }
 
 /** A Verilog constant vector literal of `values` (see packHex). */
-export function packVector(values: readonly number[], width: number): { verilog: string } {
-  return { verilog: `${values.length * width}'h${packHex(values, width)}` };
+export function packVector(values: readonly number[], width: number): { verilog: string; bits: number } {
+  const bits = values.length * width;
+  return { verilog: `${bits}'h${packHex(values, width)}`, bits };
 }

@@ -11,7 +11,7 @@
 // vector bound it from below). Fully unrolled MVUs gain nothing and use mvu.v either way.
 import { bitWidth, qtypeName, range, smallestIntFor, type QType } from '../ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
-import { checkValues, codeKind, defineLayer, dtype, encode, int, mustDivide, packHex, packVector, signedBits } from './define.ts';
+import { checkValues, codeKind, defineLayer, dtype, encode, int, MAX_LITERAL_BITS, mustDivide, packHex, packVector, signedBits } from './define.ts';
 import { nonzeroGroups, sparseIndexBits, sparseRoms, type MvuShape } from './common/mvu-weights.ts';
 import { mvuCost } from './cost/mvu.ts';
 import { mvuSparseCost } from './cost/mvu-sparse.ts';
@@ -150,9 +150,9 @@ const kind = defineLayer({
   checkFolding: (a) => {
     const bad = mustDivide('pe', a.rows, a.pe) ?? mustDivide('simd', a.cols, a.simd);
     if (bad) return bad;
-    // One cycle's weights form one constant / ROM word; Verilator caps constants at 65536 bits.
+    // One cycle's weights form one constant / ROM word, within the tools' constant width.
     const bits = a.pe * a.simd * bitWidth(a.weightType);
-    return bits > 65536 ? `pe·simd·(weight bits) must be at most 65536, not ${a.pe}·${a.simd}·${bitWidth(a.weightType)} = ${bits}` : undefined;
+    return bits > MAX_LITERAL_BITS ? `pe·simd·(weight bits) must be at most ${MAX_LITERAL_BITS}, not ${a.pe}·${a.simd}·${bitWidth(a.weightType)} = ${bits}` : undefined;
   },
   streams: (a) => ({
     in: [{ qtype: a.inType, elems: a.vectors * a.cols, fold: a.simd }],

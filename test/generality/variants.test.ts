@@ -57,13 +57,6 @@ const REFUSALS: Record<string, string> = {
   qop_add: "KLN2001 cannot lower op 'com.microsoft:QLinearAdd' (more than one run-time input: only chains of layers lower to dataflow) at node 'QLinearAdd_30'",
 };
 
-/**
- * Lowers, but Verilator refuses the design today (issue 12 item 3): window_reduce.v's 16,384-bit
- * zero WEIGHTS default for a pooling layer without weights (%Warning-WIDTHCONCAT, over 8k bits).
- * Left out of the simulation batches (it would fail its whole side-by-side build).
- */
-const RTL_REFUSED = new Set(['qdq_gap_32x32x16']);
-
 // The simulation part (167 designs, 11 builds, ~12 min on 2 cores) runs under KILN_E2E=1 only;
 // `make test` runs the refusal table and reference == ONNX executor for every model (~15 s).
 const FULL = process.env.KILN_E2E === '1';
@@ -115,7 +108,7 @@ afterAll(() => {
 });
 
 const lowering = index.models.filter((m) => !(m.name in REFUSALS));
-const cases: { m: Entry; kind: FoldingKind }[] = FULL ? lowering.filter((m) => !RTL_REFUSED.has(m.name)).flatMap((m) => FOLDINGS.map((kind) => ({ m, kind }))) : [];
+const cases: { m: Entry; kind: FoldingKind }[] = FULL ? lowering.flatMap((m) => FOLDINGS.map((kind) => ({ m, kind }))) : [];
 
 describe('variants: refusals pinned', () => {
   it('every table entry is a model of the suite', () => {

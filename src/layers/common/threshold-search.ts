@@ -10,7 +10,8 @@ export const searchStages = (steps: number): number => Math.max(1, Math.ceil(Mat
 export function clampedThresholds(inType: QType, thresholds: readonly number[]): { t: number[]; tw: number; lo: number; hi: number } {
   const [xlo, xhi] = range(inType);
   const t = thresholds.map((v) => Math.min(Math.max(v, xlo), xhi + 1));
-  return { t, tw: signedBits(Math.min(...t, xlo), Math.max(...t, xhi + 1)), lo: xlo, hi: xhi };
+  // Clamped into [lo, hi + 1], so that range sets the width (no spread over a table of 10^6 values).
+  return { t, tw: signedBits(xlo, xhi + 1), lo: xlo, hi: xhi };
 }
 
 /**
