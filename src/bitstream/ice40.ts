@@ -11,6 +11,7 @@ import { Code, fail, KilnError } from '../diag/index.ts';
 import { hwDir, templatesDir } from '../codegen/helpers.ts';
 import { requireTool, type ToolName } from '../tools/index.ts';
 import { ice40Boards as boards, type Ice40BoardName as BoardName } from './boards.ts';
+import { readJsonFile } from '../io/json.ts';
 
 /**
  * The UART RTL copied next to the design: hw/uart's transceivers (self-contained, linted with the rest
@@ -83,7 +84,7 @@ export function readNextpnrReport(path: string): { fmaxMHz: number | null; lc: n
 export async function buildIce40Bitstream(dir: string, boardName: BoardName, opts: { baud?: number; seed?: number; onProgress?: (msg: string) => void } = {}): Promise<BitstreamReport> {
   const manifestPath = join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) fail('FileNotFound', `'${dir}' is not a compiled design (no manifest.json); run kiln compile first`);
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ManifestLike;
+  const manifest = readJsonFile(manifestPath, 'manifest', 'recompile the design with kiln compile') as ManifestLike;
   const board = boards[boardName];
   const baud = opts.baud ?? 115200;
   const clocksPerBit = Math.round((board.clockMHz * 1e6) / baud);
@@ -151,7 +152,7 @@ export async function buildIce40Bitstream(dir: string, boardName: BoardName, opt
 
 function mergeIntoReport(dir: string, b: BitstreamReport): void {
   const path = join(dir, 'report.json');
-  const report = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown> : {};
+  const report = existsSync(path) ? readJsonFile(path, 'report', 'recompile the design with kiln compile') as Record<string, unknown> : {};
   report.bitstream = b;
   writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
 }

@@ -17,6 +17,7 @@ import type { Resources } from '../estimate/units.ts';
 import { cellsToResources } from '../synth/yosys.ts';
 import { amdBoards, type AmdBoardName } from './boards.ts';
 import { coreFiles, fusesocCore } from './fusesoc.ts';
+import { readJsonFile } from '../io/json.ts';
 
 interface ManifestLike {
   top: string;
@@ -71,7 +72,7 @@ const bitsFor = (n: number) => Math.max(1, Math.ceil(Math.log2(n)));
 function readManifest(dir: string): ManifestLike {
   const path = join(dir, 'manifest.json');
   if (!existsSync(path)) fail('FileNotFound', `'${dir}' is not a compiled design (no manifest.json); run kiln compile first`);
-  return JSON.parse(readFileSync(path, 'utf8')) as ManifestLike;
+  return readJsonFile(path, 'manifest', 'recompile the design with kiln compile') as ManifestLike;
 }
 
 /**

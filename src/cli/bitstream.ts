@@ -9,6 +9,7 @@ import { fail } from '../diag/index.ts';
 import { boardNames, isAmdBoard, type BoardName } from '../bitstream/boards.ts';
 import { buildIce40Bitstream } from '../bitstream/ice40.ts';
 import { checkVivadoProject, DEFAULT_CLOCK_MHZ, writeVivadoProject, type VivadoCheck } from '../bitstream/vivado.ts';
+import { numberOption } from './options.ts';
 
 interface BitstreamArgs { dir: string; board: BoardName; baud: number; seed: number; ooc: boolean; 'clock-mhz'?: number; check: boolean; json: boolean }
 
@@ -37,10 +38,10 @@ export const bitstreamCommand: CommandModule<object, BitstreamArgs> = {
   builder: (y) => y
     .positional('dir', { type: 'string', demandOption: true, describe: 'design directory from kiln compile' })
     .option('board', { choices: boardNames, demandOption: true, describe: 'target board' })
-    .option('baud', { type: 'number', default: 115200, describe: 'iCE40: UART baud rate' })
-    .option('seed', { type: 'number', default: 1, describe: 'iCE40: nextpnr placement seed' })
+    .option('baud', numberOption('baud', { integer: true, min: 300, max: 12_000_000, unit: 'bit/s', default: 115200, describe: 'iCE40: UART baud rate' }))
+    .option('seed', numberOption('seed', { integer: true, min: 0, default: 1, describe: 'iCE40: nextpnr placement seed' }))
     .option('ooc', { type: 'boolean', default: false, describe: 'AMD: out-of-context build of the accelerator alone' })
-    .option('clock-mhz', { type: 'number', describe: `AMD: the design clock (default ${DEFAULT_CLOCK_MHZ} MHz)` })
+    .option('clock-mhz', numberOption('clock-mhz', { above: 0, unit: 'MHz', describe: `AMD: the design clock (default ${DEFAULT_CLOCK_MHZ} MHz)` }))
     .option('check', { type: 'boolean', default: false, describe: 'AMD: static checks (tclsh with Vivado stand-ins, Verilator lint, Yosys synth)' })
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
   handler: async (args) => {

@@ -16,6 +16,7 @@ import { fail } from '../diag/index.ts';
 import { loadDevice } from '../dataflow/fold-auto.ts';
 import { toNumbers } from '../ir/tensor.ts';
 import { readTensorFile } from '../api/tensors.ts';
+import { numberOption } from './options.ts';
 
 interface CompressArgs {
   model: string;
@@ -88,24 +89,24 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
   builder: (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
     .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'compressed ONNX file to write' })
-    .option('bits', { type: 'number', describe: 'post-training quantization: weight bits (2–16)' })
+    .option('bits', numberOption('bits', { describe: 'post-training quantization: weight bits (2–16)' }))
     .option('act-bits', { type: 'string', describe: 'activation bits (2–16, default --bits) or float' })
     .option('per-tensor', { type: 'boolean', default: false, describe: 'one weight scale per tensor (default per channel)' })
     .option('asymmetric', { type: 'boolean', default: false, describe: 'asymmetric ranges with zero points (default symmetric)' })
     .option('calib-method', { type: 'string', default: 'minmax', describe: 'activation range: minmax, percentile or mse' })
-    .option('percentile', { type: 'number', default: 99.99, describe: 'percentile kept by --calib-method percentile' })
+    .option('percentile', numberOption('percentile', { default: 99.99, describe: 'percentile kept by --calib-method percentile' }))
     .option('bias-correction', { type: 'boolean', default: true, describe: 'correct biases for the weight quantization error (--no-bias-correction)' })
     .option('scales', { type: 'string', default: 'pow2', describe: 'pow2 (exact in every executor and in hardware) or float' })
     .option('binarize', { type: 'boolean', default: false, describe: 'BWN: weights α·sign(w), α per channel' })
     .option('ternarize', { type: 'boolean', default: false, describe: 'TWN: weights α·{−1,0,1}, Δ = 0.7·mean|w|' })
     .option('binarize-acts', { type: 'boolean', default: false, describe: 'XNOR-Net style: Relu before weight layers becomes Sign' })
-    .option('prune', { type: 'number', describe: 'magnitude pruning ratio in [0, 1)' })
+    .option('prune', numberOption('prune', { describe: 'magnitude pruning ratio in [0, 1)' }))
     .option('prune-scope', { type: 'string', default: 'global', describe: 'global (one threshold) or layer (same ratio per layer)' })
-    .option('filter-prune', { type: 'number', describe: 'L1 filter pruning: fraction of output channels removed per layer, [0, 1)' })
+    .option('filter-prune', numberOption('filter-prune', { describe: 'L1 filter pruning: fraction of output channels removed per layer, [0, 1)' }))
     .option('rank', { type: 'string', array: true, describe: 'low-rank SVD: N, or <layer>=N (repeatable)' })
-    .option('kmeans', { type: 'number', describe: 'weight sharing: k-means clusters per layer' })
+    .option('kmeans', numberOption('kmeans', { describe: 'weight sharing: k-means clusters per layer' }))
     .option('calib', { type: 'string', describe: 'calibration inputs .npy float32 [N, …input dims]' })
-    .option('calib-count', { type: 'number', default: 256, describe: 'use at most this many calibration vectors' })
+    .option('calib-count', numberOption('calib-count', { integer: true, min: 1, default: 256, describe: 'use at most this many calibration vectors' }))
     .option('eval', { type: 'string', describe: 'evaluation inputs .npy float32 [N, …]' })
     .option('labels', { type: 'string', describe: 'evaluation labels .npy integer [N]' })
     .option('json', { type: 'string', describe: 'also write the report as JSON to this file' })

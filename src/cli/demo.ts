@@ -10,6 +10,7 @@ import { compileModel, designSummary } from './compile.ts';
 import { progressBar } from './progress.ts';
 import { kilnRoot } from '../tools/root.ts';
 import { formatSummary } from './sim.ts';
+import { numberOption } from './options.ts';
 
 const example = join(kilnRoot, 'examples', 'tfc_w1a1');
 
@@ -23,7 +24,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   describe: 'Compile the bundled binarized MNIST MLP and simulate 100 test digits in Verilator',
   builder: (y) => y
     .option('out', { alias: 'o', type: 'string', default: 'out/demo', describe: 'output directory (replaced)' })
-    .option('clock-mhz', { type: 'number', default: 200, describe: 'clock for throughput and latency' }),
+    .option('clock-mhz', numberOption('clock-mhz', { above: 0, unit: 'MHz', default: 200, describe: 'clock for throughput and latency' })),
   handler: async (args) => {
     checkOutputPath(args.out, 'directory'); // before the banner: an error stays one line
     const model = join(example, 'model.onnx');

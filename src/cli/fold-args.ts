@@ -1,25 +1,21 @@
 // The folding options shared by `kiln compile` and `kiln estimate`: --fold <file.json> and --fold auto
 // (--fps, --device, --clock-mhz). A module of its own, light to load: `kiln estimate` must start fast.
-import { existsSync, readFileSync } from 'node:fs';
 import { fail } from '../diag/index.ts';
 import type { Folding } from '../dataflow/fold.ts';
 import type { AutoFoldOptions } from '../dataflow/fold-auto.ts';
+import { numberOption } from './options.ts';
+import { readJsonFile } from '../io/json.ts';
 
 /** Reads a folding JSON file { "<layer>": { "pe": n, "simd": m } } (KLN1001 / KLN1011). */
 export function readFoldingFile(path: string): Folding {
-  if (!existsSync(path)) fail('FileNotFound', `folding file '${path}' does not exist`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Folding;
-  } catch (e) {
-    fail('BadInputFile', `folding file '${path}' is not valid JSON (${(e as Error).message})`);
-  }
+  return readJsonFile(path, 'folding file') as Folding;
 }
 
 /** The --fold auto options, shared by compile and estimate. */
 export const autoFoldOptions = {
-  fps: { type: 'number', describe: 'with --fold auto: target inferences per second' },
+  fps: numberOption('fps', { above: 0, unit: 'inferences/s', describe: 'with --fold auto: target inferences per second' }),
   device: { type: 'string', describe: 'with --fold auto: device part (src/estimate/devices/*.json)' },
-  'clock-mhz': { type: 'number', default: 200, describe: 'clock for FPS figures (MHz)' },
+  'clock-mhz': numberOption('clock-mhz', { above: 0, unit: 'MHz', default: 200, describe: 'clock for FPS figures (MHz)' }),
 } as const;
 
 /** AutoFoldOptions when --fold auto was given (KLN1014 when --fps or --device is missing). */

@@ -15,6 +15,7 @@ import { makeTensor, numel } from '../ir/tensor.ts';
 import { inferenceRows, labelAccuracy } from '../api/simulate.ts';
 import { readTensorFile } from '../api/tensors.ts';
 import { progressBar } from './progress.ts';
+import { numberOption } from './options.ts';
 
 interface HilArgs {
   port?: string;
@@ -57,29 +58,22 @@ export const hilCommand: CommandModule<object, HilArgs> = {
   describe: 'Run test vectors on a board over UART (or on the Verilator virtual board) and check them against the reference',
   builder: (y) => y
     .option('port', { type: 'string', describe: 'serial device of the board, e.g. /dev/ttyUSB0 (needs --design)' })
-    .option('baud', { type: 'number', default: 115200, describe: 'baud rate of --port (the one the bitstream was built for)' })
+    .option('baud', numberOption('baud', { integer: true, min: 300, max: 12_000_000, unit: 'bit/s', default: 115200, describe: 'baud rate of --port (the one the bitstream was built for)' }))
     .option('design', { type: 'string', describe: "the design on the board: output directory of 'kiln compile'" })
     .option('sim', { type: 'string', describe: "a virtual board: the design in this 'kiln compile' directory, simulated in Verilator" })
     .option('inputs', { type: 'string', demandOption: true, describe: 'inputs (.npy or .pb), one vector per row' })
     .option('labels', { type: 'string', describe: 'labels (.npy) to report accuracy (argmax of the outputs)' })
-    .option('count', { type: 'number', describe: 'run only the first N vectors' })
-    .option('timeout-ms', { type: 'number', default: 1000, describe: 'reply timeout per attempt (plus the frames\' time on the wire)' })
-    .option('retries', { type: 'number', default: 3, describe: 'resends per vector after a timeout, NAK or corrupted reply' })
+    .option('count', numberOption('count', { integer: true, min: 1, describe: 'run only the first N vectors' }))
+    .option('timeout-ms', numberOption('timeout-ms', { above: 0, unit: 'ms', default: 1000, describe: 'reply timeout per attempt (plus the frames\' time on the wire)' }))
+    .option('retries', numberOption('retries', { integer: true, min: 0, default: 3, describe: 'resends per vector after a timeout, NAK or corrupted reply' }))
     .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
-    .option('clks-per-bit', { type: 'number', default: 8, hidden: true, describe: 'virtual board: clocks per UART bit' })
+    .option('clks-per-bit', numberOption('clks-per-bit', { integer: true, min: 4, default: 8, hidden: true, describe: 'virtual board: clocks per UART bit' }))
     .option('fault', { type: 'string', array: true, hidden: true, describe: 'inject faults between runner and board, e.g. flip-response%5, stall@3=1500' })
-    .option('fault-seed', { type: 'number', default: 1, hidden: true })
+    .option('fault-seed', numberOption('fault-seed', { integer: true, min: 0, default: 1, hidden: true, describe: 'seed of the injected faults' }))
     .conflicts('port', 'sim'),
   handler: async (args) => {
     if ((args.port === undefined) === (args.sim === undefined)) fail('BadArgument', 'give either --port <device> (with --design <dir>) or --sim <dir>');
     if (args.port !== undefined && args.design === undefined) fail('BadArgument', "--port needs --design <dir>: the 'kiln compile' directory of the design on the board");
-    const intArg = (name: string, v: number | undefined, min: number) => {
-      if (v !== undefined && (!Number.isInteger(v) || v < min)) fail('BadArgument', `--${name} must be an integer ≥ ${min}, not ${v}`);
-    };
-    intArg('count', args.count, 1);
-    intArg('retries', args.retries, 0);
-    intArg('baud', args.baud, 1);
-    if (!(args['timeout-ms'] > 0)) fail('BadArgument', `--timeout-ms must be positive, not ${args['timeout-ms']}`);
     const faults: Fault[] = (args.fault ?? []).map(parseFault);
     const dir = (args.sim ?? args.design)!;
     const manifest = readManifest(dir);

@@ -62,8 +62,12 @@ export async function buildCli(argv: string[]): Promise<Argv> {
     .version(false)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
-      if (err) throw err; // errors from handlers go to reportError
-      process.stderr.write(`${formatDiagnostic({ code: Code.BadArgument, message: usageMessage(argv, msg) })}\n`);
+      // yargs' own errors (YError) are usage errors; it also rewraps a KilnError thrown by an
+      // option's coerce (options.ts), whose message is then already the formatted line.
+      if (err && err.name !== 'YError') throw err; // errors from handlers go to reportError
+      const text = err?.message ?? msg;
+      const line = /^KLN\d{4} /.test(text) ? text : formatDiagnostic({ code: Code.BadArgument, message: usageMessage(argv, text) });
+      process.stderr.write(`${line}\n`);
       process.exit(EXIT_USER_ERROR);
     });
   for (const c of await commandsFor(argv)) cli = cli.command(c);

@@ -6,6 +6,7 @@ import { checkTensorOutPath, readTensorFile } from '../api/tensors.ts';
 import { fail } from '../diag/index.ts';
 import { defaultJobs } from '../sim/simulate.ts';
 import { progressBar } from './progress.ts';
+import { numberOption } from './options.ts';
 
 const fmt = (v: number, digits = 0) => v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -49,22 +50,16 @@ export const simCommand: CommandModule<object, SimArgs> = {
     .option('in', { type: 'string', demandOption: true, describe: 'inputs (.npy or .pb), one inference per row' })
     .option('out', { type: 'string', describe: 'write float outputs here (.npy) and codes to <name>.codes.npy' })
     .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
-    .option('clock-mhz', { type: 'number', default: 200, describe: 'clock for throughput and latency' })
-    .option('backpressure', { type: 'number', default: 0, describe: 'probability that the output is not ready in a cycle (0 ≤ p < 1)' })
-    .option('seed', { type: 'number', default: 1, describe: 'seed for the back-pressure pattern' })
+    .option('clock-mhz', numberOption('clock-mhz', { above: 0, unit: 'MHz', default: 200, describe: 'clock for throughput and latency' }))
+    .option('backpressure', numberOption('backpressure', { min: 0, below: 1, default: 0, describe: 'probability that the output is not ready in a cycle (0 ≤ p < 1)' }))
+    .option('seed', numberOption('seed', { integer: true, min: 0, default: 1, describe: 'seed for the back-pressure pattern' }))
     .option('labels', { type: 'string', describe: 'labels (.npy) to report accuracy (argmax of the outputs)' })
-    .option('jobs', { type: 'number', describe: 'simulator processes to shard the inferences over (default: the cores)' })
+    .option('jobs', numberOption('jobs', { integer: true, min: 1, describe: 'simulator processes to shard the inferences over (default: the cores)' }))
     .option('redis', { type: 'string', describe: "run the shards as jobs on the BullMQ queue at redis://host:port ('kiln worker's take them)" })
-    .option('shard-size', { type: 'number', default: 25, describe: 'with --redis: vectors per job' })
-    .option('job-timeout', { type: 'number', default: 3600, describe: 'with --redis: seconds a job may take before KLN3008' }),
+    .option('shard-size', numberOption('shard-size', { integer: true, min: 1, default: 25, describe: 'with --redis: vectors per job' }))
+    .option('job-timeout', numberOption('job-timeout', { above: 0, unit: 's', default: 3600, describe: 'with --redis: seconds a job may take before KLN3008' })),
   handler: async (args) => {
-    if (!(args.backpressure >= 0 && args.backpressure < 1)) fail('BadArgument', `--backpressure must be in [0, 1), not ${args.backpressure}`);
-    if (!(args['clock-mhz'] > 0)) fail('BadArgument', `--clock-mhz must be positive, not ${args['clock-mhz']}`);
-    if (!Number.isInteger(args.seed) || args.seed < 0) fail('BadArgument', `--seed must be a non-negative integer, not ${args.seed}`);
     const jobs = args.jobs ?? defaultJobs();
-    if (!Number.isInteger(jobs) || jobs < 1) fail('BadArgument', `--jobs must be a positive integer, not ${args.jobs}`);
-    if (!Number.isInteger(args['shard-size']) || args['shard-size'] < 1) fail('BadArgument', `--shard-size must be a positive integer, not ${args['shard-size']}`);
-    if (!(args['job-timeout'] > 0)) fail('BadArgument', `--job-timeout must be positive, not ${args['job-timeout']}`);
     if (args.out !== undefined) [args.out, codesPathOf(args.out)].forEach(checkTensorOutPath); // before the simulation
     const x = readTensorFile(args.in);
     const labels = args.labels !== undefined ? readTensorFile(args.labels) : undefined;

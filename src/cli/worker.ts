@@ -3,6 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { fail } from '../diag/index.ts';
 import { startWorker } from '../flow/worker.ts';
+import { numberOption } from './options.ts';
 
 interface WorkerArgs { redis: string; concurrency: number; 'lock-ms': number }
 
@@ -11,11 +12,9 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
   describe: "Take 'kiln sim --redis' jobs (and synth jobs) from a BullMQ queue on Redis",
   builder: (y) => y
     .option('redis', { type: 'string', demandOption: true, describe: 'the queue: redis://host:port[/db]' })
-    .option('concurrency', { type: 'number', default: 1, describe: 'jobs run at once (one simulator process each)' })
-    .option('lock-ms', { type: 'number', default: 30_000, describe: "a job's lock: a lost worker's job runs again after about this" }),
+    .option('concurrency', numberOption('concurrency', { integer: true, min: 1, default: 1, describe: 'jobs run at once (one simulator process each)' }))
+    .option('lock-ms', numberOption('lock-ms', { integer: true, min: 1000, unit: 'ms', default: 30_000, describe: "a job's lock: a lost worker's job runs again after about this" })),
   handler: async (args) => {
-    if (!Number.isInteger(args.concurrency) || args.concurrency < 1) fail('BadArgument', `--concurrency must be a positive integer, not ${args.concurrency}`);
-    if (!Number.isInteger(args['lock-ms']) || args['lock-ms'] < 1000) fail('BadArgument', `--lock-ms must be an integer of at least 1000, not ${args['lock-ms']}`);
     const log = (l: string) => process.stderr.write(`kiln worker: ${l}\n`);
     const worker = await startWorker(args.redis, { concurrency: args.concurrency, lockMs: args['lock-ms'], log });
     log(`taking jobs from ${args.redis} (concurrency ${args.concurrency})`);

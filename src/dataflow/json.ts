@@ -1,9 +1,9 @@
 // dataflow.json: the folded dataflow graph as plain JSON (datatypes by name), so `kiln sim` can run
 // the integer reference executor without the ONNX model.
-import { readFileSync } from 'node:fs';
 import { fail } from '../diag/index.ts';
 import { parseQType, qtypeName } from '../ir/datatype.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
+import { readJsonFile } from '../io/json.ts';
 
 export interface DataflowJson {
   name: string;
@@ -44,12 +44,7 @@ export function dataflowFromJson(j: DataflowJson): DataflowGraph {
 
 /** Reads `<dir>/dataflow.json` (KLN1011 when malformed). */
 export function readDataflowJson(path: string): DataflowGraph {
-  let j: DataflowJson;
-  try {
-    j = JSON.parse(readFileSync(path, 'utf8')) as DataflowJson;
-  } catch (e) {
-    fail('BadInputFile', `${path} is not a readable dataflow.json (${(e as Error).message})`);
-  }
+  const j = readJsonFile(path, 'dataflow graph', 'recompile the design with kiln compile') as DataflowJson;
   if (!Array.isArray(j.streams) || !Array.isArray(j.layers)) fail('BadInputFile', `${path}: streams and layers must be lists`);
   return dataflowFromJson(j);
 }

@@ -1,9 +1,10 @@
 // The build manifest `kiln compile` writes next to the RTL (manifest.json; codegen writes it): its
 // type, and reading it, checked because a user may point `kiln sim` at any directory.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../diag/index.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
+import { readJsonFile } from '../io/json.ts';
 
 /** One end of the design's stream interface. */
 export interface PortInfo {
@@ -37,12 +38,7 @@ export type { PortInfo as StreamPort };
 export function readManifest(dir: string): Manifest {
   const path = join(dir, 'manifest.json');
   if (!existsSync(path)) fail('FileNotFound', `${path} does not exist (is ${dir} a directory written by 'kiln compile'?)`);
-  let m: Manifest;
-  try {
-    m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
-  } catch (e) {
-    fail('BadInputFile', `${path} is not valid JSON (${(e as Error).message})`);
-  }
+  const m = readJsonFile(path, 'manifest', 'recompile the design with kiln compile') as Manifest;
   const bad = (what: string): never => fail('BadInputFile', `${path}: ${what}`);
   if (typeof m !== 'object' || m === null) bad('expected a JSON object');
   if (!Array.isArray(m.files) || m.files.length === 0) bad('files must be a non-empty list of RTL files');

@@ -8,6 +8,7 @@ import { renderReportHtml } from '../estimate/html.ts';
 import type { NetworkEstimate } from '../estimate/network.ts';
 import type { Family, Resources } from '../estimate/units.ts';
 import { synthesize, type SynthResult } from './yosys.ts';
+import { readJsonFile } from '../io/json.ts';
 
 export interface DesignSynth {
   family: Family;
@@ -36,7 +37,7 @@ function layerWrappers(dir: string, files: string[]): { file: string; module: st
 export async function synthDesign(dir: string, family: Family, opts: { layers?: boolean; onProgress?: (msg: string) => void } = {}): Promise<DesignSynth> {
   const manifestPath = join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) fail('FileNotFound', `'${dir}' is not a compiled design (no manifest.json); run kiln compile first`);
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ManifestLike;
+  const manifest = readJsonFile(manifestPath, 'manifest', 'recompile the design with kiln compile') as ManifestLike;
   const wrappers = layerWrappers(dir, manifest.files);
   const shared = manifest.files.filter((f) => f !== 'rtl/kiln_top.v' && !wrappers.some((w) => w.file === f));
   const layers: Record<string, Resources> = {};
@@ -63,7 +64,7 @@ export async function synthDesign(dir: string, family: Family, opts: { layers?: 
 function mergeIntoReport(dir: string, s: DesignSynth): void {
   const path = join(dir, 'report.json');
   if (!existsSync(path)) return;
-  const report = JSON.parse(readFileSync(path, 'utf8')) as { model: string; estimate?: NetworkEstimate; synth?: Record<string, DesignSynth> };
+  const report = readJsonFile(path, 'report', 'recompile the design with kiln compile') as { model: string; estimate?: NetworkEstimate; synth?: Record<string, DesignSynth> };
   report.synth = { ...(report.synth ?? {}), [s.family]: s };
   writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
   if (!report.estimate) return;
