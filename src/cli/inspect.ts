@@ -2,13 +2,15 @@
 import type { CommandModule } from 'yargs';
 import { macCount } from '../analysis/macs.ts';
 import { weightStats, type WeightSummary } from '../analysis/weights.ts';
-import { formatDiagnostic, type Diagnostic } from '../diag/index.ts';
+import { formatDiagnostic, KilnError, type Diagnostic } from '../diag/index.ts';
 import { qualifiedOp, runtimeInputs, type Graph } from '../ir/graph.ts';
 import { printType } from '../ir/print.ts';
 import { unsupportedNodes } from '../exec/run.ts';
 import { sortNodes, verifyGraph } from '../ir/verify.ts';
 import { importGraph } from '../onnx/import.ts';
 import { loadModel } from '../onnx/load.ts';
+import type { Refusal } from '../lower/view.ts';
+import { lowerModel } from '../passes/to-dataflow.ts';
 import { schemaProblems } from '../passes/schema-check.ts';
 import { EXIT_USER_ERROR } from './errors.ts';
 import { table } from './table.ts';
@@ -38,6 +40,26 @@ export interface InspectReport {
   supported: boolean;
   /** Structural problems and unsupported ops, all of them. */
   diagnostics: Diagnostic[];
+  /**
+   * Whether the model lowers to hardware (as `kiln compile` lowers it): its dataflow layers by kind,
+   * or the first refusal — the lowering rule that failed and the node — and how many causes in all.
+   * Absent when the model does not import.
+   */
+  hardware?: { lowers: true; layers: Record<string, number> } | { lowers: false; rule?: string; node?: string; message: string; causes: number };
+}
+
+/** Lowers the imported graph as `kiln compile` does: the layers it becomes, or the first refusal. */
+function hardwareOf(g: Graph, source: string): NonNullable<InspectReport['hardware']> {
+  try {
+    const df = lowerModel(g, { source });
+    const layers: Record<string, number> = {};
+    for (const l of df.layers) layers[l.kind] = (layers[l.kind] ?? 0) + 1;
+    return { lowers: true, layers };
+  } catch (e) {
+    if (!(e instanceof KilnError)) throw e;
+    const d = e.diagnostics[0] as Refusal;
+    return { lowers: false, ...(d.rule ? { rule: d.rule } : {}), ...(d.node !== undefined ? { node: d.node } : {}), message: formatDiagnostic(d), causes: e.diagnostics.length };
+  }
 }
 
 function histogram(g: Graph): Record<string, number> {
@@ -69,6 +91,7 @@ export function inspectModel(path: string, opts: { dumpAfter?: string[]; verify?
     model: path, irVersion: g.irVersion, producer: g.producer, opsets: g.opsets, ...declared, ops, nodes,
     nodesAfterTidy: graph.nodes.length, weights: weightStats(graph), macs: macCount(graph),
     supported: diagnostics.length === 0, diagnostics,
+    ...(diagnostics.length === 0 ? { hardware: hardwareOf(graph, path) } : {}),
   };
 }
 
@@ -108,6 +131,12 @@ export function formatReport(r: InspectReport): string {
   out.push('', `MACs ${r.macs.total === null ? 'unknown (some shapes could not be inferred)' : fmtInt(r.macs.total)}`);
   out.push('', r.diagnostics.length ? `diagnostics (${r.diagnostics.length})` : 'diagnostics: none — every op is supported');
   for (const d of r.diagnostics) out.push(`  ${formatDiagnostic(d)}`);
+  const hw = r.hardware;
+  if (hw?.lowers) out.push('', `hardware: lowers (${Object.entries(hw.layers).map(([k, n]) => `${n} ${k}`).join(', ')})`);
+  else if (hw) {
+    const where = [hw.rule ? `rule ${hw.rule}` : 'no rule', hw.node !== undefined ? `at node '${hw.node}'` : 'for the whole graph'].join(' ');
+    out.push('', `hardware: does not lower — first refusal: ${where}${hw.causes > 1 ? ` (${hw.causes} causes in all)` : ''}`, `  ${hw.message}`);
+  }
   return out.join('\n') + '\n';
 }
 

@@ -32,7 +32,7 @@ export class Chain {
   push(n: Node): void {
     this.compiled = undefined;
     if (this.spatial && n.op === 'Transpose') {
-      if (attrInts(n, 'perm', [3, 2, 1, 0])[0] !== 0) throw new KilnError(cannotLower(n, 'a transpose that moves the batch axis'));
+      if (attrInts(n, 'perm', [3, 2, 1, 0])[0] !== 0) throw new KilnError(cannotLower(n, 'a transpose that moves the batch axis', { fix: 'keep the batch axis first (perm[0] = 0)' }));
     } else if (LAYOUT.has(n.op)) return;
     const dyn = n.op === 'Gemm' ? 0 : this.v.dynIndex.get(n) ?? 0;
     const inputs = n.inputs.map((i, k) => (k === dyn ? this.out : i));
@@ -88,7 +88,7 @@ export class Chain {
     g.outputs = [{ name: this.out, dtype: 'float32' }];
     const y = runGraph(g, new Map([[this.inName, makeTensor('float32', shape, x)]])).get(this.out)!;
     if (numel(y.shape) !== rows * this.channels) {
-      throw new KilnError(cannotLower(this.nodes[this.nodes.length - 1], 'changes the number of elements between a MAC and its activation'));
+      throw new KilnError(cannotLower(this.nodes[this.nodes.length - 1], 'changes the number of elements between a MAC and its activation', { fix: 'keep the element count between a layer and its activation (reshape after the quantizer)' }));
     }
     return Float64Array.from(toNumbers(y));
   }

@@ -6,6 +6,8 @@ import type { RequantRound } from './thresholds.ts';
 import type { Window2d } from './spatial.ts';
 
 export interface StreamlineOptions {
+  /** Model file: generated-file headers, and the commands refusals suggest. */
+  source?: string;
   /**
    * Input quantizer for graphs whose input reaches the first MAC unquantized (QKeras exports):
    * signed `bits`-bit fixed point with `frac` fractional bits. Default 16/10, hls4ml's default

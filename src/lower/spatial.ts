@@ -43,7 +43,7 @@ export const samePositions = (a: ArrayLike<number>, b: ArrayLike<number>): boole
 
 /** [C, H, W] of a rank-4 batch-1 NCHW shape, or a coded error naming the node. */
 export function imageDims(n: Node, shape: number[] | undefined): [number, number, number] {
-  if (!shape || shape.length !== 4 || shape[0] !== 1) throw new KilnError(cannotLower(n, `spatial ops lower on 2-D images [1, C, H, W], not [${shape ?? '?'}]`));
+  if (!shape || shape.length !== 4 || shape[0] !== 1) throw new KilnError(cannotLower(n, `spatial ops lower on 2-D images [1, C, H, W], not [${shape ?? '?'}]`, { fix: 'feed a batch-1 image [1, C, H, W] (a 1-D signal as [1, C, 1, L])' }));
   return [shape[1], shape[2], shape[3]];
 }
 
@@ -53,20 +53,20 @@ export function imageDims(n: Node, shape: number[] | undefined): [number, number
  * when it changes the output size (floor and ceil agree otherwise, then it is harmless).
  */
 export function window2d(n: Node, [c, h, w]: [number, number, number], kernel: number[]): Window2d {
-  if (kernel.length !== 2) throw new KilnError(cannotLower(n, `only 2-D windows lower, not a ${kernel.length}-D kernel`));
+  if (kernel.length !== 2) throw new KilnError(cannotLower(n, `only 2-D windows lower, not a ${kernel.length}-D kernel`, { fix: 'use a 2-D kernel' }));
   const autoPad = attrString(n, 'auto_pad', 'NOTSET');
-  if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) throw new KilnError(cannotLower(n, `auto_pad ${autoPad}`));
+  if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) throw new KilnError(cannotLower(n, `auto_pad ${autoPad}`, { fix: 'use auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER' }));
   let win;
   try {
     win = windowOf(n, [h, w], kernel, false);
   } catch (e) {
-    if (e instanceof KilnError) throw new KilnError(cannotLower(n, e.diagnostics[0].message));
+    if (e instanceof KilnError) throw new KilnError(cannotLower(n, e.diagnostics[0].message, { fix: 'check kernel_shape, strides, pads and dilations against the input size' }));
     throw e;
   }
   const [oh, ow] = win.outSpatial;
   if (n.op !== 'Conv' && attrInt(n, 'ceil_mode', 0) !== 0) {
     const ceil = windowOf(n, [h, w], kernel, true).outSpatial;
-    if (ceil[0] !== oh || ceil[1] !== ow) throw new KilnError(cannotLower(n, `ceil_mode = 1 changes the output to ${ceil[0]}×${ceil[1]} (floor gives ${oh}×${ow}); the sliding window implements floor mode only`));
+    if (ceil[0] !== oh || ceil[1] !== ow) throw new KilnError(cannotLower(n, `ceil_mode = 1 changes the output to ${ceil[0]}×${ceil[1]} (floor gives ${oh}×${ow}); the sliding window implements floor mode only`, { fix: 'use ceil_mode = 0, or pad the input so both modes agree' }));
   }
   return {
     ih: h, iw: w, channels: c,
@@ -81,15 +81,15 @@ export function window2d(n: Node, [c, h, w]: [number, number, number], kernel: n
 /** Kernel shape of a pooling node (required attribute). */
 export function poolKernel(n: Node): number[] {
   const k = attrInts(n, 'kernel_shape', []);
-  if (k.length === 0) throw new KilnError(cannotLower(n, 'kernel_shape is missing'));
+  if (k.length === 0) throw new KilnError(cannotLower(n, 'kernel_shape is missing', { fix: 'give kernel_shape' }));
   return k;
 }
 
 /** ONNX Pad on an NCHW image: [top, left, bottom, right] from its pads (only H and W may grow). */
 export function padAmounts(n: Node, pads: number[], rank: number): [number, number, number, number] {
-  if (rank !== 4 || pads.length !== 8) throw new KilnError(cannotLower(n, `Pad lowers on [1, C, H, W] images, not rank ${rank}`));
-  if (pads.some((p) => p < 0)) throw new KilnError(cannotLower(n, 'negative pads (cropping)'));
-  if (pads[0] || pads[1] || pads[4] || pads[5]) throw new KilnError(cannotLower(n, 'padding of the batch or channel axis'));
+  if (rank !== 4 || pads.length !== 8) throw new KilnError(cannotLower(n, `Pad lowers on [1, C, H, W] images, not rank ${rank}`, { fix: 'pad a [1, C, H, W] image' }));
+  if (pads.some((p) => p < 0)) throw new KilnError(cannotLower(n, 'negative pads (cropping)', { fix: 'crop with a Slice instead of negative pads' }));
+  if (pads[0] || pads[1] || pads[4] || pads[5]) throw new KilnError(cannotLower(n, 'padding of the batch or channel axis', { fix: 'pad only the spatial axes H and W' }));
   return [pads[2], pads[3], pads[6], pads[7]];
 }
 

@@ -11,7 +11,7 @@ import { cannotLower, type GraphView } from './view.ts';
 
 export function constOf(v: GraphView, name: string, n: Node): Tensor {
   const t = v.consts.get(name);
-  if (!t) throw new KilnError(cannotLower(n, `input '${name}' must be a constant`));
+  if (!t) throw new KilnError(cannotLower(n, `input '${name}' must be a constant`, { fix: `make '${name}' an initializer or a constant subgraph` }));
   return t;
 }
 
@@ -20,7 +20,7 @@ export function scalarOf(v: GraphView, name: string | undefined, n: Node, dflt: 
   const t = constOf(v, name, n);
   const xs = toNumbers(t);
   if (xs.length === 0) return dflt;
-  if (!xs.every((x) => x === xs[0])) throw new KilnError(cannotLower(n, `${what} must be per-tensor here, not per-channel`));
+  if (!xs.every((x) => x === xs[0])) throw new KilnError(cannotLower(n, `${what} must be per-tensor here, not per-channel`, { fix: `use one ${what} for the whole tensor` }));
   return xs[0];
 }
 
@@ -52,7 +52,7 @@ export function perChannel(t: Tensor, C: number, n: Node): number[] {
   const xs = toNumbers(t);
   if (xs.length === 1) return new Array(C).fill(xs[0]);
   if (xs.length === C && (t.shape[t.shape.length - 1] === C || t.shape.filter((d) => d !== 1).length === 1)) return xs;
-  throw new KilnError(cannotLower(n, `constant of shape [${t.shape}] is not per-channel over ${C} channels`));
+  throw new KilnError(cannotLower(n, `constant of shape [${t.shape}] is not per-channel over ${C} channels`, { fix: 'give the constant one value, or one per channel' }));
 }
 
 export function runNode(g: Graph, n: Node, inputs: (Tensor | undefined)[]): Tensor[] {
@@ -77,7 +77,7 @@ export function codeModel(v: GraphView, q: Node): CodeModel {
 export function codeOf(y: number, m: CodeModel, n: Node): number {
   const u = y / m.s + m.z;
   const k = Math.round(u);
-  if (Math.abs(u - k) > 1e-3) throw new KilnError(cannotLower(n, `output ${y} is not on its grid (scale ${m.s}, zero point ${m.z})`));
+  if (Math.abs(u - k) > 1e-3) throw new KilnError(cannotLower(n, `output ${y} is not on its grid (scale ${m.s}, zero point ${m.z})`, { fix: 'check the quantizer\'s scale and zero point (the value must be one of its codes)' }));
   return k;
 }
 

@@ -26,8 +26,46 @@ export interface GraphView {
   producer: Map<string, Node>;
 }
 
-export function cannotLower(n: Node, reason?: string): Diagnostic {
-  return { code: Code.CannotLower, message: `cannot lower op '${qualifiedOp(n)}'${reason ? ` (${reason})` : ''}`, node: n.name };
+/** A refusal of the lowering: the rule that refused (src/lower/rules/), why, and what would make the node lower. */
+export interface Refusal extends Diagnostic {
+  rule?: string;
+  reason?: string;
+  fix?: string;
+  op?: string;
+}
+
+/** The one coded line: `cannot lower op 'Op' (rule <rule>: <reason>; fix: <fix>) at node '<node>'`. */
+export function cannotLower(n: Node, reason?: string, how: { rule?: string; fix?: string } = {}): Refusal {
+  const op = qualifiedOp(n);
+  return { code: Code.CannotLower, message: refusalMessage(`cannot lower op '${op}'`, reason, how.rule, how.fix), node: n.name, op, reason, ...how };
+}
+
+/** A refusal of the graph as a whole (no one node): `cannot lower the graph (rule <rule>: <reason>; fix: <fix>)`. */
+export function cannotLowerGraph(reason: string, how: { rule: string; fix: string }): Refusal {
+  return { code: Code.CannotLower, message: refusalMessage('cannot lower the graph', reason, how.rule, how.fix), reason, ...how };
+}
+
+function refusalMessage(head: string, reason: string | undefined, rule: string | undefined, fix: string | undefined): string {
+  const body = [rule ? `rule ${rule}: ${reason ?? 'refused'}` : reason, fix ? `fix: ${fix}` : undefined].filter(Boolean).join('; ');
+  return `${head}${body ? ` (${body})` : ''}`;
+}
+
+/** d with `rule` named when it names none yet (a shared helper's refusal, inside a rule's step). */
+export function underRule(d: Diagnostic, rule: string): Diagnostic {
+  const r = d as Refusal;
+  if (r.code !== Code.CannotLower || r.rule || r.op === undefined) return d;
+  const tagged: Refusal = { ...r, rule, message: refusalMessage(`cannot lower op '${r.op}'`, r.reason, rule, r.fix) };
+  return tagged;
+}
+
+/** Runs a rule's step: a KilnError it throws names the rule. */
+export function inRule<T>(rule: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof KilnError && e.code === Code.CannotLower) throw new KilnError(e.diagnostics.map((d) => underRule(d, rule)));
+    throw e;
+  }
 }
 
 /**
@@ -35,11 +73,14 @@ export function cannotLower(n: Node, reason?: string): Diagnostic {
  * not part of a single chain is reported, all at once (KLN2001). With `branches`, the path may fan
  * out and join again at two-input Adds (residual blocks); `path` is then in topological order.
  */
-export function viewGraph(g: Graph, allowed: (n: Node, dynIndex: number) => string | undefined, opts: { branches?: boolean } = {}): GraphView {
+/** Why a path node cannot lower (undefined: it may): the reason, and the rule and fix when known. */
+export type Verdict = string | { reason: string; rule?: string; fix?: string } | undefined;
+
+export function viewGraph(g: Graph, allowed: (n: Node, dynIndex: number) => Verdict, opts: { branches?: boolean } = {}): GraphView {
   const problems: Diagnostic[] = [];
   const ins = runtimeInputs(g);
-  if (ins.length !== 1) throw new KilnError({ code: Code.CannotLower, message: `cannot lower a graph with ${ins.length} run-time inputs (dataflow lowering takes exactly one)` });
-  if (g.outputs.length !== 1) throw new KilnError({ code: Code.CannotLower, message: `cannot lower a graph with ${g.outputs.length} outputs (dataflow lowering takes exactly one)` });
+  if (ins.length !== 1) throw new KilnError(cannotLowerGraph(`it has ${ins.length} run-time inputs (dataflow lowering takes exactly one)`, { rule: 'dataflow-graph', fix: 'export the model with one run-time input (make the others initializers)' }));
+  if (g.outputs.length !== 1) throw new KilnError(cannotLowerGraph(`it has ${g.outputs.length} outputs (dataflow lowering takes exactly one)`, { rule: 'dataflow-graph', fix: 'export the model with one output' }));
   const input = ins[0].name;
   const output = g.outputs[0].name;
 
@@ -54,25 +95,26 @@ export function viewGraph(g: Graph, allowed: (n: Node, dynIndex: number) => stri
     path.push(n);
     dynIndex.set(n, d[0]);
     for (const o of n.outputs) if (o !== '') dynamic.add(o);
-    if (d.length > 1 && !(opts.branches && (n.op === 'Add' || n.op === 'Concat') && d.length === 2)) problems.push(cannotLower(n, 'more than one run-time input: only chains of layers lower to dataflow'));
+    if (d.length > 1 && !(opts.branches && (n.op === 'Add' || n.op === 'Concat') && d.length === 2)) problems.push(cannotLower(n, 'more than one run-time input: only chains of layers lower to dataflow', { rule: 'dataflow-graph', fix: 'join branches only with a two-input Add or Concat of layer outputs (residual blocks)' }));
   }
   // The path must be one chain from the input to the output.
   let cur = input;
   for (const n of path) {
-    const reason = allowed(n, dynIndex.get(n)!);
-    if (reason !== undefined) problems.push(cannotLower(n, reason || undefined));
-    if (!opts.branches && n.inputs[dynIndex.get(n)!] !== cur) problems.push(cannotLower(n, `branches off tensor '${n.inputs[dynIndex.get(n)!]}': only chains of layers lower to dataflow`));
+    const verdict = allowed(n, dynIndex.get(n)!);
+    if (typeof verdict === 'string') problems.push(cannotLower(n, verdict || undefined));
+    else if (verdict) problems.push(cannotLower(n, verdict.reason, verdict));
+    if (!opts.branches && n.inputs[dynIndex.get(n)!] !== cur) problems.push(cannotLower(n, `branches off tensor '${n.inputs[dynIndex.get(n)!]}': only chains of layers lower to dataflow`, { rule: 'dataflow-graph', fix: 'make the data path one chain from the input to the output' }));
     cur = n.outputs[0];
   }
   if (problems.length === 0 && cur !== output && !(opts.branches && dynamic.has(output))) {
-    throw new KilnError({ code: Code.CannotLower, message: `cannot lower: graph output '${output}' is not the end of the data path ('${cur}')` });
+    throw new KilnError(cannotLowerGraph(`graph output '${output}' is not the end of the data path ('${cur}')`, { rule: 'dataflow-graph', fix: 'make the graph output the end of the data path (remove dead branches)' }));
   }
   if (problems.length) throw new KilnError(dedupe(problems));
 
   // One run on zeros (batch 1) gives every constant's value and every tensor's shape.
   const vi = ins[0];
   if (vi.dtype !== undefined && !isFloat(vi.dtype)) {
-    throw new KilnError({ code: Code.CannotLower, message: `cannot lower a graph whose input '${input}' is ${vi.dtype}, not float` });
+    throw new KilnError(cannotLowerGraph(`its input '${input}' is ${vi.dtype}, not float`, { rule: 'dataflow-graph', fix: 'declare the input float32 (kiln quantizes it on the host)' }));
   }
   const shape = (vi.shape ?? []).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
   const all = g.nodes.flatMap((n) => n.outputs.filter((o) => o !== ''));

@@ -10,7 +10,7 @@ import { MACS } from '../lower/ops.ts';
 import type { BranchEdge, BranchNode, CodeModel, CodeOp, InSide, LayerPlan, StreamlineOptions } from '../lower/plan.ts';
 import { isJoin, joinInput, runtimeInputsOf } from '../lower/rules/join.ts';
 import { codeModel, lastActivation } from '../lower/support.ts';
-import { cannotLower, type GraphView } from '../lower/view.ts';
+import { cannotLower, cannotLowerGraph, type GraphView } from '../lower/view.ts';
 import { lowerLayer } from './streamline-layer.ts';
 
 export const isLayerNode = (v: GraphView, n: Node): boolean => MACS.has(n.op) || isJoin(v, n);
@@ -56,7 +56,7 @@ export function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], out
   const inEdges = edgesFrom(v, v.input, outputTensor);
   // The prefix (input quantizer, code ops) was lowered by the caller: one edge into the first layer.
   const firstLayer = v.path.find((n) => isLayerNode(v, n));
-  if (inEdges.length !== 1 || inEdges[0].to !== firstLayer) throw new KilnError({ code: Code.CannotLower, message: 'cannot lower: the graph input fans out before its first layer (only layer outputs may branch)' });
+  if (inEdges.length !== 1 || inEdges[0].to !== firstLayer) throw new KilnError(cannotLowerGraph('the graph input fans out before its first layer (only layer outputs may branch)', { rule: 'dataflow-graph', fix: 'start the model with one layer that every branch reads' }));
   const state = new Map<string, EdgeState>(); // key `${node}:${port}`
   state.set(`${firstLayer!.name}:${inEdges[0].port}`, { model: input.model, codes: input.codes, type: input.type, node: 'input', edge: 0, scale: 1 });
   const nodes: BranchNode[] = [{ name: 'input', plan: undefined as never, inputs: [], edges: [{ act: { kind: 'none' }, origin: [], after: before, scale: 1, to: firstLayer!.name, outType: input.type }] }];
@@ -74,7 +74,7 @@ export function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], out
       if (ins.some((x) => !x)) {
         // Downstream of a refused layer: that refusal is the cause, no knock-on line for this one.
         if (problems.length) continue;
-        throw new KilnError(cannotLower(L, 'an input that no lowered layer produces'));
+        throw new KilnError(cannotLower(L, 'an input that no lowered layer produces', { fix: 'lower the layers that feed it' }));
       }
       let inSide: InSide;
       if (isJoin(v, L)) {
@@ -85,7 +85,7 @@ export function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], out
         inSide = { model: a.model, codes: a.codes, type: a.type, elems: numel(v.shapes.get(L.inputs[0]) ?? [NaN]), positions: input.positions };
       }
       const edges = edgesFrom(v, L.outputs[0], outputTensor);
-      if (edges.length === 0) throw new KilnError(cannotLower(L, 'its output reaches neither a layer nor the graph output'));
+      if (edges.length === 0) throw new KilnError(cannotLower(L, 'its output reaches neither a layer nor the graph output', { rule: 'dataflow-graph', fix: 'remove the dead branch, or make it reach the graph output' }));
       let plan: LayerPlan | undefined;
       const bEdges: BranchEdge[] = [];
       edges.forEach((e, k) => {
@@ -95,7 +95,7 @@ export function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], out
         const scaled = mineS !== undefined && partnerS !== undefined && mineS > partnerS;
         const res = lowerLayer(v, L, e.nodes, e.to === undefined, inSide, scaled ? { ...opts, maxThresholdSteps: Infinity } : opts, notes);
         if (!plan) plan = res.plan;
-        else if (res.plan.weights.some((w, i) => w !== plan!.weights[i])) throw new KilnError(cannotLower(L, 'its consumers need differently signed activations (a decreasing one on one branch only)'));
+        else if (res.plan.weights.some((w, i) => w !== plan!.weights[i])) throw new KilnError(cannotLower(L, 'its consumers need differently signed activations (a decreasing one on one branch only)', { rule: 'join', fix: 'give every consumer of this layer an activation of the same direction (no negative scale on one branch only)' }));
         const act = res.plan.act;
         // A join input: scale up the branch with the larger code scale (exact for thresholds).
         let scale = 1;
@@ -104,8 +104,8 @@ export function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], out
           const sOther = joinPartnerScale(v, e.to, e.port, outputTensor, edgeScale);
           if (sOther !== undefined && mine > sOther) {
             const f = mine / sOther;
-            if (!Number.isInteger(f)) throw new KilnError(cannotLower(e.to, `branch scales ${mine} and ${sOther} are not integer multiples of each other`));
-            if (f !== 1 && act.kind !== 'threshold') throw new KilnError(cannotLower(e.to, `its input branch with scale ${mine} must be ×${f} to align with ${sOther}, which needs a Threshold activation (this one is ${act.kind})`));
+            if (!Number.isInteger(f)) throw new KilnError(cannotLower(e.to, `branch scales ${mine} and ${sOther} are not integer multiples of each other`, { rule: 'join', fix: 'align the branch scales to an integer ratio (e.g. power-of-two scales)' }));
+            if (f !== 1 && act.kind !== 'threshold') throw new KilnError(cannotLower(e.to, `its input branch with scale ${mine} must be ×${f} to align with ${sOther}, which needs a Threshold activation (this one is ${act.kind})`, { rule: 'join', fix: 'give that branch an activation with fewer levels (a Threshold), or align the branch scales' }));
             scale = f;
           }
         }
@@ -113,7 +113,7 @@ export function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], out
         const outType = act.kind === 'none' ? res.plan.accType : scale === 1 ? (res.next?.type ?? act.outType) : smallestIntFor(Math.min(codes[0], 0), Math.max(codes[codes.length - 1], 0));
         bEdges.push({ act, quantizer: res.plan.quantizer, origin: res.plan.origin.slice(1), after: res.after, scale, to: e.to?.name, outType });
         if (e.to && res.next) state.set(`${e.to.name}:${e.port}`, { model: res.next.model, codes: res.next.codes, type: outType, node: L.name, edge: k, scale });
-        else if (e.to) throw new KilnError(cannotLower(L, 'no quantizer between this layer and the next'));
+        else if (e.to) throw new KilnError(cannotLower(L, 'no quantizer between this layer and the next', { rule: 'integer-composition', fix: 'put a quantizer on this edge, before the next layer' }));
         if (!e.to) {
           outputAffine = res.affine;
           tail = res.after;
@@ -127,7 +127,7 @@ export function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], out
     }
   }
   if (problems.length) throw new KilnError(problems);
-  if (!outputAffine) throw new KilnError({ code: Code.CannotLower, message: `cannot lower: no layer reaches the graph output '${outputTensor}'` });
+  if (!outputAffine) throw new KilnError(cannotLowerGraph(`no layer reaches the graph output '${outputTensor}'`, { rule: 'dataflow-graph', fix: 'end the model in a layer and its activation' }));
   notes.push(`branched graph: ${nodes.length - 1} layers, ${nodes.filter((n) => n.edges.length > 1).length} duplicated accumulators, ${v.path.filter((n) => isJoin(v, n)).length} residual joins`);
   return { nodes, layers, outputAffine, tail };
 }

@@ -15,14 +15,14 @@ import { outputAffine } from '../lower/rules/output.ts';
 import type { LayerCtx, LayerResult } from '../lower/rules/rule.ts';
 import { lastActivation } from '../lower/support.ts';
 import type { ChannelRange } from '../lower/thresholds.ts';
-import { cannotLower, type GraphView } from '../lower/view.ts';
+import { cannotLower, inRule, type GraphView } from '../lower/view.ts';
 import { rowAccRange } from '../layers/mvu.ts';
 
 export function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: boolean, input: InSide, opts: StreamlineOptions, notes: string[]): LayerResult {
   const spatial = SPATIAL_MACS.has(mac.op) || ((mac.op === 'Add' || mac.op === 'Concat') && (v.shapes.get(mac.outputs[0])?.length ?? 0) === 4);
   const rule = layerRuleFor(mac.op);
-  const inZero = rule.inputZero ? rule.inputZero(v, mac, input) : input.model.z;
-  const mw = rule.weights(v, mac, input, notes);
+  const inZero = rule.inputZero ? inRule(rule.name, () => rule.inputZero!(v, mac, input)) : input.model.z;
+  const mw = inRule(rule.name, () => rule.weights(v, mac, input, notes));
   const { rows, cols, W, sw } = mw;
   // The MAC's ideal float output per row: v = α[r]·acc + β[r] (a Conv's bias folds into β: the ONNX
   // Conv adds it to its float64 sum before the one rounding to float32).
@@ -35,14 +35,14 @@ export function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: bo
   });
 
   // Code ops (MaxPool, Pad) in the segment act on the activation's codes (rule code-ops).
-  const split = splitCodeOps(chainNodes);
+  const split = inRule('code-ops', () => splitCodeOps(chainNodes));
   chainNodes = split.chain;
 
   const chain = new Chain(v, rows, spatial);
-  rule.chainPrefix?.(v, mac, chain, rows);
+  inRule(rule.name, () => rule.chainPrefix?.(v, mac, chain, rows));
   for (const n of chainNodes) {
-    if (!spatial && !isLayoutPreserving(v, n)) throw new KilnError(cannotLower(n, 'a transpose that reorders elements'));
-    chain.push(n);
+    if (!spatial && !isLayoutPreserving(v, n)) throw new KilnError(cannotLower(n, 'a transpose that reorders elements', { rule: 'layout', fix: 'move the transpose to the graph input or output (the host reorders there)' }));
+    inRule('activation', () => chain.push(n));
   }
   const unitFields = { unit: mw.unit, ...(mw.concat ? { concat: mw.concat } : {}), ...(mw.window ? { window: mw.window, padCode: mw.padCode } : {}), ...(mw.global ? { global: true } : {}) };
   const origin = [mac.name, ...chainNodes.map((n) => n.name)];
@@ -54,6 +54,6 @@ export function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: bo
     return { lo, hi };
   };
   const ctx: LayerCtx = { v, mac, chainNodes, codeNodes: split.code, last, input, opts, notes, mw, chain, alpha, beta, origin, unitFields, accRange };
-  if (qi < 0 && mac.op !== 'QLinearMatMul') return last ? outputAffine(ctx) : integerComposition(ctx);
-  return lowerActivation(ctx, qi);
+  if (qi < 0 && mac.op !== 'QLinearMatMul') return last ? inRule('output', () => outputAffine(ctx)) : inRule('integer-composition', () => integerComposition(ctx));
+  return inRule('activation', () => lowerActivation(ctx, qi));
 }

@@ -23,12 +23,13 @@ import { CODE_OPS, MACS } from '../lower/ops.ts';
 import type { CodeOp, LayerPlan, StreamlinedMlp, StreamlineOptions } from '../lower/plan.ts';
 import { codeOps } from '../lower/rules/code-ops.ts';
 import { lowerHostInput } from '../lower/rules/host-boundary.ts';
+import { floatModelRefusal } from '../lower/rules/integer-weights.ts';
 import { ruleFor } from '../lower/rules/index.ts';
 import { isJoin } from '../lower/rules/join.ts';
 import { trackPositions } from '../lower/rules/layout.ts';
 import { dropTail } from '../lower/rules/output.ts';
 import { identityPositions, samePositions } from '../lower/spatial.ts';
-import { viewGraph } from '../lower/view.ts';
+import { cannotLowerGraph, inRule, viewGraph, type Refusal, type Verdict } from '../lower/view.ts';
 import { isBranched, lowerBranches } from './streamline-branches.ts';
 import { lowerLayer } from './streamline-layer.ts';
 
@@ -36,11 +37,15 @@ export type { Activation, BranchEdge, BranchNode, CodeOp, LayerPlan, Streamlined
 export { inferGrid, weightQType } from '../lower/rules/integer-weights.ts';
 
 /** Why path node n (run-time input at `dyn`) cannot lower: no rule claims its op, or the claiming rule refuses its operands. */
-function classify(n: Node, dyn: number): string | undefined {
+function classify(n: Node, dyn: number): Verdict {
   const rule = ruleFor(n.op);
-  if (!rule) return 'only MatMul/Gemm/Conv/pooling layers with quantizers, elementwise scaling, BatchNormalization and monotone activations lower to dataflow';
-  return rule.operand?.(n, dyn);
+  if (!rule) return { reason: 'no lowering rule covers this op (docs/lowering.md lists the rules)', fix: 'replace it with ops a rule covers, or run it on the host before or after the model' };
+  const refused = rule.operand?.(n, dyn);
+  return refused && { ...refused, rule: rule.name };
 }
+
+/** Downstream of a refused layer only refusals that do not depend on the layer's input are causes, not knock-ons. */
+const INPUT_INDEPENDENT = new Set(['integer-weights']);
 
 export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedMlp {
   const v = viewGraph(g, classify, { branches: true });
@@ -48,7 +53,9 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
   const problems: Diagnostic[] = [];
   const path = v.path;
   const macIdx = path.map((n, i) => (MACS.has(n.op) ? i : -1)).filter((i) => i >= 0);
-  if (macIdx.length === 0) throw new KilnError({ code: Code.CannotLower, message: 'cannot lower: the graph has no MatMul or Gemm layer' });
+  if (macIdx.length === 0) throw new KilnError(cannotLowerGraph('it has no layer (MatMul, Gemm, Conv or pooling)', { rule: 'dataflow-graph', fix: 'lower a model with at least one such layer; pure elementwise graphs run on the host' }));
+  const float = floatModelRefusal(v, opts.source);
+  if (float) throw new KilnError(float);
 
   // Drop a monotone tail (Softmax) after the last MAC's chain (rule output).
   const { end, dropped, outputTensor } = dropTail(v, macIdx[macIdx.length - 1], notes, problems);
@@ -58,7 +65,7 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
   const firstJoin = path.findIndex((n) => isJoin(v, n));
   const prefix = path.slice(0, firstJoin >= 0 ? Math.min(firstJoin, macIdx[0]) : macIdx[0]);
   const { positions, order } = trackPositions(v);
-  const host = lowerHostInput(v, prefix, opts, notes, problems);
+  const host = inRule('host-boundary', () => lowerHostInput(v, prefix, opts, notes, problems));
   const { inputQuant, qi } = host;
   let inModel = host.model;
   let inCodes = host.codes;
@@ -80,7 +87,7 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
   };
   try {
     const ops = qi >= 0 ? prefix.slice(qi + 1).filter((n) => CODE_OPS.has(n.op)) : [];
-    takeOps(codeOps(v, ops, inModel, inCodes[0], positions), ops[ops.length - 1]);
+    takeOps(inRule('code-ops', () => codeOps(v, ops, inModel, inCodes[0], positions)), ops[ops.length - 1]);
   } catch (e) {
     if (e instanceof KilnError && e.code === Code.CannotLower) problems.push(...e.diagnostics);
     else throw e;
@@ -93,6 +100,7 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
     if (outPos && !samePositions(outPos, identityPositions(outPos.length))) b.outputAffine.order = Array.from(outPos);
     return { name: g.name, inputTensor: v.input, inputElems, inputQuant, layers: b.layers, outputTensor, outputAffine: b.outputAffine, dropped, tail: b.tail, notes, branches: b.nodes };
   }
+  let refused = false;
   for (let li = 0; li < macIdx.length; li++) {
     const mac = path[macIdx[li]];
     const last = li === macIdx.length - 1;
@@ -111,9 +119,11 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
       takeOps(res.after, ops[ops.length - 1]);
       if (res.affine) outputAffine = res.affine;
     } catch (e) {
-      if (e instanceof KilnError && e.code === Code.CannotLower) problems.push(...e.diagnostics);
-      else throw e;
-      prevElems = NaN; // unknown after a failed layer: don't report the next layer's width as well
+      if (!(e instanceof KilnError && e.code === Code.CannotLower)) throw e;
+      // Past a refused layer the input is unknown: only input-independent causes are reported.
+      problems.push(...(refused ? e.diagnostics.filter((d) => INPUT_INDEPENDENT.has((d as Refusal).rule ?? '')) : e.diagnostics));
+      refused = true;
+      prevElems = NaN;
       pending = [];
     }
   }

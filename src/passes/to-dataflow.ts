@@ -16,8 +16,6 @@ import type { Window2d } from '../lower/spatial.ts';
 export interface LowerOptions extends StreamlineOptions {
   /** Append a LabelSelect giving the indices of the k largest outputs (needs a uniform output affine). */
   topK?: number;
-  /** Model file, for generated-file headers. */
-  source?: string;
   /**
    * Quantize float activations first (models like mlp_ternary whose hidden activations are float):
    * inserts calibrated Quant nodes, see src/lower/rules/float-activations.ts. Changes the model.

@@ -39,22 +39,22 @@ import { sideBySide } from '../helpers/side-by-side.ts';
  * conv, DepthToSpace, float models); the lowering rules of issue 12 are meant to empty this table.
  */
 const REFUSALS: Record<string, string> = {
-  brevitas_residual_raw_branch: "KLN2001 cannot lower op 'Conv' (the next MAC's input is not quantized (no quantizer after this MAC, and its output is not on one integer grid); quantize the activation first) at node 'Conv_30'",
-  brevitas_conv1d: "KLN2001 cannot lower op 'Conv' (spatial ops lower on 2-D images [1, C, H, W], not [1,2,16]) at node 'Conv_14'",
-  qdq_depth_to_space: "KLN2001 cannot lower op 'DepthToSpace' (only MatMul/Gemm/Conv/pooling layers with quantizers, elementwise scaling, BatchNormalization and monotone activations lower to dataflow) at node 'DepthToSpace_22'",
-  float_mlp: "KLN2001 cannot lower op 'Gemm' (weights 'w_1' are not on an integer grid (no quantizer, not ±a/0, not a power-of-two grid); this model is float: quantize it first with `kiln compress <model> -o model_int8.onnx --bits 8 --calib <inputs.npy>`) at node 'Gemm_5'",
-  float_cnn: "KLN2001 cannot lower op 'Conv' (weights 'w_1' are not on an integer grid (no quantizer, not ±a/0, not a power-of-two grid); this model is float: quantize it first with `kiln compress <model> -o model_int8.onnx --bits 8 --calib <inputs.npy>`) at node 'Conv_3'",
+  brevitas_residual_raw_branch: "KLN2001 cannot lower op 'Conv' (rule integer-composition: the next MAC's input is not quantized (no quantizer after this MAC, and its output is not on one integer grid); fix: quantize the activation after this layer (Quant / QuantizeLinear), or keep it on one power-of-two grid) at node 'Conv_30'",
+  brevitas_conv1d: "KLN2001 cannot lower op 'Conv' (rule conv: spatial ops lower on 2-D images [1, C, H, W], not [1,2,16]; fix: feed a batch-1 image [1, C, H, W] (a 1-D signal as [1, C, 1, L])) at node 'Conv_14'",
+  qdq_depth_to_space: "KLN2001 cannot lower op 'DepthToSpace' (no lowering rule covers this op (docs/lowering.md lists the rules); fix: replace it with ops a rule covers, or run it on the host before or after the model) at node 'DepthToSpace_22'",
+  float_mlp: "KLN2001 cannot lower op 'Gemm' (rule integer-weights: this model is float (no quantizer anywhere, and weights 'w_1' are on no integer grid); fix: quantize it first with `kiln compress float_mlp.onnx -o float_mlp_int8.onnx --bits 8 --calib <inputs.npy>`) at node 'Gemm_5'",
+  float_cnn: "KLN2001 cannot lower op 'Conv' (rule integer-weights: this model is float (no quantizer anywhere, and weights 'w_1' are on no integer grid); fix: quantize it first with `kiln compress float_cnn.onnx -o float_cnn_int8.onnx --bits 8 --calib <inputs.npy>`) at node 'Conv_3'",
   // Brevitas TruncAvgPool2d: no rule for Trunc after a pooling sum.
-  brevitas_avgpool_trunc: "KLN2001 cannot lower op 'qonnx.custom_op.general:Trunc' (only MatMul/Gemm/Conv/pooling layers with quantizers, elementwise scaling, BatchNormalization and monotone activations lower to dataflow) at node 'Trunc_30'",
+  brevitas_avgpool_trunc: "KLN2001 cannot lower op 'qonnx.custom_op.general:Trunc' (no lowering rule covers this op (docs/lowering.md lists the rules); fix: replace it with ops a rule covers, or run it on the host before or after the model) at node 'Trunc_30'",
   // A Concat whose branches both read the graph input.
-  brevitas_concat_input_fanout: 'KLN2001 cannot lower: the graph input fans out before its first layer (only layer outputs may branch)',
+  brevitas_concat_input_fanout: 'KLN2001 cannot lower the graph (rule dataflow-graph: the graph input fans out before its first layer (only layer outputs may branch); fix: start the model with one layer that every branch reads)',
   // hls4ml's default ap_fixed<16,6> between layers: a Threshold of 65,535 steps.
-  hls4ml_conv_a16: "KLN2001 cannot lower op 'qonnx.custom_op.general:Quant' (65536 output levels (at most 4097 are supported)) at node 'Quant_21'",
-  hls4ml_dense_a16: "KLN2001 cannot lower op 'qonnx.custom_op.general:Quant' (65536 output levels (at most 4097 are supported)) at node 'Quant_19'",
+  hls4ml_conv_a16: "KLN2001 cannot lower op 'qonnx.custom_op.general:Quant' (rule activation: 65536 output levels (at most 4097 are supported); fix: quantize this activation to at most 12 bits (4097 levels)) at node 'Quant_21'",
+  hls4ml_dense_a16: "KLN2001 cannot lower op 'qonnx.custom_op.general:Quant' (rule activation: 65536 output levels (at most 4097 are supported); fix: quantize this activation to at most 12 bits (4097 levels)) at node 'Quant_19'",
   // TFLite QOperator convolutions and adds.
-  qop_conv: "KLN2001 cannot lower op 'QLinearConv' (only MatMul/Gemm/Conv/pooling layers with quantizers, elementwise scaling, BatchNormalization and monotone activations lower to dataflow) at node 'QLinearConv_14'",
-  qop_conv_maxpool: "KLN2001 cannot lower op 'QLinearConv' (only MatMul/Gemm/Conv/pooling layers with quantizers, elementwise scaling, BatchNormalization and monotone activations lower to dataflow) at node 'QLinearConv_13'",
-  qop_add: "KLN2001 cannot lower op 'com.microsoft:QLinearAdd' (more than one run-time input: only chains of layers lower to dataflow) at node 'QLinearAdd_30'",
+  qop_conv: "KLN2001 cannot lower op 'QLinearConv' (no lowering rule covers this op (docs/lowering.md lists the rules); fix: replace it with ops a rule covers, or run it on the host before or after the model) at node 'QLinearConv_14'",
+  qop_conv_maxpool: "KLN2001 cannot lower op 'QLinearConv' (no lowering rule covers this op (docs/lowering.md lists the rules); fix: replace it with ops a rule covers, or run it on the host before or after the model) at node 'QLinearConv_13'",
+  qop_add: "KLN2001 cannot lower op 'com.microsoft:QLinearAdd' (rule dataflow-graph: more than one run-time input: only chains of layers lower to dataflow; fix: join branches only with a two-input Add or Concat of layer outputs (residual blocks)) at node 'QLinearAdd_30'",
 };
 
 // The simulation part (167 designs, 11 builds, ~12 min on 2 cores) runs under KILN_E2E=1 only;

@@ -1,6 +1,6 @@
 // The lowering rules are data (src/lower/rules/index.ts): docs/lowering.md lists every rule as the
 // list says, every test a rule names exists, and every op the driver accepts is claimed by a rule.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULES, ruleFor } from '../../src/lower/rules/index.ts';
@@ -27,5 +27,21 @@ describe('lowering rules as data', () => {
   it('every op family the driver walks is claimed by a rule', () => {
     for (const op of [...LAYOUT, ...MACS, ...MONOTONE, ...QUANTIZERS, ...TAIL, ...CODE_OPS, 'Concat']) expect(ruleFor(op), op).toBeDefined();
     expect(ruleFor('Gather')).toBeUndefined();
+  });
+});
+
+describe('every rule a refusal names is in the list', () => {
+  it('each `rule: ...` literal in src/lower and the streamline driver is a rule of RULES', () => {
+    const names = new Set(RULES.map((r) => r.name));
+    const files = ['src/lower', 'src/lower/rules', 'src/passes'].flatMap((d) =>
+      readdirSync(join(ROOT, d)).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, d, f)));
+    let seen = 0;
+    for (const f of files) {
+      for (const m of readFileSync(f, 'utf8').matchAll(/(?:rule: |inRule\()'([a-z-]+)'/g)) {
+        expect(names.has(m[1]), `${f}: ${m[1]}`).toBe(true);
+        seen++;
+      }
+    }
+    expect(seen).toBeGreaterThan(40);
   });
 });

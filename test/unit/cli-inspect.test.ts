@@ -42,6 +42,17 @@ describe('kiln inspect', () => {
     expect(j.diagnostics).toEqual([]);
   });
 
+  it('a hardware section: the layers a model lowers to, or the first rule that refuses it and where', () => {
+    const r = kiln(['inspect', TFC]);
+    expect(r.stdout).toContain('hardware: lowers (4 MVU, 3 Threshold)');
+    const float = kiln(['inspect', join(FIXTURES, 'zoo/mlp_fp32/model.onnx')]);
+    expect(float.code).toBe(0);
+    expect(float.stdout).toContain("hardware: does not lower — first refusal: rule integer-weights at node '");
+    expect(float.stdout).toMatch(/  KLN2001 cannot lower op 'Gemm' \(rule integer-weights: this model is float \(no quantizer anywhere, and weights '[^']+' are on no integer grid\); fix: quantize it first with `kiln compress model\.onnx -o model_int8\.onnx --bits 8 --calib <inputs\.npy>`\) at node '[^']+'\n/);
+    const j = JSON.parse(kiln(['inspect', join(FIXTURES, 'zoo/mlp_fp32/model.onnx'), '--json']).stdout);
+    expect(j.hardware).toMatchObject({ lowers: false, rule: 'integer-weights', causes: 1 });
+  });
+
   it('lists EVERY unsupported op with its node name in one run and exits 2', () => {
     const g = emptyGraph();
     g.opsets['com.acme'] = 1;

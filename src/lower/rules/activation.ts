@@ -28,9 +28,10 @@ export const activationRule: LoweringRule = {
   tests: ['test/passes/streamline-passes.test.ts', 'test/compress/requant-rounding.test.ts', 'test/e2e/mlp-models.test.ts'],
   ops: new Set([...MONOTONE, ...QUANTIZERS]),
   operand(n, dyn) {
-    if (QUANTIZERS.has(n.op)) return dyn === 0 ? undefined : 'its run-time input must be the first';
-    if (n.op === 'Div' && dyn !== 0) return 'division by a run-time value is not monotone';
-    if (n.op === 'BatchNormalization' && dyn !== 0) return 'its run-time input must be the first';
+    const first = { reason: 'its run-time input must be the first', fix: 'give the run-time tensor as the first input, constants after it' };
+    if (QUANTIZERS.has(n.op)) return dyn === 0 ? undefined : first;
+    if (n.op === 'Div' && dyn !== 0) return { reason: 'division by a run-time value is not monotone', fix: 'divide by a constant' };
+    if (n.op === 'BatchNormalization' && dyn !== 0) return first;
     return undefined;
   },
 };
@@ -96,7 +97,7 @@ export function lowerActivation(ctx: LayerCtx, qi: number): LayerResult {
   const ext = code(allCh, allAcc);
   for (let r = 0; r < rows; r++) {
     if (ext[r] > ext[rows + r]) {
-      if (mw.unit === 'avgpool' || mw.unit === 'add' || mw.unit === 'concat') throw new KilnError(cannotLower(qn, `${mw.unit === 'add' ? 'a residual Add' : 'an average pool'} followed by a decreasing activation (negative scale)`));
+      if (mw.unit === 'avgpool' || mw.unit === 'add' || mw.unit === 'concat') throw new KilnError(cannotLower(qn, `${mw.unit === 'add' ? 'a residual Add' : 'an average pool'} followed by a decreasing activation (negative scale)`, { rule: 'activation', fix: 'give the activation after it a positive scale (non-decreasing)' }));
       sigma[r] = -1;
       for (let c = 0; c < cols; c++) W[r * cols + c] = -W[r * cols + c] || 0;
     }
@@ -104,7 +105,7 @@ export function lowerActivation(ctx: LayerCtx, qi: number): LayerResult {
   const ranges = Array.from({ length: rows }, (_, r) => accRange(W, r));
   const kMin = Math.min(...ranges0.map((_, r) => Math.min(ext[r], ext[rows + r])));
   const kMax = Math.max(...ranges0.map((_, r) => Math.max(ext[r], ext[rows + r])));
-  if (kMax - kMin > 4096) throw new KilnError(cannotLower(qn, `${kMax - kMin + 1} output levels (at most 4097 are supported)`));
+  if (kMax - kMin > 4096) throw new KilnError(cannotLower(qn, `${kMax - kMin + 1} output levels (at most 4097 are supported)`, { rule: 'activation', fix: 'quantize this activation to at most 12 bits (4097 levels)' }));
   const T = kMax > kMin ? searchThresholds(code, ranges, kMin, kMax) : ranges.map(() => []);
   const reached = [...new Set(T.flatMap((t, r) => reachedCodes(t, ranges[r], kMin)))].sort((a, b) => a - b);
   const weightType = weightQType(W);
@@ -184,6 +185,6 @@ function verifyActivation(code: (ch: Int32Array, acc: Float64Array) => Float64Ar
     let want: number;
     if (act.kind === 'threshold') want = act.outBias + act.outScale * passed(sorted[c], acc[j]);
     else want = requantValue(acc[j], act.mul[c], act.bias[c], act.shift, lo, hi, act.round);
-    if (want !== k[j]) throw new KilnError(cannotLower(n, `its output is not monotone in the accumulator (channel ${c}, accumulator ${acc[j]}: ${k[j]}, thresholds give ${want})`));
+    if (want !== k[j]) throw new KilnError(cannotLower(n, `its output is not monotone in the accumulator (channel ${c}, accumulator ${acc[j]}: ${k[j]}, thresholds give ${want})`, { rule: 'activation', fix: 'make the chain monotone (e.g. LeakyRelu with alpha >= 0), or move the op after the quantizer' }));
   }
 }

@@ -31,7 +31,7 @@ function poolWeights(v: GraphView, mac: Node, input: InSide): MacWeights {
   }
   const window = window2d(mac, dims, poolKernel(mac));
   if (window.pads.some((p) => p > 0) && attrInt(mac, 'count_include_pad', 0) === 0) {
-    throw new KilnError(cannotLower(mac, 'padding with count_include_pad = 0 (border windows divide by fewer taps; only count_include_pad = 1 is exact here)'));
+    throw new KilnError(cannotLower(mac, 'padding with count_include_pad = 0 (border windows divide by fewer taps; only count_include_pad = 1 is exact here)', { rule: 'avgpool', fix: 'use count_include_pad = 1, or no padding' }));
   }
   const K = window.kh * window.kw;
   return { rows: C, cols: K, W: ones(C * K), sw: ones(C), unit: 'avgpool', window, padCode };

@@ -33,9 +33,9 @@ export function splitCodeOps(chainNodes: Node[]): { chain: Node[]; code: Node[] 
   const chainOnly: Node[] = [];
   chainPart.forEach((n, i) => {
     if (!CODE_OPS.has(n.op)) return void chainOnly.push(n);
-    if (n.op !== 'MaxPool' || qi0 < 0) throw new KilnError(cannotLower(n, qi0 < 0 ? `${n.op} of an unquantized tensor` : 'Pad before the activation quantizer'));
+    if (n.op !== 'MaxPool' || qi0 < 0) throw new KilnError(cannotLower(n, qi0 < 0 ? `${n.op} of an unquantized tensor` : 'Pad before the activation quantizer', { rule: 'code-ops', fix: qi0 < 0 ? `quantize the tensor before the ${n.op}` : 'move the Pad after the activation quantizer' }));
     const bad = chainPart.slice(i + 1).find((m) => !NON_DECREASING.has(m.op) && !LAYOUT.has(m.op) && !CODE_OPS.has(m.op));
-    if (bad) throw new KilnError(cannotLower(n, `MaxPool before '${bad.name}' (${bad.op}), which may be decreasing: max does not commute with it`));
+    if (bad) throw new KilnError(cannotLower(n, `MaxPool before '${bad.name}' (${bad.op}), which may be decreasing: max does not commute with it`, { rule: 'code-ops', fix: `move the MaxPool after '${bad.name}', or use only non-decreasing ops between it and the quantizer` }));
     codeNodes.push(n);
   });
   if (qi0 >= 0) codeNodes.push(...chainNodes.slice(qi0 + 1).filter((n) => CODE_OPS.has(n.op)));
@@ -46,19 +46,19 @@ export function splitCodeOps(chainNodes: Node[]): { chain: Node[]; code: Node[] 
 export function codeOps(v: GraphView, nodes: Node[], m: CodeModel, lowest: number, positions: Map<string, Int32Array>): CodeOp[] {
   return nodes.map((n): CodeOp => {
     const dims = imageInput(v, n, positions);
-    if (!(m.s > 0)) throw new KilnError(cannotLower(n, `${n.op} on codes with a non-positive scale ${m.s}`));
+    if (!(m.s > 0)) throw new KilnError(cannotLower(n, `${n.op} on codes with a non-positive scale ${m.s}`, { rule: 'code-ops', fix: 'give the quantizer before it a positive scale' }));
     if (n.op === 'MaxPool') {
-      if (n.outputs.length > 1 && n.outputs[1]) throw new KilnError(cannotLower(n, 'the Indices output'));
+      if (n.outputs.length > 1 && n.outputs[1]) throw new KilnError(cannotLower(n, 'the Indices output', { rule: 'code-ops', fix: 'use the MaxPool without its Indices output' }));
       // ONNX pads MaxPool with −∞; the smallest code never wins a window that overlaps the image.
       return { op: 'maxpool', origin: n.name, window: window2d(n, dims, poolKernel(n)), padCode: lowest };
     }
     const mode = n.attrs.mode?.kind === 'string' ? n.attrs.mode.v : 'constant';
-    if (mode !== 'constant') throw new KilnError(cannotLower(n, `mode ${mode} (only constant padding)`));
-    if (n.inputs[3]) throw new KilnError(cannotLower(n, 'the axes input'));
+    if (mode !== 'constant') throw new KilnError(cannotLower(n, `mode ${mode} (only constant padding)`, { rule: 'code-ops', fix: 'use constant padding' }));
+    if (n.inputs[3]) throw new KilnError(cannotLower(n, 'the axes input', { rule: 'code-ops', fix: 'give pads for every axis (no axes input)' }));
     const pads = n.inputs[1] ? toNumbers(constOf(v, n.inputs[1], n)) : attrInts(n, 'pads', []);
     const value = n.inputs[2] ? toNumbers(constOf(v, n.inputs[2], n))[0] ?? 0 : attrFloat(n, 'value', 0);
     const code = value / m.s + m.z;
-    if (!Number.isInteger(code)) throw new KilnError(cannotLower(n, `pad value ${value} is not a code of its stream (scale ${m.s}, zero point ${m.z})`));
+    if (!Number.isInteger(code)) throw new KilnError(cannotLower(n, `pad value ${value} is not a code of its stream (scale ${m.s}, zero point ${m.z})`, { rule: 'code-ops', fix: 'pad with a value on the stream\'s grid (e.g. 0)' }));
     return { op: 'pad', origin: n.name, ih: dims[1], iw: dims[2], channels: dims[0], pads: padAmounts(n, pads, 4), padCode: code };
   });
 }

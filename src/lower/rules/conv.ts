@@ -29,11 +29,11 @@ function convWeights(v: GraphView, mac: Node, input: InSide, notes: string[]): M
   const { dims, padCode } = windowInput(v, mac, input);
   const [C] = dims;
   const iw = integerWeights(v, mac.inputs[1], mac, notes);
-  if (iw.shape.length !== 4) throw new KilnError(cannotLower(mac, `only 2-D convolutions lower, not weights of rank ${iw.shape.length}`));
+  if (iw.shape.length !== 4) throw new KilnError(cannotLower(mac, `only 2-D convolutions lower, not weights of rank ${iw.shape.length}`, { rule: 'conv', fix: 'use a 2-D convolution on [1, C, H, W] (a 1-D one as H = 1)' }));
   const [M, Cg, kh, kw] = iw.shape;
   const group = attrInt(mac, 'group', 1);
   const depthwise = group > 1 && group === C && M === C && Cg === 1;
-  if (C !== Cg * group || M % group !== 0) throw new KilnError(cannotLower(mac, `group = ${group} does not divide ${C} input and ${M} output channels`));
+  if (C !== Cg * group || M % group !== 0) throw new KilnError(cannotLower(mac, `group = ${group} does not divide ${C} input and ${M} output channels`, { rule: 'conv', fix: 'use a group count that divides both channel counts' }));
   // Other groupings (1 < group, or depthwise with a channel multiplier) become one MVU with a
   // block-diagonal weight matrix: exact; the zeros cost no logic unrolled, but cycles when folded.
   if (group > 1 && !depthwise) notes.push(`${mac.name}: group = ${group} convolution as an MVU with block-diagonal weights (${group}× the MACs of a grouped unit when folded)`);
@@ -50,7 +50,7 @@ function convWeights(v: GraphView, mac: Node, input: InSide, notes: string[]): M
         // SlidingWindow order: tap-major, channel-minor ((ky·kw + kx)·C + c).
         W[r * cols + (depthwise ? k : k * C + c0 + c)] = iw.w[i];
         if (c === 0 && k === 0) sw[r] = iw.s[i];
-        else if (iw.s[i] !== sw[r]) throw new KilnError(cannotLower(mac, 'weight scale varies within an output channel'));
+        else if (iw.s[i] !== sw[r]) throw new KilnError(cannotLower(mac, 'weight scale varies within an output channel', { rule: 'conv', fix: 'quantize the weights with one scale per output channel' }));
       }
     }
   }

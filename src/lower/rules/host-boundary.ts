@@ -29,7 +29,7 @@ export interface HostInput { inputQuant: InputQuantizer; model: CodeModel; codes
 /** The host input quantizer for the nodes before the first layer; problems are collected, not thrown. */
 export function lowerHostInput(v: GraphView, prefix: Node[], opts: StreamlineOptions, notes: string[], problems: Diagnostic[]): HostInput {
   const qi = lastActivation(prefix);
-  if (qi < 0 && prefix.some((n) => QUANTIZERS.has(n.op))) problems.push(cannotLower(prefix.find((n) => QUANTIZERS.has(n.op))!, 'a quantizer must directly precede the first MAC'));
+  if (qi < 0 && prefix.some((n) => QUANTIZERS.has(n.op))) problems.push(cannotLower(prefix.find((n) => QUANTIZERS.has(n.op))!, 'a quantizer must directly precede the first MAC', { rule: 'host-boundary', fix: 'put the input quantizer directly before the first layer (only layout ops between)' }));
   let inputQuant: InputQuantizer;
   let inModel: CodeModel;
   let inCodes: number[];
@@ -74,7 +74,7 @@ export function lowerHostInput(v: GraphView, prefix: Node[], opts: StreamlineOpt
         inputQuant = { scale: [qs / p], zeroPoint: [qz + q / qs], qtype: t, mode: 'round', ...(tlo !== kLo || thi !== kHi ? { clip: [kLo, kHi] as [number, number] } : {}) };
         valueQ = { scale: qs, zeroPoint: qz };
         if (isQuant(first) && first.attrs.rounding_mode?.kind === 'string' && !['ROUND', 'HALF_EVEN'].includes(first.attrs.rounding_mode.v.toUpperCase())) {
-          problems.push(cannotLower(first, `rounding_mode ${first.attrs.rounding_mode.v} on the input (host quantizer rounds half to even)`));
+          problems.push(cannotLower(first, `rounding_mode ${first.attrs.rounding_mode.v} on the input (host quantizer rounds half to even)`, { rule: 'host-boundary', fix: 'use rounding_mode ROUND or HALF_EVEN on the input quantizer' }));
         }
       } else {
         inputQuant = { scale: [1 / p], zeroPoint: [q], qtype: int(2), mode: 'sign', clip: [-1, 1] };
@@ -84,7 +84,7 @@ export function lowerHostInput(v: GraphView, prefix: Node[], opts: StreamlineOpt
     }
     if (clampLo > -Infinity || clampHi < Infinity) {
       const clipped = clampCodes(inputQuant, valueQ, clampLo, clampHi, inCodes);
-      if (clipped === undefined) problems.push(cannotLower(prefix[qi] ?? before[0], `host boundary: a clamp to [${clampLo}, ${clampHi}] before a ${inputQuant.mode} input quantizer changes its codes (only a rounding quantizer takes a code clip)`));
+      if (clipped === undefined) problems.push(cannotLower(prefix[qi] ?? before[0], `a clamp to [${clampLo}, ${clampHi}] before a ${inputQuant.mode} input quantizer changes its codes (only a rounding quantizer takes a code clip)`, { rule: 'host-boundary', fix: 'use a rounding input quantizer (not bipolar or sign), or drop the clamp' }));
       else if (clipped[0] !== inCodes[0] || clipped[1] !== inCodes[inCodes.length - 1]) {
         inputQuant.clip = clipped;
         inCodes = clipped;
@@ -126,7 +126,7 @@ export function prefixAffine(v: GraphView, nodes: Node[], problems: Diagnostic[]
     const ok = ['Add', 'Sub', 'Mul', 'Div'].includes(n.op);
     const c = ok ? toNumbers(v.consts.get(n.inputs[1 - d]) ?? makeTensor('float32', [0])) : [];
     if (!ok || c.length !== 1 || ((n.op === 'Mul' || n.op === 'Div') && !(c[0] !== 0 && Number.isFinite(c[0])))) {
-      problems.push(cannotLower(n, 'host boundary: only per-tensor scalar Add/Sub/Mul/Div and clamps (Relu, Clip, scalar Max/Min) may precede the input quantizer; move other ops after it'));
+      problems.push(cannotLower(n, 'only per-tensor scalar Add/Sub/Mul/Div and clamps (Relu, Clip, scalar Max/Min) may precede the input quantizer', { rule: 'host-boundary', fix: 'move this op after the input quantizer' }));
       continue;
     }
     const k = c[0];

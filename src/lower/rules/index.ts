@@ -5,6 +5,7 @@ import { activationRule } from './activation.ts';
 import { avgpoolRule } from './avgpool.ts';
 import { codeOpsRule } from './code-ops.ts';
 import { convRule } from './conv.ts';
+import { dataflowGraphRule } from './dataflow-graph.ts';
 import { floatActivationsRule } from './float-activations.ts';
 import { hostBoundaryRule } from './host-boundary.ts';
 import { integerCompositionRule } from './integer-composition.ts';
@@ -16,6 +17,7 @@ import { outputRule } from './output.ts';
 import { isLayerRule, type LayerRule, type LoweringRule } from './rule.ts';
 
 export const RULES: readonly LoweringRule[] = [
+  dataflowGraphRule,
   hostBoundaryRule,
   layoutRule,
   integerWeightsRule,

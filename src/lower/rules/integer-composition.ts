@@ -27,7 +27,7 @@ export function integerComposition(ctx: LayerCtx): LayerResult {
   const a0 = af?.a[0];
   const bInt = af && a0 !== undefined && a0 > 0 && af.a.every((a) => a === a0) ? af.b.map((b) => b / a0) : undefined;
   if (!bInt || !bInt.every((b) => Number.isSafeInteger(b))) {
-    throw new KilnError(cannotLower(mac, 'the next MAC\'s input is not quantized (no quantizer after this MAC, and its output is not on one integer grid); quantize the activation first'));
+    throw new KilnError(cannotLower(mac, 'the next MAC\'s input is not quantized (no quantizer after this MAC, and its output is not on one integer grid)', { rule: 'integer-composition', fix: 'quantize the activation after this layer (Quant / QuantizeLinear), or keep it on one power-of-two grid' }));
   }
   const ranges = Array.from({ length: rows }, (_, r) => ctx.accRange(W, r));
   const lo = Math.min(...ranges.map((r, i) => r.lo + bInt[i]));

@@ -1,15 +1,32 @@
 // Rule integer-weights: a layer's constant weights become integers with one float scale per output
 // row — read from their quantizer (QONNX Quant, DequantizeLinear per tensor or per axis) when that is
 // exact in float32, else from an exact grid of the float values (integers, ±a/0, a power-of-two grid).
+import { basename } from 'node:path';
 import { KilnError } from '../../diag/index.ts';
 import { BIPOLAR, smallestIntFor, TERNARY, type QType } from '../../ir/datatype.ts';
 import { attrInt, type Node } from '../../ir/graph.ts';
 import { makeTensor, numel, toNumbers } from '../../ir/tensor.ts';
-import { INTEGER_MACS, isQuant, QUANTIZERS, WEIGHT_LAYOUT } from '../ops.ts';
+import { INTEGER_MACS, isQuant, QUANTIZED_OUTPUTS, QUANTIZERS, WEIGHT_LAYOUT, WEIGHT_MACS } from '../ops.ts';
 import type { IntWeights } from '../plan.ts';
 import { broadcastTo, constOf, runNode } from '../support.ts';
-import { cannotLower, type GraphView } from '../view.ts';
+import { cannotLower, type GraphView, type Refusal } from '../view.ts';
 import type { LoweringRule } from './rule.ts';
+
+/**
+ * The one refusal of a float model — no quantizer anywhere, and a layer whose weights are on no
+ * integer grid — with the command that quantizes it (instead of one weights line per layer).
+ */
+export function floatModelRefusal(v: GraphView, source?: string): Refusal | undefined {
+  if (v.g.nodes.some((n) => QUANTIZERS.has(n.op) || QUANTIZED_OUTPUTS.has(n.op) || INTEGER_MACS.has(n.op))) return undefined;
+  const mac = v.path.find((n) => WEIGHT_MACS.has(n.op) && v.consts.has(n.inputs[1]) && !inferGrid(toNumbers(v.consts.get(n.inputs[1])!)));
+  if (!mac) return undefined;
+  const model = basename(source ?? 'model.onnx');
+  const out = `${model.replace(/\.onnx$/, '')}_int8.onnx`;
+  return cannotLower(mac, `this model is float (no quantizer anywhere, and weights '${mac.inputs[1]}' are on no integer grid)`, {
+    rule: 'integer-weights',
+    fix: `quantize it first with \`kiln compress ${model} -o ${out} --bits 8 --calib <inputs.npy>\``,
+  });
+}
 
 export const integerWeightsRule: LoweringRule = {
   name: 'integer-weights',
@@ -37,7 +54,7 @@ export function integerWeights(v: GraphView, name: string, mac: Node, notes: str
     break;
   }
   const y = v.consts.get(t);
-  if (!y) throw new KilnError(cannotLower(mac, `weights '${name}' must be constant`));
+  if (!y) throw new KilnError(cannotLower(mac, `weights '${name}' must be constant`, { rule: 'integer-weights', fix: 'make the weights an initializer or a constant subgraph' }));
   const shape = y.shape;
   const yv = toNumbers(y);
   let w: Float64Array | undefined;
@@ -66,10 +83,8 @@ export function integerWeights(v: GraphView, name: string, mac: Node, notes: str
   if (!w) {
     const grid = inferGrid(yv);
     if (!grid) {
-      // A graph without any quantizer is a float model: say so, with the command that quantizes it.
-      const float = !v.g.nodes.some((n) => QUANTIZERS.has(n.op) || INTEGER_MACS.has(n.op));
-      const hint = float ? '; this model is float: quantize it first with `kiln compress <model> -o model_int8.onnx --bits 8 --calib <inputs.npy>`' : '';
-      throw new KilnError(cannotLower(mac, `weights '${name}' are not on an integer grid (no quantizer, not ±a/0, not a power-of-two grid)${hint}`));
+      // (A float model, with no quantizer anywhere, is refused before this: floatModelRefusal.)
+      throw new KilnError(cannotLower(mac, `weights '${name}' are not on an integer grid (no quantizer, not ±a/0, not a power-of-two grid)`, { rule: 'integer-weights', fix: 'quantize the weights (a Quant or DequantizeLinear on them)' }));
     }
     w = grid.w;
     s = new Float64Array(yv.length).fill(grid.s);
@@ -90,7 +105,7 @@ export function integerWeights(v: GraphView, name: string, mac: Node, notes: str
 export function qoperatorWeights(v: GraphView, mac: Node): IntWeights {
   const [bi, zi] = mac.op === 'QLinearMatMul' ? [3, 5] : [1, 3];
   const b = constOf(v, mac.inputs[bi], mac);
-  if (b.shape.length !== 2) throw new KilnError(cannotLower(mac, `weights of rank ${b.shape.length}, not 2`));
+  if (b.shape.length !== 2) throw new KilnError(cannotLower(mac, `weights of rank ${b.shape.length}, not 2`, { rule: 'integer-weights', fix: 'use 2-D weights [K, N]' }));
   const zb = mac.inputs[zi] ? toNumbers(constOf(v, mac.inputs[zi], mac)) : [0];
   const N = b.shape[1];
   const bv = toNumbers(b);

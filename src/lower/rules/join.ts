@@ -31,18 +31,18 @@ export interface JoinBranch { model: CodeModel; codes: number[]; type: QType; sc
 export function joinInput(L: Node, a: JoinBranch, b: JoinBranch, positions: Map<string, Int32Array>): InSide {
   const s = a.model.s / a.scale;
   if (b.model.s / b.scale !== s) {
-    throw new KilnError(cannotLower(L, `branch scales ${a.model.s} and ${b.model.s} are not integer multiples of each other (align them, e.g. power-of-two scales)`));
+    throw new KilnError(cannotLower(L, `branch scales ${a.model.s} and ${b.model.s} are not integer multiples of each other`, { rule: 'join', fix: 'align the branch scales to an integer ratio (e.g. power-of-two scales)' }));
   }
   const [alo, ahi] = range(a.type);
   const [blo, bhi] = range(b.type);
   const [aLo, aHi, bLo, bHi] = [a.codes[0] * a.scale, a.codes[a.codes.length - 1] * a.scale, b.codes[0] * b.scale, b.codes[b.codes.length - 1] * b.scale];
   if (L.op === 'Concat') {
     // Codes pass unchanged, so both branches need the same (scaled) code model.
-    if (a.model.z * a.scale !== b.model.z * b.scale) throw new KilnError(cannotLower(L, `its branches have different zero points (${a.model.z}, ${b.model.z})`));
+    if (a.model.z * a.scale !== b.model.z * b.scale) throw new KilnError(cannotLower(L, `its branches have different zero points (${a.model.z}, ${b.model.z})`, { rule: 'join', fix: 'quantize both Concat inputs with the same zero point' }));
     return { model: { s, z: a.model.z * a.scale }, codes: [Math.min(aLo, bLo), Math.max(aHi, bHi)], type: smallestIntFor(Math.min(alo, blo, 0), Math.max(ahi, bhi, 0)), elems: NaN, positions };
   }
   const z = a.model.z * a.scale + b.model.z * b.scale;
-  if (!Number.isInteger(z)) throw new KilnError(cannotLower(L, 'the zero points of its branches do not add up to an integer code'));
+  if (!Number.isInteger(z)) throw new KilnError(cannotLower(L, 'the zero points of its branches do not add up to an integer code', { rule: 'join', fix: 'use zero points that sum to an integer (symmetric quantizers: 0)' }));
   return { model: { s, z }, codes: [aLo + bLo, aHi + bHi], type: smallestIntFor(alo + blo, ahi + bhi), elems: NaN, positions };
 }
 
@@ -54,7 +54,7 @@ export function joinWeights(v: GraphView, n: Node): MacWeights {
   if (n.op === 'Add') return { rows: C, cols: 1, W: ones, sw: [...ones], unit: 'add' };
   // Concat: values pass unchanged (one column of ones per channel), on the channel axis only.
   const axis = attrInt(n, 'axis', 1);
-  if (axis !== 1 && axis !== 1 - shape.length) throw new KilnError(cannotLower(n, `Concat on axis ${axis} (only the channel axis 1 lowers)`));
+  if (axis !== 1 && axis !== 1 - shape.length) throw new KilnError(cannotLower(n, `Concat on axis ${axis} (only the channel axis 1 lowers)`, { rule: 'join', fix: 'concatenate on the channel axis 1' }));
   const a = v.shapes.get(runtimeInputsOf(v, n)[0]) ?? [];
   return { rows: C, cols: 1, W: ones, sw: [...ones], unit: 'concat', concat: { aChannels: a[1], pixels: shape.length === 4 ? shape[2] * shape[3] : 1 } };
 }

@@ -79,7 +79,7 @@ export function imageInput(v: GraphView, n: Node, positions: Map<string, Int32Ar
   const dims = imageDims(n, v.shapes.get(n.inputs[0]));
   const pos = positions.get(n.inputs[0]);
   if (pos && !samePositions(pos, nchwPositions(...dims))) {
-    throw new KilnError(cannotLower(n, 'its input image is not in stream order (a layout op between layers reorders it; only the graph input may be reordered, on the host)'));
+    throw new KilnError(cannotLower(n, 'its input image is not in stream order (a layout op between layers reorders it; only the graph input may be reordered, on the host)', { rule: 'layout', fix: 'move the reorder to the graph input or output (the host reorders there), or drop it' }));
   }
   return dims;
 }
@@ -88,6 +88,6 @@ export function imageInput(v: GraphView, n: Node, positions: Map<string, Int32Ar
 export function windowInput(v: GraphView, mac: Node, input: InSide): { dims: [number, number, number]; padCode: number } {
   const dims = imageInput(v, mac, input.positions);
   const padCode = input.model.z;
-  if (!Number.isInteger(padCode)) throw new KilnError(cannotLower(mac, `input zero point ${padCode} is not an integer code (padding needs the code of 0)`));
+  if (!Number.isInteger(padCode)) throw new KilnError(cannotLower(mac, `input zero point ${padCode} is not an integer code (padding needs the code of 0)`, { rule: 'layout', fix: 'quantize the input with an integer zero point' }));
   return { dims, padCode };
 }

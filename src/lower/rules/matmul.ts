@@ -24,7 +24,7 @@ export const matmulRule: LayerRule = {
   inputZero(v, mac, input) {
     if (!INTEGER_MACS.has(mac.op)) return input.model.z;
     if (input.model.s !== 1 || input.model.z !== 0) {
-      throw new KilnError(cannotLower(mac, 'its input must be integer codes (from QuantizeLinear or QLinearMatMul)'));
+      throw new KilnError(cannotLower(mac, 'its input must be integer codes (from QuantizeLinear or QLinearMatMul)', { rule: 'matmul', fix: 'quantize its input with QuantizeLinear (or feed it from another QLinearMatMul)' }));
     }
     // QOperator MACs take their input zero point themselves; codes arrive raw (scale 1, zero point 0).
     return scalarOf(v, mac.inputs[2], mac, 0, 'the input zero point');
@@ -60,15 +60,15 @@ function chainPrefix(v: GraphView, mac: Node, chain: Chain, rows: number): void 
 function matrixWeights(v: GraphView, mac: Node, input: InSide, notes: string[]): MacWeights {
   let transB = 0;
   if (mac.op === 'Gemm') {
-    if (attrInt(mac, 'transA', 0) !== 0) throw new KilnError(cannotLower(mac, 'transA = 1'));
+    if (attrInt(mac, 'transA', 0) !== 0) throw new KilnError(cannotLower(mac, 'transA = 1', { rule: 'matmul', fix: 'transpose the input before the Gemm (transA = 0)' }));
     transB = attrInt(mac, 'transB', 0);
   }
   const iw = INTEGER_MACS.has(mac.op) ? qoperatorWeights(v, mac) : integerWeights(v, mac.inputs[1], mac, notes);
-  if (iw.shape.length !== 2) throw new KilnError(cannotLower(mac, `weights of rank ${iw.shape.length}, not 2`));
+  if (iw.shape.length !== 2) throw new KilnError(cannotLower(mac, `weights of rank ${iw.shape.length}, not 2`, { rule: 'matmul', fix: 'use 2-D weights [K, N]' }));
   const [d0, d1] = iw.shape;
   const rows = transB ? d0 : d1;
   const cols = transB ? d1 : d0;
-  if (cols !== input.elems && !Number.isNaN(input.elems)) throw new KilnError(cannotLower(mac, `takes ${cols} inputs but the stream carries ${input.elems}`));
+  if (cols !== input.elems && !Number.isNaN(input.elems)) throw new KilnError(cannotLower(mac, `takes ${cols} inputs but the stream carries ${input.elems}`, { rule: 'matmul', fix: 'make the weights\' input dimension match the incoming vector' }));
   // Column c of the model's vector arrives at stream position pos[c] (e.g. an NCHW flatten of an NHWC stream).
   const pos = input.positions.get(mac.inputs[0]);
   const at = pos && pos.length === cols ? pos : identityPositions(cols);
@@ -79,7 +79,7 @@ function matrixWeights(v: GraphView, mac: Node, input: InSide, notes: string[]):
       const i = transB ? r * cols + c : c * rows + r;
       W[r * cols + at[c]] = iw.w[i];
       if (c === 0) sw[r] = iw.s[i];
-      else if (iw.s[i] !== sw[r]) throw new KilnError(cannotLower(mac, 'weight scale varies along the input dimension'));
+      else if (iw.s[i] !== sw[r]) throw new KilnError(cannotLower(mac, 'weight scale varies along the input dimension', { rule: 'matmul', fix: 'quantize the weights with one scale per output column' }));
     }
   }
   return { rows, cols, W, sw, unit: 'mvu' };

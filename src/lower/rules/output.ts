@@ -27,7 +27,7 @@ export function dropTail(v: GraphView, lastMac: number, notes: string[], problem
   while (j > lastMac + 1 && (TAIL.has(path[j - 1].op) || LAYOUT.has(path[j - 1].op))) j--;
   const dropped = path.slice(j).filter((n) => TAIL.has(n.op)).map((n) => n.name);
   if (dropped.length) end = j;
-  for (let i = 0; i < end; i++) if (TAIL.has(path[i].op)) problems.push(cannotLower(path[i], 'Softmax is only lowered as the last op'));
+  for (let i = 0; i < end; i++) if (TAIL.has(path[i].op)) problems.push(cannotLower(path[i], 'Softmax is only lowered as the last op', { rule: 'output', fix: 'move the Softmax to the end of the graph, or drop it' }));
   if (dropped.length) notes.push(`dropped ${dropped.join(', ')} at the output (monotone: the host may apply it; argmax is unchanged)`);
   const outputTensor = end === path.length ? v.output : path[end - 1].outputs[0];
   return { end, dropped, outputTensor };
@@ -39,6 +39,6 @@ export function outputAffine(ctx: LayerCtx): LayerResult {
   const af = ctx.chain.affine(ctx.alpha, ctx.beta);
   const accType = mvuOutType(mw.rows, mw.cols, input.type, mw.W);
   const plan = { mac: mac.name, origin: ctx.origin, rows: mw.rows, cols: mw.cols, weights: mw.W, weightType: weightQType(mw.W), inType: input.type, accType, act: { kind: 'none' as const }, ...ctx.unitFields };
-  if (!af) throw new KilnError(cannotLower(chainNodes.find((n: Node) => !LAYOUT.has(n.op) && !AFFINE.has(n.op)) ?? mac, 'the last layer must end in a quantizer or in affine ops only'));
+  if (!af) throw new KilnError(cannotLower(chainNodes.find((n: Node) => !LAYOUT.has(n.op) && !AFFINE.has(n.op)) ?? mac, 'the last layer must end in a quantizer or in affine ops only', { rule: 'output', fix: 'end the model in a quantizer, or in affine ops only (Add/Mul/BatchNormalization), after the last layer' }));
   return { plan, affine: { scale: af.a, offset: af.b }, after: [] };
 }

@@ -22,8 +22,8 @@ export interface LoweringRule {
   tests: string[];
   /** ONNX ops on the run-time path this rule claims (the first rule claiming an op checks it). */
   ops: ReadonlySet<string>;
-  /** Why node n, its run-time input at index `dyn`, is out of this rule's reach; undefined = in reach. */
-  operand?(n: Node, dyn: number): string | undefined;
+  /** Why node n, its run-time input at index `dyn`, is out of this rule's reach, and the fix; undefined = in reach. */
+  operand?(n: Node, dyn: number): { reason: string; fix: string } | undefined;
 }
 
 /** A rule for a layer node (an integer sum: MAC, pooling, join): its weights as rows × columns. */
@@ -38,7 +38,8 @@ export interface LayerRule extends LoweringRule {
 export const isLayerRule = (r: LoweringRule): r is LayerRule => 'weights' in r;
 
 /** The shared operand rule of weighted layers: the run-time vector comes first. */
-export const runtimeFirst = (what: string) => (_n: Node, dyn: number): string | undefined => (dyn === 0 ? undefined : what);
+export const runtimeFirst = (what: string) => (_n: Node, dyn: number): { reason: string; fix: string } | undefined =>
+  (dyn === 0 ? undefined : { reason: what, fix: 'give the run-time tensor as the first input, constants after it' });
 
 /**
  * One layer being lowered, as the driver hands it to the rule that produces its activation

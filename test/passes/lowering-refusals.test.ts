@@ -1,0 +1,67 @@
+// Refusals that help (issue 12 item 6): one coded line per cause, naming the rule that failed, the
+// node and the fix; nothing downstream of a refused layer but input-independent causes; a float model
+// gets the one `kiln compress` command. Messages pinned exactly.
+import { describe, expect, it } from 'vitest';
+import { KilnError } from '../../src/diag/index.ts';
+import { lowerModel } from '../../src/passes/to-dataflow.ts';
+import { cnnBuilder, int, ints } from '../helpers/cnn-builder.ts';
+
+function refusal(f: () => unknown): string[] {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof KilnError) return e.message.split('\n');
+    throw e;
+  }
+  throw new Error('lowered');
+}
+
+describe('refusals name the rule, the node and the fix', () => {
+  it('a Conv on a 3-D (1-D signal) input: rule conv', () => {
+    const b = cnnBuilder([1, 2, 8], 1);
+    const t = b.act(b.op('Conv', [b.quant('x', 0.25, 4, true), b.weights([2, 2, 3])], { kernel_shape: ints([3]) }));
+    expect(refusal(() => lowerModel(b.done(t)))).toEqual([
+      "KLN2001 cannot lower op 'Conv' (rule conv: spatial ops lower on 2-D images [1, C, H, W], not [1,2,8]; fix: feed a batch-1 image [1, C, H, W] (a 1-D signal as [1, C, 1, L])) at node 'Conv_6'",
+    ]);
+  });
+
+  it('an op no rule claims: says so, and points at docs/lowering.md', () => {
+    const b = cnnBuilder([1, 4, 2, 2], 2);
+    const a = b.act(b.conv(b.quant('x', 0.25, 4, true), 4, 4, [1, 1]));
+    const t = b.act(b.conv(b.op('DepthToSpace', [a], { blocksize: int(2) }), 1, 2, [1, 1]));
+    expect(refusal(() => lowerModel(b.done(t)))).toEqual([
+      "KLN2001 cannot lower op 'DepthToSpace' (no lowering rule covers this op (docs/lowering.md lists the rules); fix: replace it with ops a rule covers, or run it on the host before or after the model) at node 'DepthToSpace_13'",
+    ]);
+  });
+
+  it('the graph as a whole: rule dataflow-graph', () => {
+    const b = cnnBuilder([1, 2, 2, 2], 3);
+    const t = b.quant(b.op('Relu', ['x']), 0.5, 4, false);
+    expect(refusal(() => lowerModel(b.done(t)))).toEqual([
+      'KLN2001 cannot lower the graph (rule dataflow-graph: it has no layer (MatMul, Gemm, Conv or pooling); fix: lower a model with at least one such layer; pure elementwise graphs run on the host)',
+    ]);
+  });
+});
+
+describe('no knock-on lines downstream of a refused layer', () => {
+  it('a refused activation: the next layer (on an unknown input) adds no line', () => {
+    const b = cnnBuilder([1, 2, 3, 3], 4);
+    // Layer 1: LeakyRelu with a negative slope is not monotone (rule activation refuses it).
+    const l1 = b.quant(b.op('LeakyRelu', [b.conv(b.quant('x', 0.25, 4, true), 2, 2, [1, 1])], { alpha: { kind: 'float', v: -1 } }), 0.5, 4, true);
+    // Layer 2 would need the codes layer 1 did not produce: a 16-bit quantizer over its sum.
+    const t = b.quant(b.conv(l1, 2, 2, [1, 1]), 2 ** -12, 16, true);
+    const lines = refusal(() => lowerModel(b.done(t)));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^KLN2001 cannot lower op 'qonnx.custom_op.general:Quant' \(rule activation: its output is not monotone in the accumulator \(channel \d, accumulator -?\d+: -?\d+, thresholds give -?\d+\); fix: make the chain monotone \(e.g. LeakyRelu with alpha >= 0\), or move the op after the quantizer\) at node 'Quant_\d+'$/);
+  });
+
+  it('downstream weights off any grid are a cause of their own: still reported', () => {
+    const b = cnnBuilder([1, 2, 3, 3], 5);
+    const l1 = b.quant(b.op('LeakyRelu', [b.conv(b.quant('x', 0.25, 4, true), 2, 2, [1, 1])], { alpha: { kind: 'float', v: -1 } }), 0.5, 4, true);
+    const t = b.act(b.op('Conv', [l1, b.c([0.3, 0.1, 0.7, 0.13], [2, 2, 1, 1])], { kernel_shape: ints([1, 1]) }));
+    const lines = refusal(() => lowerModel(b.done(t)));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/rule activation: its output is not monotone/);
+    expect(lines[1]).toMatch(/^KLN2001 cannot lower op 'Conv' \(rule integer-weights: weights 'c\d+' are not on an integer grid \(no quantizer, not ±a\/0, not a power-of-two grid\); fix: quantize the weights \(a Quant or DequantizeLinear on them\)\) at node 'Conv_\d+'$/);
+  });
+});
