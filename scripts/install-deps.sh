@@ -2,7 +2,7 @@
 # Installs the Debian packages kiln's hardware flow and tests use, if any is missing.
 # Used by `make setup` (hence `make demo` / `make test`) and by .ci/run.
 set -euo pipefail
-PACKAGES=(verilator iverilog yosys nextpnr-ice40 fpga-icestorm libonnx-testdata ccache g++ make tcl chromium redis-server)
+PACKAGES=(verilator zlib1g-dev iverilog yosys nextpnr-ice40 fpga-icestorm libonnx-testdata ccache g++ make tcl chromium redis-server)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

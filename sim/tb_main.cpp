@@ -158,6 +158,13 @@ bool parseNumber(const char *s, double &v) {
   return errno == 0 && end != s && *end == '\0';
 }
 
+#ifdef KILN_TRACE
+}  // namespace
+#include "tb_debug.h"
+namespace {
+kiln_debug::Debug debug;  // the debug build's waveform and stream taps (tb_debug.h)
+#endif
+
 Options parseArgs(int argc, char **argv) {
   Options o;
   for (int i = 1; i < argc; i++) {
@@ -186,6 +193,9 @@ Options parseArgs(int argc, char **argv) {
     else if (a == "--watchdog") needCount(o.watchdog);
     else if (a == "--max-cycles") needCount(o.maxCycles);
     else if (a == "--progress") needCount(o.progress);
+#ifdef KILN_TRACE
+    else if (debug.option(a, v)) continue;
+#endif
     else usage(("unknown option " + a).c_str());
   }
   if (o.inPath.empty() || o.outPath.empty()) usage("--in and --out are required");
@@ -252,7 +262,13 @@ int main(int argc, char **argv) {
   const Options opt = parseArgs(argc, argv);
   auto ctx = std::make_unique<VerilatedContext>();
   ctx->commandArgs(argc, argv);
+#ifdef KILN_TRACE
+  debug.prepare(*ctx);
+#endif
   auto top = std::make_unique<Vkiln_top>(ctx.get());
+#ifdef KILN_TRACE
+  debug.open(*top);
+#endif
 
   const std::vector<Words> stim = readStimulus(opt.inPath, portWords(top->s_axis_tdata));
   const std::vector<std::string> dbgNames = readStreamNames(opt.streamsPath);
@@ -322,6 +338,9 @@ int main(int argc, char **argv) {
       streams[i].valid = bitOf(dv, i - 2);
       streams[i].ready = bitOf(dr, i - 2);
     }
+#ifdef KILN_TRACE
+    debug.settled(*top, cycle, dv, dr);
+#endif
     for (StreamState &s : streams) {
       if (s.valid && s.ready) {
         s.lastMove = static_cast<int64_t>(cycle);
@@ -347,6 +366,9 @@ int main(int argc, char **argv) {
     // folded into the next cycle's settle (one eval fewer per cycle).
     top->clk = 1;
     top->eval();
+#ifdef KILN_TRACE
+    debug.dump(cycle, 1);
+#endif
     top->clk = 0;
     cycle++;
 
@@ -382,5 +404,8 @@ int main(int argc, char **argv) {
   std::fprintf(out, "end %" PRIu64 " %zu %" PRIu64 "\n", cycle, next, outBeats);
   std::fclose(out);
   top->final();
+#ifdef KILN_TRACE
+  debug.close();
+#endif
   return rc;
 }

@@ -8,10 +8,11 @@ import { fail } from '../diag/index.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { makeTensor, numel, type Tensor } from '../ir/tensor.ts';
 import { applyOutputAffine, quantizeInput } from '../lower/host.ts';
-import { simulateAndCompare, type Mismatch } from '../sim/check.ts';
+import { simulateAndCompare, type CheckResult, type Mismatch } from '../sim/check.ts';
+import { debugSetup, localize, type Divergence, type TraceWindow } from '../sim/debug.ts';
 import { readManifest } from '../sim/manifest.ts';
 import type { QueueClient } from '../sim/queue.ts';
-import { simulate as simulateDesign, type SimProgress } from '../sim/simulate.ts';
+import { simulate as simulateDesign, type SimOptions, type SimProgress } from '../sim/simulate.ts';
 import { readTensorFile, writeTensorFile } from './tensors.ts';
 
 export interface SimulationOptions {
@@ -26,6 +27,10 @@ export interface SimulationOptions {
   /** Run the shards as jobs on this queue, `shardSize` vectors per job (default 25). */
   queue?: QueueClient;
   shardSize?: number;
+  /** Write an FST waveform of the run (a cycle window of it) from the debug build (src/sim/debug.ts); one process. */
+  trace?: TraceWindow;
+  /** On a mismatch, rerun up to the first wrong inference on the debug build and name the first layer that diverges (default true). */
+  localize?: boolean;
 }
 
 export interface SimulationSummary {
@@ -49,6 +54,8 @@ export interface SimulationSummary {
   queue?: { url: string; jobs: number; retried: number };
   simSeconds: number;
   referenceSeconds: number;
+  /** After a mismatch: the inferences rerun with every stream recorded, and the first stream that differed (none: not reproduced). */
+  localized?: { inferences: number; divergence?: Divergence };
   /** Output codes and floats per inference. */
   codes: number[][];
   floats: number[][];
@@ -94,9 +101,15 @@ export async function simulate(dir: string, inputs: string | Tensor | ArrayLike<
   const vectors = inferenceRows(x, per, 'the input file').map((row) => quantizeInput(df.inputQuant[0], row));
   const backpressure = opts.backpressure ?? 0;
   const jobs = opts.queue ? Math.ceil(vectors.length / (opts.shardSize ?? 25)) : opts.jobs;
-  const check = await simulateAndCompare(dir, df, vectors, {
-    backpressure, gaps: opts.gaps, seed: opts.seed, onProgress: opts.onProgress, jobs, queue: opts.queue,
-  });
+  const stimulus = { backpressure, gaps: opts.gaps, seed: opts.seed };
+  const traced = opts.trace ? debugSetup(dir, df, { trace: opts.trace }) : undefined;
+  let check: CheckResult;
+  try {
+    check = await simulateAndCompare(dir, df, vectors, { ...stimulus, onProgress: opts.onProgress, ...(traced ? traced.sim : { jobs, queue: opts.queue }) });
+  } finally {
+    traced?.dispose();
+  }
+  const localized = check.mismatches > 0 && opts.localize !== false ? await localizeMismatch(dir, df, vectors.slice(0, check.examples[0].inference + 1), stimulus) : undefined;
   // Cycle statistics are only meaningful without stalls: rerun (same binary) when back-pressure was on.
   const stats = backpressure > 0 || (opts.gaps ?? 0) > 0 ? (await simulateDesign(dir, vectors, { outputElements: numel(outStream.shape), jobs, queue: opts.queue })).stats : check.stats;
   const clockMhz = opts.clockMhz ?? 200;
@@ -124,9 +137,21 @@ export async function simulate(dir: string, inputs: string | Tensor | ArrayLike<
     ...(opts.queue ? { queue: { url: opts.queue.url, jobs: jobs!, retried: opts.queue.retried } } : {}),
     simSeconds: check.runSeconds,
     referenceSeconds: check.referenceSeconds,
+    ...(localized ? { localized } : {}),
     codes: check.outputs,
     floats,
   };
+}
+
+/** Reruns `inputs` on the debug build, recording every stream, and names the first one that differs from the reference. */
+async function localizeMismatch(dir: string, df: DataflowGraph, inputs: number[][], stimulus: SimOptions): Promise<SimulationSummary['localized']> {
+  const debug = debugSetup(dir, df, { taps: true });
+  try {
+    await simulateDesign(dir, inputs, { ...stimulus, ...debug.sim });
+    return { inferences: inputs.length, divergence: localize(df, debug.probes, debug.readTaps(), inputs) };
+  } finally {
+    debug.dispose();
+  }
 }
 
 function rowsTensor(rows: ArrayLike<number>[]): Tensor {

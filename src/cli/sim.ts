@@ -4,6 +4,8 @@ import type { CommandModule } from 'yargs';
 import { codesPathOf, simulate, writeOutputs, type SimulationSummary } from '../api/simulate.ts';
 import { checkTensorOutPath, readTensorFile } from '../api/tensors.ts';
 import { fail } from '../diag/index.ts';
+import { checkOutputPath } from '../io/output-path.ts';
+import { formatDivergence, type TraceWindow } from '../sim/debug.ts';
 import { defaultJobs } from '../sim/simulate.ts';
 import { progressBar } from './progress.ts';
 import { numberOption } from './options.ts';
@@ -21,10 +23,28 @@ export function formatSummary(s: SimulationSummary): string {
     `  first-output latency:  ${s.firstOutputLatency} cycles = ${fmt(s.latencyMicroseconds, 2)} µs at ${s.clockMhz} MHz (estimate ${est.firstOutputLatency})`,
     `  throughput:            ${fmt(s.fps)} inferences/s at ${s.clockMhz} MHz`,
   ];
+  if (s.localized) {
+    lines.push(s.localized.divergence
+      ? `  ${formatDivergence(s.localized.divergence)}`
+      : `  (a rerun of inferences 0–${s.localized.inferences - 1} recording every stream matched the reference: the mismatch did not reproduce in one process)`);
+  }
   if (s.accuracy) lines.push(`  accuracy:              ${fmt(100 * s.accuracy.rate, 2)} % (${s.accuracy.correct}/${s.accuracy.total})`);
   if (s.queue) lines.push(`  queue:                 ${s.queue.jobs} jobs on ${s.queue.url}${s.queue.retried ? `, ${s.queue.retried} run again after their worker was lost` : ''}`);
   lines.push(`  Verilator build ${s.build.cached ? 'cached' : `${fmt(s.build.seconds, 1)} s`}, simulation ${fmt(s.simSeconds, 2)} s, reference ${fmt(s.referenceSeconds, 2)} s`);
   return lines.join('\n') + '\n';
+}
+
+/** --trace out.fst [--trace-from N] [--trace-to M], checked before any work. */
+function traceWindow(args: SimArgs): TraceWindow | undefined {
+  if (args.trace === undefined) {
+    if (args['trace-from'] !== undefined || args['trace-to'] !== undefined) fail('BadArgument', '--trace-from and --trace-to need --trace <file.fst>');
+    return undefined;
+  }
+  if (!args.trace.toLowerCase().endsWith('.fst')) fail('BadArgument', `--trace file '${args.trace}' must end in .fst (the waveform is FST)`);
+  if (args.redis !== undefined) fail('BadArgument', '--trace runs the simulation in this process; leave out --redis');
+  if ((args['trace-from'] ?? 0) > (args['trace-to'] ?? Infinity)) fail('BadArgument', `--trace-from ${args['trace-from']} is after --trace-to ${args['trace-to']}`);
+  checkOutputPath(args.trace, 'file', '--trace file');
+  return { path: args.trace, from: args['trace-from'], to: args['trace-to'] };
 }
 
 interface SimArgs {
@@ -40,6 +60,9 @@ interface SimArgs {
   redis?: string;
   'shard-size': number;
   'job-timeout': number;
+  trace?: string;
+  'trace-from'?: number;
+  'trace-to'?: number;
 }
 
 export const simCommand: CommandModule<object, SimArgs> = {
@@ -57,9 +80,13 @@ export const simCommand: CommandModule<object, SimArgs> = {
     .option('jobs', numberOption('jobs', { integer: true, min: 1, describe: 'simulator processes to shard the inferences over (default: the cores)' }))
     .option('redis', { type: 'string', describe: "run the shards as jobs on the BullMQ queue at redis://host:port ('kiln worker's take them)" })
     .option('shard-size', numberOption('shard-size', { integer: true, min: 1, default: 25, describe: 'with --redis: vectors per job' }))
-    .option('job-timeout', numberOption('job-timeout', { above: 0, unit: 's', default: 3600, describe: 'with --redis: seconds a job may take before KLN3008' })),
+    .option('job-timeout', numberOption('job-timeout', { above: 0, unit: 's', default: 3600, describe: 'with --redis: seconds a job may take before KLN3008' }))
+    .option('trace', { type: 'string', describe: 'write an FST waveform (GTKWave, Surfer) of the run, one scope per layer (docs/debugging.md); one process' })
+    .option('trace-from', numberOption('trace-from', { integer: true, min: 0, describe: 'with --trace: first cycle dumped (default 0)' }))
+    .option('trace-to', numberOption('trace-to', { integer: true, min: 0, describe: 'with --trace: last cycle dumped (default: the end)' })),
   handler: async (args) => {
     const jobs = args.jobs ?? defaultJobs();
+    const trace = traceWindow(args);
     if (args.out !== undefined) [args.out, codesPathOf(args.out)].forEach(checkTensorOutPath); // before the simulation
     const x = readTensorFile(args.in);
     const labels = args.labels !== undefined ? readTensorFile(args.labels) : undefined;
@@ -69,7 +96,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
     let summary: SimulationSummary;
     try {
       summary = await simulate(args.dir, x, {
-        clockMhz: args['clock-mhz'], backpressure: args.backpressure, seed: args.seed, labels, jobs, queue, shardSize: args['shard-size'], onProgress: (p) => bar.update(p),
+        clockMhz: args['clock-mhz'], backpressure: args.backpressure, seed: args.seed, labels, jobs, queue, shardSize: args['shard-size'], trace, onProgress: (p) => bar.update(p),
       });
     } finally {
       bar.finish();
@@ -82,6 +109,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
     } else {
       process.stdout.write(formatSummary(summary));
       if (codesPath) process.stdout.write(`  wrote ${args.out} (floats) and ${codesPath} (codes)\n`);
+      if (trace) process.stdout.write(`  wrote ${trace.path} (FST waveform; open it in GTKWave or Surfer)\n`);
     }
     if (summary.mismatches > 0) process.exitCode = 1;
   },

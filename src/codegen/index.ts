@@ -21,6 +21,7 @@ import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 import { dataflowToJson } from '../dataflow/json.ts';
 import { hwSource, kilnRoot, template } from './helpers.ts';
 import { writeDirAtomic, checkOutputDir, type FileSet } from './write.ts';
+import { streamWireId, verilogIdentifier } from '../util/verilog-names.ts';
 
 export interface CompileOptions extends FoldOptions {
   /** Replace an existing output directory. */
@@ -61,12 +62,6 @@ export interface Design {
 
 const kilnVersion = (JSON.parse(readFileSync(join(kilnRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** A deterministic Verilog identifier for a name. */
-function identifier(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9_]/g, '_');
-  return /^[A-Za-z_]/.test(s) ? s : `n_${s}`;
-}
-
 /** AXI4-Stream port prefixes of a layer's RTL: s_axis / m_axis, or s0_axis, s1_axis, … when there are several. */
 function portPrefixes(dir: 's' | 'm', n: number): string[] {
   return n === 1 ? [`${dir}_axis`] : Array.from({ length: n }, (_, i) => `${dir}${i}_axis`);
@@ -95,7 +90,7 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
   const streamIds = new Map<string, string>();
   const streamView = [df.inputs[0], ...df.layers.flatMap((l) => l.outputs)].map((name, index) => {
     const port = streamPort.get(name)!;
-    const id = `s${index}_${identifier(name)}`;
+    const id = streamWireId(index, name);
     streamIds.set(name, id);
     return { index, name, id, width: port.fold * bitWidth(port.qtype), fold: port.fold, qtype: qtypeName(port.qtype) };
   });
@@ -104,7 +99,7 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
   const layerFiles: string[] = [];
   const used = new Set<string>();
   const layerView = checked.map(({ layer, kind, attrs, ports }) => {
-    const name = identifier(layer.name);
+    const name = verilogIdentifier(layer.name);
     if (used.has(name)) fail('CannotLower', `two layers map to the Verilog name '${name}'`, layer.name);
     used.add(name);
     const rtl = { ...kind.spec.rtl, ...kind.spec.rtl.variant?.(attrs as never) };

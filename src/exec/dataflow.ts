@@ -56,7 +56,8 @@ function firstBad(values: readonly number[], ok: (v: number) => boolean): number
   return undefined;
 }
 
-function runChecked(df: DataflowGraph, checked: CheckedLayer[], inputs: number[][]): number[][] {
+/** Every stream's values of one inference (inputs and each layer's outputs), by stream name. */
+function runStreams(df: DataflowGraph, checked: CheckedLayer[], inputs: number[][]): Map<string, number[]> {
   if (inputs.length !== df.inputs.length) fail('InputMismatch', `the design takes ${df.inputs.length} input(s), not ${inputs.length}`);
   const env = new Map<string, number[]>();
   df.inputs.forEach((name, i) => {
@@ -82,6 +83,11 @@ function runChecked(df: DataflowGraph, checked: CheckedLayer[], inputs: number[]
       env.set(name, outs[i]);
     });
   }
+  return env;
+}
+
+function runChecked(df: DataflowGraph, checked: CheckedLayer[], inputs: number[][]): number[][] {
+  const env = runStreams(df, checked, inputs);
   return df.outputs.map((name) => env.get(name)!);
 }
 
@@ -94,4 +100,10 @@ export function runDataflow(df: DataflowGraph, inputs: number[][]): number[][] {
 export function runDataflowBatch(df: DataflowGraph, batch: number[][][]): number[][][] {
   const checked = checkDataflow(df);
   return batch.map((inputs) => runChecked(df, checked, inputs));
+}
+
+/** Many inferences, every stream's values (what each layer's output stream must carry: kiln's mismatch localization). */
+export function runDataflowStreamsBatch(df: DataflowGraph, batch: number[][][]): Map<string, number[]>[] {
+  const checked = checkDataflow(df);
+  return batch.map((inputs) => runStreams(df, checked, inputs));
 }

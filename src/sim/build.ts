@@ -14,6 +14,8 @@ import { findTool, requireTool, toolVersion } from '../tools/index.ts';
 import { kilnRoot } from '../tools/root.ts';
 
 export const harnessPath = join(kilnRoot, 'sim', 'tb_main.cpp');
+const debugHeader = join(kilnRoot, 'sim', 'tb_debug.h');
+const debugFlags = ['--trace-fst', '--prefix', 'Vkiln_top', '-CFLAGS', '-DKILN_TRACE'];
 
 export { cacheRoot }; // defined in src/util/cache-root.ts (no dependencies: kiln estimate uses it)
 
@@ -34,9 +36,11 @@ export interface BuildOptions {
   /**
    * Build another harness around the design (the `kiln hil --sim` virtual board): `harness` replaces
    * tb_main.cpp, `top` the manifest's top module, `extraFiles` are compiled after the design's RTL and
-   * `params` set the top's Verilog parameters (-G). All of it is part of the cache key.
+   * `params` set the top's Verilog parameters (-G). `debug`: the trace build (src/sim/debug.ts): FST
+   * tracing, tb_main.cpp with -DKILN_TRACE (sim/tb_debug.h), the class named Vkiln_top as the harness
+   * expects. All of it is part of the cache key.
    */
-  wrapper?: { harness: string; top: string; extraFiles: string[]; params: Record<string, number> };
+  wrapper?: { harness: string; top: string; extraFiles: string[]; params: Record<string, number>; debug?: boolean };
 }
 
 export interface BuildResult {
@@ -58,6 +62,7 @@ export async function buildSim(outDir: string, opts: BuildOptions = {}): Promise
   const top = opts.wrapper?.top ?? manifest.top;
   const harness = opts.wrapper?.harness ?? harnessPath;
   const params = Object.entries(opts.wrapper?.params ?? {}).map(([k, v]) => `-G${k}=${v}`);
+  const extraFlags = opts.wrapper?.debug ? debugFlags : [];
   for (const s of sources) if (!existsSync(s)) fail('FileNotFound', `RTL file ${s} listed in the manifest does not exist`);
 
   const hash = createHash('sha256');
@@ -67,8 +72,9 @@ export async function buildSim(outDir: string, opts: BuildOptions = {}): Promise
   };
   part('verilator', await toolVersion(verilator));
   const makeFlags = [...(opts.quickBuild ? ['OPT_FAST=-O0', 'OPT_SLOW=-O0', 'OPT_GLOBAL=-O0'] : [])];
-  part('flags', JSON.stringify([verilatorFlags, top, makeFlags, ...params]));
+  part('flags', JSON.stringify([verilatorFlags, top, makeFlags, ...params, ...extraFlags]));
   part('harness', readFileSync(harness));
+  if (opts.wrapper?.debug) part('debug-harness', readFileSync(debugHeader));
   sources.forEach((f, i) => {
     part(`name${i}`, f.replace(/^.*\//, ''));
     part(`file${i}`, readFileSync(f));
@@ -90,6 +96,7 @@ export async function buildSim(outDir: string, opts: BuildOptions = {}): Promise
     if (ccache) makeFlags.push(`OBJCACHE=${ccache}`);
     const args = [
       ...verilatorFlags,
+      ...extraFlags,
       '-j', String(opts.jobs ?? 2),
       '--top-module', top,
       ...params,

@@ -45,6 +45,8 @@ export interface SimOptions {
    * `jobs` is the number of shards, all enqueued at once.
    */
   queue?: QueueClient;
+  /** More harness arguments: the debug build's --trace, --taps (src/sim/debug.ts). */
+  harnessArgs?: string[];
 }
 
 import type { SimStats } from './stats.ts';
@@ -116,6 +118,7 @@ export async function runHarness(outDir: string, m: Manifest, binary: string, in
       '--in', stim, '--out', resp, '--expect', String(expectBeats), '--streams', names,
       '--backpressure', String(opts.backpressure ?? 0), '--gaps', String(opts.gaps ?? 0),
       '--seed', String(opts.seed ?? 1), '--watchdog', String(watchdog), '--progress', String(progressBeats),
+      ...(opts.harnessArgs ?? []),
     ];
     const started = performance.now();
     const sub = execa(binary, args, { cwd: outDir, reject: false });

@@ -46,18 +46,25 @@ export function encodeStimulus(port: StreamPort, inferences: number[][]): string
   return lines.join('\n') + '\n';
 }
 
-/** Splits output beats (as read from the response) into inferences of `numel` element codes. */
-export function decodeOutputBeats(port: StreamPort, beats: bigint[], numel: number): number[][] {
+/** A decoder of one beat into its `fold` element values (element 0 in the least significant bits). */
+export function beatDecoder(port: StreamPort): (beat: bigint) => number[] {
   const codec = elementCodec(port);
   const w = BigInt(port.elemBits);
   const mask = (1n << w) - 1n;
+  return (beat) => {
+    const codes: number[] = [];
+    for (let i = 0; i < port.fold; i++, beat >>= w) codes.push(codec.fromBits(beat & mask));
+    return codes;
+  };
+}
+
+/** Splits output beats (as read from the response) into inferences of `numel` element codes. */
+export function decodeOutputBeats(port: StreamPort, beats: bigint[], numel: number): number[][] {
+  const decode = beatDecoder(port);
   const out: number[][] = [];
   for (let start = 0; start + port.beatsPerInference <= beats.length; start += port.beatsPerInference) {
     const codes: number[] = [];
-    for (let b = 0; b < port.beatsPerInference; b++) {
-      let beat = beats[start + b];
-      for (let i = 0; i < port.fold; i++, beat >>= w) codes.push(codec.fromBits(beat & mask));
-    }
+    for (let b = 0; b < port.beatsPerInference; b++) codes.push(...decode(beats[start + b]));
     out.push(codes.slice(0, numel));
   }
   return out;
