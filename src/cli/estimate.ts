@@ -28,7 +28,13 @@ export function estimateTable(e: NetworkEstimate, clockMHz: number): string {
   rows.push(['total', '', '', '', String(e.cyclesPerInference), String(t.xc7.lut), String(t.xc7.ff), String(t.xc7.dsp), String(t.xc7.bram18), String(t.ice40.lc), String(t.ice40.mac16), String(t.ice40.ebr)]);
   return table([['layer', 'kind', 'PE', 'SIMD', 'cycles', 'LUT', 'FF', 'DSP', 'BRAM18', 'LC', 'MAC16', 'EBR'], ...rows]).join('\n') +
     `\nII ${e.cyclesPerInference} cycles (bottleneck * ${e.bottleneck}), first output after ${e.firstOutputLatency} cycles, ` +
-    `${thousands(Math.round(fps(e.cyclesPerInference, clockMHz)))} inferences/s at ${clockMHz} MHz\n`;
+    `${thousands(Math.round(fps(e.cyclesPerInference, clockMHz)))} inferences/s at ${clockMHz} MHz\n` +
+    formsLines(e);
+}
+
+/** One line per form choice (LayerSpec.forms): "form of <layer>: impl search (<why>)". */
+function formsLines(e: NetworkEstimate): string {
+  return e.layers.flatMap((l) => Object.entries(l.forms ?? {}).map(([k, f]) => `form of ${l.name}: ${k} ${f.value} (${f.why})\n`)).join('');
 }
 
 export const estimateCommand: CommandModule<object, EstimateArgs> = {

@@ -1,5 +1,7 @@
 // Folding: how many PE (output lanes) and SIMD (input lanes) each layer gets, i.e. the trade of
 // area for cycles. Either given as JSON { "<layer>": { "pe": n, "simd": m } } or chosen by default.
+// A layer kind with several forms (LayerSpec.forms: Threshold "impl": "parallel" | "search") takes
+// the one the JSON names, else the cheapest at its folding (src/dataflow/forms.ts).
 //
 // Default folding (kept simple on purpose):
 //  - a small network (at most FULLY_PARALLEL_WEIGHTS weights in all MVUs) is fully unrolled:
@@ -24,10 +26,12 @@
 // MLPs have no image kinds and one vector per MVU, so their foldings are as before.
 import { fail } from '../diag/index.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
-import { layerKind } from '../layers/index.ts';
+import { layerKind, layerKinds } from '../layers/index.ts';
 import { insertBurstFifos, insertWindowFifos, resizeFifos } from './fifo-sizing.ts';
+import { chooseForms } from './forms.ts';
 
-export type Folding = Record<string, { pe?: number; simd?: number; taps?: number }>;
+/** Per layer: lanes, and the form of a layer kind with several (LayerSpec.forms, e.g. Threshold "impl"). */
+export type Folding = Record<string, { pe?: number; simd?: number; taps?: number; impl?: string }>;
 
 /** Kinds whose `pe` default folding balances against the target (see the top of this file). */
 const IMAGE_KINDS = new Set(['SlidingWindow', 'Pad', 'MaxPool', 'AvgPool', 'VectorVector']);
@@ -36,6 +40,10 @@ const IMAGE_KINDS = new Set(['SlidingWindow', 'Pad', 'MaxPool', 'AvgPool', 'Vect
 // (a 512-weight INT16×INT8 layer took minutes); ask for full parallelism explicitly with --fold.
 export const FULLY_PARALLEL_WEIGHTS = 256;
 export const MAX_LANES = 64;
+
+/** Form attributes (LayerSpec.forms) → the kinds that have them. */
+const formKinds = new Map<string, Set<string>>();
+for (const k of layerKinds) for (const attr of Object.keys(k.spec.forms ?? {})) formKinds.set(attr, (formKinds.get(attr) ?? new Set()).add(k.kind));
 
 const divisors = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
 const num = (l: Layer, k: string): number => l.attrs[k] as number;
@@ -48,20 +56,29 @@ export function applyFolding(df: DataflowGraph, folding: Folding): DataflowGraph
   const names = new Set(df.layers.map((l) => l.name));
   for (const [name, f] of Object.entries(folding)) {
     if (!names.has(name)) fail('BadFolding', `folding names layer '${name}', which is not in the design (layers: ${[...names].join(', ')})`);
+    const layer = df.layers.find((l) => l.name === name)!;
+    const forms = layerKind(layer.kind, name).spec.forms ?? {};
     for (const [k, v] of Object.entries(f ?? {})) {
-      if (k !== 'pe' && k !== 'simd' && k !== 'taps') fail('BadFolding', `folding of '${name}' may set pe, simd and taps, not '${k}'`);
+      if (formKinds.has(k)) {
+        if (!(k in forms)) fail('BadFolding', `${k} applies to ${[...formKinds.get(k)!].join(', ')} layers, not ${layer.kind} '${name}'`);
+        if (typeof v !== 'string' || !forms[k].includes(v)) fail('BadFolding', `${k} of '${name}' must be ${forms[k].map((x) => `"${x}"`).join(' or ')}, not ${JSON.stringify(v)}`);
+        continue;
+      }
+      if (k !== 'pe' && k !== 'simd' && k !== 'taps') fail('BadFolding', `folding of '${name}' may set pe, simd, taps and ${[...formKinds.keys()].join(', ')}, not '${k}'`);
       if (!Number.isInteger(v) || (v as number) < 1) fail('BadFolding', `${k} of '${name}' must be a positive integer, not ${JSON.stringify(v)}`);
     }
-    const layer = df.layers.find((l) => l.name === name)!;
     if (f.simd !== undefined && layer.kind !== 'MVU') fail('BadFolding', `simd applies to MVU layers, not ${layer.kind} '${name}'`);
     if (f.taps !== undefined && layer.kind !== 'SlidingWindow') fail('BadFolding', `taps applies to SlidingWindow layers, not ${layer.kind} '${name}'`);
   }
   const changed = new Set<string>();
   const layers = df.layers.map((l) => {
-    const f = folding[l.name];
-    if (!f) return l;
-    if (Object.entries(f).some(([k, v]) => (l.attrs[k] ?? 1) !== v)) changed.add(l.name);
-    return { ...l, attrs: { ...l.attrs, ...f } };
+    const f = folding[l.name] ?? {};
+    const lanes = Object.fromEntries(Object.entries(f).filter(([k]) => !formKinds.has(k)));
+    if (Object.entries(lanes).some(([k, v]) => (l.attrs[k] ?? 1) !== v)) changed.add(l.name);
+    // Forms after lanes: which is cheaper depends on the folding (src/dataflow/forms.ts).
+    const chosen = chooseForms({ ...l, attrs: { ...l.attrs, ...lanes } }, f);
+    if (Object.keys(chosen.attrs).some((k) => formKinds.has(k) && chosen.attrs[k] !== l.attrs[k])) changed.add(l.name);
+    return chosen;
   });
   // Window generators at the II get a FIFO in front (src/dataflow/fifo-sizing.ts), and bypass FIFO
   // depths depend on the folding of their branch: re-size those the folding (or a new FIFO) changed.

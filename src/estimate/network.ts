@@ -12,6 +12,8 @@ export interface LayerEstimate {
   pe?: number;
   simd?: number;
   cycles: number;
+  /** The form chosen for each form attribute of the layer's kind (LayerSpec.forms, e.g. Threshold impl) and why. */
+  forms?: Record<string, { value: string; why: string }>;
   xc7: Resources;
   ice40: Resources;
 }
@@ -32,9 +34,14 @@ export function estimateNetwork(df: DataflowGraph, checked: CheckedLayer[]): Net
       ...(typeof a.pe === 'number' ? { pe: a.pe } : {}),
       ...(typeof a.simd === 'number' ? { simd: a.simd } : {}),
       cycles: kind.spec.cycles(attrs as never),
+      ...(kind.spec.forms ? { forms: formsOf(layer, a, Object.keys(kind.spec.forms)) } : {}),
       xc7: layerResources(layer, 'xc7', terms),
       ice40: layerResources(layer, 'ice40', terms),
     };
   });
   return { ...perf, layers, total: { xc7: totalResources(layers.map((l) => l.xc7)), ice40: totalResources(layers.map((l) => l.ice40)) } };
+}
+
+function formsOf(layer: CheckedLayer['layer'], a: Record<string, unknown>, attrs: string[]): Record<string, { value: string; why: string }> {
+  return Object.fromEntries(attrs.map((k) => [k, { value: String(a[k]), why: layer.why?.[k] ?? 'the default form' }]));
 }

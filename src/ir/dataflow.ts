@@ -53,6 +53,8 @@ export interface Layer {
   outputs: string[];
   /** The ONNX node(s) this layer came from, for messages and reports. */
   origin: string[];
+  /** Why a choice the compiler made for this layer was made, by attribute (e.g. impl → the costs compared), for reports. */
+  why?: Record<string, string>;
 }
 
 /** How the host turns a float input into the integer codes the hardware takes: code = clamp(roundHalfEven(x / scale + zeroPoint)). */

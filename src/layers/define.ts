@@ -94,6 +94,12 @@ export interface LayerSpec<S extends AttrSchema> {
    * coefficients (cost/coefficients.json).
    */
   cost: (a: AttrsOf<S>, consts: Record<string, number[]>, params: Params) => CostTerms;
+  /**
+   * Optional: attributes that pick one of several implementations of the same function (Threshold's
+   * impl: 'parallel' | 'search'), with their values. Folding takes the value the folding JSON names,
+   * else the one the layer's attrs name, else the cheapest by the cost form (src/dataflow/forms.ts).
+   */
+  forms?: Record<string, readonly string[]>;
 }
 
 /**

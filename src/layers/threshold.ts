@@ -3,7 +3,7 @@
 // Two forms of the same function: 'parallel' (hw/threshold/threshold.v: STEPS comparators per lane,
 // one register stage) and 'search' (hw/threshold/threshold_search.v: a pipelined binary search,
 // searchStages(steps) comparators per lane reading per-stage tables, searchStages + 1 register
-// stages). The folding JSON or the layer attrs pick one ("impl").
+// stages). src/dataflow/forms.ts picks the cheaper unless the folding JSON names one ("impl").
 import { allows, bitWidth, qtypeName } from '../ir/datatype.ts';
 import { codeKind, defineLayer, dtype, elementwiseBuffering, int, mustDivide, oneOf, packHex, packVector, registerStage } from './define.ts';
 import { thresholdCost } from './cost/threshold.ts';
@@ -70,6 +70,7 @@ export default defineLayer({
   // The search pipeline holds a beat per register stage.
   buffering: { ...elementwiseBuffering, ahead: (a, _port, inFold) => (delayOf(a) + 1) * inFold },
   cost: thresholdCost,
+  forms: { impl: THRESHOLD_IMPLS },
   rtl: {
     module: 'threshold',
     files: ['common/out_reg.v', 'threshold/threshold.v'],

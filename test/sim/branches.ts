@@ -46,7 +46,8 @@ export function branchGraph(s: BranchSpec, seed: number): DataflowGraph {
     for (let c = 0; c < s.elems; c++) thresholds.push(...[0, 1, 2].map(() => randInt(r, lo, hi + 1)).sort((p, q) => p - q));
     aType = 'UINT2';
     add('t', aType);
-    layers.push(layer('act', 'Threshold', { elems: s.elems, channels: s.elems, steps: 3, pe: s.pe, inType: s.qtype, outType: aType, outBias: 0, outScale: 1 }, ['d0'], ['t'], { thresholds }));
+    // The parallel form (one register stage): the bypass FIFO depths below are sized for it.
+    layers.push(layer('act', 'Threshold', { elems: s.elems, channels: s.elems, steps: 3, pe: s.pe, inType: s.qtype, outType: aType, outBias: 0, outScale: 1, impl: 'parallel' }, ['d0'], ['t'], { thresholds }));
     a = 't';
   } else if (s.branch === 'mvu') {
     const weights = randomValues('INT3', s.elems * s.elems, r);
