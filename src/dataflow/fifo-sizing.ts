@@ -347,26 +347,48 @@ function feedsFromII(c: CheckedLayer, producer: Map<string, { c: CheckedLayer }>
 }
 
 /**
- * Burst FIFOs: hw/window_reduce (VectorVector, MaxPool, AvgPool) emits a pixel's CF = channels/pe beats
- * back to back with its last tap and stalls its input while they wait. A consumer that takes narrower
- * beats (behind a width converter holding about two beats) drains them one element per cycle, so the
- * burst backs up into the window layer and the II grows (MobileNet-v1 VWW with thresholds at pe 1:
- * 23,616 / 26,064 cycles against 20,736). A FIFO of CF + SLACK beats absorbs one pixel's burst.
+ * Burst FIFOs: a layer with a burst (buffering.burst: hw/window_reduce — VectorVector, MaxPool,
+ * AvgPool — emits a pixel's CF = channels/pe beats back to back with its last tap and stalls its
+ * input while they wait). A reader that drains them slower — fewer elements per beat, directly or
+ * behind layers that pass the burst on in order (buffering.inOrder: Threshold, Requant, width
+ * converters, FIFOs) — backs the burst up into the window layer, and the II grows (MobileNet-v1 VWW
+ * with thresholds at pe 1: 23,616 / 26,064 cycles against 20,736; nn2fpga two_layers_old, an MVU at
+ * simd 1 behind a Requant behind a global AvgPool at pe 2: 8,194 against 8,192). A FIFO of CF + SLACK
+ * beats after the layer absorbs one pixel's burst, unless the layers on the way already hold it.
  */
 export function insertBurstFifos(df: DataflowGraph): string[] {
-  const REDUCE = ['VectorVector', 'MaxPool', 'AvgPool'];
-  if (!df.layers.some((l) => REDUCE.includes(l.kind))) return [];
+  if (!df.layers.some((l) => layerKind(l.kind, l.name).spec.buffering?.burst)) return [];
   const checked = checkDataflow(df);
   const inserted: string[] = [];
-  for (const c of checked.filter((x) => REDUCE.includes(x.layer.kind))) {
+  for (const c of checked) {
+    const burst = c.kind.spec.buffering?.burst?.(c.attrs as never);
+    if (!burst) continue;
     const out = c.ports.out[0];
-    const stream = c.layer.outputs[0];
-    const users = checked.filter((u) => u.layer.inputs.includes(stream));
-    if (users.length !== 1 || users[0].layer.kind === 'Fifo') continue;
-    const user = users[0];
-    if (user.ports.in[user.layer.inputs.indexOf(stream)].fold >= out.fold) continue;
-    const fifo = insertFifo(df, stream, `${c.layer.name}_burst_fifo`, { elems: out.elems, pe: out.fold, depth: fifoDepth(Number(c.attrs.channels), out.fold) }, c.layer.origin, df.layers.indexOf(c.layer) + 1);
+    if (!drainsSlower(checked, c.layer.outputs[0], out.fold, burst * out.fold)) continue;
+    const fifo = insertFifo(df, c.layer.outputs[0], `${c.layer.name}_burst_fifo`, { elems: out.elems, pe: out.fold, depth: fifoDepth(burst * out.fold, out.fold) }, c.layer.origin, df.layers.indexOf(c.layer) + 1);
     inserted.push(fifo.name);
   }
   return inserted;
+}
+
+/**
+ * Whether a burst of `elems` elements, `fold` a beat, on `stream` meets a reader taking (or, through
+ * an in-order layer, passing on) fewer than `fold` elements a beat before the in-order layers on the
+ * way hold it all. A branch or the graph output ends the search: bypass FIFOs size branches, and
+ * the host never stalls.
+ */
+function drainsSlower(checked: CheckedLayer[], stream: string, fold: number, elems: number): boolean {
+  let held = 0;
+  for (;;) {
+    const users = checked.filter((u) => u.layer.inputs.includes(stream));
+    if (users.length !== 1) return false;
+    const u = users[0];
+    const port = u.layer.inputs.indexOf(stream);
+    if (u.ports.in[port].fold < fold) return true;
+    if (!u.kind.spec.buffering?.inOrder || u.layer.outputs.length !== 1) return false;
+    if (u.ports.out[0].fold < fold) return true;
+    held += ahead(u, port);
+    if (held >= elems) return false;
+    stream = u.layer.outputs[0];
+  }
 }

@@ -124,12 +124,22 @@ export interface Buffering<A> {
    * FIFO, an MVU's one vector ahead), so a layer at the II before it sees the stall (window FIFOs).
    */
   passesStalls?: boolean;
+  /**
+   * Output beats it emits back to back while its input waits (hw/window_reduce: a pixel's channels/pe
+   * beats with its last tap). A reader downstream that drains them slower stalls it (burst FIFOs).
+   */
+  burst?: (a: A) => number;
+  /**
+   * Output element e is input element e (transformed), a few beats behind: a burst reaches its
+   * output as one, so the burst FIFO rule looks through it to the reader behind.
+   */
+  inOrder?: boolean;
 }
 
 /** Output element e needs input element e (element-wise and branch kinds). */
 export const sameElement = (): ((e: number) => number) => (e) => e;
 /** Element i → element i through one register stage (Threshold, Requant). */
-export const elementwiseBuffering: Buffering<unknown> = { need: sameElement, elementwise: true, passesStalls: true };
+export const elementwiseBuffering: Buffering<unknown> = { need: sameElement, elementwise: true, passesStalls: true, inOrder: true };
 
 export interface Schedule {
   /** Departure cycle of every beat, per output port. */

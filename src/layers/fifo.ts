@@ -19,7 +19,7 @@ export default defineLayer({
   cycles: (a) => a.elems / a.pe,
   timing: (_a, first, last) => [first + 1, last + 1], // a beat written in one cycle is readable the next
   schedule: (_a, [arrivals]) => ({ out: [registerStage(arrivals)] }),
-  buffering: { need: sameElement, ahead: (a, _port, inFold) => a.depth * inFold, passesStalls: true },
+  buffering: { need: sameElement, ahead: (a, _port, inFold) => a.depth * inFold, passesStalls: true, inOrder: true },
   cost: (_a, _consts, p) => bufferCost(p.DEPTH, p.W),
   rtl: {
     module: 'fifo',

@@ -34,7 +34,7 @@ export default defineLayer({
     const completing = Array.from({ length: a.elems / a.outFold }, (_, j) => arrivals[Math.floor(((j + 1) * a.outFold - 1) / a.inFold)]);
     return { out: [registerStage(completing)] };
   },
-  buffering: { need: sameElement, passesStalls: true },
+  buffering: { need: sameElement, passesStalls: true, inOrder: true },
   cost: (_a, _consts, p) => widthConverterCost(p),
   rtl: {
     module: 'dwc',

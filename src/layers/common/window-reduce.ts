@@ -68,6 +68,8 @@ export const windowReduceModel = {
     // Output (pixel p, channel c) needs the last tap of p's window in channel c; it takes one pixel's window ahead.
     need: (a: WindowReduceShape) => (e: number) => (Math.floor(e / a.channels) * a.window + a.window - 1) * a.channels + (e % a.channels),
     ahead: (a: WindowReduceShape) => a.window * a.channels,
+    // A pixel's channels leave back to back with its last tap.
+    burst: (a: WindowReduceShape) => a.channels / a.pe,
   },
 };
 
