@@ -17,6 +17,8 @@ export interface Memory {
   asyncRead?: boolean;
   /** A constant ROM whose logic (when not in block RAM) the layer's cost terms count (romLogic), not memLut6/memLut4. */
   logicInTerms?: boolean;
+  /** Fewest bits Yosys puts into block RAM for this memory's kind, where it differs from BRAM_MIN_BITS. */
+  minBlockRamBits?: number;
 }
 
 const bramAspects: [number, number][] = [[16384, 1], [8192, 2], [4096, 4], [2048, 9], [1024, 18], [512, 36]];
@@ -30,7 +32,7 @@ function blocks(m: Memory, aspects: [number, number][]): number {
 }
 
 export function inBlockRam(m: Memory): boolean {
-  return !m.asyncRead && m.depth > 64 && m.depth * m.width >= BRAM_MIN_BITS;
+  return !m.asyncRead && m.depth > 64 && m.depth * m.width >= (m.minBlockRamBits ?? BRAM_MIN_BITS);
 }
 
 export function bram18(m: Memory): number {

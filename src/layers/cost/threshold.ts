@@ -86,6 +86,12 @@ function constCompareBits(t: readonly number[], xlo: number, xhi: number, wi: nu
  * register is the block's); otherwise its logic by contents (memory.ts romLogic). Per-tensor
  * thresholds (CHANNELS = 1): every lane has the same tables, each its own copy (its own address).
  */
+/**
+ * A stage table goes to a BRAM18 from this many bits on (the calibration sweep, Yosys 0.23: 512×17,
+ * 512×21 and 1024×13 did, 1024×7, 512×13 and 256×21 stayed in logic).
+ */
+export const SEARCH_TABLE_BRAM_MIN_BITS = 8192;
+
 function searchCost(a: ThresholdAttrs, consts: Record<string, number[]>, p: Params): CostTerms {
   const groups = a.channels > 1 ? a.channels / a.pe : 1;
   const tables = a.channels > 1 ? a.pe : 1; // distinct lane tables
@@ -119,7 +125,7 @@ function searchCost(a: ThresholdAttrs, consts: Record<string, number[]>, p: Para
         lut.searchConstCmpBits += copies * constCompareBits(words, xlo, xhi, p.WI);
         continue;
       }
-      const table: Memory = { depth: words.length, width: p.TW, writable: false, logicInTerms: true };
+      const table: Memory = { depth: words.length, width: p.TW, writable: false, logicInTerms: true, minBlockRamBits: SEARCH_TABLE_BRAM_MIN_BITS };
       for (let c = 0; c < copies; c++) memories.push(table);
       lut.searchCmpBits += copies * p.TW;
       if (inBlockRam(table) && inEbr(table)) continue;
