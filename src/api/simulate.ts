@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readDataflowJson } from '../dataflow/json.ts';
 import { fail } from '../diag/index.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
-import { makeTensor, numel, type Tensor } from '../ir/tensor.ts';
+import { checkFinite, makeTensor, numel, type Tensor } from '../ir/tensor.ts';
 import { applyOutputAffine, quantizeInput } from '../lower/host.ts';
 import { simulateAndCompare, type CheckResult, type Mismatch } from '../sim/check.ts';
 import { debugSetup, localize, type Divergence, type TraceWindow } from '../sim/debug.ts';
@@ -67,6 +67,7 @@ export function inferenceRows(x: Tensor, per: number, what: string): Float64Arra
   if (total === 0 || total % per !== 0) {
     fail('InputMismatch', `${what} holds ${total} values (shape [${x.shape.join(', ')}]), not a multiple of the design's ${per} inputs per inference`);
   }
+  checkFinite(x, what);
   const data = x.data as Float64Array;
   return Array.from({ length: total / per }, (_, k) => Float64Array.from(data.subarray(k * per, (k + 1) * per)));
 }

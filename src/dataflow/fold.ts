@@ -24,6 +24,8 @@
 //  - applying a folding re-sizes the bypass FIFOs of the branches it changes
 //    (src/dataflow/fifo-sizing.ts resizeFifos), since their depths count the branch's beats and buffers.
 // MLPs have no image kinds and one vector per MVU, so their foldings are as before.
+import { createRequire } from 'node:module';
+import type * as Zod from 'zod';
 import { fail } from '../diag/index.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { layerKind, layerKinds } from '../layers/index.ts';
@@ -48,24 +50,48 @@ for (const k of layerKinds) for (const attr of Object.keys(k.spec.forms ?? {})) 
 const divisors = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
 const num = (l: Layer, k: string): number => l.attrs[k] as number;
 
+/**
+ * A folding as written by users (a JSON file) or by the API: layer name → its lanes and forms. zod
+ * is loaded on first use, not at import, so the commands that never fold (inspect, exec, sim, …)
+ * and `kiln estimate`'s static imports stay free of it (test/unit/cli-startup.test.ts).
+ */
+let foldingSchema: ReturnType<typeof makeFoldingSchema> | undefined;
+function makeFoldingSchema(z: typeof Zod) {
+  const lanes = z.number().int().min(1).optional();
+  const forms = Object.fromEntries([...formKinds.keys()].map((k) => [k, z.string().optional()]));
+  return z.record(z.string(), z.strictObject({ pe: lanes, simd: lanes, taps: lanes, ...forms }));
+}
+
+/** A value as the user wrote it (JSON.stringify would print 1e400 and NaN as null). */
+const show = (v: unknown): string => (typeof v === 'number' ? String(v) : v === undefined ? 'nothing' : JSON.stringify(v));
+
+/** folding checked against foldingSchema; the first problem, named by its path, is a KLN2002. */
+export function checkFolding(folding: unknown): Folding {
+  foldingSchema ??= makeFoldingSchema(createRequire(import.meta.url)('zod') as typeof Zod);
+  const r = foldingSchema.safeParse(folding, { reportInput: true });
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const [name, key] = issue.path.map(String);
+  const input = (issue as { input?: unknown }).input;
+  if (name === undefined) fail('BadFolding', `folding must be an object { "<layer>": { "pe": n, "simd": m } }, not ${show(input)}`);
+  if (issue.code === 'unrecognized_keys') fail('BadFolding', `folding of '${name}' may set pe, simd, taps and ${[...formKinds.keys()].join(', ')}, not '${issue.keys[0]}'`);
+  if (key === undefined) fail('BadFolding', `folding of '${name}' must be an object { "pe": n, "simd": m }, not ${show(input)}`);
+  if (formKinds.has(key)) fail('BadFolding', `${key} of '${name}' must be a string naming a form, not ${show(input)}`);
+  fail('BadFolding', `${key} of '${name}' must be a positive integer, not ${show(input)}`);
+}
+
 /** Returns a copy of df with the given pe/simd set (checked later by each layer's checkFolding). */
-export function applyFolding(df: DataflowGraph, folding: Folding): DataflowGraph {
-  if (typeof folding !== 'object' || folding === null || Array.isArray(folding)) {
-    fail('BadFolding', `folding must be an object { "<layer>": { "pe": n, "simd": m } }, not ${JSON.stringify(folding)}`);
-  }
+export function applyFolding(df: DataflowGraph, given: Folding): DataflowGraph {
+  const folding = checkFolding(given);
   const names = new Set(df.layers.map((l) => l.name));
   for (const [name, f] of Object.entries(folding)) {
     if (!names.has(name)) fail('BadFolding', `folding names layer '${name}', which is not in the design (layers: ${[...names].join(', ')})`);
     const layer = df.layers.find((l) => l.name === name)!;
     const forms = layerKind(layer.kind, name).spec.forms ?? {};
-    for (const [k, v] of Object.entries(f ?? {})) {
-      if (formKinds.has(k)) {
-        if (!(k in forms)) fail('BadFolding', `${k} applies to ${[...formKinds.get(k)!].join(', ')} layers, not ${layer.kind} '${name}'`);
-        if (typeof v !== 'string' || !forms[k].includes(v)) fail('BadFolding', `${k} of '${name}' must be ${forms[k].map((x) => `"${x}"`).join(' or ')}, not ${JSON.stringify(v)}`);
-        continue;
-      }
-      if (k !== 'pe' && k !== 'simd' && k !== 'taps') fail('BadFolding', `folding of '${name}' may set pe, simd, taps and ${[...formKinds.keys()].join(', ')}, not '${k}'`);
-      if (!Number.isInteger(v) || (v as number) < 1) fail('BadFolding', `${k} of '${name}' must be a positive integer, not ${JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(f)) {
+      if (!formKinds.has(k)) continue; // lanes: checked by checkFolding and the layer's parse
+      if (!(k in forms)) fail('BadFolding', `${k} applies to ${[...formKinds.get(k)!].join(', ')} layers, not ${layer.kind} '${name}'`);
+      if (!forms[k].includes(v as string)) fail('BadFolding', `${k} of '${name}' must be ${forms[k].map((x) => `"${x}"`).join(' or ')}, not ${JSON.stringify(v)}`);
     }
     if (f.simd !== undefined && layer.kind !== 'MVU') fail('BadFolding', `simd applies to MVU layers, not ${layer.kind} '${name}'`);
     if (f.taps !== undefined && layer.kind !== 'SlidingWindow') fail('BadFolding', `taps applies to SlidingWindow layers, not ${layer.kind} '${name}'`);

@@ -1,7 +1,7 @@
 // The ONNX-level reference executor: runs a Graph node by node with exact ONNX semantics.
 import { fail, KilnError } from '../diag/index.ts';
 import { qualifiedOp, runtimeInputs, type Graph } from '../ir/graph.ts';
-import type { Tensor } from '../ir/tensor.ts';
+import { checkFinite, type Tensor } from '../ir/tensor.ts';
 import type { OpImpl } from './op-types.ts';
 import { lookupOp } from './registry.ts';
 
@@ -29,6 +29,7 @@ export function runGraph(g: Graph, feeds: Map<string, Tensor>, opts: RunOptions 
   for (const i of runtimeInputs(g)) {
     const t = feeds.get(i.name);
     if (!t) fail('InputMismatch', `no value given for graph input '${i.name}'`);
+    checkFinite(t, `graph input '${i.name}'`);
     env.set(i.name, t);
   }
   // Free intermediates after their last use to keep memory flat on big models.

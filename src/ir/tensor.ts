@@ -143,3 +143,15 @@ export function readElement(dv: DataView, dtype: Exclude<DType, 'string'>, o: nu
     case 'uint64': return Number(dv.getBigUint64(o, true));
   }
 }
+
+/**
+ * Inputs must be finite: NaN and ±Infinity have no code in the hardware's integer formats and no
+ * defined result through quantizers. KLN1011 names the first one by its flat index.
+ */
+export function checkFinite(t: Tensor, what: string): void {
+  if (!isFloat(t.dtype)) return;
+  const d = t.data as ArrayLike<number>;
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i])) fail('BadInputFile', `${what} holds ${d[i]} at index ${i}: inputs must be finite numbers`);
+  }
+}

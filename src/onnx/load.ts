@@ -35,12 +35,36 @@ export function decodeModel(bytes: Uint8Array, where = 'model'): Graph {
   }
   const opsets: Record<string, number> = {};
   for (const o of m.opsetImport ?? []) opsets[o.domain === 'ai.onnx' ? '' : (o.domain ?? '')] = toNum(o.version as unknown as number);
-  if (opsets[''] === undefined) opsets[''] = 1;
+  const declared = opsets[''];
+  if (declared === undefined) opsets[''] = 1;
+  let g: Graph;
   try {
-    return decodeGraph(m, opsets, ir);
+    g = decodeGraph(m, opsets, ir);
   } catch (e) {
     if (e instanceof KilnError) throw e;
     fail('MalformedModel', `'${where}' is not a valid ONNX model (${(e as Error).message})`);
+  }
+  checkOpset(g, declared, where);
+  return g;
+}
+
+/**
+ * The ai.onnx opsets kiln executes: up to 21, which kiln compress writes for 16-bit QDQ. (The schema
+ * table, from onnx 1.12, reaches ONNX_MAX_OPSET = 17; above that schema-check only checks minima.)
+ */
+export const OPSETS = { min: 1, max: 21 };
+
+/** The ai.onnx opset must be one kiln implements, and declared when the graph uses ai.onnx ops. */
+function checkOpset(g: Graph, declared: number | undefined, where: string): void {
+  const range = `kiln implements ai.onnx opsets ${OPSETS.min} to ${OPSETS.max}`;
+  if (declared === undefined) {
+    if (g.nodes.some((n) => n.domain === '' || n.domain === 'ai.onnx')) {
+      fail('MalformedModel', `'${where}' uses ai.onnx ops but declares no ai.onnx opset (${range}): re-export it with an opset_import`);
+    }
+    return;
+  }
+  if (!Number.isInteger(declared) || declared < OPSETS.min || declared > OPSETS.max) {
+    fail('MalformedModel', `'${where}' declares ai.onnx opset ${declared}; ${range}: re-export it with one of those`);
   }
 }
 

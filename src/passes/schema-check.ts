@@ -4,9 +4,11 @@
 // generated from ONNX's own schemas (src/ir/onnx-schemas.ts); the QONNX/FINN ops, which ONNX does
 // not define, from the small table below. Ops in no table are left to the unsupported-op check.
 import { Code, KilnError, type Diagnostic } from '../diag/index.ts';
+import { quantizerParams, quantizerProblem } from '../exec/ops/quant.ts';
 import { ANY_DOMAIN_OPS } from '../exec/registry.ts';
 import { tensorType, type Graph, type Node } from '../ir/graph.ts';
-import { ONNX_SCHEMAS, type SchemaRow } from '../ir/onnx-schemas.ts';
+import { nums } from '../ir/tensor.ts';
+import { ONNX_MAX_OPSET, ONNX_SCHEMAS, type SchemaRow } from '../ir/onnx-schemas.ts';
 import type { Pass } from './pass.ts';
 
 /** QONNX / FINN custom ops (any domain, as exporters use several): inputs and outputs. */
@@ -97,7 +99,11 @@ function windowProblems(g: Graph, n: Node, attrs: string): Diagnostic[] {
 export function nodeSchemaProblems(g: Graph, n: Node): Diagnostic[] {
   const row = schemaOf(g, n);
   if (!row) return [];
-  const [, minIn, maxIn, minOut, maxOut, attrs] = row;
+  const [, minIn, tableMaxIn, minOut, tableMaxOut, attrs] = row;
+  // Past the table's last opset an op may have gained optional inputs or outputs: only minima hold.
+  const beyond = !ANY_DOMAIN_OPS.has(n.op) && (g.opsets[''] ?? 13) > ONNX_MAX_OPSET;
+  const maxIn = beyond ? Infinity : tableMaxIn;
+  const maxOut = beyond ? Infinity : tableMaxOut;
   const at = ANY_DOMAIN_OPS.has(n.op) ? '' : ` at opset ${g.opsets[''] ?? 13}`;
   const ins = given(n.inputs);
   const outs = given(n.outputs);
@@ -110,7 +116,20 @@ export function nodeSchemaProblems(g: Graph, n: Node): Diagnostic[] {
   }
   if (outs < minOut || outs > maxOut) malformed(`${n.op} gives ${between('output', minOut, maxOut)}${at}, but has ${outs === 0 ? 'none' : outs}`);
   if (problems.length) return problems;
-  return windowProblems(g, n, attrs);
+  return [...windowProblems(g, n, attrs), ...quantizerProblems(g, n)];
+}
+
+/** A quantizer's constant scales and bit widths (the usual case: initializers), checked before use. */
+function quantizerProblems(g: Graph, n: Node): Diagnostic[] {
+  const p = ANY_DOMAIN_OPS.has(n.op) ? quantizerParams(n) : undefined;
+  if (!p) return [];
+  const out: Diagnostic[] = [];
+  for (const k of [...p.scales, ...p.bits]) {
+    const t = g.initializers.get(n.inputs[k]);
+    const problem = t && quantizerProblem(n, k, nums(t));
+    if (problem) out.push({ code: Code.BadAttribute, message: problem, node: n.name });
+  }
+  return out;
 }
 
 /** Every node's schema problems (shapes known so far). */

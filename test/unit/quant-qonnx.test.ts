@@ -68,7 +68,7 @@ describe('Quant / IntQuant', () => {
     expect(() => quant([1], 1, 0, 8, { rounding_mode: str('NEAREST') })).toThrow(
       "KLN1008 attribute 'rounding_mode' of Quant must be one of ROUND, HALF_EVEN, CEIL, FLOOR, UP, DOWN, ROUND_TO_ZERO, HALF_UP, HALF_DOWN, not 'NEAREST'",
     );
-    expect(() => quant([1], 1, 0, 2.5)).toThrow('KLN1008 bit width of Quant must be a positive integer, not 2.5');
+    expect(() => quant([1], 1, 0, 2.5)).toThrow('KLN1008 bit width of Quant must be an integer from 1 to 32, not 2.5');
   });
 });
 

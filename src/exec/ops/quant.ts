@@ -70,9 +70,58 @@ export function needAll(node: Node, inputs: (Tensor | undefined)[], names: strin
 
 // ---- QONNX --------------------------------------------------------------------------------------
 
+/** Bit widths kiln's quantizers take (qonnx leaves them open; wider ones lose exactness in float). */
+export const QUANT_BITS = { min: 1, max: 32 };
+
+/** Trunc's inputs by count: v1 (5), qonnx v2 (6: with out_scale), kiln's 7 (and out_zeropt). */
+const TRUNC_INPUTS: Record<number, string[]> = {
+  5: ['x', 'scale', 'zeropt', 'in_bitwidth', 'out_bitwidth'],
+  6: ['x', 'scale', 'zeropt', 'in_bitwidth', 'out_scale', 'out_bitwidth'],
+  7: ['x', 'scale', 'zeropt', 'in_bitwidth', 'out_scale', 'out_zeropt', 'out_bitwidth'],
+};
+
+/** Where each QONNX quantizer keeps its scales and bit widths: input indices, and the inputs' names. */
+export function quantizerParams(node: Node): { scales: number[]; bits: number[]; names: string[] } | undefined {
+  const idx = (names: string[], pick: (n: string) => boolean) => names.flatMap((n, i) => (pick(n) ? [i] : []));
+  const of = (names: string[]) => ({ scales: idx(names, (n) => n.endsWith('scale')), bits: idx(names, (n) => n.endsWith('bitwidth')), names });
+  switch (node.op) {
+    case 'Quant': case 'IntQuant': return of(['x', 'scale', 'zeropt', 'bitwidth']);
+    case 'BipolarQuant': return of(['x', 'scale']);
+    case 'Trunc': return TRUNC_INPUTS[node.inputs.length] && of(TRUNC_INPUTS[node.inputs.length]);
+    default: return undefined;
+  }
+}
+
+/** The first bad value among a quantizer's scale (positive, finite) or bit width (integer in range) inputs. */
+export function quantizerProblem(node: Node, input: number, values: ArrayLike<number>): string | undefined {
+  const p = quantizerParams(node);
+  if (!p) return undefined;
+  const what = p.names[input] === 'bitwidth' ? 'bit width' : p.names[input];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (p.scales.includes(input) && !(Number.isFinite(v) && v > 0)) return `${what} of ${node.op} must be positive and finite, not ${v}`;
+    if (p.bits.includes(input) && !(Number.isInteger(v) && v >= QUANT_BITS.min && v <= QUANT_BITS.max)) {
+      return `${what} of ${node.op} must be an integer from ${QUANT_BITS.min} to ${QUANT_BITS.max}, not ${v}`;
+    }
+  }
+  return undefined;
+}
+
+/** Throws the first bad scale or bit width among a quantizer's inputs. */
+function checkQuantizer(node: Node, inputs: (Tensor | undefined)[]): void {
+  const p = quantizerParams(node);
+  if (!p) return;
+  for (const k of [...p.scales, ...p.bits]) {
+    const t = inputs[k];
+    const problem = t && quantizerProblem(node, k, nums(t));
+    if (problem) fail('BadAttribute', problem, node.name);
+  }
+}
+
 /** QONNX Quant / IntQuant: y = (round(clip(x/s + z, min, max)) − z)·s, per qonnx int_quant(). */
 const quantOp: OpImpl = (node, inputs) => {
   const [x, s, z, b] = needAll(node, inputs, ['x', 'scale', 'zeropt', 'bitwidth']);
+  checkQuantizer(node, inputs);
   const signed = attrInt(node, 'signed', 1) !== 0;
   const narrow = attrInt(node, 'narrow', 0) !== 0;
   const f = floatRoundFor(x, s, z);
@@ -81,7 +130,6 @@ const quantOp: OpImpl = (node, inputs) => {
   const ranges = new Map<number, [number, number]>();
   for (const bits of nums(b)) {
     if (ranges.has(bits)) continue;
-    if (!Number.isInteger(bits) || bits < 1) fail('BadAttribute', `bit width of ${node.op} must be a positive integer, not ${bits}`, node.name);
     // qonnx: a 1-bit signed Quant is bipolar (±1), not {-1, 0}.
     ranges.set(bits, bits === 1 && signed ? [1, -1] : qonnxIntRange(signed, narrow, bits));
   }
@@ -105,6 +153,7 @@ const quantOp: OpImpl = (node, inputs) => {
 /** QONNX BipolarQuant: y = (x >= 0 ? +1 : −1)·s. */
 const bipolarQuantOp: OpImpl = (node, inputs) => {
   const [x, s] = needAll(node, inputs, ['x', 'scale']);
+  checkQuantizer(node, inputs);
   const f = floatRoundFor(x, s);
   const shape = broadcastShapes([x.shape, s.shape]);
   const [xv, sv] = [x, s].map((t) => expandTo(t, shape));
@@ -124,6 +173,7 @@ const truncOp: OpImpl = (node, inputs) => {
   const v2 = node.inputs.length >= 7;
   const ts = needAll(node, inputs, v2 ? ['x', 'scale', 'zeropt', 'in_bitwidth', 'out_scale', 'out_zeropt', 'out_bitwidth'] : ['x', 'scale', 'zeropt', 'in_bitwidth', 'out_bitwidth']);
   const [x, s, z, inBits] = ts;
+  checkQuantizer(node, inputs);
   const outScale = v2 ? ts[4] : undefined;
   const outBits = v2 ? ts[6] : ts[4];
   const f = floatRoundFor(x, s, z);
