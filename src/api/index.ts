@@ -71,7 +71,7 @@ export interface CompileOptions extends FoldOptions {
 export function compile(model: ModelSource | DataflowGraph, outDir: string, opts: CompileOptions = {}): Design {
   checkOutputDir(outDir, opts.force ?? false);
   const df = isDataflow(model) ? model : lower(model, opts.lower);
-  return compileDataflow(df, outDir, { fold: resolveFolding(df, opts), force: opts.force, sparse: opts.sparse });
+  return compileDataflow(df, outDir, { fold: resolveFolding(df, opts), force: opts.force, sparse: opts.sparse, device: opts.auto?.device });
 }
 
 export interface SynthOptions {

@@ -16,7 +16,7 @@ import { checkLiteralWidths, type ParamValue, type Port } from '../layers/define
 import { mvuMultipliers } from '../layers/common/mvu-weights.ts';
 import { foldedDataflow, type FoldOptions } from '../dataflow/pipeline.ts';
 import type { Manifest, PortInfo } from '../sim/manifest.ts';
-import { renderReportHtml } from '../estimate/html.ts';
+import { renderReportHtml } from '../report/html.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
 import { dataflowToJson } from '../dataflow/json.ts';
 import { hwSource, kilnRoot, template } from './helpers.ts';
@@ -26,6 +26,8 @@ import { streamWireId, verilogIdentifier } from '../util/verilog-names.ts';
 export interface CompileOptions extends FoldOptions {
   /** Replace an existing output directory. */
   force?: boolean;
+  /** The device report.html shows the resources against (--fold auto --device; default src/report/html.ts DEFAULT_DEVICE). */
+  device?: string;
 }
 
 export interface LayerReport {
@@ -51,6 +53,8 @@ export interface Report {
   multipliers: number;
   /** Performance and resource estimates (src/estimate); `kiln synth` adds measured figures beside it. */
   estimate: NetworkEstimate;
+  /** The device chosen at compile time (its budget is shown in report.html). */
+  device?: string;
 }
 
 export interface Design {
@@ -197,11 +201,12 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     firstOutputLatency: first,
     multipliers: layerReports.reduce((n, l) => n + (l.weights?.multipliers ?? 0), 0),
     estimate,
+    ...(opts.device ? { device: opts.device } : {}),
   };
   files.set('manifest.json', JSON.stringify(manifest, null, 2) + '\n');
   files.set('dataflow.json', JSON.stringify(dataflowToJson(df)) + '\n');
   files.set('report.json', JSON.stringify(report, null, 2) + '\n');
-  files.set('report.html', renderReportHtml({ model, estimate, clockMHz: 200 }));
+  files.set('report.html', renderReportHtml({ model, estimate, clockMHz: 200, layers: df.layers, input: df.inputs[0], device: opts.device }));
   return { df, files, manifest, report };
 }
 

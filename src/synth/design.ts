@@ -4,7 +4,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../diag/index.ts';
-import { renderReportHtml } from '../estimate/html.ts';
+import { readDataflowJson } from '../dataflow/json.ts';
+import { renderReportHtml } from '../report/html.ts';
 import type { NetworkEstimate } from '../estimate/network.ts';
 import type { Family, Resources } from '../estimate/units.ts';
 import { synthesize, type SynthResult } from './yosys.ts';
@@ -60,11 +61,19 @@ export async function synthDesign(dir: string, family: Family, opts: { layers?: 
   return result;
 }
 
+/** The folded graph's layers for report.html's drawing (none when dataflow.json is missing: a flat list). */
+function graphOf(dir: string): { layers: { name: string; kind: string; inputs: string[]; outputs: string[] }[]; input: string } {
+  const path = join(dir, 'dataflow.json');
+  if (!existsSync(path)) return { layers: [], input: 'input' };
+  const df = readDataflowJson(path);
+  return { layers: df.layers, input: df.inputs[0] };
+}
+
 /** report.json gets synth.<family>; report.html is re-rendered with the xc7 (and iCE40) figures. */
 function mergeIntoReport(dir: string, s: DesignSynth): void {
   const path = join(dir, 'report.json');
   if (!existsSync(path)) return;
-  const report = readJsonFile(path, 'report', 'recompile the design with kiln compile') as { model: string; estimate?: NetworkEstimate; synth?: Record<string, DesignSynth> };
+  const report = readJsonFile(path, 'report', 'recompile the design with kiln compile') as { model: string; estimate?: NetworkEstimate; device?: string; synth?: Record<string, DesignSynth> };
   report.synth = { ...(report.synth ?? {}), [s.family]: s };
   writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
   if (!report.estimate) return;
@@ -74,6 +83,8 @@ function mergeIntoReport(dir: string, s: DesignSynth): void {
     model: report.model,
     estimate: report.estimate,
     clockMHz: 200,
+    ...graphOf(dir),
+    device: report.device,
     measured: x || i ? { layers: x?.layers ?? {}, total: x?.total, ice40Total: i?.total, ...(i && i.fmaxMHz !== undefined ? { fmaxMHz: i.fmaxMHz } : {}) } : undefined,
   }));
 }
