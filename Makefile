@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export ONNXRUNTIME_NODE_INSTALL := skip
 KILN := node bin/kiln.js
 
-.PHONY: setup build demo test test-e2e bench lint fuzz calibrate clean compress-report unrolled-luts sparse-cycles
+.PHONY: setup build demo test test-e2e bench lint fuzz fuzz-onnx calibrate clean compress-report unrolled-luts sparse-cycles
 
 node_modules: package.json package-lock.json
 	npm ci
@@ -41,6 +41,10 @@ lint: node_modules
 
 fuzz: node_modules
 	FUZZ_N=$(or $(N),1000) npx vitest run test/sim/fuzz.test.ts
+
+# Bad-input fuzzers (#16): structure-aware and byte-level ONNX mutations through inspect, exec and compile.
+fuzz-onnx: node_modules
+	FUZZ_ONNX_N=$(or $(N),100000) nice npx vitest run test/fuzz/onnx-fuzz.test.ts
 
 # Resource-model calibration (docs/calibration.md): Yosys per case and family, niced, cached in
 # .cache/synth (a re-run only synthesizes cases whose RTL changed); then the coefficient fit and the
