@@ -4,7 +4,7 @@
 // throughput at a clock, and accuracy when labels are given.
 import { join } from 'node:path';
 import { readDataflowJson } from '../dataflow/json.ts';
-import { fail } from '../diag/index.ts';
+import { fail, KilnError } from '../diag/index.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { checkFinite, makeTensor, numel, type Tensor } from '../ir/tensor.ts';
 import { applyOutputAffine, quantizeInput } from '../lower/host.ts';
@@ -55,7 +55,7 @@ export interface SimulationSummary {
   simSeconds: number;
   referenceSeconds: number;
   /** After a mismatch: the inferences rerun with every stream recorded, and the first stream that differed (none: not reproduced). */
-  localized?: { inferences: number; divergence?: Divergence };
+  localized?: { inferences: number; divergence?: Divergence; error?: string };
   /** Output codes and floats per inference. */
   codes: number[][];
   floats: number[][];
@@ -150,6 +150,10 @@ async function localizeMismatch(dir: string, df: DataflowGraph, inputs: number[]
   try {
     await simulateDesign(dir, inputs, { ...stimulus, ...debug.sim });
     return { inferences: inputs.length, divergence: localize(df, debug.probes, debug.readTaps(), inputs) };
+  } catch (e) {
+    // The mismatch report stands without the localization (e.g. the debug build failed).
+    if (!(e instanceof KilnError)) throw e;
+    return { inferences: inputs.length, error: e.message.split('\n')[0] };
   } finally {
     debug.dispose();
   }

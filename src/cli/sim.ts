@@ -24,7 +24,9 @@ export function formatSummary(s: SimulationSummary): string {
     `  throughput:            ${fmt(s.fps)} inferences/s at ${s.clockMhz} MHz`,
   ];
   if (s.localized) {
-    lines.push(s.localized.divergence
+    lines.push(s.localized.error !== undefined
+      ? `  (the layer that diverges could not be found: ${s.localized.error})`
+      : s.localized.divergence
       ? `  ${formatDivergence(s.localized.divergence)}`
       : `  (a rerun of inferences 0–${s.localized.inferences - 1} recording every stream matched the reference: the mismatch did not reproduce in one process)`);
   }

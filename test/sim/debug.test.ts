@@ -76,7 +76,7 @@ describe.skipIf(!haveVerilator)('kiln sim: a mismatch names the layer and beat; 
     const s = await simulate(dir, makeTensor('float32', [inputs.length, 8], inputs.flat()));
     expect(s.mismatches).toBe(0);
     expect(s.localized).toBeUndefined();
-  });
+  }, 600_000); // a Verilator build on a loaded machine
 
   it('names layer t, inference 1 beat 1, with both values; the waveform has each layer\'s stream', () => {
     const tmp = tempDir();
@@ -85,7 +85,7 @@ describe.skipIf(!haveVerilator)('kiln sim: a mismatch names the layer and beat; 
     breakLayerT(dir);
     writeFileSync(join(tmp, 'x.npy'), npyFloat32(inputs));
     const fst = join(tmp, 'run.fst');
-    const res = kiln(['sim', dir, '--in', join(tmp, 'x.npy'), '--jobs', '1', '--trace', fst, '--trace-from', '10', '--trace-to', '40'], undefined, { timeoutMs: 600_000 });
+    const res = kiln(['sim', dir, '--in', join(tmp, 'x.npy'), '--jobs', '1', '--trace', fst, '--trace-from', '10', '--trace-to', '40'], undefined, { timeoutMs: 900_000 });
     expect(res.code, res.stderr).toBe(1); // mismatches
     const t = runDataflowStreamsBatch(df, inputs.map((x) => [x]))[1].get('t_out')!;
     const ref = t.slice(2, 4); // beat 1 of inference 1: elements 2, 3
@@ -101,5 +101,5 @@ describe.skipIf(!haveVerilator)('kiln sim: a mismatch names the layer and beat; 
     expect(h.vars.get('TOP.kiln_debug_top.a.tdata')).toBe(20); // PE 2 × INT10
     expect(h.vars.has('TOP.kiln_debug_top.cycle')).toBe(true);
     expect([h.startTime, h.endTime]).toEqual([2 * 10, 2 * 40 + 1]); // cycles 10–40: time 2·cycle, +1 after the rising edge
-  });
+  }, 900_000); // the fast and the debug build
 });
