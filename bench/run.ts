@@ -11,6 +11,7 @@ import { decodeTensorFile } from '../src/onnx/tensor.ts';
 import { mlpSection } from './mlp.ts';
 import { estimateCliSection, estimateSection } from './estimate.ts';
 import { cnnSection } from './cnn.ts';
+import { thresholdsSection } from './thresholds.ts';
 import { medianMs, type BenchContext, type BenchSection } from './section.ts';
 import { lowerCorpusSection } from './lower-corpus.ts';
 
@@ -148,6 +149,7 @@ export const SECTIONS: BenchSection[] = [
   estimateSection,
   estimateCliSection,
   cnnSection,
+  thresholdsSection,
   lowerCorpusSection,
 ];
 
