@@ -4,8 +4,10 @@ import type { Node } from '../ir/graph.ts';
 
 /** Ops that only reshape a tensor: the element order is unchanged. */
 export const RESHAPES: ReadonlySet<string> = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
-/** Layout ops on the run-time path: reshapes and Transpose (src/lower/spatial.ts tracks the order). */
-export const LAYOUT: ReadonlySet<string> = new Set([...RESHAPES, 'Transpose']);
+/** Pixel shuffles: permutations that move elements between channels and pixels. */
+export const PIXEL_SHUFFLES: ReadonlySet<string> = new Set(['DepthToSpace', 'SpaceToDepth']);
+/** Layout ops on the run-time path: reshapes, Transpose and pixel shuffles (src/lower/spatial.ts tracks the order). */
+export const LAYOUT: ReadonlySet<string> = new Set([...RESHAPES, 'Transpose', ...PIXEL_SHUFFLES]);
 /** Layout ops replayed on a weight tensor (integers and scales alike). */
 export const WEIGHT_LAYOUT: ReadonlySet<string> = new Set(['Transpose', 'Reshape', 'Identity', 'Squeeze', 'Unsqueeze', 'Flatten']);
 /** Quantizers and dequantizers on the run-time path. */
@@ -28,8 +30,10 @@ export const MACS: ReadonlySet<string> = new Set([...DENSE_MACS, ...SPATIAL_MACS
 export const WEIGHT_MACS: ReadonlySet<string> = new Set(['MatMul', 'Gemm', 'Conv']);
 /** QOperator MACs: integer codes in, exact int32 accumulation of (x − x_zp)(w − w_zp). */
 export const INTEGER_MACS: ReadonlySet<string> = new Set(['QLinearMatMul', 'MatMulInteger']);
+/** Max pooling (a window, or the whole image): max commutes with a non-decreasing quantizer. */
+export const MAX_POOLS: ReadonlySet<string> = new Set(['MaxPool', 'GlobalMaxPool']);
 /** Ops that act on activation codes without changing their code model (max commutes with a monotone quantizer). */
-export const CODE_OPS: ReadonlySet<string> = new Set(['MaxPool', 'Pad']);
+export const CODE_OPS: ReadonlySet<string> = new Set([...MAX_POOLS, 'Pad']);
 /** Ops between a MaxPool and its quantizer that are non-decreasing, so the MaxPool can move after the quantizer. */
 export const NON_DECREASING: ReadonlySet<string> = new Set(['Relu', 'Clip', 'Quant', 'IntQuant', 'QuantizeLinear', 'DequantizeLinear', 'Identity', 'Dropout']);
 /** Elementwise ops that are monotone in their run-time input when the other inputs are constants. */

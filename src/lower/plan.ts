@@ -82,7 +82,8 @@ export interface BranchEdge {
 
 /** Ops on activation codes between layers (the code model is unchanged). */
 export type CodeOp =
-  | { op: 'maxpool'; origin: string; window: Window2d; padCode: number }
+  /** global: the window is the whole image (GlobalMaxPool), read straight from the stream (no SlidingWindow). */
+  | { op: 'maxpool'; origin: string; window: Window2d; padCode: number; global?: boolean }
   | { op: 'pad'; origin: string; ih: number; iw: number; channels: number; pads: [number, number, number, number]; padCode: number };
 
 export interface StreamlinedMlp {

@@ -50,7 +50,8 @@ export function imageDims(n: Node, shape: number[] | undefined): [number, number
 /**
  * The window of a Conv / MaxPool / AveragePool node on an input [1, C, H, W]. Attribute
  * combinations the hardware does not implement are refused with KLN2001 naming the node: ceil_mode
- * when it changes the output size (floor and ceil agree otherwise, then it is harmless).
+ * when it changes the output size of an average pool (a MaxPool's extra windows become end padding
+ * with the smallest code; floor and ceil agree otherwise, then it is harmless).
  */
 export function window2d(n: Node, [c, h, w]: [number, number, number], kernel: number[]): Window2d {
   if (kernel.length !== 2) throw new KilnError(cannotLower(n, `only 2-D windows lower, not a ${kernel.length}-D kernel`, { fix: 'use a 2-D kernel' }));
@@ -63,17 +64,26 @@ export function window2d(n: Node, [c, h, w]: [number, number, number], kernel: n
     if (e instanceof KilnError) throw new KilnError(cannotLower(n, e.diagnostics[0].message, { fix: 'check kernel_shape, strides, pads and dilations against the input size' }));
     throw e;
   }
-  const [oh, ow] = win.outSpatial;
+  let [oh, ow] = win.outSpatial;
+  const padsEnd = [...win.padsEnd];
   if (n.op !== 'Conv' && attrInt(n, 'ceil_mode', 0) !== 0) {
     const ceil = windowOf(n, [h, w], kernel, true).outSpatial;
-    if (ceil[0] !== oh || ceil[1] !== ow) throw new KilnError(cannotLower(n, `ceil_mode = 1 changes the output to ${ceil[0]}×${ceil[1]} (floor gives ${oh}×${ow}); the sliding window implements floor mode only`, { fix: 'use ceil_mode = 0, or pad the input so both modes agree' }));
+    if (ceil[0] !== oh || ceil[1] !== ow) {
+      if (n.op !== 'MaxPool') throw new KilnError(cannotLower(n, `ceil_mode = 1 changes the output to ${ceil[0]}×${ceil[1]} (floor gives ${oh}×${ow}); the sliding window implements floor mode only`, { fix: 'use ceil_mode = 0, or pad the input so both modes agree' }));
+      // Max pooling in ceil mode is floor mode over extra end padding: the extra windows start
+      // inside the input (ONNX drops the others), and the pad code (the smallest) never wins a max.
+      [0, 1].forEach((d) => {
+        padsEnd[d] += Math.max(0, (ceil[d] - 1) * win.strides[d] + (kernel[d] - 1) * win.dilations[d] + 1 - ([h, w][d] + win.padsBegin[d] + win.padsEnd[d]));
+      });
+      [oh, ow] = ceil;
+    }
   }
   return {
     ih: h, iw: w, channels: c,
     kh: kernel[0], kw: kernel[1],
     sh: win.strides[0], sw: win.strides[1],
     dh: win.dilations[0], dw: win.dilations[1],
-    pads: [win.padsBegin[0], win.padsBegin[1], win.padsEnd[0], win.padsEnd[1]],
+    pads: [win.padsBegin[0], win.padsBegin[1], padsEnd[0], padsEnd[1]],
     oh, ow,
   };
 }

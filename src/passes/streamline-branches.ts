@@ -79,6 +79,7 @@ export function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], out
       let inSide: InSide;
       if (isJoin(v, L)) {
         const [a, b] = ins as EdgeState[];
+        alignJoin(a, b, nodes);
         inSide = joinInput(L, a, b, input.positions);
       } else {
         const a = ins[0]!;
@@ -92,7 +93,8 @@ export function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], out
         // A join input that will be scaled up must stay a Threshold (Requant outputs cannot be multiplied exactly).
         const mineS = edgeScale(e);
         const partnerS = e.to && isJoin(v, e.to) ? joinPartnerScale(v, e.to, e.port, outputTensor, edgeScale) : undefined;
-        const scaled = mineS !== undefined && partnerS !== undefined && mineS > partnerS;
+        // (A raw-accumulator partner has no quantizer scale: its grid is known only once lowered, so keep a Threshold too.)
+        const scaled = mineS !== undefined && e.to !== undefined && isJoin(v, e.to) && (partnerS === undefined || mineS > partnerS);
         const res = lowerLayer(v, L, e.nodes, e.to === undefined, inSide, scaled ? { ...opts, maxThresholdSteps: Infinity } : opts, notes);
         if (!plan) plan = res.plan;
         else if (res.plan.weights.some((w, i) => w !== plan!.weights[i])) throw new KilnError(cannotLower(L, 'its consumers need differently signed activations (a decreasing one on one branch only)', { rule: 'join', fix: 'give every consumer of this layer an activation of the same direction (no negative scale on one branch only)' }));
@@ -102,7 +104,8 @@ export function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], out
         if (e.to && isJoin(v, e.to) && res.next) {
           const mine = res.next.model.s;
           const sOther = joinPartnerScale(v, e.to, e.port, outputTensor, edgeScale);
-          if (sOther !== undefined && mine > sOther) {
+          // (A raw accumulator's edge is aligned at the join instead: alignJoin scales its integer map.)
+          if (sOther !== undefined && mine > sOther && res.plan.quantizer !== undefined) {
             const f = mine / sOther;
             if (!Number.isInteger(f)) throw new KilnError(cannotLower(e.to, `branch scales ${mine} and ${sOther} are not integer multiples of each other`, { rule: 'join', fix: 'align the branch scales to an integer ratio (e.g. power-of-two scales)' }));
             if (f !== 1 && act.kind !== 'threshold') throw new KilnError(cannotLower(e.to, `its input branch with scale ${mine} must be ×${f} to align with ${sOther}, which needs a Threshold activation (this one is ${act.kind})`, { rule: 'join', fix: 'give that branch an activation with fewer levels (a Threshold), or align the branch scales' }));
@@ -130,6 +133,42 @@ export function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], out
   if (!outputAffine) throw new KilnError(cannotLowerGraph(`no layer reaches the graph output '${outputTensor}'`, { rule: 'dataflow-graph', fix: 'end the model in a layer and its activation' }));
   notes.push(`branched graph: ${nodes.length - 1} layers, ${nodes.filter((n) => n.edges.length > 1).length} duplicated accumulators, ${v.path.filter((n) => isJoin(v, n)).length} residual joins`);
   return { nodes, layers, outputAffine, tail };
+}
+
+/**
+ * Aligns the two inputs of a join whose code scales differ by an integer factor f that the
+ * quantizer-scale rule above did not handle (a raw accumulator on either side, rule
+ * integer-composition): the coarser branch is multiplied by f where that is exact — a Threshold's
+ * outBias/outScale, or a raw accumulator's integer Requant (M·f, B·f, shift 0; no clamp reachable).
+ * Anything else is left for joinInput to refuse.
+ */
+function alignJoin(a: EdgeState, b: EdgeState, nodes: BranchNode[]): void {
+  const [sa, sb] = [a.model.s / a.scale, b.model.s / b.scale];
+  if (sa === sb) return;
+  const [big, bigS, smallS] = sa > sb ? [a, sa, sb] : [b, sb, sa];
+  const f = bigS / smallS;
+  if (!Number.isInteger(f) || f * smallS !== bigS) return;
+  const node = nodes.find((n) => n.name === big.node);
+  const edge = node?.edges[big.edge];
+  if (!node || !edge) return;
+  const lo = big.codes[0] * big.scale * f;
+  const hi = big.codes[big.codes.length - 1] * big.scale * f;
+  const type = smallestIntFor(Math.min(lo, 0), Math.max(hi, 0));
+  if (edge.act.kind === 'threshold') {
+    big.scale *= f;
+    edge.scale = big.scale;
+  } else if (edge.quantizer === undefined && (edge.act.kind === 'none' || (edge.act.shift === 0 && edge.act.round === undefined))) {
+    // A raw accumulator's integer map (rule integer-composition): its codes never reach the type's clamp.
+    const rows = node.plan.rows;
+    const act = edge.act;
+    edge.act = act.kind === 'none'
+      ? { kind: 'requant', mul: new Array<number>(rows).fill(f), bias: new Array<number>(rows).fill(0), shift: 0, outType: type }
+      : { ...act, mul: act.mul.map((m) => m * f), bias: act.bias.map((x) => x * f), outType: type };
+    big.model = { s: big.model.s / f, z: big.model.z * f };
+    big.codes = big.codes.map((c) => c * f);
+  } else return;
+  edge.outType = type;
+  big.type = type;
 }
 
 /** The code scale the other input of join `j` arrives with (from its edge's last quantizer). */

@@ -4,7 +4,7 @@
 import { KilnError } from '../diag/index.ts';
 import type { Node } from '../ir/graph.ts';
 import { Chain } from '../lower/chain.ts';
-import { SPATIAL_MACS } from '../lower/ops.ts';
+import { PIXEL_SHUFFLES, SPATIAL_MACS } from '../lower/ops.ts';
 import type { InSide, StreamlineOptions } from '../lower/plan.ts';
 import { lowerActivation } from '../lower/rules/activation.ts';
 import { splitCodeOps } from '../lower/rules/code-ops.ts';
@@ -40,7 +40,9 @@ export function lowerLayer(v: GraphView, mac: Node, chainNodes: Node[], last: bo
 
   const chain = new Chain(v, rows, spatial);
   inRule(rule.name, () => rule.chainPrefix?.(v, mac, chain, rows));
-  for (const n of chainNodes) {
+  for (const [i, n] of chainNodes.entries()) {
+    // A pixel shuffle moves elements between channels: only after the activation (then it is an element order).
+    if (PIXEL_SHUFFLES.has(n.op) && i < lastActivation(chainNodes)) throw new KilnError(cannotLower(n, `a ${n.op} before the activation quantizer (it moves elements between channels)`, { rule: 'layout', fix: `move the ${n.op} after the quantizer` }));
     if (!spatial && !isLayoutPreserving(v, n)) throw new KilnError(cannotLower(n, 'a transpose that reorders elements', { rule: 'layout', fix: 'move the transpose to the graph input or output (the host reorders there)' }));
     inRule('activation', () => chain.push(n));
   }

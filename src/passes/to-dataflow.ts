@@ -76,7 +76,8 @@ export function toDataflow(plan: StreamlinedMlp, opts: LowerOptions = {}): Dataf
       return;
     }
     const w = op.window;
-    windowed(op.origin, w, op.padCode, [op.origin]);
+    // A global window is the whole image in stream order: the MaxPool reads it directly.
+    if (!op.global) windowed(op.origin, w, op.padCode, [op.origin]);
     add(op.origin, 'MaxPool', { pixels: w.oh * w.ow, window: w.kh * w.kw, channels: w.channels, pe: 1, qtype: tn(qtype) }, {}, qtype, w.oh * w.ow * w.channels, [op.origin]);
   };
   // One MAC-like layer on `cur`: [Pad →] [SlidingWindow →] MVU | VectorVector | AvgPool.

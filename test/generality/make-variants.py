@@ -409,6 +409,47 @@ def refusal_models():
     variant('float_cnn', 'float', 'host boundary', 'an unquantized float32 CNN (Conv, Relu, Conv)', [1, 2, 6, 6], float_cnn)
 
 
+# --- Integer composition (issue 12): a residual Add where one branch is a raw accumulator --------
+def raw_accumulator_models():
+    def raw(left=False, partner_scale=None):
+        def build(b, s):
+            x = s.inp(b, 'x')
+            a = relu_q(b, s, conv(b, s, x, 2, 4, k=1, pad=0), scale=0.5, bits=4)
+            c = conv(b, s, a, 4, 4)  # raw accumulator: no quantizer on this branch
+            p = a if partner_scale is None else relu_q(b, s, conv(b, s, a, 4, 4, k=1, pad=0), scale=partner_scale, bits=4)
+            j = b.node('Add', [c, p] if left else [p, c])
+            return s.act(b, conv(b, s, relu_q(b, s, j, scale=0.5, bits=4), 4, 2, k=1, pad=0), signed=True, bits=8)
+        return build
+    variant('qkeras_residual_raw_branch', 'qkeras', 'integer composition',
+            'residual Add(a, raw conv accumulator of a): bias on 2^-6 under a 2^-4 sum, exact on 2^-6; the 0.5 branch x32', [1, 2, 6, 6], raw())
+    variant('qkeras_residual_raw_left', 'qkeras', 'integer composition',
+            'residual Add(raw conv accumulator, a): the raw branch on the first input', [1, 2, 6, 6], raw(left=True))
+    variant('qkeras_residual_raw_coarse', 'qkeras', 'integer composition',
+            'residual Add of a 2^-8 quantized branch and a raw accumulator on 2^-6: the raw branch x4', [1, 2, 6, 6], raw(partner_scale=2.0 ** -8))
+    variant('hls4ml_residual_raw_branch', 'hls4ml', 'integer composition',
+            'residual Add(a, raw conv accumulator): sum and bias on one grid 2^-7, the 0.5 branch x64', [1, 2, 6, 6], raw())
+
+
+# --- Shapes (issue 12): GlobalMaxPool -------------------------------------------------------------
+def global_maxpool_models():
+    for st in ('qkeras', 'brevitas', 'qdq'):
+        variant(f'{st}_conv_global_maxpool', st, 'pool', 'conv, quantized Relu, GlobalMaxPool, Flatten, dense', [1, 2, 6, 6],
+                mlp(lambda b, s, x: dense(b, s, b.node('Flatten', [b.node('GlobalMaxPool', [relu_q(b, s, conv(b, s, x, 2, 4))])]), 4, 3)))
+    for st in ('qkeras', 'qdq'):
+        variant(f'{st}_conv_maxpool_ceil', st, 'pool', 'conv, quantized Relu, 2x2/2 MaxPool with ceil_mode = 1 on a 5x5 image (3x3 out, floor gives 2x2)', [1, 2, 5, 5],
+                cnn(lambda b, s, x: conv(b, s, b.node('MaxPool', [relu_q(b, s, conv(b, s, x, 2, 4))], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1), 4, 3, k=1, pad=0)))
+    variant('qkeras_conv_global_maxpool_before_quant', 'qkeras', 'pool', 'conv, Relu, GlobalMaxPool, then the quantizer (max moves after it)', [1, 2, 5, 7],
+            mlp(lambda b, s, x: dense(b, s, b.node('Flatten', [s.act(b, b.node('GlobalMaxPool', [b.node('Relu', [conv(b, s, x, 2, 4)])]))]), 4, 3)))
+
+
+# --- Data movement (issue 12): pixel shuffles at the graph boundary are host reorders -------------
+def pixel_shuffle_models():
+    variant('brevitas_depth_to_space', 'brevitas', 'data movement', 'conv to 8 channels, quantizer, DepthToSpace(2, DCR) at the output', [1, 2, 4, 4],
+            lambda b, s: b.node('DepthToSpace', [s.act(b, conv(b, s, s.inp(b, 'x'), 2, 8), signed=True, bits=8)], blocksize=2, mode='DCR'))
+    variant('qkeras_space_to_depth_input', 'qkeras', 'data movement', 'input quantizer, SpaceToDepth(2), then conv and dense', [1, 1, 6, 6],
+            cnn(lambda b, s, x: conv(b, s, relu_q(b, s, conv(b, s, b.node('SpaceToDepth', [x], blocksize=2), 4, 4)), 4, 2, k=1, pad=0)))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for st in ('qkeras', 'brevitas', 'qdq', 'hls4ml'):
@@ -416,6 +457,9 @@ def main():
     add_style_specific()
     qop_models()
     refusal_models()
+    raw_accumulator_models()
+    global_maxpool_models()
+    pixel_shuffle_models()
     index = []
     for v in VARIANTS:
         b = B(v['name'])

@@ -123,14 +123,17 @@ describe('unsupported attribute combinations are coded errors naming the node', 
     throw new Error('lowering did not fail');
   };
 
-  it('MaxPool ceil_mode = 1 that changes the output size', () => {
+  it('AveragePool ceil_mode = 1 that changes the output size (a MaxPool lowers: extra end padding)', () => {
     const b = builder([1, 2, 7, 7]);
     let t = b.act(b.conv(b.quant('x', 0.25, 4, true), 2, 2, [1, 1]));
-    t = b.op('MaxPool', [t], { kernel_shape: ints([2, 2]), strides: ints([2, 2]), ceil_mode: int(1) });
+    t = b.quant(b.op('AveragePool', [t], { kernel_shape: ints([2, 2]), strides: ints([2, 2]), ceil_mode: int(1) }), 0.25, 4, false);
     const e = lowerError(b.done(t));
     expect(e.code).toBe('KLN2001');
-    expect(e.diagnostics[0].node).toBe(b.g.nodes[b.g.nodes.length - 1].name);
+    expect(e.diagnostics[0].node).toBe(b.g.nodes.find((n) => n.op === 'AveragePool')!.name);
     expect(e.message).toContain('ceil_mode = 1 changes the output to 4×4 (floor gives 3×3)');
+    const m = builder([1, 2, 7, 7]);
+    const p = m.op('MaxPool', [m.act(m.conv(m.quant('x', 0.25, 4, true), 2, 2, [1, 1]))], { kernel_shape: ints([2, 2]), strides: ints([2, 2]), ceil_mode: int(1) });
+    expectExact(compareLowering(m.done(p), inputs(20, 98)));
   });
 
   it('ceil_mode = 1 that changes nothing is accepted', () => {

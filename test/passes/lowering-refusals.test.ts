@@ -27,10 +27,19 @@ describe('refusals name the rule, the node and the fix', () => {
 
   it('an op no rule claims: says so, and points at docs/lowering.md', () => {
     const b = cnnBuilder([1, 4, 2, 2], 2);
+    const a = b.conv(b.quant('x', 0.25, 4, true), 4, 4, [1, 1]);
+    const t = b.act(b.conv(b.act(b.op('Sin', [a])), 4, 2, [1, 1]));
+    expect(refusal(() => lowerModel(b.done(t)))).toEqual([
+      "KLN2001 cannot lower op 'Sin' (no lowering rule covers this op (docs/lowering.md lists the rules); fix: replace it with ops a rule covers, or run it on the host before or after the model) at node 'Sin_8'",
+    ]);
+  });
+
+  it('a pixel shuffle between layers (not at the graph boundary): rule layout', () => {
+    const b = cnnBuilder([1, 4, 2, 2], 2);
     const a = b.act(b.conv(b.quant('x', 0.25, 4, true), 4, 4, [1, 1]));
     const t = b.act(b.conv(b.op('DepthToSpace', [a], { blocksize: int(2) }), 1, 2, [1, 1]));
     expect(refusal(() => lowerModel(b.done(t)))).toEqual([
-      "KLN2001 cannot lower op 'DepthToSpace' (no lowering rule covers this op (docs/lowering.md lists the rules); fix: replace it with ops a rule covers, or run it on the host before or after the model) at node 'DepthToSpace_13'",
+      "KLN2001 cannot lower op 'Conv' (rule layout: its input image is not in stream order (a layout op between layers reorders it; only the graph input may be reordered, on the host); fix: move the reorder to the graph input or output (the host reorders there), or drop it) at node 'Conv_16'",
     ]);
   });
 

@@ -15,7 +15,7 @@ import { MONOTONE, QUANTIZERS } from '../ops.ts';
 import type { Activation, CodeModel, LayerPlan } from '../plan.ts';
 import { codeModel, codeOf, codeQType } from '../support.ts';
 import { fitRequant, progressionStep, reachedCodes, requantValue, searchThresholds, type ChannelRange } from '../thresholds.ts';
-import { cannotLower } from '../view.ts';
+import { cannotLower, inRule } from '../view.ts';
 import { codeOps } from './code-ops.ts';
 import { weightQType } from './integer-weights.ts';
 import type { LayerCtx, LayerResult, LoweringRule } from './rule.ts';
@@ -141,7 +141,7 @@ export function lowerActivation(ctx: LayerCtx, qi: number): LayerResult {
   }
   verifyActivation(code, ranges, act, qn);
   const plan: LayerPlan = { mac: mac.name, quantizer: qn.name, origin, rows, cols, weights: W, weightType, inType: input.type, accType, act, ...unitFields };
-  const after = codeOps(v, codeNodes, model, levels[0], input.positions);
+  const after = inRule('code-ops', () => codeOps(v, codeNodes, model, levels[0], input.positions));
   if (last) return { plan, affine: { scale: new Array(rows).fill(model.s), offset: new Array(rows).fill(-model.z * model.s) }, after };
   return { plan, next: { model, codes: [levels[0], levels[levels.length - 1]], type: act.kind === 'none' ? outType : act.outType }, after };
 }

@@ -4,9 +4,9 @@
 import { KilnError } from '../../diag/index.ts';
 import { attrFloat, attrInts, type Node } from '../../ir/graph.ts';
 import { toNumbers } from '../../ir/tensor.ts';
-import { CODE_OPS, LAYOUT, NON_DECREASING } from '../ops.ts';
+import { CODE_OPS, LAYOUT, MAX_POOLS, NON_DECREASING } from '../ops.ts';
 import type { CodeModel, CodeOp } from '../plan.ts';
-import { padAmounts, poolKernel, window2d } from '../spatial.ts';
+import { padAmounts, poolKernel, window2d, type Window2d } from '../spatial.ts';
 import { constOf, lastActivation } from '../support.ts';
 import { cannotLower, type GraphView } from '../view.ts';
 import { imageInput } from './layout.ts';
@@ -15,9 +15,9 @@ import { runtimeFirst, type LoweringRule } from './rule.ts';
 export const codeOpsRule: LoweringRule = {
   name: 'code-ops',
   doc: 'MaxPool and constant Pad run on the codes of the quantizer before them (max commutes with a non-decreasing quantizer).',
-  matches: 'MaxPool (any kernel/stride/dilation/pads; before its quantizer when only Relu/Clip/quantizers lie between), Pad (constant mode, pad value on the code grid)',
-  emits: 'MaxPool and Pad stream layers (pads filled with the smallest code / the pad value\'s code)',
-  tests: ['test/e2e/cnn-models.test.ts', 'test/passes/streamline-passes.test.ts'],
+  matches: 'MaxPool (any kernel/stride/dilation/pads, ceil_mode as extra end padding; before its quantizer when only Relu/Clip/quantizers lie between), GlobalMaxPool, Pad (constant mode, pad value on the code grid)',
+  emits: 'MaxPool and Pad stream layers (pads filled with the smallest code / the pad value\'s code); GlobalMaxPool: one MaxPool window over the stream, no SlidingWindow',
+  tests: ['test/e2e/cnn-models.test.ts', 'test/passes/streamline-passes.test.ts', 'test/generality/variants.test.ts'],
   ops: CODE_OPS,
   operand: runtimeFirst('weights must be the second input, the run-time vector the first'),
 };
@@ -33,9 +33,9 @@ export function splitCodeOps(chainNodes: Node[]): { chain: Node[]; code: Node[] 
   const chainOnly: Node[] = [];
   chainPart.forEach((n, i) => {
     if (!CODE_OPS.has(n.op)) return void chainOnly.push(n);
-    if (n.op !== 'MaxPool' || qi0 < 0) throw new KilnError(cannotLower(n, qi0 < 0 ? `${n.op} of an unquantized tensor` : 'Pad before the activation quantizer', { rule: 'code-ops', fix: qi0 < 0 ? `quantize the tensor before the ${n.op}` : 'move the Pad after the activation quantizer' }));
+    if (!MAX_POOLS.has(n.op) || qi0 < 0) throw new KilnError(cannotLower(n, qi0 < 0 ? `${n.op} of an unquantized tensor` : 'Pad before the activation quantizer', { rule: 'code-ops', fix: qi0 < 0 ? `quantize the tensor before the ${n.op}` : 'move the Pad after the activation quantizer' }));
     const bad = chainPart.slice(i + 1).find((m) => !NON_DECREASING.has(m.op) && !LAYOUT.has(m.op) && !CODE_OPS.has(m.op));
-    if (bad) throw new KilnError(cannotLower(n, `MaxPool before '${bad.name}' (${bad.op}), which may be decreasing: max does not commute with it`, { rule: 'code-ops', fix: `move the MaxPool after '${bad.name}', or use only non-decreasing ops between it and the quantizer` }));
+    if (bad) throw new KilnError(cannotLower(n, `${n.op} before '${bad.name}' (${bad.op}), which may be decreasing: max does not commute with it`, { rule: 'code-ops', fix: `move the ${n.op} after '${bad.name}', or use only non-decreasing ops between it and the quantizer` }));
     codeNodes.push(n);
   });
   if (qi0 >= 0) codeNodes.push(...chainNodes.slice(qi0 + 1).filter((n) => CODE_OPS.has(n.op)));
@@ -47,6 +47,11 @@ export function codeOps(v: GraphView, nodes: Node[], m: CodeModel, lowest: numbe
   return nodes.map((n): CodeOp => {
     const dims = imageInput(v, n, positions);
     if (!(m.s > 0)) throw new KilnError(cannotLower(n, `${n.op} on codes with a non-positive scale ${m.s}`, { rule: 'code-ops', fix: 'give the quantizer before it a positive scale' }));
+    if (n.op === 'GlobalMaxPool') {
+      const [C, H, W] = dims;
+      const window: Window2d = { ih: H, iw: W, channels: C, kh: H, kw: W, sh: 1, sw: 1, dh: 1, dw: 1, pads: [0, 0, 0, 0], oh: 1, ow: 1 };
+      return { op: 'maxpool', origin: n.name, window, padCode: lowest, global: true };
+    }
     if (n.op === 'MaxPool') {
       if (n.outputs.length > 1 && n.outputs[1]) throw new KilnError(cannotLower(n, 'the Indices output', { rule: 'code-ops', fix: 'use the MaxPool without its Indices output' }));
       // ONNX pads MaxPool with −∞; the smallest code never wins a window that overlaps the image.

@@ -8,7 +8,7 @@
 import { runGraph } from '../../exec/run.ts';
 import { producers, runtimeInputs, type Graph, type Node } from '../../ir/graph.ts';
 import { makeTensor } from '../../ir/tensor.ts';
-import { QUANTIZED_OUTPUTS, RESHAPES, WEIGHT_MACS } from '../ops.ts';
+import { MAX_POOLS, QUANTIZED_OUTPUTS, RESHAPES, WEIGHT_MACS } from '../ops.ts';
 import type { LoweringRule } from './rule.ts';
 
 export interface QuantizeActivationsOptions {
@@ -40,7 +40,7 @@ export function floatMacInputs(g: Graph): { mac: Node; tensor: string }[] {
   for (const n of g.nodes) {
     if (!WEIGHT_MACS.has(n.op) || g.initializers.has(n.inputs[0])) continue;
     let p = prod.get(n.inputs[0]);
-    while (p && (RESHAPES.has(p.op) || p.op === 'MaxPool')) p = prod.get(p.inputs[0]);
+    while (p && (RESHAPES.has(p.op) || MAX_POOLS.has(p.op))) p = prod.get(p.inputs[0]);
     if (p && QUANTIZED_OUTPUTS.has(p.op)) continue;
     targets.push({ mac: n, tensor: n.inputs[0] });
   }

@@ -11,10 +11,10 @@ import type { LayerRule } from './rule.ts';
 
 export const joinRule: LayerRule = {
   name: 'join',
-  doc: 'Two quantized branches join as AddStreams (Add) or a channel Concat, their code scales aligned by an integer factor in a Threshold.',
+  doc: 'Two branches join as AddStreams (Add) or a channel Concat, their code scales aligned by an exact integer factor (in a Threshold, or a raw branch\'s Requant).',
   matches: 'Add of two run-time tensors (residual blocks), Concat of two run-time tensors on the channel axis',
   emits: 'AddStreams / Concat stream layers (the fan-out before them duplicates the accumulator, bypass FIFOs sized analytically)',
-  tests: ['test/e2e/cnn-models.test.ts', 'test/passes/streamline-passes.test.ts'],
+  tests: ['test/e2e/cnn-models.test.ts', 'test/passes/lower-cnn.test.ts', 'test/generality/variants.test.ts'],
   ops: new Set(['Add', 'Concat']),
   weights: (v, n) => joinWeights(v, n),
 };

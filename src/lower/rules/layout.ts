@@ -15,9 +15,9 @@ import { runtimeFirst, type LoweringRule } from './rule.ts';
 export const layoutRule: LoweringRule = {
   name: 'layout',
   doc: 'Layout ops are position tables, not hardware: the host reorders the input and output, weight columns absorb a flatten order.',
-  matches: 'Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout, Transpose (an NCHW input, an NCHW flatten before a MatMul, QKeras NCHW → NHWC)',
+  matches: 'Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout, Transpose, DepthToSpace / SpaceToDepth (an NCHW input, an NCHW flatten before a MatMul, QKeras NCHW → NHWC, a pixel shuffle at the graph input or output)',
   emits: 'nothing on chip: InputQuantizer.order / OutputAffine.order on the host, permuted MatMul weight columns',
-  tests: ['test/passes/streamline-passes.test.ts', 'test/e2e/cnn-models.test.ts'],
+  tests: ['test/passes/streamline-passes.test.ts', 'test/e2e/cnn-models.test.ts', 'test/generality/variants.test.ts'],
   ops: LAYOUT,
   operand: runtimeFirst('its run-time input must be the first'),
 };
