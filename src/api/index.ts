@@ -13,7 +13,7 @@ import { importModel, lower, type ModelSource } from './model.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import type { Graph } from '../ir/graph.ts';
 import { makeTensor, type Tensor } from '../ir/tensor.ts';
-import { markSparse } from '../layers/mvu.ts';
+import { markSparse } from '../dataflow/sparse.ts';
 import { encodeModel } from '../onnx/load.ts';
 import type { ImportOptions } from '../onnx/import.ts';
 import { defaultFolding, type Folding } from '../dataflow/fold.ts';
@@ -59,6 +59,9 @@ function resolveFolding(df: DataflowGraph, opts: FoldOptions): Folding | undefin
 export interface CompileOptions extends FoldOptions {
   /** Replace an existing output directory (else KLN1015). */
   force?: boolean;
+  /** Dataflow passes (src/dataflow/pipeline.ts DATAFLOW_PASSES, or 'all') after which the printed IR goes to `dump` (default: stderr). */
+  dumpAfter?: string[];
+  dump?: (passName: string, irText: string) => void;
   /** Lowering options (when the model is not lowered yet). */
   lower?: LowerOptions;
 }
@@ -71,7 +74,7 @@ export interface CompileOptions extends FoldOptions {
 export function compile(model: ModelSource | DataflowGraph, outDir: string, opts: CompileOptions = {}): Design {
   checkOutputDir(outDir, opts.force ?? false);
   const df = isDataflow(model) ? model : lower(model, opts.lower);
-  return compileDataflow(df, outDir, { fold: resolveFolding(df, opts), force: opts.force, sparse: opts.sparse, device: opts.auto?.device });
+  return compileDataflow(df, outDir, { fold: resolveFolding(df, opts), force: opts.force, sparse: opts.sparse, device: opts.auto?.device, dumpAfter: opts.dumpAfter, dump: opts.dump });
 }
 
 export interface SynthOptions {

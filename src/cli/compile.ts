@@ -19,11 +19,13 @@ export interface CompileModelOptions {
   lower?: LowerOptions;
   /** --sparse: folded MVUs skip all-zero SIMD groups where that saves cycles. */
   sparse?: boolean;
+  /** --dump-after: print the dataflow IR after these dataflow passes (to stderr). */
+  dumpAfter?: string[];
 }
 
 /** The API's compile (src/api/index.ts: import → lower → fold → codegen, atomic) with the CLI's option names. */
 export function compileModel(model: string, outDir: string, opts: CompileModelOptions = {}): Design {
-  return compile(model, outDir, { folding: opts.fold, auto: opts.foldAuto, force: opts.force, lower: opts.lower, sparse: opts.sparse });
+  return compile(model, outDir, { folding: opts.fold, auto: opts.foldAuto, force: opts.force, lower: opts.lower, sparse: opts.sparse, dumpAfter: opts.dumpAfter });
 }
 
 interface CompileArgs {
@@ -36,6 +38,7 @@ interface CompileArgs {
   fps?: number;
   device?: string;
   'clock-mhz': number;
+  'dump-after'?: string[];
 }
 
 export function designSummary(d: Design): string {
@@ -57,11 +60,12 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
     .option('force', { type: 'boolean', default: false, describe: 'replace an existing output directory' })
     .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
     .option('sparse', { type: 'boolean', default: false, describe: 'folded MVUs skip all-zero SIMD groups where that saves cycles (docs/compression.md)' })
+    .option('dump-after', { type: 'string', array: true, describe: "print the dataflow IR after these dataflow passes (mark-sparse, fold, fifos, keep-sparse, width-converters; 'all') to stderr; ONNX passes: kiln inspect --dump-after" })
     .options(autoFoldOptions),
   handler: (args) => {
     const foldAuto = autoFoldArgs(args);
     const fold = args.fold !== undefined && !foldAuto ? readFoldingFile(args.fold) : undefined;
-    const design = compileModel(args.model, args.out, { fold, foldAuto, force: args.force, sparse: args.sparse });
+    const design = compileModel(args.model, args.out, { fold, foldAuto, force: args.force, sparse: args.sparse, dumpAfter: args['dump-after'] });
     if (args.json) process.stdout.write(JSON.stringify(design.report, null, 2) + '\n');
     else process.stdout.write(`${designSummary(design)}wrote ${design.files.size} files to ${args.out}\n`);
   },

@@ -15,6 +15,7 @@ import type { DataflowGraph } from '../ir/dataflow.ts';
 import { checkLiteralWidths, type ParamValue, type Port } from '../layers/define.ts';
 import { mvuMultipliers } from '../layers/common/mvu-weights.ts';
 import { foldedDataflow, type FoldOptions } from '../dataflow/pipeline.ts';
+import type { RunPipelineOptions } from '../passes/pass.ts';
 import type { Manifest, PortInfo } from '../sim/manifest.ts';
 import { renderReportHtml } from '../report/html.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';
@@ -23,7 +24,7 @@ import { hwSource, kilnRoot, template } from './helpers.ts';
 import { writeDirAtomic, checkOutputDir, type FileSet } from './write.ts';
 import { streamWireId, verilogIdentifier } from '../util/verilog-names.ts';
 
-export interface CompileOptions extends FoldOptions {
+export interface CompileOptions extends FoldOptions, RunPipelineOptions {
   /** Replace an existing output directory. */
   force?: boolean;
   /** The device report.html shows the resources against (--fold auto --device; default src/report/html.ts DEFAULT_DEVICE). */

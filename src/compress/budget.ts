@@ -4,7 +4,7 @@
 // Sr = II of the uncompressed design / II of the compressed one compares designs of the same cost
 // class, not of the same folding. Sparse MVU mode is used wherever it saves cycles.
 import type { DataflowGraph } from '../ir/dataflow.ts';
-import { markSparse } from '../layers/mvu.ts';
+import { markSparse } from '../dataflow/sparse.ts';
 import { FoldSpace, foldingForTarget, loadDevice, type Device } from '../dataflow/fold-auto.ts';
 import { foldedDataflow } from '../dataflow/pipeline.ts';
 import { estimateNetwork, type NetworkEstimate } from '../estimate/network.ts';

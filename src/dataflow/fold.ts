@@ -80,8 +80,14 @@ export function checkFolding(folding: unknown): Folding {
   fail('BadFolding', `${key} of '${name}' must be a positive integer, not ${show(input)}`);
 }
 
-/** Returns a copy of df with the given pe/simd set (checked later by each layer's checkFolding). */
+/** Returns a copy of df with the given pe/simd set (checked later by each layer's checkFolding), and its FIFOs re-sized. */
 export function applyFolding(df: DataflowGraph, given: Folding): DataflowGraph {
+  const { df: folded, changed } = setFolding(df, given);
+  return foldFifos(folded, changed);
+}
+
+/** The 'fold' step: df with the given lanes and forms set, and the layers whose folding changed. */
+export function setFolding(df: DataflowGraph, given: Folding): { df: DataflowGraph; changed: Set<string> } {
   const folding = checkFolding(given);
   const names = new Set(df.layers.map((l) => l.name));
   for (const [name, f] of Object.entries(folding)) {
@@ -106,12 +112,20 @@ export function applyFolding(df: DataflowGraph, given: Folding): DataflowGraph {
     if (Object.keys(chosen.attrs).some((k) => formKinds.has(k) && chosen.attrs[k] !== l.attrs[k])) changed.add(l.name);
     return chosen;
   });
-  // Window generators at the II get a FIFO in front (src/dataflow/fifo-sizing.ts), and bypass FIFO
-  // depths depend on the folding of their branch: re-size those the folding (or a new FIFO) changed.
-  const folded: DataflowGraph = { ...df, streams: new Map(df.streams), layers: layers.map((l) => ({ ...l, inputs: [...l.inputs] })) };
-  for (const name of insertWindowFifos(folded)) changed.add(name);
-  for (const name of insertBurstFifos(folded)) changed.add(name);
-  return resizeFifos(folded, changed);
+  return { df: { ...df, layers }, changed };
+}
+
+/**
+ * The 'fifos' step after folding: window generators at the II get a FIFO in front
+ * (src/dataflow/fifo-sizing.ts), and bypass FIFO depths depend on the folding of their branch:
+ * re-sizes those the folding (`changed`) or a new FIFO changed.
+ */
+export function foldFifos(df: DataflowGraph, changed: ReadonlySet<string>): DataflowGraph {
+  const resize = new Set(changed);
+  const folded: DataflowGraph = { ...df, streams: new Map(df.streams), layers: df.layers.map((l) => ({ ...l, inputs: [...l.inputs] })) };
+  for (const name of insertWindowFifos(folded)) resize.add(name);
+  for (const name of insertBurstFifos(folded)) resize.add(name);
+  return resizeFifos(folded, resize);
 }
 
 /** The (pe, simd) with the fewest lanes that keeps an MVU within `target` cycles (ties: more simd). */

@@ -10,7 +10,7 @@
 // cycles (an all-zero row fold still takes one step to emit its beat; the input beats of the next
 // vector bound it from below). Fully unrolled MVUs gain nothing and use mvu.v either way.
 import { bitWidth, qtypeName, range, smallestIntFor, type QType } from '../ir/datatype.ts';
-import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
+import type { Layer } from '../ir/dataflow.ts';
 import { checkValues, codeKind, defineLayer, dtype, encode, int, MAX_LITERAL_BITS, mustDivide, packHex, packVector, signedBits } from './define.ts';
 import { nonzeroGroups, sparseIndexBits, sparseRoms, type MvuShape } from './common/mvu-weights.ts';
 import { mvuCost } from './cost/mvu.ts';
@@ -95,24 +95,12 @@ function vectorCycles(a: MvuShape & { sparse: number }): number {
 }
 
 /** Sparse mode is possible for weights that can be zero, i.e. not bipolar (±1). */
-const canBeSparse = (l: Layer): boolean => l.kind === 'MVU' && l.attrs.weightType !== 'BIPOLAR' && (l.consts.weights ?? []).some((w) => w === 0);
+export const canBeSparse = (l: Layer): boolean => l.kind === 'MVU' && l.attrs.weightType !== 'BIPOLAR' && (l.consts.weights ?? []).some((w) => w === 0);
 
-/** Marks every MVU with zero weights for sparse mode (before folding, so fold searches see its cycles). */
-export function markSparse(df: DataflowGraph): DataflowGraph {
-  return { ...df, layers: df.layers.map((l) => (canBeSparse(l) ? { ...l, attrs: { ...l.attrs, sparse: 1 } } : l)) };
-}
-
-/** After folding: sparse mode stays only on MVUs where it saves cycles (it costs an index ROM). */
-export function keepSparseWhereFaster(df: DataflowGraph): DataflowGraph {
-  return {
-    ...df,
-    layers: df.layers.map((l) => {
-      if (l.kind !== 'MVU' || l.attrs.sparse !== 1) return l;
-      const a = kind.parse(l);
-      const dense = { ...a, sparse: 0 };
-      return vectorCycles(a) < vectorCycles(dense) ? l : { ...l, attrs: { ...l.attrs, sparse: 0 } };
-    }),
-  };
+/** Whether a folded MVU marked sparse runs in fewer cycles than dense (sparse mode costs an index ROM). */
+export function sparseSavesCycles(l: Layer): boolean {
+  const a = kind.parse(l);
+  return vectorCycles(a) < vectorCycles({ ...a, sparse: 0 });
 }
 
 /** Weight code kind for the RTL: codeKind, plus 3 = ternary (add/sub/skip, no multiplier). */

@@ -4,18 +4,18 @@ import { InternalError, KilnError } from '../diag/index.ts';
 import type { Graph } from '../ir/graph.ts';
 import { printGraph } from '../ir/print.ts';
 import { verifyGraph } from '../ir/verify.ts';
-import type { Pass } from './pass.ts';
+import { runPass, type Pass, type PassIr, type RunPipelineOptions } from './pass.ts';
 import { PASSES, PIPELINES, type Pipeline } from './pipelines.ts';
+
+export type { RunPipelineOptions };
 
 export const MAX_ROUNDS = 20;
 
-export interface RunPipelineOptions {
-  /** Verify the graph after every pass; a problem is an InternalError naming the pass. */
-  verify?: boolean;
-  /** Pass names (or 'all') after which the printed IR is handed to `dump`. */
-  dumpAfter?: string[];
-  dump?: (passName: string, irText: string) => void;
-}
+/** The ONNX IR for the pass runner: printed as src/ir/print.ts, checked by src/ir/verify.ts. */
+const onnxIr: PassIr<Graph> = {
+  print: printGraph,
+  problems: (g) => verifyGraph(g).map((d) => `${d.code} ${d.message}${d.node ? ` at node '${d.node}'` : ''}`),
+};
 
 export function passByName(name: string): Pass {
   const p = PASSES.find((x) => x.name === name);
@@ -30,18 +30,7 @@ export function pipelineByName(name: string): Pipeline {
 }
 
 function runOne(g: Graph, pass: Pass, opts: RunPipelineOptions): boolean {
-  const changed = pass.run(g);
-  if (opts.verify ?? process.env.KILN_VERIFY === '1') {
-    const diags = verifyGraph(g);
-    if (diags.length) {
-      throw new InternalError(`graph invalid after pass '${pass.name}':\n${diags.map((d) => `${d.code} ${d.message}${d.node ? ` at node '${d.node}'` : ''}`).join('\n')}`);
-    }
-  }
-  const dumpAfter = opts.dumpAfter ?? [];
-  if (changed && (dumpAfter.includes(pass.name) || dumpAfter.includes('all'))) {
-    (opts.dump ?? ((name, text) => process.stderr.write(`# after ${name}\n${text}`)))(pass.name, printGraph(g));
-  }
-  return changed;
+  return runPass(g, pass, onnxIr, opts);
 }
 
 /** Runs the pipeline on g in place; returns whether anything changed. */

@@ -9,7 +9,7 @@ import { renderCompressionHtml } from '../../src/compress/html.ts';
 import { reportRow, type Metrics } from '../../src/compress/report.ts';
 import { foldedDataflow } from '../../src/dataflow/pipeline.ts';
 import { estimateNetwork } from '../../src/estimate/network.ts';
-import { markSparse } from '../../src/layers/mvu.ts';
+import { markSparse } from '../../src/dataflow/sparse.ts';
 import { FoldSpace, foldingForTarget, loadDevice } from '../../src/dataflow/fold-auto.ts';
 import { kilnAsync, tempDir } from '../unit/cli-helpers.ts';
 import { zooPath } from './helpers.ts';

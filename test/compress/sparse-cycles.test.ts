@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileDataflow } from '../../src/codegen/index.ts';
 import { foldedDataflow } from '../../src/dataflow/pipeline.ts';
-import { markSparse } from '../../src/layers/mvu.ts';
+import { markSparse } from '../../src/dataflow/sparse.ts';
 import { sparseStudy, uniformFolding } from '../../src/compress/sparse-cycles.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';
