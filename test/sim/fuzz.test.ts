@@ -4,6 +4,9 @@
 // for bit; without stalls the simulated cycles per inference must equal the estimate exactly.
 // FUZZ_N cases (default 50; `make fuzz N=1000`), seeds FUZZ_SEED.. (default 1). Designs are
 // deterministic per seed, so the Verilator build cache makes reruns fast.
+// Also FUZZ_CNN_N (default 8) random small CNNs (randomCnn below: conv → pooling → conv/dense
+// chains, so Pad, SlidingWindow, window reductions, quantizers and width converters at random
+// folds): the same checks, steady-state intervals == the estimate, and latency == the estimate.
 // Builds are batched: FUZZ_BATCH consecutive cases (default 10) are verilated and compiled as one
 // binary with the designs side by side (test/helpers/side-by-side.ts), each case still simulating
 // only its own design; a cold build is mostly fixed cost, so this cuts the cold run several-fold.
@@ -19,6 +22,8 @@ import type { Folding } from '../../src/dataflow/fold.ts';
 import { lowerModel } from '../../src/passes/to-dataflow.ts';
 import { simulateAndCompare } from '../../src/sim/check.ts';
 import { simulate } from '../../src/sim/simulate.ts';
+import type { Graph } from '../../src/ir/graph.ts';
+import { cnnBuilder, int, ints } from '../helpers/cnn-builder.ts';
 import { randomMlp, rng, type RandomMlp } from '../helpers/random-mlp.ts';
 import { sideBySide } from '../helpers/side-by-side.ts';
 
@@ -50,6 +55,12 @@ function randomFolding(df: DataflowGraph, seed: number): Folding {
     else if (l.kind === 'Threshold' || l.kind === 'Requant') {
       const ch = num(a.channels);
       folding[l.name] = { pe: pick(divisors(ch > 1 ? gcd(num(a.elems), ch) : num(a.elems))) };
+    }
+    else if (l.kind === 'Pad' || l.kind === 'MaxPool' || l.kind === 'AvgPool' || l.kind === 'VectorVector') folding[l.name] = { pe: pick(divisors(num(a.channels))) };
+    else if (l.kind === 'SlidingWindow') {
+      const pe = pick(divisors(num(a.channels)));
+      // A whole window per beat needs every channel in it.
+      folding[l.name] = { pe, taps: pe === num(a.channels) && r() < 0.5 ? num(a.kh) * num(a.kw) : 1 };
     }
   }
   return folding;
@@ -116,6 +127,95 @@ describe(`random quantized MLPs: RTL == integer reference (${N} cases, ${Math.ce
       } finally {
         if (!ok) totals.failedCases.push(String(seed));
       }
+    }, 600_000);
+  }
+});
+
+/**
+ * A random small CNN: a 4-bit input quantizer, one or two convolutions (1×1 / 3×3, padding, stride,
+ * depthwise) with 4-bit activations, a pooling (MaxPool 2×2, or GlobalAveragePool with a quantizer),
+ * then a dense layer — the conv → pool → width converter chains of issue 12 item 4.
+ */
+function randomCnn(seed: number): { graph: Graph; shape: number[]; description: string } {
+  const r = rng(seed * 104729 + 7);
+  const pick = <T,>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  let c = pick([1, 2, 3, 4]);
+  let h = pick([6, 7, 8]);
+  let w = pick([5, 6, 8]);
+  const shape = [1, c, h, w];
+  const b = cnnBuilder(shape, seed, `random_cnn_${seed}`);
+  const parts: string[] = [];
+  let t = b.quant('x', 0.125, 4, true);
+  for (let i = 0, n = pick([1, 2]); i < n; i++) {
+    const depthwise = i > 0 && r() < 0.4;
+    const k = pick([1, 3, 3]);
+    const pad = k === 3 && r() < 0.6 ? 1 : 0;
+    const stride = h > 5 && w > 5 && r() < 0.3 ? 2 : 1;
+    const m = depthwise ? c : pick([2, 4, 6, 8]);
+    t = b.act(b.conv(t, c, m, [k, k], { pads: ints([pad, pad, pad, pad]), strides: ints([stride, stride]) }, depthwise ? c : 1));
+    h = Math.floor((h + 2 * pad - k) / stride) + 1;
+    w = Math.floor((w + 2 * pad - k) / stride) + 1;
+    c = m;
+    parts.push(`${depthwise ? 'dw' : 'conv'}${k}x${k}${pad ? 'p1' : ''}${stride > 1 ? 's2' : ''}→${m}`);
+  }
+  const pool = pick(['max', 'gap', 'gap', 'none']);
+  if (pool === 'max' && h >= 2 && w >= 2) {
+    t = b.op('MaxPool', [t], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
+    h = Math.floor(h / 2);
+    w = Math.floor(w / 2);
+    parts.push('maxpool2');
+  } else if (pool === 'gap') {
+    t = b.quant(b.op('GlobalAveragePool', [t]), 0.25, 6, false);
+    h = w = 1;
+    parts.push('gap');
+  }
+  const outs = pick([2, 3, 5]);
+  t = b.op('Flatten', [t], { axis: int(1) });
+  t = b.op('Gemm', [t, b.weights([outs, c * h * w]), b.bias(outs)], { transB: int(1) });
+  return { graph: b.done(t), shape, description: `cnn ${shape.slice(1).join('×')}: ${parts.join(', ')}, dense→${outs}` };
+}
+
+const CNN_N = Number(process.env.FUZZ_CNN_N ?? 8);
+const CNN_VECTORS = 6;
+
+describe(`random quantized CNNs: RTL == integer reference, cycles and latency == estimate (${CNN_N} cases, 1 build)`, () => {
+  interface CnnCase { seed: number; description: string; fold: Folding; design: Design; dir: string; inputs: number[][] }
+  let prepared: { cases: (CnnCase | { seed: number; error: unknown })[]; dirOf: (i: number) => string } | undefined;
+  const prepare = () => {
+    const cases = Array.from({ length: CNN_N }, (_, i) => {
+      const seed = SEED0 + i;
+      try {
+        const { graph, shape, description } = randomCnn(seed);
+        const df = lowerModel(importGraph(graph, { pipeline: 'tidy-exact' }).graph, { source: `random_cnn_${seed}` });
+        const fold = randomFolding(df, seed);
+        const dir = join(work, `cnn${seed}`);
+        const design = compileDataflow(df, dir, { fold });
+        const r = rng(seed);
+        const len = shape.reduce((a, b) => a * b, 1);
+        const inputs = Array.from({ length: CNN_VECTORS }, () => quantizeInput(design.df.inputQuant[0], Float32Array.from({ length: len }, () => r() * 2 - 1)));
+        return { seed, description, fold, design, dir, inputs };
+      } catch (error) {
+        return { seed, error };
+      }
+    });
+    const ok = cases.filter((c): c is CnnCase => 'design' in c);
+    const joined = sideBySide(join(work, 'cnn-batch'), ok.map((c) => c.dir));
+    return { cases, dirOf: (i: number) => joined.caseDir(ok.indexOf(cases[i] as CnnCase)) };
+  };
+  for (let i = 0; i < CNN_N; i++) {
+    it(`cnn seed ${SEED0 + i}`, async () => {
+      prepared ??= prepare();
+      const c = prepared.cases[i];
+      if ('error' in c) throw c.error;
+      const out = prepared.dirOf(i);
+      const build = { quickBuild: true };
+      const ctx = `${c.description}; folding ${JSON.stringify(c.fold)}`;
+      const stalled = await simulateAndCompare(out, c.design.df, c.inputs, { backpressure: 0.3, gaps: 0.2, seed: c.seed, build });
+      expect(stalled.mismatches, `${ctx}: first mismatches ${JSON.stringify(stalled.examples)}`).toBe(0);
+      const free = await simulate(out, c.inputs, { build });
+      const est = c.design.manifest.estimate;
+      expect(free.stats.intervals.slice(1), `${ctx}: intervals ${free.stats.intervals.join('/')}`).toEqual(c.inputs.slice(2).map(() => est.cyclesPerInference));
+      expect(free.stats.firstOutputLatency, `${ctx}: first-output latency`).toBe(est.firstOutputLatency);
     }, 600_000);
   }
 });
