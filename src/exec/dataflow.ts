@@ -5,7 +5,7 @@ import { fail, InternalError } from '../diag/index.ts';
 import { allows, isIntegral, qtypeName, range, sameQType, type QType } from '../ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { numel } from '../ir/tensor.ts';
-import type { LayerKind, Port } from '../layers/define.ts';
+import type { Kernel, LayerKind, Port } from '../layers/define.ts';
 import { layerKind } from '../layers/index.ts';
 
 export interface CheckedLayer {
@@ -51,15 +51,31 @@ function valueTest(t: QType): (v: number) => boolean {
   return (v) => Number.isInteger(v) && v >= lo && v <= hi;
 }
 
-function firstBad(values: readonly number[], ok: (v: number) => boolean): number | undefined {
-  for (const v of values) if (!ok(v)) return v;
+function firstBad(values: ArrayLike<number>, ok: (v: number) => boolean): number | undefined {
+  for (let i = 0; i < values.length; i++) if (!ok(values[i])) return values[i];
   return undefined;
 }
 
+/** A checked layer ready to run many inferences: its kernel, prepared once (or its `execute`). */
+interface PreparedLayer extends CheckedLayer {
+  run: Kernel;
+  outTests: ((v: number) => boolean)[];
+}
+
+function prepare(df: DataflowGraph, checked: CheckedLayer[]): PreparedLayer[] {
+  return checked.map((c) => {
+    const { kind, attrs, layer } = c;
+    const run: Kernel = kind.spec.kernel
+      ? kind.spec.kernel(attrs as never, layer.consts)
+      : (ins) => kind.spec.execute(attrs as never, ins.map((v) => Array.from(v)), layer.consts).map((v) => Float64Array.from(v));
+    return { ...c, run, outTests: layer.outputs.map((name) => valueTest(df.streams.get(name)!.qtype)) };
+  });
+}
+
 /** Every stream's values of one inference (inputs and each layer's outputs), by stream name. */
-function runStreams(df: DataflowGraph, checked: CheckedLayer[], inputs: number[][]): Map<string, number[]> {
+function runStreams(df: DataflowGraph, layers: PreparedLayer[], inputs: number[][]): Map<string, ArrayLike<number>> {
   if (inputs.length !== df.inputs.length) fail('InputMismatch', `the design takes ${df.inputs.length} input(s), not ${inputs.length}`);
-  const env = new Map<string, number[]>();
+  const env = new Map<string, ArrayLike<number>>();
   df.inputs.forEach((name, i) => {
     const s = df.streams.get(name)!;
     const x = inputs[i];
@@ -67,43 +83,43 @@ function runStreams(df: DataflowGraph, checked: CheckedLayer[], inputs: number[]
     if (x.length !== n) fail('InputMismatch', `input '${name}' must have ${n} elements, not ${x.length}`);
     const bad = firstBad(x, valueTest(s.qtype));
     if (bad !== undefined) fail('InputMismatch', `input '${name}' must hold ${qtypeName(s.qtype)} values, not ${bad}`);
-    env.set(name, x);
+    // Every stream a Float64Array: the kernels' loops then see one array type (monomorphic, fast).
+    env.set(name, Float64Array.from(x));
   });
-  for (const { layer, kind, attrs } of checked) {
+  for (const { layer, run, outTests } of layers) {
     const ins = layer.inputs.map((name) => {
       const v = env.get(name);
       if (!v) throw new InternalError(`stream '${name}' used before it is produced (layers not in topological order?)`);
       return v;
     });
-    const outs = kind.spec.execute(attrs as never, ins, layer.consts);
+    const outs = run(ins);
     layer.outputs.forEach((name, i) => {
-      const t = df.streams.get(name)!.qtype;
-      const bad = firstBad(outs[i], valueTest(t));
-      if (bad !== undefined) throw new InternalError(`layer '${layer.name}' produced ${bad}, not a ${qtypeName(t)} value`);
+      const bad = firstBad(outs[i], outTests[i]);
+      if (bad !== undefined) throw new InternalError(`layer '${layer.name}' produced ${bad}, not a ${qtypeName(df.streams.get(name)!.qtype)} value`);
       env.set(name, outs[i]);
     });
   }
   return env;
 }
 
-function runChecked(df: DataflowGraph, checked: CheckedLayer[], inputs: number[][]): number[][] {
-  const env = runStreams(df, checked, inputs);
-  return df.outputs.map((name) => env.get(name)!);
+function runPrepared(df: DataflowGraph, layers: PreparedLayer[], inputs: number[][]): number[][] {
+  const env = runStreams(df, layers, inputs);
+  return df.outputs.map((name) => Array.from(env.get(name)!));
 }
 
 /** One inference: input values per graph input → output values per graph output. */
 export function runDataflow(df: DataflowGraph, inputs: number[][]): number[][] {
-  return runChecked(df, checkDataflow(df), inputs);
+  return runPrepared(df, prepare(df, checkDataflow(df)), inputs);
 }
 
 /** Many inferences (`batch[i]` = the inputs of inference i); checks the graph once. */
 export function runDataflowBatch(df: DataflowGraph, batch: number[][][]): number[][][] {
-  const checked = checkDataflow(df);
-  return batch.map((inputs) => runChecked(df, checked, inputs));
+  const layers = prepare(df, checkDataflow(df));
+  return batch.map((inputs) => runPrepared(df, layers, inputs));
 }
 
 /** Many inferences, every stream's values (what each layer's output stream must carry: kiln's mismatch localization). */
 export function runDataflowStreamsBatch(df: DataflowGraph, batch: number[][][]): Map<string, number[]>[] {
-  const checked = checkDataflow(df);
-  return batch.map((inputs) => runStreams(df, checked, inputs));
+  const layers = prepare(df, checkDataflow(df));
+  return batch.map((inputs) => new Map([...runStreams(df, layers, inputs)].map(([name, v]) => [name, Array.from(v)])));
 }

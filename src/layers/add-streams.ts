@@ -3,8 +3,14 @@
 // two branches are aligned by streamlining before this point). `pe` elements per beat on all three
 // streams; one beat per cycle: elems/pe cycles per inference.
 import { bitWidth, qtypeName, range } from '../ir/datatype.ts';
-import { codeKind, defineLayer, dtype, int, mustDivide, registerStage, sameElement } from './define.ts';
+import { codeKind, defineLayer, dtype, executeOf, int, mustDivide, registerStage, sameElement, type Kernel } from './define.ts';
 import { addStreamsCost } from './cost/add-streams.ts';
+
+const addKernel = (): Kernel => ([x, y]) => {
+  const z = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) z[i] = x[i] + y[i];
+  return [z];
+};
 
 export default defineLayer({
   kind: 'AddStreams',
@@ -26,7 +32,8 @@ export default defineLayer({
     ],
     out: [{ qtype: a.outType, elems: a.elems, fold: a.pe }],
   }),
-  execute: (_a, [x, y]) => [x.map((v, i) => v + y[i])],
+  execute: executeOf(addKernel),
+  kernel: addKernel,
   cycles: (a) => a.elems / a.pe,
   timing: (_a, first, last) => [first + 1, last + 1], // inputs' latest first / last beats; one register stage
   schedule: (_a, [a, b]) => ({ out: [registerStage(a.map((t, j) => Math.max(t, b[j])))] }),

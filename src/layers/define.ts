@@ -70,6 +70,12 @@ export interface LayerSpec<S extends AttrSchema> {
   streams: (a: AttrsOf<S>) => { in: Port[]; out: Port[] };
   /** The exact integer semantics: one inference, element values (not codes) in, values out. */
   execute: (a: AttrsOf<S>, inputs: number[][], consts: Record<string, number[]>) => number[][];
+  /**
+   * Optional: the same semantics prepared once per layer for many inferences (constants in typed
+   * arrays, index tables, sorted searches); the reference executor (src/exec/dataflow.ts) runs this.
+   * A kind that has one defines `execute` from it (`executeOf`), so there is one definition.
+   */
+  kernel?: (a: AttrsOf<S>, consts: Record<string, number[]>) => Kernel;
   /** Steady-state cycles per inference when never stalled. */
   cycles: (a: AttrsOf<S>) => number;
   /**
@@ -101,6 +107,29 @@ export interface LayerSpec<S extends AttrSchema> {
    */
   forms?: Record<string, readonly string[]>;
 }
+
+/** One inference through a prepared layer: element values per input port → per output port. Inputs are never written. */
+export type Kernel = (inputs: readonly ArrayLike<number>[]) => ArrayLike<number>[];
+
+/** `execute` from a kernel: prepared for the one call, outputs as plain arrays. */
+export function executeOf<A>(kernel: (a: A, consts: Record<string, number[]>) => Kernel) {
+  return (a: A, inputs: number[][], consts: Record<string, number[]>): number[][] => kernel(a, consts)(inputs).map((v) => Array.from(v));
+}
+
+/** Output element i = input element index[i], or `fill` where index[i] < 0 (windows, padding). */
+export function gather(index: Int32Array, fill = 0): Kernel {
+  return ([x]) => {
+    const y = new Float64Array(index.length);
+    for (let i = 0; i < index.length; i++) {
+      const j = index[i];
+      y[i] = j < 0 ? fill : x[j];
+    }
+    return [y];
+  };
+}
+
+/** The identity on every port (FIFOs, width converters): beats regroup, values pass unchanged. */
+export const passThrough = (): Kernel => (inputs) => [...inputs];
 
 /**
  * A layer's data dependencies and internal buffering, as src/dataflow/fifo-sizing.ts uses them to size

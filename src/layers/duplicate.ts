@@ -3,8 +3,11 @@
 // every stream point to point, so fan-out is always this explicit layer. `pe` elements per beat;
 // one beat per cycle when both consumers take it: elems/pe cycles per inference.
 import { bitWidth } from '../ir/datatype.ts';
-import { defineLayer, dtype, int, mustDivide, registerStage, sameElement } from './define.ts';
+import { defineLayer, dtype, executeOf, int, mustDivide, registerStage, sameElement, type Kernel } from './define.ts';
 import { duplicateCost } from './cost/duplicate.ts';
+
+/** Both outputs are the input (kernels never write their inputs). */
+const duplicateKernel = (): Kernel => ([x]) => [x, x];
 
 export default defineLayer({
   kind: 'Duplicate',
@@ -15,7 +18,8 @@ export default defineLayer({
     const port = { qtype: a.qtype, elems: a.elems, fold: a.pe };
     return { in: [port], out: [port, port] };
   },
-  execute: (_a, [x]) => [[...x], [...x]],
+  execute: executeOf(duplicateKernel),
+  kernel: duplicateKernel,
   cycles: (a) => a.elems / a.pe,
   timing: (_a, first, last) => [first + 1, last + 1], // one register stage per output
   schedule: (_a, [arrivals]) => {

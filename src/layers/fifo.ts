@@ -2,7 +2,7 @@
 // a residual block must hold the beats that the other branch has not yet turned into output (FIFO
 // sizing chooses `depth`). Values pass unchanged; `pe` elements per beat; one beat per cycle.
 import { bitWidth } from '../ir/datatype.ts';
-import { defineLayer, dtype, int, mustDivide, registerStage, sameElement } from './define.ts';
+import { defineLayer, dtype, executeOf, int, mustDivide, passThrough, registerStage, sameElement } from './define.ts';
 import { bufferCost } from './cost/fifo.ts';
 
 export default defineLayer({
@@ -15,7 +15,8 @@ export default defineLayer({
     const port = { qtype: a.qtype, elems: a.elems, fold: a.pe };
     return { in: [port], out: [port] };
   },
-  execute: (_a, [x]) => [[...x]],
+  execute: executeOf(passThrough),
+  kernel: passThrough,
   cycles: (a) => a.elems / a.pe,
   timing: (_a, first, last) => [first + 1, last + 1], // a beat written in one cycle is readable the next
   schedule: (_a, [arrivals]) => ({ out: [registerStage(arrivals)] }),

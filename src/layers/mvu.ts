@@ -11,17 +11,27 @@
 // vector bound it from below). Fully unrolled MVUs gain nothing and use mvu.v either way.
 import { bitWidth, qtypeName, range, smallestIntFor, type QType } from '../ir/datatype.ts';
 import type { Layer } from '../ir/dataflow.ts';
-import { checkValues, codeKind, defineLayer, dtype, encode, int, MAX_LITERAL_BITS, mustDivide, packHex, packVector, signedBits } from './define.ts';
+import { checkValues, codeKind, defineLayer, dtype, encode, executeOf, int, MAX_LITERAL_BITS, mustDivide, packHex, packVector, signedBits, type Kernel } from './define.ts';
 import { nonzeroGroups, sparseIndexBits, sparseRoms, type MvuShape } from './common/mvu-weights.ts';
 import { mvuCost } from './cost/mvu.ts';
 import { mvuSparseCost } from './cost/mvu-sparse.ts';
 
-// The reference executor runs many inferences on the same weights: keep a typed copy per array.
-const typedCache = new WeakMap<readonly number[], Float64Array>();
-function typedWeights(weights: readonly number[]): Float64Array {
-  let t = typedCache.get(weights);
-  if (!t) typedCache.set(weights, (t = Float64Array.from(weights)));
-  return t;
+/** y[v·rows + r] = Σ_c W[r][c]·x[v·cols + c], the weights in a typed copy made once per layer. */
+function mvuKernel(a: { rows: number; cols: number; vectors: number }, { weights }: Record<string, number[]>): Kernel {
+  const { rows, cols, vectors } = a;
+  const w = Float64Array.from(weights);
+  return ([x]) => {
+    const y = new Float64Array(vectors * rows);
+    for (let v = 0; v < vectors; v++) {
+      const xv = v * cols;
+      for (let r = 0, base = 0; r < rows; r++, base += cols) {
+        let s = 0;
+        for (let c = 0; c < cols; c++) s += w[base + c] * x[xv + c];
+        y[v * rows + r] = s;
+      }
+    }
+    return [y];
+  };
 }
 
 /** Accumulator range of row r of a rows×cols weight matrix for inputs anywhere in [xlo, xhi]. */
@@ -146,20 +156,8 @@ const kind = defineLayer({
     in: [{ qtype: a.inType, elems: a.vectors * a.cols, fold: a.simd }],
     out: [{ qtype: a.outType, elems: a.vectors * a.rows, fold: a.pe }],
   }),
-  execute: (a, [x], { weights }) => {
-    const { rows, cols, vectors } = a;
-    const w = typedWeights(weights);
-    const y = new Array<number>(vectors * rows);
-    for (let v = 0; v < vectors; v++) {
-      const xv = v * cols;
-      for (let r = 0, base = 0; r < rows; r++, base += cols) {
-        let s = 0;
-        for (let c = 0; c < cols; c++) s += w[base + c] * x[xv + c];
-        y[v * rows + r] = s;
-      }
-    }
-    return [y];
-  },
+  execute: executeOf(mvuKernel),
+  kernel: mvuKernel,
   cycles: (a) => a.vectors * vectorCycles(a),
   // Compute of a vector starts the cycle after its last input beat; row fold k's beat leaves when its
   // steps are done (dense: (k+1)·cols/simd cycles later). With several vectors, input beats are taken

@@ -6,8 +6,25 @@
 // The RTL emits one beat per cycle and takes an input beat exactly when the position is inside, so
 // steady state is oh·ow·channels/pe cycles per inference.
 import { allows, bitWidth, qtypeName } from '../ir/datatype.ts';
-import { defineLayer, dtype, encode, int, mustDivide } from './define.ts';
+import { defineLayer, dtype, encode, executeOf, gather, int, mustDivide, type Kernel } from './define.ts';
 import { padCost } from './cost/pad.ts';
+
+/** The padded image as a gather: the input pixel's channels inside, `value` in the border. */
+function padKernel(a: { ih: number; iw: number; channels: number; top: number; bottom: number; left: number; right: number; value: number }): Kernel {
+  const oh = a.top + a.ih + a.bottom;
+  const ow = a.left + a.iw + a.right;
+  const index = new Int32Array(oh * ow * a.channels);
+  let i = 0;
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      const iy = oy - a.top;
+      const ix = ox - a.left;
+      const inside = iy >= 0 && iy < a.ih && ix >= 0 && ix < a.iw;
+      for (let c = 0; c < a.channels; c++) index[i++] = inside ? (iy * a.iw + ix) * a.channels + c : -1;
+    }
+  }
+  return gather(index, a.value);
+}
 
 export default defineLayer({
   kind: 'Pad',
@@ -30,20 +47,8 @@ export default defineLayer({
     in: [{ qtype: a.qtype, elems: a.ih * a.iw * a.channels, fold: a.pe }],
     out: [{ qtype: a.qtype, elems: (a.top + a.ih + a.bottom) * (a.left + a.iw + a.right) * a.channels, fold: a.pe }],
   }),
-  execute: (a, [x]) => {
-    const oh = a.top + a.ih + a.bottom;
-    const ow = a.left + a.iw + a.right;
-    const y: number[] = [];
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        const iy = oy - a.top;
-        const ix = ox - a.left;
-        const inside = iy >= 0 && iy < a.ih && ix >= 0 && ix < a.iw;
-        for (let c = 0; c < a.channels; c++) y.push(inside ? x[(iy * a.iw + ix) * a.channels + c] : a.value);
-      }
-    }
-    return [y];
-  },
+  execute: executeOf(padKernel),
+  kernel: padKernel,
   cycles: (a) => ((a.top + a.ih + a.bottom) * (a.left + a.iw + a.right) * a.channels) / a.pe,
   // One register stage. `first` is when this layer takes input beat 0; the `lead` padding beats before
   // it leave one per cycle just before, the `trail` ones just after the last input beat.

@@ -1,9 +1,9 @@
 // Fixed-point requantization: per channel c = (element index mod channels),
 // y = clamp(R((x·M[c] + B[c]) / 2^shift), lo(outType), hi(outType)), R = floor (round: 'floor', the
 // default) or round half to even (round: 'half-even'). PE elements per cycle.
-import { bitWidth, qtypeName, range } from '../ir/datatype.ts';
-import { requantValue } from './common/requant-value.ts';
-import { codeKind, defineLayer, dtype, elementwiseBuffering, int, mustDivide, oneOf, packVector, signedBits, registerStage } from './define.ts';
+import { bitWidth, qtypeName, range, type QType } from '../ir/datatype.ts';
+import { requantValue, type RequantRound } from './common/requant-value.ts';
+import { codeKind, defineLayer, dtype, elementwiseBuffering, executeOf, int, mustDivide, oneOf, packVector, signedBits, registerStage, type Kernel } from './define.ts';
 import { requantCost } from './cost/requant.ts';
 
 /** Range of x·M + B over the input range and every channel (+ 2^(shift−1), the half-even rounding's add). */
@@ -19,6 +19,15 @@ function productRange(inType: Parameters<typeof range>[0], mul: readonly number[
 }
 
 const halfEvenAdd = (a: { round: string; shift: number }) => (a.round === 'half-even' && a.shift > 0 ? 2 ** (a.shift - 1) : 0);
+
+function requantKernel(a: { channels: number; shift: number; outType: QType; round: RequantRound }, { mul, bias }: Record<string, number[]>): Kernel {
+  const [lo, hi] = range(a.outType);
+  return ([x]) => {
+    const y = new Float64Array(x.length);
+    for (let e = 0, c = 0; e < x.length; e++, c = c + 1 === a.channels ? 0 : c + 1) y[e] = requantValue(x[e], mul[c], bias[c], a.shift, lo, hi, a.round);
+    return [y];
+  };
+}
 
 export default defineLayer({
   kind: 'Requant',
@@ -45,10 +54,8 @@ export default defineLayer({
     in: [{ qtype: a.inType, elems: a.elems, fold: a.pe }],
     out: [{ qtype: a.outType, elems: a.elems, fold: a.pe }],
   }),
-  execute: (a, [x], { mul, bias }) => {
-    const [lo, hi] = range(a.outType);
-    return [x.map((v, e) => requantValue(v, mul[e % a.channels], bias[e % a.channels], a.shift, lo, hi, a.round))];
-  },
+  execute: executeOf(requantKernel),
+  kernel: requantKernel,
   cycles: (a) => a.elems / a.pe,
   timing: (_a, first, last) => [first + 1, last + 1], // one register stage
   schedule: (_a, [arrivals]) => ({ out: [registerStage(arrivals)] }),

@@ -15,7 +15,7 @@
 // smaller) written at one beat per cycle and read at one beat per cycle, so steady state is exactly
 // max(input beats, output beats) cycles per inference (see hw/sliding_window/sliding_window.v).
 import { bitWidth } from '../ir/datatype.ts';
-import { defineLayer, dtype, int, mustDivide } from './define.ts';
+import { defineLayer, dtype, executeOf, gather, int, mustDivide, type Kernel } from './define.ts';
 import { slidingWindowCost } from './cost/sliding-window.ts';
 
 export interface WindowGeometry { ih: number; iw: number; kh: number; kw: number; sh: number; sw: number; dh: number; dw: number }
@@ -23,6 +23,24 @@ export interface WindowGeometry { ih: number; iw: number; kh: number; kw: number
 /** Output rows and columns of a window scan (no padding, floor mode). */
 export function windowOutput(g: WindowGeometry): [number, number] {
   return [Math.floor((g.ih - g.dh * (g.kh - 1) - 1) / g.sh) + 1, Math.floor((g.iw - g.dw * (g.kw - 1) - 1) / g.sw) + 1];
+}
+
+/** The window stream as a gather: for each output pixel and tap, the input pixel's channels. */
+function windowKernel(a: WindowGeometry & { channels: number }): Kernel {
+  const [oh, ow] = windowOutput(a);
+  const index = new Int32Array(oh * ow * a.kh * a.kw * a.channels);
+  let i = 0;
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      for (let ky = 0; ky < a.kh; ky++) {
+        for (let kx = 0; kx < a.kw; kx++) {
+          const base = ((oy * a.sh + ky * a.dh) * a.iw + ox * a.sw + kx * a.dw) * a.channels;
+          for (let c = 0; c < a.channels; c++) index[i++] = base + c;
+        }
+      }
+    }
+  }
+  return gather(index);
 }
 
 /** Buffer depth in beats: enough lines that neither side ever waits on the other (a power of two). */
@@ -99,21 +117,8 @@ export default defineLayer({
       out: [{ qtype: a.qtype, elems: oh * ow * a.kh * a.kw * a.channels, fold: a.taps * a.pe }],
     };
   },
-  execute: (a, [x]) => {
-    const [oh, ow] = windowOutput(a);
-    const y: number[] = [];
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        for (let ky = 0; ky < a.kh; ky++) {
-          for (let kx = 0; kx < a.kw; kx++) {
-            const base = ((oy * a.sh + ky * a.dh) * a.iw + ox * a.sw + kx * a.dw) * a.channels;
-            for (let c = 0; c < a.channels; c++) y.push(x[base + c]);
-          }
-        }
-      }
-    }
-    return [y];
-  },
+  execute: executeOf(windowKernel),
+  kernel: windowKernel,
   cycles: (a) => {
     const [oh, ow] = windowOutput(a);
     return Math.max(a.ih * a.iw, (oh * ow * a.kh * a.kw) / a.taps) * (a.channels / a.pe);

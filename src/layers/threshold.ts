@@ -5,7 +5,7 @@
 // searchStages(steps) comparators per lane reading per-stage tables, searchStages + 1 register
 // stages). src/dataflow/forms.ts picks the cheaper unless the folding JSON names one ("impl").
 import { allows, bitWidth, qtypeName } from '../ir/datatype.ts';
-import { codeKind, defineLayer, dtype, elementwiseBuffering, int, mustDivide, oneOf, packHex, packVector, registerStage } from './define.ts';
+import { codeKind, defineLayer, dtype, elementwiseBuffering, executeOf, int, mustDivide, oneOf, packHex, packVector, registerStage, type Kernel } from './define.ts';
 import { thresholdCost } from './cost/threshold.ts';
 import { clampedThresholds, searchStages, searchTable } from './common/threshold-search.ts';
 
@@ -19,6 +19,30 @@ export type ThresholdImpl = (typeof THRESHOLD_IMPLS)[number];
 
 /** Register stages from input to output: the parallel form's one, the search's stages and output register. */
 const delayOf = (a: { impl: ThresholdImpl; steps: number }): number => (a.impl === 'search' ? searchStages(a.steps) + 1 : 1);
+
+/**
+ * n = #{ i : x ≥ T[c][i] } found by binary search (each channel's thresholds are ascending, see
+ * `check`): the first index whose threshold exceeds x, log2(steps) comparisons instead of steps.
+ */
+function thresholdKernel(a: { channels: number; steps: number; outBias: number; outScale: number }, { thresholds }: Record<string, number[]>): Kernel {
+  const { channels, steps, outBias, outScale } = a;
+  const t = Float64Array.from(thresholds);
+  return ([x]) => {
+    const y = new Float64Array(x.length);
+    for (let e = 0, c = 0; e < x.length; e++, c = c + 1 === channels ? 0 : c + 1) {
+      const v = x[e];
+      let lo = c * steps;
+      let hi = lo + steps;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (v >= t[mid]) lo = mid + 1;
+        else hi = mid;
+      }
+      y[e] = outBias + outScale * (lo - c * steps);
+    }
+    return [y];
+  };
+}
 
 export default defineLayer({
   kind: 'Threshold',
@@ -56,14 +80,8 @@ export default defineLayer({
     in: [{ qtype: a.inType, elems: a.elems, fold: a.pe }],
     out: [{ qtype: a.outType, elems: a.elems, fold: a.pe }],
   }),
-  execute: (a, [x], { thresholds }) => [
-    x.map((v, e) => {
-      const c = e % a.channels;
-      let n = 0;
-      for (let i = 0; i < a.steps; i++) if (v >= thresholds[c * a.steps + i]) n++;
-      return a.outBias + a.outScale * n;
-    }),
-  ],
+  execute: executeOf(thresholdKernel),
+  kernel: thresholdKernel,
   cycles: (a) => a.elems / a.pe,
   timing: (a, first, last) => [first + delayOf(a), last + delayOf(a)],
   schedule: (a, [arrivals]) => ({ out: [registerStage(arrivals, delayOf(a))] }),

@@ -1,7 +1,7 @@
 // Stream width converter: regroups a stream of elements from inFold to outFold elements per beat.
 // Codegen inserts one wherever a producer's beat differs from its consumer's. Values pass unchanged.
 import { bitWidth } from '../ir/datatype.ts';
-import { defineLayer, dtype, int, mustDivide, registerStage, sameElement } from './define.ts';
+import { defineLayer, dtype, executeOf, int, mustDivide, passThrough, registerStage, sameElement } from './define.ts';
 import { widthConverterCost } from './cost/width-converter.ts';
 
 export default defineLayer({
@@ -18,7 +18,8 @@ export default defineLayer({
     in: [{ qtype: a.qtype, elems: a.elems, fold: a.inFold }],
     out: [{ qtype: a.qtype, elems: a.elems, fold: a.outFold }],
   }),
-  execute: (_a, [x]) => [[...x]],
+  execute: executeOf(passThrough),
+  kernel: passThrough,
   cycles: (a) => Math.max(a.elems / a.inFold, a.elems / a.outFold),
   // The first output beat leaves the cycle after the input beat completing it arrives; input beats are
   // taken as evenly spaced between the first and the last (as an MVU emits them).
