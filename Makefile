@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export ONNXRUNTIME_NODE_INSTALL := skip
 KILN := node bin/kiln.js
 
-.PHONY: setup build demo test test-e2e bench lint fuzz fuzz-onnx calibrate clean compress-report unrolled-luts sparse-cycles
+.PHONY: setup build demo test test-e2e bench lint fuzz fuzz-onnx fuzz-cnn calibrate clean compress-report unrolled-luts sparse-cycles
 
 node_modules: package.json package-lock.json
 	npm ci
@@ -45,6 +45,10 @@ fuzz: node_modules
 # Bad-input fuzzers (#16): structure-aware and byte-level ONNX mutations through inspect, exec and compile.
 fuzz-onnx: node_modules
 	FUZZ_ONNX_N=$(or $(N),100000) nice npx vitest run test/fuzz/onnx-fuzz.test.ts
+
+# Random CNN/residual networks (#16): RTL == reference and cycles == estimate in Verilator.
+fuzz-cnn: node_modules
+	FUZZ_CNN_N=$(or $(N),1000) nice npx vitest run test/sim/fuzz-cnn.test.ts
 
 # Resource-model calibration (docs/calibration.md): Yosys per case and family, niced, cached in
 # .cache/synth (a re-run only synthesizes cases whose RTL changed); then the coefficient fit and the
