@@ -281,7 +281,7 @@ tbody.group tr.main td{border-top:2px solid #999}tr.helper td{color:#555;font-si
 table.bars td{border:none;padding:1px 6px}table.bars td.label{max-width:26em;font-size:12px}table.bars td.plot{width:260px;text-align:left;font-size:11px;white-space:nowrap}
 .bar{display:inline-block;height:10px;background:#4a7fc1;margin-right:4px;vertical-align:middle}.bar.hot{background:#d9534f}.bar.measured{background:#9bbf5a}
 .meter{width:240px;height:10px;background:#eee;margin:2px 0}.meter .fill{height:10px;background:#4a7fc1}.meter .fill.measured{background:#9bbf5a}.meter .over{background:#d9534f}
-#budget td.plot{text-align:left}
+#budget td.plot{text-align:left}#folding td:nth-child(2){text-align:left}
 .legend span{display:inline-block;width:1em;height:.8em;margin:0 .3em 0 1em}
 #graph .box{fill:#f4f7fb;stroke:#4a7fc1;stroke-width:1.2}#graph .hot .box{fill:#fde2e1;stroke:#d9534f;stroke-width:2.5}
 #graph text{font-family:'DejaVu Sans Mono','Liberation Mono',monospace;font-size:${FONT_PX}px}#graph text.name{font-weight:bold}
