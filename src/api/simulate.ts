@@ -7,7 +7,10 @@ import { readDataflowJson } from '../dataflow/json.ts';
 import { fail, KilnError } from '../diag/index.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { checkFinite, makeTensor, numel, type Tensor } from '../ir/tensor.ts';
-import { applyOutputAffine, quantizeInput } from '../lower/host.ts';
+import { runGraph } from '../exec/run.ts';
+import { runtimeInputs } from '../ir/graph.ts';
+import { applyOutputAffine, hostGrid, hostInputError, quantizeInput, type HostGrid } from '../lower/host.ts';
+import { importModel } from './model.ts';
 import { simulateAndCompare, type CheckResult, type Mismatch } from '../sim/check.ts';
 import { debugSetup, localize, type Divergence, type TraceWindow } from '../sim/debug.ts';
 import { readManifest } from '../sim/manifest.ts';
@@ -31,6 +34,8 @@ export interface SimulationOptions {
   trace?: TraceWindow;
   /** On a mismatch, rerun up to the first wrong inference on the debug build and name the first layer that diverges (default true). */
   localize?: boolean;
+  /** The ONNX model the design came from: its output on the same float inputs is compared with the RTL's (`vsModel`). */
+  model?: string;
 }
 
 export interface SimulationSummary {
@@ -59,6 +64,10 @@ export interface SimulationSummary {
   /** Output codes and floats per inference. */
   codes: number[][];
   floats: number[][];
+  /** When kiln chose a float input's grid: it, and on these inputs the largest input error and the inputs clamped. */
+  hostInput?: HostGrid & { inputs: { maxError: number; clamped: number } };
+  /** With `model`: RTL vs the model on these inputs (the largest |difference| of an output value), beside RTL vs reference (`mismatches`). */
+  vsModel?: { maxAbs: number; values: number };
 }
 
 /** Splits an input tensor into per-inference rows of `per` elements (KLN1012 when it does not divide). */
@@ -99,7 +108,9 @@ export async function simulate(dir: string, inputs: string | Tensor | ArrayLike<
   const inStream = df.streams.get(df.inputs[0])!;
   const outStream = df.streams.get(df.outputs[0])!;
   const per = numel(inStream.shape);
-  const vectors = inferenceRows(x, per, 'the input file').map((row) => quantizeInput(df.inputQuant[0], row));
+  const rows = inferenceRows(x, per, 'the input file');
+  const vectors = rows.map((row) => quantizeInput(df.inputQuant[0], row));
+  const grid = hostGrid(df.inputQuant[0]);
   const backpressure = opts.backpressure ?? 0;
   const jobs = opts.queue ? Math.ceil(vectors.length / (opts.shardSize ?? 25)) : opts.jobs;
   const stimulus = { backpressure, gaps: opts.gaps, seed: opts.seed };
@@ -141,7 +152,27 @@ export async function simulate(dir: string, inputs: string | Tensor | ArrayLike<
     ...(localized ? { localized } : {}),
     codes: check.outputs,
     floats,
+    ...(grid ? { hostInput: { ...grid, inputs: hostInputError(df.inputQuant[0], rows) } } : {}),
+    ...(opts.model ? { vsModel: modelDifference(opts.model, rows, floats) } : {}),
   };
+}
+
+/** The largest |RTL − model| over every output value, the model run by the ONNX executor on the same float rows. */
+function modelDifference(path: string, rows: Float64Array[], floats: number[][]): { maxAbs: number; values: number } {
+  const g = importModel(path);
+  const [input] = runtimeInputs(g);
+  const shape = (input.shape ?? []).map((d) => (typeof d === 'number' ? d : 1));
+  const out = g.outputs[0].name;
+  let maxAbs = 0;
+  let values = 0;
+  rows.forEach((row, k) => {
+    const y = runGraph(g, new Map([[input.name, makeTensor(input.dtype, shape, row)]]), { keep: [out] }).get(out)!;
+    const want = Array.from(y.data as ArrayLike<number>, Number);
+    if (want.length !== floats[k].length) fail('InputMismatch', `the model's output '${out}' has ${want.length} values, the design's ${floats[k].length}: --model must be the model the design was compiled from`);
+    for (let i = 0; i < want.length; i++) maxAbs = Math.max(maxAbs, Math.abs(floats[k][i] - want[i]));
+    values += want.length;
+  });
+  return { maxAbs, values };
 }
 
 /** Reruns `inputs` on the debug build, recording every stream, and names the first one that differs from the reference. */

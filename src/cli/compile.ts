@@ -1,7 +1,10 @@
 // kiln compile <model> -o <dir> [--fold folding.json] [--sparse] [--force]: ONNX model → streamlined integer
 // dataflow graph → folded → RTL, weights, manifest.json, dataflow.json and report.json in <dir>.
 import type { CommandModule } from 'yargs';
-import { compile } from '../api/index.ts';
+import { compile, lower } from '../api/index.ts';
+import { fail } from '../diag/index.ts';
+import { qtypeName } from '../ir/datatype.ts';
+import { describeHostGrid, hostGrid, parseFloatGrid } from '../lower/host.ts';
 import type { Design } from '../codegen/index.ts';
 import type { Folding } from '../dataflow/fold.ts';
 import type { AutoFoldOptions } from '../dataflow/fold-auto.ts';
@@ -39,6 +42,7 @@ interface CompileArgs {
   device?: string;
   'clock-mhz': number;
   'dump-after'?: string[];
+  'input-type'?: string;
 }
 
 export function designSummary(d: Design): string {
@@ -47,7 +51,8 @@ export function designSummary(d: Design): string {
     String(l.pe), l.simd === undefined ? '' : String(l.simd), String(l.cycles),
   ]);
   return table([['layer', 'kind', 'in', 'out', 'PE', 'SIMD', 'cycles'], ...rows]).join('\n') +
-    `\nestimate: ${d.report.cyclesPerInference} cycles/inference, first output after ${d.report.firstOutputLatency} cycles\n`;
+    `\nestimate: ${d.report.cyclesPerInference} cycles/inference, first output after ${d.report.firstOutputLatency} cycles\n` +
+    (d.report.hostInput ? `${describeHostGrid(d.report.hostInput)}\n` : '');
 }
 
 export const compileCommand: CommandModule<object, CompileArgs> = {
@@ -61,11 +66,20 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
     .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
     .option('sparse', { type: 'boolean', default: false, describe: 'folded MVUs skip all-zero SIMD groups where that saves cycles (docs/compression.md)' })
     .option('dump-after', { type: 'string', array: true, describe: "print the dataflow IR after these dataflow passes (mark-sparse, fold, fifos, keep-sparse, width-converters; 'all') to stderr; ONNX passes: kiln inspect --dump-after" })
+    .option('input-type', { type: 'string', describe: 'grid the host rounds a float input to: INTn or FIXED<w,f> (f fractional bits; default FIXED<16,10>)' })
     .options(autoFoldOptions),
   handler: (args) => {
     const foldAuto = autoFoldArgs(args);
     const fold = args.fold !== undefined && !foldAuto ? readFoldingFile(args.fold) : undefined;
-    const design = compileModel(args.model, args.out, { fold, foldAuto, force: args.force, sparse: args.sparse, dumpAfter: args['dump-after'] });
+    const opts = { fold, foldAuto, force: args.force, sparse: args.sparse, dumpAfter: args['dump-after'] };
+    let design: Design;
+    if (args['input-type'] === undefined) design = compileModel(args.model, args.out, opts);
+    else {
+      const floatInput = parseFloatGrid(args['input-type']);
+      const df = lower(args.model, { floatInput });
+      if (!hostGrid(df.inputQuant[0])) fail('BadArgument', `--input-type applies to a float input; this model quantizes its input itself (to ${qtypeName(df.inputQuant[0].qtype)} codes): leave it out`);
+      design = compile(df, args.out, { folding: fold, auto: foldAuto, force: args.force, sparse: args.sparse, dumpAfter: args['dump-after'] });
+    }
     if (args.json) process.stdout.write(JSON.stringify(design.report, null, 2) + '\n');
     else process.stdout.write(`${designSummary(design)}wrote ${design.files.size} files to ${args.out}\n`);
   },

@@ -7,6 +7,7 @@ import { fail } from '../diag/index.ts';
 import { checkOutputPath } from '../io/output-path.ts';
 import { formatDivergence, type TraceWindow } from '../sim/debug.ts';
 import { defaultJobs } from '../sim/simulate.ts';
+import { describeHostGrid } from '../lower/host.ts';
 import { progressBar } from './progress.ts';
 import { numberOption } from './options.ts';
 
@@ -30,6 +31,11 @@ export function formatSummary(s: SimulationSummary): string {
       ? `  ${formatDivergence(s.localized.divergence)}`
       : `  (a rerun of inferences 0–${s.localized.inferences - 1} recording every stream matched the reference: the mismatch did not reproduce in one process)`);
   }
+  if (s.hostInput) {
+    const h = s.hostInput;
+    lines.push(`  ${describeHostGrid(h)}`, `    on these inputs: largest input error ${h.inputs.maxError.toPrecision(3)}, ${h.inputs.clamped} input values clamped`);
+  }
+  if (s.vsModel) lines.push(`  RTL vs model on these inputs: largest |difference| ${s.vsModel.maxAbs.toPrecision(3)} over ${s.vsModel.values} output values (the ONNX executor on the float inputs${s.hostInput ? `, so it includes the host's rounding to ${s.hostInput.grid}` : ''})`);
   if (s.accuracy) lines.push(`  accuracy:              ${fmt(100 * s.accuracy.rate, 2)} % (${s.accuracy.correct}/${s.accuracy.total})`);
   if (s.queue) lines.push(`  queue:                 ${s.queue.jobs} jobs on ${s.queue.url}${s.queue.retried ? `, ${s.queue.retried} run again after their worker was lost` : ''}`);
   lines.push(`  Verilator build ${s.build.cached ? 'cached' : `${fmt(s.build.seconds, 1)} s`}, simulation ${fmt(s.simSeconds, 2)} s, reference ${fmt(s.referenceSeconds, 2)} s`);
@@ -58,6 +64,7 @@ interface SimArgs {
   backpressure: number;
   seed: number;
   labels?: string;
+  model?: string;
   jobs?: number;
   redis?: string;
   'shard-size': number;
@@ -79,6 +86,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
     .option('backpressure', numberOption('backpressure', { min: 0, below: 1, default: 0, describe: 'probability that the output is not ready in a cycle (0 ≤ p < 1)' }))
     .option('seed', numberOption('seed', { integer: true, min: 0, default: 1, describe: 'seed for the back-pressure pattern' }))
     .option('labels', { type: 'string', describe: 'labels (.npy) to report accuracy (argmax of the outputs)' })
+    .option('model', { type: 'string', describe: 'the ONNX model the design came from: also compare the RTL with its output on these inputs' })
     .option('jobs', numberOption('jobs', { integer: true, min: 1, describe: 'simulator processes to shard the inferences over (default: the cores)' }))
     .option('redis', { type: 'string', describe: "run the shards as jobs on the BullMQ queue at redis://host:port ('kiln worker's take them)" })
     .option('shard-size', numberOption('shard-size', { integer: true, min: 1, default: 25, describe: 'with --redis: vectors per job' }))
@@ -98,7 +106,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
     let summary: SimulationSummary;
     try {
       summary = await simulate(args.dir, x, {
-        clockMhz: args['clock-mhz'], backpressure: args.backpressure, seed: args.seed, labels, jobs, queue, shardSize: args['shard-size'], trace, onProgress: (p) => bar.update(p),
+        clockMhz: args['clock-mhz'], backpressure: args.backpressure, seed: args.seed, labels, model: args.model, jobs, queue, shardSize: args['shard-size'], trace, onProgress: (p) => bar.update(p),
       });
     } finally {
       bar.finish();

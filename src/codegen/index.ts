@@ -14,6 +14,7 @@ import { bitWidth, isSigned, qtypeName } from '../ir/datatype.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { checkLiteralWidths, type ParamValue, type Port } from '../layers/define.ts';
 import { mvuMultipliers } from '../layers/common/mvu-weights.ts';
+import { hostGrid, type HostGrid } from '../lower/host.ts';
 import { foldedDataflow, type FoldOptions } from '../dataflow/pipeline.ts';
 import type { RunPipelineOptions } from '../passes/pass.ts';
 import type { Manifest, PortInfo } from '../sim/manifest.ts';
@@ -56,6 +57,8 @@ export interface Report {
   estimate: NetworkEstimate;
   /** The device chosen at compile time (its budget is shown in report.html). */
   device?: string;
+  /** A float input's grid, when kiln chose it (src/lower/host.ts): what the host rounds to and the worst-case input error. */
+  hostInput?: HostGrid;
 }
 
 export interface Design {
@@ -203,6 +206,7 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     multipliers: layerReports.reduce((n, l) => n + (l.weights?.multipliers ?? 0), 0),
     estimate,
     ...(opts.device ? { device: opts.device } : {}),
+    ...(hostGrid(df.inputQuant[0]) ? { hostInput: hostGrid(df.inputQuant[0]) } : {}),
   };
   files.set('manifest.json', JSON.stringify(manifest, null, 2) + '\n');
   files.set('dataflow.json', JSON.stringify(dataflowToJson(df)) + '\n');

@@ -76,6 +76,12 @@ export interface InputQuantizer {
    * index the model's element order. The one place where the model's layout meets the stream order.
    */
   order?: number[];
+  /**
+   * Set when the model's input is float and reaches its first layer unquantized, so kiln chose this
+   * grid (lowering option floatInput, `kiln compile --input-type`): its name, e.g. 'FIXED<16,10>'.
+   * The host's rounding is then an error against the model (src/lower/host.ts hostGrid).
+   */
+  chosenGrid?: string;
 }
 
 /** How the host turns output codes back into the model's float output: y[c] = scale[c]·code + offset[c]. */

@@ -7,7 +7,7 @@ import type { InputQuantizer } from '../../ir/dataflow.ts';
 import { numel, makeTensor, toNumbers } from '../../ir/tensor.ts';
 import type { Node } from '../../ir/graph.ts';
 import { Chain } from '../chain.ts';
-import { quantizeInput } from '../host.ts';
+import { gridName, quantizeInput } from '../host.ts';
 import { isQuant, LAYOUT, QUANTIZERS } from '../ops.ts';
 import type { CodeModel, StreamlineOptions } from '../plan.ts';
 import { codeModel, codeOf, codeQType, constOf, lastActivation, runNode, scalarOf } from '../support.ts';
@@ -42,7 +42,7 @@ export function lowerHostInput(v: GraphView, prefix: Node[], opts: StreamlineOpt
       const fi = opts.floatInput ?? { bits: 16, frac: 10 };
       const s = 2 ** -fi.frac;
       const t = int(fi.bits);
-      inputQuant = { scale: [s / p], zeroPoint: [q / s], qtype: t, mode: 'round' };
+      inputQuant = { scale: [s / p], zeroPoint: [q / s], qtype: t, mode: 'round', chosenGrid: gridName(fi) };
       inModel = { s, z: 0 };
       valueQ = { scale: s, zeroPoint: 0 };
       const [lo, hi] = range(t);
