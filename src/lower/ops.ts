@@ -3,7 +3,7 @@
 import type { Node } from '../ir/graph.ts';
 
 /** Ops that only reshape a tensor: the element order is unchanged. */
-export const RESHAPES: ReadonlySet<string> = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
+export const RESHAPES: ReadonlySet<string> = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'DebugMarker']);
 /** Pixel shuffles: permutations that move elements between channels and pixels. */
 export const PIXEL_SHUFFLES: ReadonlySet<string> = new Set(['DepthToSpace', 'SpaceToDepth']);
 /** Layout ops on the run-time path: reshapes, Transpose and pixel shuffles (src/lower/spatial.ts tracks the order). */
@@ -11,9 +11,9 @@ export const LAYOUT: ReadonlySet<string> = new Set([...RESHAPES, 'Transpose', ..
 /** Layout ops replayed on a weight tensor (integers and scales alike). */
 export const WEIGHT_LAYOUT: ReadonlySet<string> = new Set(['Transpose', 'Reshape', 'Identity', 'Squeeze', 'Unsqueeze', 'Flatten']);
 /** Quantizers and dequantizers on the run-time path. */
-export const QUANTIZERS: ReadonlySet<string> = new Set(['Quant', 'IntQuant', 'BipolarQuant', 'Sign', 'QuantizeLinear', 'DequantizeLinear']);
+export const QUANTIZERS: ReadonlySet<string> = new Set(['Quant', 'IntQuant', 'BipolarQuant', 'Sign', 'QuantizeLinear', 'DequantizeLinear', 'MultiThreshold']);
 /** Ops whose output is an activation code model (y = (k − z)·s): the last one of a chain is the activation. */
-export const ACTIVATION_QUANTIZERS: ReadonlySet<string> = new Set(['Quant', 'IntQuant', 'BipolarQuant', 'Sign', 'DequantizeLinear', 'QuantizeLinear']);
+export const ACTIVATION_QUANTIZERS: ReadonlySet<string> = new Set(['Quant', 'IntQuant', 'BipolarQuant', 'Sign', 'DequantizeLinear', 'QuantizeLinear', 'MultiThreshold']);
 /** Ops whose output is quantized, so a MAC after them reads integer codes (FINN's MultiThreshold too). */
 export const QUANTIZED_OUTPUTS: ReadonlySet<string> = new Set(['Quant', 'BipolarQuant', 'Sign', 'DequantizeLinear', 'MultiThreshold']);
 /** QONNX Quant and its newer name IntQuant. */

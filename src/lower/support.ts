@@ -3,7 +3,7 @@
 import { KilnError } from '../diag/index.ts';
 import { lookupOp } from '../exec/registry.ts';
 import { BIPOLAR, smallestIntFor, type QType } from '../ir/datatype.ts';
-import type { Graph, Node } from '../ir/graph.ts';
+import { attrFloat, type Graph, type Node } from '../ir/graph.ts';
 import { numel, toNumbers, type Tensor } from '../ir/tensor.ts';
 import { ACTIVATION_QUANTIZERS, CODE_OPS, LAYOUT } from './ops.ts';
 import type { CodeModel } from './plan.ts';
@@ -70,6 +70,12 @@ export function codeModel(v: GraphView, q: Node): CodeModel {
     case 'Quant': case 'IntQuant': return { s: scalarOf(v, q.inputs[1], q, 1, 'the scale'), z: scalarOf(v, q.inputs[2], q, 0, 'the zero point') };
     case 'BipolarQuant': return { s: scalarOf(v, q.inputs[1], q, 1, 'the scale'), z: 0 };
     case 'DequantizeLinear': return { s: scalarOf(v, q.inputs[1], q, 1, 'the scale'), z: scalarOf(v, q.inputs[2], q, 0, 'the zero point') };
+    case 'MultiThreshold': {
+      // FINN: y = out_scale·(thresholds passed) + out_bias, so the code is the count.
+      const s = attrFloat(q, 'out_scale', 1);
+      if (!(s !== 0)) throw new KilnError(cannotLower(q, 'out_scale = 0', { fix: 'give the MultiThreshold a non-zero out_scale' }));
+      return { s, z: -attrFloat(q, 'out_bias', 0) / s };
+    }
     default: return { s: 1, z: 0 }; // Sign, and a QuantizeLinear whose integer output is the graph output
   }
 }

@@ -450,6 +450,19 @@ def pixel_shuffle_models():
             cnn(lambda b, s, x: conv(b, s, relu_q(b, s, conv(b, s, b.node('SpaceToDepth', [x], blocksize=2), 4, 4)), 4, 2, k=1, pad=0)))
 
 
+# --- FINN-ONNX in (issue 12): MultiThreshold as the hidden activation ------------------------------
+def multithreshold(b, x, channels, steps, out_scale, out_bias, lo, hi):
+    t = np.sort(b.rng.uniform(lo, hi, size=[channels, steps]), axis=1).astype(np.float32)
+    return b.node('MultiThreshold', [x, b.f32(t, 'thresholds')], domain=QONNX, out_scale=out_scale, out_bias=out_bias, out_dtype='UINT4')
+
+
+def finn_models():
+    variant('qkeras_dense_multithreshold', 'qkeras', 'finn', 'dense, FINN MultiThreshold (15 per-channel steps, out_scale 0.5), dense', [1, 16],
+            mlp(lambda b, s, x: dense(b, s, multithreshold(b, dense(b, s, x, 16, 8), 8, 15, 0.5, 0.0, -2.0, 2.0), 8, 4)))
+    variant('qkeras_conv_multithreshold', 'qkeras', 'finn', 'conv, FINN MultiThreshold (7 steps, out_bias -2: signed codes), 1x1 conv', [1, 2, 6, 6],
+            cnn(lambda b, s, x: conv(b, s, multithreshold(b, conv(b, s, x, 2, 4), 4, 7, 1.0, -2.0, -1.5, 1.5), 4, 2, k=1, pad=0)))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for st in ('qkeras', 'brevitas', 'qdq', 'hls4ml'):
@@ -460,6 +473,7 @@ def main():
     raw_accumulator_models()
     global_maxpool_models()
     pixel_shuffle_models()
+    finn_models()
     index = []
     for v in VARIANTS:
         b = B(v['name'])

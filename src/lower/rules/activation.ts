@@ -23,9 +23,9 @@ import type { LayerCtx, LayerResult, LoweringRule } from './rule.ts';
 export const activationRule: LoweringRule = {
   name: 'activation',
   doc: 'A monotone per-channel float chain after an integer sum, up to its quantizer, becomes Threshold or Requant, exact by evaluation and bisection.',
-  matches: 'Add/Sub/Mul/Div by constants, BatchNormalization, Relu, LeakyRelu, Clip, Max/Min, Sigmoid, Tanh, HardSigmoid, Neg, Cast, then Quant/IntQuant/BipolarQuant/Sign/QuantizeLinear→DequantizeLinear (or QLinearMatMul\'s own requantization)',
+  matches: 'Add/Sub/Mul/Div by constants, BatchNormalization, Relu, LeakyRelu, Clip, Max/Min, Sigmoid, Tanh, HardSigmoid, Neg, Cast, then Quant/IntQuant/BipolarQuant/Sign/QuantizeLinear→DequantizeLinear or FINN MultiThreshold (or QLinearMatMul\'s own requantization)',
   emits: 'Threshold (per-channel thresholds, out bias/scale) or Requant (M, B, shift; floor or half-even)',
-  tests: ['test/passes/streamline-passes.test.ts', 'test/compress/requant-rounding.test.ts', 'test/e2e/mlp-models.test.ts'],
+  tests: ['test/passes/streamline-passes.test.ts', 'test/compress/requant-rounding.test.ts', 'test/e2e/mlp-models.test.ts', 'test/generality/variants.test.ts'],
   ops: new Set([...MONOTONE, ...QUANTIZERS]),
   operand(n, dyn) {
     const first = { reason: 'its run-time input must be the first', fix: 'give the run-time tensor as the first input, constants after it' };

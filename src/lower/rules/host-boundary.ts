@@ -1,7 +1,7 @@
 // Rule host-boundary: everything before the first layer runs on the host. The input quantizer (its
 // codes found by evaluating it at the extremes) with the per-tensor affine ops and clamps before it
 // folded in; a float input with no quantizer gets a fixed-point one (option floatInput).
-import type { Diagnostic } from '../../diag/index.ts';
+import { KilnError, type Diagnostic } from '../../diag/index.ts';
 import { BIPOLAR, int, qtypeName, range } from '../../ir/datatype.ts';
 import type { InputQuantizer } from '../../ir/dataflow.ts';
 import { numel, makeTensor, toNumbers } from '../../ir/tensor.ts';
@@ -51,6 +51,9 @@ export function lowerHostInput(v: GraphView, prefix: Node[], opts: StreamlineOpt
     } else {
       const qn = prefix[qi];
       const first = prefix[prefixQuantStart(prefix, qi)];
+      if (qn.op === 'MultiThreshold') {
+        throw new KilnError(cannotLower(qn, 'a MultiThreshold as the input quantizer (the host quantizer rounds on one grid; per-channel thresholds are not a grid)', { rule: 'host-boundary', fix: 'quantize the input with Quant / QuantizeLinear, or feed the codes FINN\'s first MultiThreshold produces' }));
+      }
       inModel = codeModel(v, qn);
       // Codes the quantizer can produce: evaluate it at the extremes.
       const ch = new Chain(v, 1);
