@@ -12,8 +12,10 @@ import { KilnError } from '../src/diag/index.ts';
 import { runGraph } from '../src/exec/run.ts';
 import { decodeNpy } from '../src/io/npy.ts';
 import { runtimeInputs, type Graph } from '../src/ir/graph.ts';
-import { isFloat, makeTensor, nums, type Tensor } from '../src/ir/tensor.ts';
+import { isFloat, makeTensor, nums, toNumbers, type Tensor } from '../src/ir/tensor.ts';
 import { applyOutputAffine, quantizeInput } from '../src/lower/host.ts';
+import { INTEGER_MACS, QUANTIZED_OUTPUTS, QUANTIZERS, WEIGHT_MACS } from '../src/lower/ops.ts';
+import { inferGrid } from '../src/lower/rules/integer-weights.ts';
 import { importModel } from '../src/onnx/import.ts';
 import { decodeTensorFile } from '../src/onnx/tensor.ts';
 import { simulateAndCompare } from '../src/sim/check.ts';
@@ -30,12 +32,27 @@ const TOL = 1e-4;
 export interface SweepRow {
   model: string;
   imports: boolean;
+  /** Quantized (a quantizer, or every weight on an integer grid) or float; unknown if it does not import. */
+  kind: ModelKind;
   lowers: boolean;
   bitExact?: boolean;
   cyclesMatch?: boolean;
   equalsOnnx?: boolean;
   maxErr?: number;
   reason: string;
+}
+
+type ModelKind = 'quantized' | 'float' | 'unknown';
+
+/**
+ * A model is quantized if it has a quantizer (the op families of src/lower/ops.ts, any QLinear* op) or
+ * every MAC's initializer weights lie on an exact grid (inferGrid, the test the lowering itself uses);
+ * otherwise float — the models the lowering refuses with "quantize it first" (floatModelRefusal).
+ */
+export function modelKind(g: Graph): ModelKind {
+  if (g.nodes.some((n) => QUANTIZERS.has(n.op) || QUANTIZED_OUTPUTS.has(n.op) || INTEGER_MACS.has(n.op) || n.op.startsWith('QLinear'))) return 'quantized';
+  const weights = g.nodes.filter((n) => WEIGHT_MACS.has(n.op)).map((n) => g.initializers.get(n.inputs[1]));
+  return weights.length > 0 && weights.every((w) => w && inferGrid(toNumbers(w))) ? 'quantized' : 'float';
 }
 
 const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 160);
@@ -72,11 +89,12 @@ function inputVectors(g: Graph, path: string): Tensor[] {
 }
 
 async function sweepModel(path: string, rel: string, sim: boolean, work: string): Promise<SweepRow> {
-  const row: SweepRow = { model: rel, imports: false, lowers: false, reason: '' };
+  const row: SweepRow = { model: rel, imports: false, kind: 'unknown', lowers: false, reason: '' };
   let g: Graph;
   try {
     g = importModel(path, { pipeline: 'tidy-exact' });
     row.imports = true;
+    row.kind = modelKind(g);
   } catch (e) {
     row.reason = `import: ${firstLine(e)}`;
     return row;
@@ -160,10 +178,23 @@ export async function sweep(root: string, opts: { sim: boolean; only?: string; l
   return rows;
 }
 
-export function summary(rows: SweepRow[]): string {
+function counts(rows: SweepRow[], sim: boolean): string {
   const n = (p: (r: SweepRow) => boolean | undefined) => rows.filter((r) => p(r)).length;
-  return `${rows.length} models: ${n((r) => r.imports)} import, ${n((r) => r.lowers)} lower, ${n((r) => r.bitExact)} simulate bit-exact ` +
+  const lowered = `${rows.length} models: ${n((r) => r.imports)} import, ${n((r) => r.lowers)} lower`;
+  return !sim ? `${lowered} (not simulated)` : `${lowered}, ${n((r) => r.bitExact)} simulate bit-exact ` +
     `(${n((r) => r.bitExact && r.cyclesMatch)} with cycles == estimate), ${n((r) => r.equalsOnnx)} equal to the ONNX executor`;
+}
+
+/** The counts over all models and per kind, then every quantized model that does not lower, with its reason. */
+export function summary(rows: SweepRow[], sim = true): string {
+  const kinds: ModelKind[] = ['quantized', 'float', 'unknown'];
+  const refused = rows.filter((r) => r.kind === 'quantized' && !r.lowers);
+  return [
+    `all: ${counts(rows, sim)}`,
+    ...kinds.filter((k) => rows.some((r) => r.kind === k)).map((k) => `${k}: ${counts(rows.filter((r) => r.kind === k), sim)}`),
+    `quantized models that do not lower (${refused.length}):`,
+    ...refused.map((r) => `  ${r.model}  — ${r.reason}`),
+  ].join('\n');
 }
 
 export const lowerCorpusSection: BenchSection = {
@@ -185,7 +216,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const only = val('--only');
   const root = args.find((a, i) => !a.startsWith('--') && !['--json', '--only'].includes(args[i - 1])) ??
     (existsSync('../shared') ? '../shared' : '/work/shared');
-  const rows = await sweep(root, { sim: !args.includes('--no-sim'), only, log: (l) => console.log(l) });
-  console.log(`\n${summary(rows)}`);
+  const sim = !args.includes('--no-sim');
+  const rows = await sweep(root, { sim, only, log: (l) => console.log(l) });
+  console.log(`\n${summary(rows, sim)}`);
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify(rows, null, 2));
 }
