@@ -14,7 +14,7 @@ import { bitWidth, isSigned, qtypeName } from '../ir/datatype.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { checkLiteralWidths, type ParamValue, type Port } from '../layers/define.ts';
 import { mvuMultipliers } from '../layers/common/mvu-weights.ts';
-import { hostGrid, type HostGrid } from '../lower/host.ts';
+import { describeHostGrid, hostGrid, type HostGrid } from '../lower/host.ts';
 import { foldedDataflow, type FoldOptions } from '../dataflow/pipeline.ts';
 import type { RunPipelineOptions } from '../passes/pass.ts';
 import type { Manifest, PortInfo } from '../sim/manifest.ts';
@@ -211,7 +211,7 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
   files.set('manifest.json', JSON.stringify(manifest, null, 2) + '\n');
   files.set('dataflow.json', JSON.stringify(dataflowToJson(df)) + '\n');
   files.set('report.json', JSON.stringify(report, null, 2) + '\n');
-  files.set('report.html', renderReportHtml({ model, estimate, clockMHz: 200, layers: df.layers, input: df.inputs[0], device: opts.device }));
+  files.set('report.html', renderReportHtml({ model, estimate, clockMHz: 200, layers: df.layers, input: df.inputs[0], device: opts.device, ...(report.hostInput ? { hostInput: describeHostGrid(report.hostInput) } : {}) }));
   return { df, files, manifest, report };
 }
 

@@ -25,6 +25,8 @@ export interface HtmlReportInput {
   input: string;
   /** The device whose budget the resources are shown against (default DEFAULT_DEVICE). */
   device?: string;
+  /** When kiln chose a float input's grid: the line that says which and its worst-case input error (src/lower/host.ts describeHostGrid). */
+  hostInput?: string;
   /** Yosys results per layer name (xc7), and for the whole design, when measured. */
   measured?: { layers: Record<string, Resources>; total?: Resources; ice40Total?: Resources; fmaxMHz?: number | null };
 }
@@ -294,7 +296,7 @@ table.bars td{border:none;padding:1px 6px}table.bars td.label{max-width:26em;fon
 <tr><th>first-output latency</th><td>${fmt(e.firstOutputLatency)} cycles (${fmt((e.firstOutputLatency / r.clockMHz) * 1000)} ns)</td></tr>
 <tr><th>throughput at ${fmt(r.clockMHz)} MHz</th><td>${fmt(Math.round(fps))} inferences/s</td></tr>
 <tr><th>bottleneck</th><td class="label">${esc(e.bottleneck)}</td></tr>
-<tr><th>layers</th><td>${groups.length} model layers, ${e.layers.length - groups.length} helpers (pads, windows, width converters, FIFOs)</td></tr>
+${r.hostInput ? `<tr><th>host input</th><td class="label">${esc(r.hostInput)}</td></tr>\n` : ''}<tr><th>layers</th><td>${groups.length} model layers, ${e.layers.length - groups.length} helpers (pads, windows, width converters, FIFOs)</td></tr>
 ${m?.fmaxMHz !== undefined ? `<tr><th>iCE40 UP5K Fmax (nextpnr)</th><td>${m.fmaxMHz === null ? 'place-and-route failed' : `${fmt(m.fmaxMHz)} MHz`}</td></tr>` : ''}
 </table>
 ${budgetTable(r, device)}

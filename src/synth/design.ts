@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../diag/index.ts';
 import { readDataflowJson } from '../dataflow/json.ts';
+import { describeHostGrid, type HostGrid } from '../lower/host.ts';
 import { renderReportHtml } from '../report/html.ts';
 import type { NetworkEstimate } from '../estimate/network.ts';
 import type { Family, Resources } from '../estimate/units.ts';
@@ -73,7 +74,7 @@ function graphOf(dir: string): { layers: { name: string; kind: string; inputs: s
 function mergeIntoReport(dir: string, s: DesignSynth): void {
   const path = join(dir, 'report.json');
   if (!existsSync(path)) return;
-  const report = readJsonFile(path, 'report', 'recompile the design with kiln compile') as { model: string; estimate?: NetworkEstimate; device?: string; synth?: Record<string, DesignSynth> };
+  const report = readJsonFile(path, 'report', 'recompile the design with kiln compile') as { model: string; estimate?: NetworkEstimate; device?: string; hostInput?: HostGrid; synth?: Record<string, DesignSynth> };
   report.synth = { ...(report.synth ?? {}), [s.family]: s };
   writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
   if (!report.estimate) return;
@@ -85,6 +86,7 @@ function mergeIntoReport(dir: string, s: DesignSynth): void {
     clockMHz: 200,
     ...graphOf(dir),
     device: report.device,
+    ...(report.hostInput ? { hostInput: describeHostGrid(report.hostInput) } : {}),
     measured: x || i ? { layers: x?.layers ?? {}, total: x?.total, ice40Total: i?.total, ...(i && i.fmaxMHz !== undefined ? { fmaxMHz: i.fmaxMHz } : {}) } : undefined,
   }));
 }

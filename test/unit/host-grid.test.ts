@@ -1,6 +1,7 @@
 // Host quantization in the open (issue 12 item 2): a float input that reaches its first layer
 // unquantized (QKeras qkeras_qdense_2: Dense without an input quantizer) is rounded on the host to
-// a grid kiln chooses. `compile` prints it with its worst-case input error, report.json records it,
+// a grid kiln chooses. `compile` prints it with its worst-case input error, report.json and
+// report.html record it,
 // `--input-type` chooses it, `sim` says it and, with --model, compares the RTL with the model itself.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,6 +68,7 @@ describe('kiln compile says it', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('host input: float, quantized by kiln to FIXED<16,10> (INT16 codes, step 0.000977): worst-case input error 0.000488');
     expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).hostInput).toEqual({ grid: 'FIXED<16,10>', codes: 'INT16', step: 2 ** -10, range: [-32, 32 - 2 ** -10], maxError: 2 ** -11 });
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<tr><th>host input</th><td class="label">host input: float, quantized by kiln to FIXED&lt;16,10&gt; (INT16 codes, step 0.000977): worst-case input error 0.000488');
   });
 
   it('--input-type FIXED<8,4> changes the design input to INT8 codes', () => {
@@ -87,6 +89,7 @@ describe('kiln compile says it', () => {
     expect(quantized.stderr.trim()).toBe('KLN1014 --input-type applies to a float input; this model quantizes its input itself (to INT8 codes): leave it out');
     const none = kiln(['compile', QUANT_IN, '-o', join(work, 'q2')]);
     expect(none.stdout).not.toContain('host input');
+    expect(readFileSync(join(work, 'q2', 'report.html'), 'utf8')).not.toContain('host input');
   });
 });
 
