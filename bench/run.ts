@@ -14,6 +14,7 @@ import { cnnSection } from './cnn.ts';
 import { thresholdsSection } from './thresholds.ts';
 import { medianMs, type BenchContext, type BenchSection } from './section.ts';
 import { lowerCorpusSection } from './lower-corpus.ts';
+import { peersSection } from './peers.ts';
 
 export function table(rows: string[][]): string[] {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -151,6 +152,7 @@ export const SECTIONS: BenchSection[] = [
   cnnSection,
   thresholdsSection,
   lowerCorpusSection,
+  peersSection,
 ];
 
 function findShared(): string | undefined {

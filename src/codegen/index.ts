@@ -13,6 +13,7 @@ import { fail } from '../diag/index.ts';
 import { bitWidth, isSigned, qtypeName } from '../ir/datatype.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { checkLiteralWidths, type ParamValue, type Port } from '../layers/define.ts';
+import { mvuPacking } from '../layers/mvu.ts';
 import { mvuMultipliers } from '../layers/common/mvu-weights.ts';
 import { describeHostGrid, hostGrid, type HostGrid } from '../lower/host.ts';
 import { foldedDataflow, type FoldOptions } from '../dataflow/pipeline.ts';
@@ -40,6 +41,9 @@ export interface LayerReport {
   output: { qtype: string; elems: number; fold: number };
   pe: number;
   simd?: number;
+  /** MVU: the multiplier kind asked for ("auto" | "dsp" | "lut") and, when packed, lanes per DSP48. */
+  mult?: string;
+  dspLanes?: number;
   cycles: number;
   weights?: { count: number; nonzero: number; multipliers: number };
   /** Fifo layers: depth in beats (bypass FIFOs are sized by src/dataflow/fifo-sizing.ts). */
@@ -81,6 +85,12 @@ function portInfo(p: Port): PortInfo {
 
 function paramText(v: ParamValue): string {
   return typeof v === 'number' ? String(v) : v.verilog;
+}
+
+/** report.json's dspLanes of a packed MVU (absent when not packed). */
+function dspLanes(attrs: Parameters<typeof mvuPacking>[0], weights: readonly number[]): { dspLanes?: number } {
+  const p = mvuPacking(attrs, weights);
+  return p ? { dspLanes: p.lanes } : {};
 }
 
 /** Builds the whole design in memory (throws KilnError on bad input, before anything is written). */
@@ -191,7 +201,7 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     input: { qtype: qtypeName(ports.in[0].qtype), elems: ports.in[0].elems, fold: ports.in[0].fold },
     output: { qtype: qtypeName(ports.out[0].qtype), elems: ports.out[0].elems, fold: ports.out[0].fold },
     pe: (attrs.pe as number | undefined) ?? ports.out[0].fold,
-    ...(layer.kind === 'MVU' ? { simd: attrs.simd as number } : {}),
+    ...(layer.kind === 'MVU' ? { simd: attrs.simd as number, mult: attrs.mult as string, ...dspLanes(attrs as never, layer.consts.weights) } : {}),
     cycles: kind.spec.cycles(attrs as never),
     ...(layer.kind === 'Fifo' ? { depth: attrs.depth as number } : {}),
     ...(layer.kind === 'MVU'

@@ -33,7 +33,10 @@ import { insertBurstFifos, insertWindowFifos, resizeFifos } from './fifo-sizing.
 import { chooseForms } from './forms.ts';
 
 /** Per layer: lanes, and the form of a layer kind with several (LayerSpec.forms, e.g. Threshold "impl"). */
-export type Folding = Record<string, { pe?: number; simd?: number; taps?: number; impl?: string }>;
+export type Folding = Record<string, { pe?: number; simd?: number; taps?: number; impl?: string; mult?: string }>;
+
+/** An MVU's multiplier kinds (its `mult` attr, src/layers/mvu.ts): not a form, "auto" is DSP48s for now. */
+const MULT_KINDS = ['auto', 'dsp', 'lut'] as const;
 
 /** Kinds whose `pe` default folding balances against the target (see the top of this file). */
 const IMAGE_KINDS = new Set(['SlidingWindow', 'Pad', 'MaxPool', 'AvgPool', 'VectorVector']);
@@ -59,7 +62,7 @@ let foldingSchema: ReturnType<typeof makeFoldingSchema> | undefined;
 function makeFoldingSchema(z: typeof Zod) {
   const lanes = z.number().int().min(1).optional();
   const forms = Object.fromEntries([...formKinds.keys()].map((k) => [k, z.string().optional()]));
-  return z.record(z.string(), z.strictObject({ pe: lanes, simd: lanes, taps: lanes, ...forms }));
+  return z.record(z.string(), z.strictObject({ pe: lanes, simd: lanes, taps: lanes, mult: z.enum(MULT_KINDS).optional(), ...forms }));
 }
 
 /** A value as the user wrote it (JSON.stringify would print 1e400 and NaN as null). */
@@ -74,9 +77,10 @@ export function checkFolding(folding: unknown): Folding {
   const [name, key] = issue.path.map(String);
   const input = (issue as { input?: unknown }).input;
   if (name === undefined) fail('BadFolding', `folding must be an object { "<layer>": { "pe": n, "simd": m } }, not ${show(input)}`);
-  if (issue.code === 'unrecognized_keys') fail('BadFolding', `folding of '${name}' may set pe, simd, taps and ${[...formKinds.keys()].join(', ')}, not '${issue.keys[0]}'`);
+  if (issue.code === 'unrecognized_keys') fail('BadFolding', `folding of '${name}' may set pe, simd, taps, mult and ${[...formKinds.keys()].join(', ')}, not '${issue.keys[0]}'`);
   if (key === undefined) fail('BadFolding', `folding of '${name}' must be an object { "pe": n, "simd": m }, not ${show(input)}`);
   if (formKinds.has(key)) fail('BadFolding', `${key} of '${name}' must be a string naming a form, not ${show(input)}`);
+  if (key === 'mult') fail('BadFolding', `mult of '${name}' must be ${MULT_KINDS.map((x) => `"${x}"`).join(', ')}, not ${show(input)}`);
   fail('BadFolding', `${key} of '${name}' must be a positive integer, not ${show(input)}`);
 }
 
@@ -100,6 +104,7 @@ export function setFolding(df: DataflowGraph, given: Folding): { df: DataflowGra
       if (!forms[k].includes(v as string)) fail('BadFolding', `${k} of '${name}' must be ${forms[k].map((x) => `"${x}"`).join(' or ')}, not ${JSON.stringify(v)}`);
     }
     if (f.simd !== undefined && layer.kind !== 'MVU') fail('BadFolding', `simd applies to MVU layers, not ${layer.kind} '${name}'`);
+    if (f.mult !== undefined && layer.kind !== 'MVU') fail('BadFolding', `mult applies to MVU layers, not ${layer.kind} '${name}'`);
     if (f.taps !== undefined && layer.kind !== 'SlidingWindow') fail('BadFolding', `taps applies to SlidingWindow layers, not ${layer.kind} '${name}'`);
   }
   const changed = new Set<string>();

@@ -11,8 +11,9 @@
 // vector bound it from below). Fully unrolled MVUs gain nothing and use mvu.v either way.
 import { bitWidth, qtypeName, range, smallestIntFor, type QType } from '../ir/datatype.ts';
 import type { Layer } from '../ir/dataflow.ts';
-import { checkValues, codeKind, defineLayer, dtype, encode, executeOf, int, MAX_LITERAL_BITS, mustDivide, packHex, packVector, signedBits, type Kernel } from './define.ts';
+import { checkValues, codeKind, defineLayer, dtype, encode, executeOf, int, MAX_LITERAL_BITS, mustDivide, oneOf, packHex, packVector, signedBits, type Kernel } from './define.ts';
 import { nonzeroGroups, sparseIndexBits, sparseRoms, type MvuShape } from './common/mvu-weights.ts';
+import { dspPacking, type DspPacking, type PackableMvu } from './common/dsp-packing.ts';
 import { mvuCost } from './cost/mvu.ts';
 import { mvuSparseCost } from './cost/mvu-sparse.ts';
 
@@ -57,6 +58,21 @@ export function mvuAccRange(rows: number, cols: number, inType: QType, weights: 
     hi = Math.max(hi, rhi);
   }
   return [lo, hi];
+}
+
+/**
+ * Accumulator width (mvu.v's ACC_W): room for the worst-case sum (and 2·popcount in XNOR mode) plus
+ * one bit, so no overflow; at least one bit wider than an input / weight code, which mvu.v extends to
+ * ACC_W bits (all-zero weights give a [0, 0] sum, and a narrower ACC_W made a negative replication count).
+ */
+export function mvuAccWidth(a: { rows: number; cols: number; inType: QType; weightType: QType; outType: QType }, weights: readonly number[]): number {
+  const [lo, hi] = mvuAccRange(a.rows, a.cols, a.inType, weights);
+  return Math.max(signedBits(Math.min(lo, -a.cols), Math.max(hi, 2 * a.cols)), bitWidth(a.outType), bitWidth(a.inType), bitWidth(a.weightType)) + 1;
+}
+
+/** The DSP packing of an MVU's lanes (common/dsp-packing.ts), none with mult "lut". */
+export function mvuPacking(a: PackableMvu & { outType: QType; mult: string }, weights: readonly number[]): DspPacking | undefined {
+  return a.mult === 'lut' ? undefined : dspPacking(a, weights, mvuAccWidth(a, weights));
 }
 
 /** The smallest output datatype for an MVU with these weights (what streamlining should give its output stream). */
@@ -128,6 +144,12 @@ const kind = defineLayer({
     simd: int({ min: 1, default: 1 }),
     /** 1: skip all-zero SIMD groups when folded (hw/mvu/mvu_sparse.v); 0: dense. */
     sparse: int({ min: 0, default: 0 }),
+    /**
+     * Multipliers: "dsp" DSP48s where the product is wide enough for one, packed several rows a
+     * DSP where they fit (dspPacking); "lut" shift-and-add in LUTs sized by the operands' bits, no
+     * DSP; "auto" (for now) as "dsp".
+     */
+    mult: oneOf(['auto', 'dsp', 'lut'] as const, 'auto'),
     inType: dtype(),
     weightType: dtype(),
     outType: dtype(),
@@ -200,7 +222,6 @@ const kind = defineLayer({
       const nf = a.rows / a.pe;
       const sf = a.cols / a.simd;
       const ww = bitWidth(a.weightType);
-      const [lo, hi] = mvuAccRange(a.rows, a.cols, a.inType, weights);
       const outW = bitWidth(a.outType);
       // One ROM word per (row fold, column fold): PE·SIMD weights, lane (p, s) at bits [(p·SIMD+s)·WW +: WW].
       const words: number[][] = [];
@@ -213,6 +234,7 @@ const kind = defineLayer({
           words.push(word);
         }
       }
+      const accW = mvuAccWidth(a, weights);
       const params: Record<string, number | { verilog: string }> = {
         ROWS: a.rows,
         COLS: a.cols,
@@ -221,13 +243,11 @@ const kind = defineLayer({
         WI: bitWidth(a.inType),
         WW: ww,
         OUT_W: outW,
-        // Room for the worst-case sum (and 2·popcount in XNOR mode) plus one bit, so no overflow; at
-        // least one bit wider than an input / weight code, which mvu.v extends to ACC_W bits (all-zero
-        // weights give a [0, 0] sum, and a narrower ACC_W made a negative replication count).
-        ACC_W: Math.max(signedBits(Math.min(lo, -a.cols), Math.max(hi, 2 * a.cols)), outW, bitWidth(a.inType), ww) + 1,
+        ACC_W: accW,
         IN_KIND: codeKind(a.inType),
         W_KIND: weightKind(a.weightType),
       };
+      if (a.mult === 'lut') params.MUL_LUT = 1;
       if (runsSparse(a)) return sparseParams(a, weights, params, ctx);
       if (nf * sf === 1) {
         // Fully unrolled: constant parameter, so synthesis folds zero / ±1 weights away.
@@ -235,6 +255,19 @@ const kind = defineLayer({
       } else {
         const text = words.map((w) => packHex(w, ww)).join('\n') + '\n';
         params.WEIGHT_FILE = { verilog: `"${ctx.memFile('weights', text)}"` };
+        const pack = mvuPacking(a, weights);
+        if (pack) {
+          // Each row's accumulator starts at what the packed lanes leave out: the bias of its
+          // cols products and, for unsigned inputs, 2^(WI−1)·Σ_c w[r][c] (mvu.v's recentring).
+          const xc = codeKind(a.inType) === 0 ? 2 ** (bitWidth(a.inType) - 1) : 0;
+          const corr = Array.from({ length: a.rows }, (_, r) => {
+            let sw = 0;
+            for (let c = 0; c < a.cols; c++) sw += weights[r * a.cols + c];
+            return a.cols * pack.lo + xc * sw;
+          });
+          const corrText = Array.from({ length: nf }, (_, n) => packHex(corr.slice(n * a.pe, (n + 1) * a.pe), accW)).join('\n') + '\n';
+          Object.assign(params, { PACK: pack.lanes, POFF: pack.offset, PCHUNK: pack.chunk, PLO: pack.lo, CORR_FILE: { verilog: `"${ctx.memFile('corr', corrText)}"` } });
+        }
       }
       return params;
     },

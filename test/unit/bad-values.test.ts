@@ -79,7 +79,7 @@ describe('folding JSON against its schema (zod), the path in the message', () =>
     [{ fc1: { pe: Infinity } }, "KLN2002 pe of 'fc1' must be a positive integer, not Infinity"],
     [{ fc1: { simd: 2.5 } }, "KLN2002 simd of 'fc1' must be a positive integer, not 2.5"],
     [{ fc1: { pe: '4' } }, `KLN2002 pe of 'fc1' must be a positive integer, not "4"`],
-    [{ fc1: { pe: 2, lanes: 3 } }, "KLN2002 folding of 'fc1' may set pe, simd, taps and impl, not 'lanes'"],
+    [{ fc1: { pe: 2, lanes: 3 } }, "KLN2002 folding of 'fc1' may set pe, simd, taps, mult and impl, not 'lanes'"],
     [[1], 'KLN2002 folding must be an object { "<layer>": { "pe": n, "simd": m } }, not [1]'],
     [null, 'KLN2002 folding must be an object { "<layer>": { "pe": n, "simd": m } }, not null'],
   ];

@@ -27,11 +27,14 @@ describe('resource inventory', () => {
   });
 
   it('counts DSPs for real multipliers only (XNOR / ternary / unsigned 4×4 need none)', () => {
-    const mvu = (inType: string, weightType: string, pe = 2, simd = 4) => {
+    const mvu = (inType: string, weightType: string, pe = 2, simd = 4, mult = 'auto') => {
       const weights = Array.from({ length: 8 * 16 }, (_, i) => (weightType === 'BIPOLAR' ? (i % 3 ? 1 : -1) : weightType.startsWith('U') ? i % 3 : (i % 3) - 1));
-      return layerResources({ name: 'm', kind: 'MVU', attrs: { rows: 8, cols: 16, pe, simd, inType, weightType, outType: 'INT16' }, consts: { weights } }, 'xc7');
+      return layerResources({ name: 'm', kind: 'MVU', attrs: { rows: 8, cols: 16, pe, simd, inType, weightType, outType: 'INT16', mult }, consts: { weights } }, 'xc7');
     };
-    expect(mvu('INT8', 'INT4').dsp).toBe(8);
+    expect(mvu('INT8', 'INT4').dsp).toBe(4); // the two PE rows packed in one DSP48 per SIMD lane
+    expect(mvu('INT8', 'INT4', 2, 4, 'dsp').dsp).toBe(4);
+    expect(mvu('INT8', 'INT4', 2, 4, 'lut').dsp).toBe(0);
+    expect(mvu('INT8', 'INT4', 1, 4).dsp).toBe(4); // one row: nothing to pack
     expect(mvu('BIPOLAR', 'BIPOLAR').dsp).toBe(0);
     expect(mvu('INT8', 'TERNARY').dsp).toBe(0);
     expect(mvu('UINT4', 'UINT4').dsp).toBe(0);

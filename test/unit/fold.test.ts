@@ -146,6 +146,6 @@ describe('Threshold forms (impl): the cheaper by the estimate unless the folding
   it('refuses an unknown form and a form on a kind without one (KLN2002)', () => {
     expect(() => applyFolding(thresholdDf(15), { act: { impl: 'bisect' } })).toThrow(`KLN2002 impl of 'act' must be "parallel" or "search", not "bisect"`);
     expect(() => applyFolding(tfcShape(), { fc0: { impl: 'search' } })).toThrow(/KLN2002 impl applies to Threshold layers, not MVU 'fc0'/);
-    expect(() => applyFolding(tfcShape(), { fc0: { lanes: 2 } as never })).toThrow(/KLN2002 folding of 'fc0' may set pe, simd, taps and impl, not 'lanes'/);
+    expect(() => applyFolding(tfcShape(), { fc0: { lanes: 2 } as never })).toThrow(/KLN2002 folding of 'fc0' may set pe, simd, taps, mult and impl, not 'lanes'/);
   });
 });

@@ -20,6 +20,7 @@
 import { bitWidth, type QType } from '../../ir/datatype.ts';
 import { encode } from '../define.ts';
 import { mvuMultipliers, type MvuShape } from '../common/mvu-weights.ts';
+import { dspPacking, packedDsps } from '../common/dsp-packing.ts';
 import { constantWidth, ice40Dsp, multiplierDsps, xc7Dsp, type DspShape } from './dsp.ts';
 import { inBlockRam, inEbr, romLogic, type Memory } from './memory.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
@@ -82,8 +83,13 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
   // many low bits), so ±1, 2^k and small negative powers of two become shifts / LUT logic.
   const hasMul = mvuMultipliers(a, weights) > 0;
   const aW = p.IN_KIND === 0 ? wi : p.ACC_W;
+  // Packed lanes (common/dsp-packing.ts): one DSP48 per group of rows and SIMD lane on 7-series.
+  const pack = p.PACK > 1 ? dspPacking({ ...a, sparse: 0 }, weights, p.ACC_W) : undefined;
+  // mult "lut" (MUL_LUT): every multiply lane a shift-and-add of its WW partial products (mvu.v lut_product).
+  const lutLanes = p.MUL_LUT === 1 && hasMul;
   const mulDsps = (shape: DspShape): number => {
-    if (!hasMul) return 0;
+    if (!hasMul || lutLanes) return 0;
+    if (pack) return packedDsps({ ...a, sparse: 0 }, pack, shape);
     if (!unrolled) {
       // wreduce keeps no more product bits than the operands give.
       const bW = p.W_KIND === 0 ? ww : p.ACC_W;
@@ -136,6 +142,22 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
   const arithmetic = (dsps: number): Record<string, number> => {
     const f: Record<string, number> = {};
     const lutMul = hasMul && dsps === 0;
+    if (lutLanes) {
+      // Partial-product adds at the product's natural width; a constant weight (unrolled) keeps only
+      // its code's one bits. Then the lane sums as without multipliers.
+      const pw = wi + ww + 1;
+      if (unrolled) {
+        let ones = 0;
+        for (const w of weights) ones += encode(a.weightType, w).toString(2).replace(/0/g, '').length;
+        f.lutShiftAddBits = ones * pw;
+        f.constAddBits = weights.filter((w) => w !== 0).length * p.ACC_W;
+      } else {
+        f.lutShiftAddBits = lanes * ww * pw;
+        f.dotAddBits = lanes * p.ACC_W;
+        if (hasAcc) f.accBits = a.pe * p.ACC_W;
+      }
+      return f;
+    }
     if (unrolled) {
       // Constant weights: zero terms vanish; every other term is added into its row's ACC_W-bit
       // (sign-extended) adder chain (a −x term becomes a subtraction); a DSP's product may enter through
@@ -154,6 +176,19 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
         // DSP products: the adds of the ones the post-adder cascade does not take (fitted share).
         if (dsps > 0) f.dspAddBits = dsps * p.ACC_W;
       }
+      return f;
+    }
+    if (pack && dsps > 0) {
+      // Packed (mvu.v g_pack): per chunk of each group the packed adds (when the DSP cascade does not
+      // take them) and the shared WB·x' fix; per row its chunk fields summed and its accumulator
+      // (started at the row's correction, a per-row-fold constant read at nf).
+      const chunks = Math.ceil(a.simd / pack.chunk);
+      const groups = Math.ceil(a.pe / pack.lanes);
+      f.packChunkBits = groups * chunks * (pack.chunk - 1) * pack.lanes * pack.offset;
+      if (p.W_KIND !== 0) f.packFixBits = chunks * (pack.lanes - 1) * pack.offset;
+      f.packFieldBits = a.pe * (chunks - 1) * (pack.offset + log2(chunks));
+      f.packAccBits = a.pe * p.ACC_W;
+      if (nf > 1) f.packCorrBits = a.pe * p.ACC_W * Math.ceil(nf / 64);
       return f;
     }
     // Each non-XNOR lane adds its term into the ACC_W-bit dot chain (unless a DSP cascade does).
@@ -190,7 +225,8 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
     }
   }
   if (hasAcc) {
-    if (dsp > 0) ff.dspAccBits = a.pe * p.ACC_W;
+    if (pack) ff.accBits = a.pe * p.ACC_W;
+    else if (dsp > 0) ff.dspAccBits = a.pe * p.ACC_W;
     else ff.accBits = a.pe * p.ACC_W;
   }
   return {
