@@ -62,7 +62,7 @@ async function measure(c: CalCase, family: Family): Promise<Measurement> {
     const out = join(dir, 'out');
     writeDirAtomic(out, design.files, false);
     const kind = layerKind(c.layer.kind);
-    const top = `${kind.spec.rtl.variant?.(kind.parse(c.layer) as never)?.module ?? kind.spec.rtl.module}_dut`;
+    const top = `${kind.spec.rtl.variant?.(kind.parse(c.layer) as never, c.layer.consts)?.module ?? kind.spec.rtl.module}_dut`;
     const files = design.manifest.files.filter((f) => f !== 'rtl/kiln_top.v');
     const r = await synthesize(out, files, top, family);
     return { label: c.label, kind: c.layer.kind, family, resources: r.resources, seconds: r.seconds };

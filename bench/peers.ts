@@ -100,11 +100,11 @@ export const VARIANTS: { label: string; attrs: Record<string, unknown> }[] = [
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 export function peerTable(rows: PeerRow[]): string[][] {
-  const out = [['configuration', 'mult', 'cycles', 'kiln LUT', 'FF', 'DSP48', 'BRAM18', 'est. LUT', 'est. DSP', 'FINN LUT', 'FF', 'DSP48', 'weights']];
+  const out = [['configuration', 'mult', 'cycles', 'kiln LUT', 'FF', 'DSP48', 'BRAM18', 'est. LUT', 'est. DSP', 'est. BRAM18', 'FINN LUT', 'FF', 'DSP48', 'weights']];
   for (const r of rows) {
     const s = r.synth;
     const f = r.config.finn;
-    out.push([r.config.label, r.variant, String(r.cycles), s ? fmt(s.lut) : '—', s ? fmt(s.ff) : '—', s ? String(s.dsp) : '—', s ? String(s.bram18) : '—', fmt(r.est.lut), String(r.est.dsp), fmt(f.lut), fmt(f.ff), String(f.dsp), f.weights]);
+    out.push([r.config.label, r.variant, String(r.cycles), s ? fmt(s.lut) : '—', s ? fmt(s.ff) : '—', s ? String(s.dsp) : '—', s ? String(s.bram18) : '—', fmt(r.est.lut), String(r.est.dsp), String(r.est.bram18), fmt(f.lut), fmt(f.ff), String(f.dsp), f.weights]);
   }
   return out;
 }
@@ -120,7 +120,9 @@ export function writePeersDoc(rows: PeerRow[], yosysVersion: string): void {
     BEGIN,
     '## Against the peers: the folded matrix-vector unit',
     '',
-    `kiln's MVU with its weights, \`kiln synth\` (${yosysVersion} \`synth_xilinx -family xc7 -noiopad -flatten\`, out of context), beside FINN's`,
+    rows.some((r) => r.synth)
+      ? `kiln's MVU with its weights as a whole design, \`kiln synth\` (${yosysVersion} \`synth_xilinx -family xc7 -noiopad -flatten\`, out of context), and its estimate, beside FINN's`
+      : "kiln's MVU with its weights: its estimate only (this run did not synthesize: PEERS_SYNTH=0), beside FINN's",
     "hand-written RTL MVU at the same configuration (Yosys 0.55, weights outside the unit; ../shared/TARGETS.md). Weights: seeded",
     'random signed codes over the full range; inputs unsigned. "mult": the multiplier kind per layer (auto: DSP48s, packed',
     'where lanes fit). Regenerate: `make bench` (section "against the peers") or `npx tsx bench/peers.ts`.',
@@ -140,7 +142,9 @@ export const peersSection: BenchSection = {
   name: 'against the peers (issue 14): folded MVU beside FINN RTL MVU',
   async run(ctx) {
     const rows: PeerRow[] = [];
-    for (const c of PEER_CONFIGS) for (const v of VARIANTS) rows.push(await measurePeer(c, v.attrs, v.label));
+    // PEERS_SYNTH=0: estimates only (Yosys on the 784-column configurations takes many minutes).
+    const synth = process.env.PEERS_SYNTH !== '0';
+    for (const c of PEER_CONFIGS) for (const v of VARIANTS) rows.push(await measurePeer(c, v.attrs, v.label, synth));
     for (const line of table(peerTable(rows))) ctx.log(line);
     writePeersDoc(rows, yosysVersion());
     ctx.log('(written to docs/resources.md)');

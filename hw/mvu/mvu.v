@@ -22,18 +22,6 @@
 //   bipolar input      add/sub (w or -w);  otherwise a signed multiply (ACC_W bits folded, WI+WW+1 unrolled).
 // ACC_W (computed by src/layers/mvu.ts from the actual weights) holds every partial sum, so the
 // accumulator cannot overflow; the output keeps the low OUT_W bits (the exact result fits).
-//
-// DSP packing (PACK > 1, folded multiply lanes only; chosen by dspPacking() in src/layers/mvu.ts):
-// PACK rows p = g*PACK + k share input x[s], so one multiplier forms all their products at once:
-//   A = sum_k w_k * 2^(k*POFF)  (signed, <= 25 bits: one DSP48 A port),  B = x'  (<= 18 bits),
-// where x' = x - 2^(WI-1) for unsigned inputs (recentred: a signed x' keeps the lane products in
-// fewer bits; the dropped 2^(WI-1)*sum_c w[r][c] is a per-row constant). PCHUNK such products (of
-// consecutive s) are summed packed with C = PCHUNK * -PLO in every lane (PLO: the least lane
-// product), so every lane field holds a non-negative sum below 2^POFF: no lane borrows from the
-// next (that is the sign correction), and POFF - bits(lane range) guard bits let PCHUNK products
-// accumulate before unpacking. Unpacking is a bit slice per lane; each row sums its fields over
-// the chunks, and its accumulator starts a vector at CORR (CORR_FILE, one word of PE*ACC_W bits
-// per row fold: COLS*PLO + the recentring constant), so the result is exact.
 module mvu #(
   parameter integer ROWS = 4,
   parameter integer COLS = 4,
@@ -46,13 +34,7 @@ module mvu #(
   parameter integer IN_KIND = 1,
   parameter integer W_KIND = 1,
   parameter [PE*SIMD*WW-1:0] WEIGHTS = 0,
-  parameter WEIGHT_FILE = "weights.mem",
-  parameter integer PACK = 1,
-  parameter integer POFF = 1,
-  parameter integer PCHUNK = 1,
-  parameter integer PLO = 0,
-  parameter CORR_FILE = "corr.mem",
-  parameter integer MUL_LUT = 0
+  parameter WEIGHT_FILE = "weights.mem"
 ) (
   input  wire                  clk,
   input  wire                  rst_n,
@@ -192,142 +174,17 @@ module mvu #(
     end
   endfunction
 
-  // mult "lut" (MUL_LUT = 1): a multiply lane is a shift-and-add of WW partial products at the
-  // product's natural width (WI+WW+1 bits), so no synthesis tool infers a DSP for it; the weight's
-  // top bit weighs -2^(WW-1) when signed. Sign-extended to ACC_W like narrow_product.
-  function [ACC_W-1:0] lut_product(input [WW-1:0] w, input [WI-1:0] x);
-    reg [WI:0] xs;
-    reg [PW-1:0] xv, acc;
-    /* verilator lint_off UNUSEDSIGNAL */ // top bits when ACC_W < PW (the exact sum fits ACC_W)
-    reg [EW-1:0] ext;
-    /* verilator lint_on UNUSEDSIGNAL */
-    integer b;
-    begin
-      xs = IN_KIND == 1 ? {x[WI-1], x} : {1'b0, x};
-      xv = {{(PW - WI - 1){xs[WI]}}, xs};
-      acc = {PW{1'b0}};
-      for (b = 0; b < WW; b = b + 1) begin
-        if (w[b]) acc = W_KIND == 1 && b == WW - 1 ? acc - (xv << b) : acc + (xv << b);
-      end
-      ext = {{(EW - PW + 1){acc[PW-1]}}, acc[PW-2:0]};
-      lut_product = ext[ACC_W-1:0];
-    end
-  endfunction
-  localparam LUT_LANES = MUL_LUT != 0 && IN_KIND < 2 && W_KIND < 2 && !XNOR;
-
   // x_value, w_value (a code's value in ACC_W bits) and term (one lane's w*x, or its xnor bit), with
   // mvu's XNOR lanes and natural-width unrolled products.
 `define KILN_CV_XNOR
 `define KILN_CV_NARROW
   `include "code_values.vh"
 
-  // ---- packed multipliers (PACK > 1): fields[(p*CHUNKS + j)*POFF +: POFF] = row p's chunk j ----
-  localparam integer GROUPS = (PE + PACK - 1) / PACK;
-  localparam integer CHUNKS = (SIMD + PCHUNK - 1) / PCHUNK;
-  localparam integer WS = W_KIND == 0 ? WW + 1 : WW;  // signed width of a weight
-  localparam integer XS = WI;                          // signed width of x' (recentred when unsigned)
-  localparam integer FLW = POFF + (CHUNKS > 1 ? $clog2(CHUNKS) : 0); // a row's field sum
-  wire [PE*CHUNKS*POFF-1:0] fields;
-  wire [PE*ACC_W-1:0] corr_word;
-  genvar g, j, q;
-  generate
-    if (PACK > 1) begin : g_pack
-      reg [PE*ACC_W-1:0] corr_rom [0:NF-1];
-      initial $readmemh(CORR_FILE, corr_rom);
-      assign corr_word = corr_rom[NF > 1 ? nf_q : {NFW{1'b0}}];
-      for (g = 0; g < GROUPS; g = g + 1) begin : grp
-        localparam integer LN = PE - g*PACK < PACK ? PE - g*PACK : PACK; // lanes of this group
-        localparam integer AWD = (LN - 1) * POFF + WS;
-        // Packed sums are non-negative, below 2^(LN*POFF): exact modulo 2^PWD.
-        localparam integer PWD = LN * POFF + 1 > AWD + XS + 1 ? LN * POFF + 1 : AWD + XS + 1;
-        for (j = 0; j < CHUNKS; j = j + 1) begin : chk
-          localparam integer S0 = j * PCHUNK;
-          localparam integer CNT = SIMD - S0 < PCHUNK ? SIMD - S0 : PCHUNK;
-          localparam integer MW = AWD + XS;
-          localparam integer BIAS = -PLO * CNT;
-          localparam integer XSW = XS + (CNT > 1 ? $clog2(CNT) : 0) + 1; // sum of CNT x' values
-          reg signed [PWD-1:0] psum, xfix;
-          reg [PWD-1:0] bias;
-          reg [AWD-1:0] a, wext;
-          reg signed [AWD-1:0] top;
-          reg signed [XS-1:0] xs;
-          reg signed [XSW-1:0] xsum;
-          reg signed [MW-1:0] m;
-          reg [WW-1:0] wk;
-          integer s, k;
-          always @* begin
-            // C = bias - WB*x' first (the same for every group with LN lanes: shared by opt_merge),
-            // then the products, so each product's add can be a DSP48 post-adder (C port / cascade).
-            xsum = {XSW{1'b0}};
-            for (s = S0; s < S0 + CNT; s = s + 1) begin
-              xs = IN_KIND == 0 ? {~x_word[s*WI + WI - 1], x_word[s*WI +: WI - 1]} : x_word[s*WI +: WI];
-              xsum = xsum + {{(XSW - XS + 1){xs[XS-1]}}, xs[XS-2:0]};
-            end
-            bias = {PWD{1'b0}};
-            bias[POFF-1:0] = BIAS[POFF-1:0];
-            psum = {PWD{1'b0}};
-            for (k = 0; k < LN; k = k + 1) psum = psum + (bias << (k * POFF));
-            // WB * x' out of every lower field; WB = 2^(WW-1) for signed weights, 0 for unsigned.
-            xfix = {PWD{1'b0}};
-            if (W_KIND != 0) for (k = 0; k + 1 < LN; k = k + 1) xfix = xfix + ({{(PWD - XSW + 1){xsum[XSW-1]}}, xsum[XSW-2:0]} <<< (k * POFF + WW - 1));
-            psum = psum - xfix;
-            for (s = S0; s < S0 + CNT; s = s + 1) begin
-              // A is wiring: lower lanes hold w + WB (non-negative: no borrow into the next field),
-              // the top lane w itself, sign-extended.
-              a = {AWD{1'b0}};
-              for (k = 0; k < LN; k = k + 1) begin
-                wk = w_word[((g*PACK + k)*SIMD + s)*WW +: WW];
-                if (k + 1 < LN) begin
-                  wext = {AWD{1'b0}};
-                  wext[WW-1:0] = W_KIND == 0 ? wk : {~wk[WW-1], wk[WW-2:0]};
-                  a = a | (wext << (k * POFF));
-                end else begin
-                  top = {AWD{W_KIND != 0 && wk[WW-1]}};
-                  top[WW-1:0] = wk;
-                  a = a | (top << (k * POFF));
-                end
-              end
-              xs = IN_KIND == 0 ? {~x_word[s*WI + WI - 1], x_word[s*WI +: WI - 1]} : x_word[s*WI +: WI];
-              m = $signed(a) * xs;
-              psum = psum + {{(PWD - MW + 1){m[MW-1]}}, m[MW-2:0]};
-            end
-          end
-          for (q = 0; q < LN; q = q + 1) begin : unpack
-            assign fields[((g*PACK + q)*CHUNKS + j)*POFF +: POFF] = psum[q*POFF +: POFF];
-          end
-          wire unused_psum = &{1'b0, psum[PWD-1:LN*POFF]};
-        end
-      end
-    end else begin : g_nopack
-      assign fields = {(PE*CHUNKS*POFF){1'b0}};
-      assign corr_word = {(PE*ACC_W){1'b0}};
-      wire unused_fields = &{1'b0, fields};
-    end
-  endgenerate
-
   genvar p;
   generate
     for (p = 0; p < PE; p = p + 1) begin : g_pe
       wire [ACC_W-1:0] dot;
-      if (PACK > 1) begin : g_fields
-        // The row's chunk fields, summed unsigned (FLW bits hold them all; sums are exact modulo
-        // 2^ACC_W, where the result fits).
-        localparam integer DW = ACC_W > FLW ? ACC_W : FLW;
-        reg [DW-1:0] fsum, fext;
-        integer c;
-        always @* begin
-          fsum = {DW{1'b0}};
-          for (c = 0; c < CHUNKS; c = c + 1) begin
-            fext = {DW{1'b0}};
-            fext[POFF-1:0] = fields[(p*CHUNKS + c)*POFF +: POFF];
-            fsum = fsum + fext;
-          end
-        end
-        assign dot = fsum[ACC_W-1:0];
-        if (DW > ACC_W) begin : g_unused_fsum
-          wire unused_fsum = &{1'b0, fsum[DW-1:ACC_W]};
-        end
-      end else if (FOLDS == 1) begin : g_tree
+      if (FOLDS == 1) begin : g_tree
         // Balanced adder tree, each level one bit wider than the one below (capped at ACC_W: sums
         // are exact modulo 2^ACC_W and the result fits), leaves at the lane term's natural width.
         genvar l, i;
@@ -337,7 +194,7 @@ module mvu #(
           wire [N*W-1:0] v;
           for (i = 0; i < N; i = i + 1) begin : node
             if (l == 0) begin : leaf
-              wire [ACC_W-1:0] t = LUT_LANES ? lut_product(w_word[(p*SIMD+i)*WW +: WW], x_word[i*WI +: WI]) : term(w_word[(p*SIMD+i)*WW +: WW], x_word[i*WI +: WI]);
+              wire [ACC_W-1:0] t = term(w_word[(p*SIMD+i)*WW +: WW], x_word[i*WI +: WI]);
               assign v[i*W +: W] = t[W-1:0];
               if (W < ACC_W) begin : g_unused
                 wire unused_t = &{1'b0, t[ACC_W-1:W]};
@@ -363,17 +220,14 @@ module mvu #(
         integer s;
         always @* begin
           dot_r = {ACC_W{1'b0}};
-          for (s = 0; s < SIMD; s = s + 1) begin
-            if (LUT_LANES) dot_r = dot_r + lut_product(w_word[(p*SIMD+s)*WW +: WW], x_word[s*WI +: WI]);
-            else dot_r = dot_r + term(w_word[(p*SIMD+s)*WW +: WW], x_word[s*WI +: WI]);
-          end
+          for (s = 0; s < SIMD; s = s + 1) dot_r = dot_r + term(w_word[(p*SIMD+s)*WW +: WW], x_word[s*WI +: WI]);
         end
         assign dot = dot_r;
       end
 
       reg [ACC_W-1:0] acc_q;
       reg [OUT_W-1:0] out_q;
-      wire [ACC_W-1:0] sum = (sf_q == {SFW{1'b0}} ? corr_word[p*ACC_W +: ACC_W] : acc_q) + dot;
+      wire [ACC_W-1:0] sum = (sf_q == {SFW{1'b0}} ? {ACC_W{1'b0}} : acc_q) + dot;
       wire [ACC_W-1:0] result;
       if (XNOR) begin : g_xnor
         // XNOR mode accumulates popcount: value = 2*popcount - COLS (ACC_W is small here).

@@ -120,7 +120,7 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     const name = verilogIdentifier(layer.name);
     if (used.has(name)) fail('CannotLower', `two layers map to the Verilog name '${name}'`, layer.name);
     used.add(name);
-    const rtl = { ...kind.spec.rtl, ...kind.spec.rtl.variant?.(attrs as never) };
+    const rtl = { ...kind.spec.rtl, ...kind.spec.rtl.variant?.(attrs as never, layer.consts) };
     const module = `${rtl.module}_${name}`;
     const params = rtl.params(attrs as never, layer.consts, {
       memFile: (suffix, contents) => {

@@ -55,7 +55,7 @@ export interface RtlBinding<A> {
   files: string[];
   params(a: A, consts: Record<string, number[]>, ctx: RtlContext): Record<string, ParamValue>;
   /** Optional: a different module (and files) for some attrs, e.g. the MVU's sparse mode. */
-  variant?(a: A): { module: string; files: string[] } | undefined;
+  variant?(a: A, consts: Record<string, number[]>): { module: string; files: string[] } | undefined;
 }
 
 export interface LayerSpec<S extends AttrSchema> {

@@ -217,7 +217,12 @@ const kind = defineLayer({
   rtl: {
     module: 'mvu',
     files: ['mvu/mvu.v'],
-    variant: (a) => (runsSparse(a) ? { module: 'mvu_sparse', files: ['mvu/mvu_sparse.v'] } : undefined),
+    variant: (a, { weights }) => {
+      if (runsSparse(a)) return { module: 'mvu_sparse', files: ['mvu/mvu_sparse.v'] };
+      // Chosen multipliers (packed DSP48s or LUT shift-and-add): mvu_packed.v, mvu.v's unit with them.
+      if (a.mult === 'lut' || mvuPacking(a, weights)) return { module: 'mvu_packed', files: ['mvu/mvu_packed.v'] };
+      return undefined;
+    },
     params: (a, { weights }, ctx) => {
       const nf = a.rows / a.pe;
       const sf = a.cols / a.simd;

@@ -28,7 +28,7 @@ describe('hw/common headers', () => {
         users.set(m[1], [...(users.get(m[1]) ?? []), f]);
       }
     }
-    expect(users.get('code_values.vh')?.sort()).toEqual(['mvu/mvu.v', 'mvu/mvu_sparse.v', 'window_reduce/window_reduce.v']);
+    expect(users.get('code_values.vh')?.sort()).toEqual(['mvu/mvu.v', 'mvu/mvu_packed.v', 'mvu/mvu_sparse.v', 'window_reduce/window_reduce.v']);
     expect(users.get('table_bits.vh')?.sort()).toEqual(['requant/requant.v', 'threshold/threshold.v']);
   });
 
@@ -68,7 +68,8 @@ describe('hw/common headers', () => {
     expect(hwSource('common/out_reg.v')).toBe(readFileSync(join(hwDir, 'common', 'out_reg.v'), 'utf8'));
   });
 
-  it.each([['conv', 'rtl/mvu.v'], ['depthwise', 'rtl/window_reduce.v']] as const)('a compiled %s design has no `include in rtl/ (%s has the functions)', (op, file) => {
+  // The conv MVU (INT4 × INT4, two PE rows) is DSP-packed: mvu_packed.v, which includes code_values.vh too.
+  it.each([['conv', 'rtl/mvu_packed.v'], ['depthwise', 'rtl/window_reduce.v']] as const)('a compiled %s design has no `include in rtl/ (%s has the functions)', (op, file) => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-hdr-'));
     try {
       const { df } = buildConv({ label: 'c', ih: 6, iw: 6, c: 4, m: 4, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pads: [0, 0, 0, 0], op, inType: 'INT4', weightType: 'INT4', pe: 2, mvuPe: 2, simd: 6 }, 1);

@@ -1,4 +1,4 @@
-// Not a layer kind: DSP packing of a folded MVU's multiply lanes (hw/mvu/mvu.v, PACK > 1), read by
+// Not a layer kind: DSP packing of a folded MVU's multiply lanes (hw/mvu/mvu_packed.v, PACK > 1), read by
 // the layer (its RTL parameters, ../mvu.ts) and its cost form (../cost/mvu.ts).
 //
 // PE rows share each input element, so `lanes` rows' weights go into one DSP48 multiplier's A port

@@ -1,4 +1,4 @@
-// MVU cost (hw/mvu/mvu.v). What the RTL builds, and so the terms here:
+// MVU cost (hw/mvu/mvu.v; packed / LUT lanes: hw/mvu/mvu_packed.v). What the RTL builds, and so the terms here:
 //  - per PE a chain of SIMD lane terms summed in ACC_W bits (the "dot"), each lane one of: an XNOR bit
 //    (bipolar × bipolar, a popcount), ±x or ±w (bipolar weight / input: an add/sub), +x / −x / 0
 //    (ternary weight: a negation and a 3-way mux before the add), or a signed multiply in ACC_W bits
@@ -85,7 +85,7 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
   const aW = p.IN_KIND === 0 ? wi : p.ACC_W;
   // Packed lanes (common/dsp-packing.ts): one DSP48 per group of rows and SIMD lane on 7-series.
   const pack = p.PACK > 1 ? dspPacking({ ...a, sparse: 0 }, weights, p.ACC_W) : undefined;
-  // mult "lut" (MUL_LUT): every multiply lane a shift-and-add of its WW partial products (mvu.v lut_product).
+  // mult "lut" (MUL_LUT): every multiply lane a shift-and-add of its WW partial products (mvu_packed.v lut_product).
   const lutLanes = p.MUL_LUT === 1 && hasMul;
   const mulDsps = (shape: DspShape): number => {
     if (!hasMul || lutLanes) return 0;
@@ -179,7 +179,7 @@ export function mvuCost(a: MvuAttrs, consts: Record<string, number[]>, p: Params
       return f;
     }
     if (pack && dsps > 0) {
-      // Packed (mvu.v g_pack): per chunk of each group the packed adds (when the DSP cascade does not
+      // Packed (mvu_packed.v g_pack): per chunk of each group the packed adds (when the DSP cascade does not
       // take them) and the shared WB·x' fix; per row its chunk fields summed and its accumulator
       // (started at the row's correction, a per-row-fold constant read at nf).
       const chunks = Math.ceil(a.simd / pack.chunk);
