@@ -30,8 +30,15 @@ export interface JoinBranch { model: CodeModel; codes: number[]; type: QType; sc
 /** The input side of join L: both branches on one code scale (scaled codes k·f carry scale s/f). */
 export function joinInput(L: Node, a: JoinBranch, b: JoinBranch, positions: Map<string, Int32Array>): InSide {
   const s = a.model.s / a.scale;
-  if (b.model.s / b.scale !== s) {
-    throw new KilnError(cannotLower(L, `branch scales ${a.model.s} and ${b.model.s} are not integer multiples of each other`, { rule: 'join', fix: 'align the branch scales to an integer ratio (e.g. power-of-two scales)' }));
+  const sb = b.model.s / b.scale;
+  if (sb !== s) {
+    // The scales as they arrive (after any alignment): say whether the ratio or the branch is the obstacle.
+    const [hi, lo] = s > sb ? [s, sb] : [sb, s];
+    const f = hi / lo;
+    if (Number.isInteger(f) && f * lo === hi) {
+      throw new KilnError(cannotLower(L, `branch scales ${s} and ${sb} differ by the exact factor ${f}, but the ${hi} branch's activation cannot be multiplied by it exactly (a quantizer's Requant)`, { rule: 'join', fix: 'give that branch an activation with fewer levels (a Threshold), or equal branch scales' }));
+    }
+    throw new KilnError(cannotLower(L, `branch scales ${s} and ${sb} are not integer multiples of each other (${hi} / ${lo} = ${f})`, { rule: 'join', fix: 'align the branch scales to an integer ratio (e.g. power-of-two scales)' }));
   }
   const [alo, ahi] = range(a.type);
   const [blo, bhi] = range(b.type);
