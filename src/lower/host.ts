@@ -77,8 +77,8 @@ export interface HostGrid {
 }
 
 /** The chosen grid of a host input quantizer, or undefined when the model quantizes its input itself (no error against the model). */
-export function hostGrid(q: InputQuantizer): HostGrid | undefined {
-  if (!q.chosenGrid) return undefined;
+export function hostGrid(q: InputQuantizer | undefined): HostGrid | undefined {
+  if (!q?.chosenGrid) return undefined;
   const [lo, hi] = range(q.qtype);
   const s = q.scale[0];
   const z = q.zeroPoint[0];
