@@ -44,7 +44,8 @@ function convResidual(h: number, w: number, c: number, pe: number, seed: number,
     layer('pad', 'Pad', { ih: h, iw: w, channels: c, top: 1, bottom: 1, left: 1, right: 1, value: 0, pe, qtype: q }, ['d0'], ['p']),
     layer('swg', 'SlidingWindow', { ih: h + 2, iw: w + 2, channels: c, kh: 3, kw: 3, pe, qtype: q }, ['p'], ['win']),
     layer('conv', 'MVU', { rows: c, cols: 9 * c, vectors: h * w, pe, simd: pe, inType: q, weightType: 'INT3', outType: acc }, ['win'], ['acc'], { weights }),
-    layer('act', 'Threshold', { elems, channels: c, steps: 3, pe, inType: acc, outType: 'UINT2', outBias: 0, outScale: 1 }, ['acc'], ['t'], { thresholds }),
+    // The parallel form (one register stage): the bypass depths these tests pin are sized for it.
+    layer('act', 'Threshold', { elems, channels: c, steps: 3, pe, inType: acc, outType: 'UINT2', outBias: 0, outScale: 1, impl: 'parallel' }, ['acc'], ['t'], { thresholds }),
   ];
   let b = 'd1';
   if (fifo) {
