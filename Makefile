@@ -22,9 +22,10 @@ build: node_modules
 demo: setup
 	$(KILN) demo
 
+# UPDATE_SNAPSHOTS=1 rewrites the golden files (test/golden/emit/, README "Tests") instead of comparing.
 test: setup
 	@mkdir -p .cache
-	@status=0; npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest.json || status=$$?; \
+	@status=0; npx vitest run $(if $(UPDATE_SNAPSHOTS),-u) --reporter=default --reporter=json --outputFile.json=.cache/vitest.json || status=$$?; \
 	  node test/summary.mjs .cache/vitest.json || status=1; exit $$status
 
 test-e2e: node_modules
