@@ -3,7 +3,7 @@
 // (templates/bitstream/<board>.pcf). AMD Zynq boards get a Vivado project folder (vivado.ts): the
 // part, the board files' part name, the Yosys family for the static check and the processing system.
 import { join } from 'node:path';
-import { templatesDir } from '../codegen/helpers.ts';
+import { templatesDir } from '../tools/root.ts';
 
 export interface Ice40Board {
   name: string;

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { Code, fail, KilnError } from '../diag/index.ts';
-import { hwDir, templatesDir } from '../codegen/helpers.ts';
+import { hwDir, templatesDir } from '../tools/root.ts';
 import { requireTool, type ToolName } from '../tools/index.ts';
 import { ice40Boards as boards, type Ice40BoardName as BoardName } from './boards.ts';
 import { readJsonFile } from '../io/json.ts';

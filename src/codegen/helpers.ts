@@ -6,11 +6,9 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type Handlebars from 'handlebars';
 
-import { kilnRoot } from '../tools/root.ts';
+import { hwDir, kilnRoot, templatesDir } from '../tools/root.ts';
 
-export { kilnRoot };
-export const templatesDir = join(kilnRoot, 'templates');
-export const hwDir = join(kilnRoot, 'hw');
+export { hwDir, kilnRoot, templatesDir };
 
 /**
  * A hw/ file as it is copied into a design's rtl/: each `` `include "x.vh" `` line (a header of
