@@ -15,6 +15,7 @@ import { thresholdsSection } from './thresholds.ts';
 import { medianMs, type BenchContext, type BenchSection } from './section.ts';
 import { lowerCorpusSection } from './lower-corpus.ts';
 import { peersSection } from './peers.ts';
+import { scaleSection } from './scale.ts';
 
 export function table(rows: string[][]): string[] {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -153,6 +154,7 @@ export const SECTIONS: BenchSection[] = [
   thresholdsSection,
   lowerCorpusSection,
   peersSection,
+  scaleSection,
 ];
 
 function findShared(): string | undefined {
