@@ -86,6 +86,17 @@ function constCompareBits(t: readonly number[], xlo: number, xhi: number, wi: nu
  * register is the block's); otherwise its logic by contents (memory.ts romLogic). Per-tensor
  * thresholds (CHANNELS = 1): every lane has the same tables, each its own copy (its own address).
  */
+/** Bits (of `width`, two's complement) that are not the same in every word. */
+function varyingBits(words: readonly number[], width: number): number {
+  let n = 0;
+  for (let b = 0; b < width; b++) {
+    const bit = (v: number) => Math.floor((((v % 2 ** width) + 2 ** width) % 2 ** width) / 2 ** b) % 2;
+    const first = bit(words[0]);
+    if (words.some((w) => bit(w) !== first)) n++;
+  }
+  return n;
+}
+
 /**
  * A stage table goes to a BRAM18 from this many bits on (the calibration sweep, Yosys 0.23: 512×17,
  * 512×21 and 1024×13 did, 1024×7, 512×13 and 256×21 stayed in logic).
@@ -125,7 +136,8 @@ function searchCost(a: ThresholdAttrs, consts: Record<string, number[]>, p: Para
         lut.searchConstCmpBits += copies * constCompareBits(words, xlo, xhi, p.WI);
         continue;
       }
-      const table: Memory = { depth: words.length, width: p.TW, writable: false, logicInTerms: true, minBlockRamBits: SEARCH_TABLE_BRAM_MIN_BITS };
+      // Yosys drops the table's constant bit columns before mapping it (e.g. the sign bit of thresholds that are all ≥ 0).
+      const table: Memory = { depth: words.length, width: varyingBits(words, p.TW), writable: false, logicInTerms: true, minBlockRamBits: SEARCH_TABLE_BRAM_MIN_BITS };
       for (let c = 0; c < copies; c++) memories.push(table);
       lut.searchCmpBits += copies * p.TW;
       if (inBlockRam(table) && inEbr(table)) continue;
