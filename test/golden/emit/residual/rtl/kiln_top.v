@@ -155,7 +155,7 @@ module kiln_top (
     .m_axis_tready(s3_Conv_7_window_out__w6_tready)
   );
 
-  mvu_Conv_7 u_Conv_7 (
+  mvu_packed_Conv_7 u_Conv_7 (
     .clk(clk),
     .rst_n(rst_n),
     .s_axis_tdata(s3_Conv_7_window_out__w6_tdata),
@@ -257,7 +257,7 @@ module kiln_top (
     .m_axis_tready(s13_Conv_15_window_out__w12_tready)
   );
 
-  mvu_Conv_15 u_Conv_15 (
+  mvu_packed_Conv_15 u_Conv_15 (
     .clk(clk),
     .rst_n(rst_n),
     .s_axis_tdata(s13_Conv_15_window_out__w12_tdata),
