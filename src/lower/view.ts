@@ -76,10 +76,48 @@ export function inRule<T>(rule: string, f: () => T): T {
 /** Why a path node cannot lower (undefined: it may): the reason, and the rule and fix when known. */
 export type Verdict = string | { reason: string; rule?: string; fix?: string } | undefined;
 
+/** Operand slots that hold quantization parameters (scale, zero point, bit width), by op. */
+const PARAMETER_SLOTS: Record<string, number[]> = {
+  Quant: [1, 2, 3], IntQuant: [1, 2, 3], BipolarQuant: [1], QuantizeLinear: [1, 2], DequantizeLinear: [1, 2],
+  QLinearConv: [1, 2, 4, 5, 6, 7], QLinearMatMul: [1, 2, 4, 5, 6, 7], QLinearAdd: [1, 2, 4, 5, 6, 7], QLinearMul: [1, 2, 4, 5, 6, 7],
+  MatMulInteger: [2, 3], ConvInteger: [2, 3],
+};
+/** Operand slots that hold a MAC's weights or bias, by op. */
+const WEIGHT_SLOTS: Record<string, number[]> = {
+  MatMul: [1], Gemm: [1, 2], Conv: [1, 2], QLinearConv: [3, 8], QLinearMatMul: [3], MatMulInteger: [1], ConvInteger: [1],
+};
+
+/**
+ * Why a graph with several run-time inputs does not lower, by what each input is: quantization
+ * parameters or weights given as graph inputs (ONNX operator tests do this) need to be constants;
+ * several data inputs are several streams.
+ */
+function runtimeInputsReason(g: Graph, names: string[]): { reason: string; fix: string } {
+  const role = (name: string): 'parameter' | 'weights' | 'data' => {
+    const uses = g.nodes.flatMap((n) => n.inputs.map((x, k) => (x === name ? { op: n.op, k } : undefined)).filter((u) => u !== undefined));
+    if (uses.length > 0 && uses.every((u) => PARAMETER_SLOTS[u.op]?.includes(u.k))) return 'parameter';
+    if (uses.length > 0 && uses.every((u) => WEIGHT_SLOTS[u.op]?.includes(u.k))) return 'weights';
+    return 'data';
+  };
+  const by = (r: string) => names.filter((x) => role(x) === r).map((x) => `'${x}'`);
+  const [params, weights, data] = [by('parameter'), by('weights'), by('data')];
+  const constants = [params.length ? `quantization parameters ${params.join(', ')}` : '', weights.length ? `weights ${weights.join(', ')}` : ''].filter(Boolean).join(' and ');
+  if (data.length <= 1 && constants) {
+    return { reason: `its ${constants} are run-time graph inputs, not constants (hardware fixes them at compile time; ${names.length} run-time inputs, one data input ${data.join('')})`, fix: 'make them initializers (constants) of the model' };
+  }
+  return {
+    reason: `it has ${data.length} run-time data inputs (${data.join(', ')}; dataflow lowering takes exactly one)${constants ? `, and its ${constants} are run-time graph inputs, not constants` : ''}`,
+    fix: 'export the model with one run-time input (make the others initializers)',
+  };
+}
+
 export function viewGraph(g: Graph, allowed: (n: Node, dynIndex: number) => Verdict, opts: { branches?: boolean } = {}): GraphView {
   const problems: Diagnostic[] = [];
   const ins = runtimeInputs(g);
-  if (ins.length !== 1) throw new KilnError(cannotLowerGraph(`it has ${ins.length} run-time inputs (dataflow lowering takes exactly one)`, { rule: 'dataflow-graph', fix: 'export the model with one run-time input (make the others initializers)' }));
+  if (ins.length !== 1) {
+    const { reason, fix } = runtimeInputsReason(g, ins.map((i) => i.name));
+    throw new KilnError(cannotLowerGraph(reason, { rule: 'dataflow-graph', fix }));
+  }
   if (g.outputs.length !== 1) throw new KilnError(cannotLowerGraph(`it has ${g.outputs.length} outputs (dataflow lowering takes exactly one)`, { rule: 'dataflow-graph', fix: 'export the model with one output' }));
   const input = ins[0].name;
   const output = g.outputs[0].name;

@@ -39,6 +39,8 @@ export { inferGrid, weightQType } from '../lower/rules/integer-weights.ts';
 /** Why path node n (run-time input at `dyn`) cannot lower: no rule claims its op, or the claiming rule refuses its operands. */
 function classify(n: Node, dyn: number): Verdict {
   const rule = ruleFor(n.op);
+  // A Gather from a constant table at the run-time values is a lookup-table activation: out of scope (no LUT layer).
+  if (n.op === 'Gather' && dyn === 1) return { reason: 'a lookup-table activation (Gather from a constant table at the run-time codes): kiln has no table layer, activations lower as monotone chains (rule activation)', fix: 'replace the table by the activation it tabulates (Relu, Sigmoid, HardSigmoid, …) before a quantizer' };
   if (!rule) return { reason: 'no lowering rule covers this op (docs/lowering.md lists the rules)', fix: 'replace it with ops a rule covers, or run it on the host before or after the model' };
   const refused = rule.operand?.(n, dyn);
   return refused && { ...refused, rule: rule.name };
@@ -53,7 +55,10 @@ export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedM
   const problems: Diagnostic[] = [];
   const path = v.path;
   const macIdx = path.map((n, i) => (MACS.has(n.op) ? i : -1)).filter((i) => i >= 0);
-  if (macIdx.length === 0) throw new KilnError(cannotLowerGraph('it has no layer (MatMul, Gemm, Conv or pooling)', { rule: 'dataflow-graph', fix: 'lower a model with at least one such layer; pure elementwise graphs run on the host' }));
+  if (macIdx.length === 0) {
+    const ops = path.map((n) => n.op).join(' → ') || 'none';
+    throw new KilnError(cannotLowerGraph(`nothing to put in hardware: its run-time path (${ops}) has no layer (MatMul, Gemm, Conv or average pooling)`, { rule: 'dataflow-graph', fix: 'run it on the host (`kiln exec`); kiln builds hardware around at least one such layer' }));
+  }
   const float = floatModelRefusal(v, opts.source);
   if (float) throw new KilnError(float);
 

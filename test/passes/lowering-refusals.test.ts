@@ -43,11 +43,38 @@ describe('refusals name the rule, the node and the fix', () => {
     ]);
   });
 
-  it('the graph as a whole: rule dataflow-graph', () => {
+  it('the graph as a whole: rule dataflow-graph; a lone quantizer (QKeras qactivation) is nothing to put in hardware', () => {
     const b = cnnBuilder([1, 2, 2, 2], 3);
     const t = b.quant(b.op('Relu', ['x']), 0.5, 4, false);
     expect(refusal(() => lowerModel(b.done(t)))).toEqual([
-      'KLN2001 cannot lower the graph (rule dataflow-graph: it has no layer (MatMul, Gemm, Conv or pooling); fix: lower a model with at least one such layer; pure elementwise graphs run on the host)',
+      'KLN2001 cannot lower the graph (rule dataflow-graph: nothing to put in hardware: its run-time path (Relu → Quant) has no layer (MatMul, Gemm, Conv or average pooling); fix: run it on the host (`kiln exec`); kiln builds hardware around at least one such layer)',
+    ]);
+  });
+
+  it('scales, zero points and weights as graph inputs (ONNX operator tests): says they must be constants', () => {
+    const b = cnnBuilder([1, 2, 3, 3], 3);
+    b.g.inputs.push(...['x_scale', 'x_zero_point', 'w'].map((name) => ({ name, dtype: 'float32' as const, shape: [] })));
+    const t = b.act(b.op('Conv', [b.op('Quant', ['x', 'x_scale', 'x_zero_point', b.c([4], [])], { signed: int(1), narrow: int(0), rounding_mode: { kind: 'string', v: 'ROUND' } }, 'qonnx.custom_op.general'), 'w'], { kernel_shape: ints([1, 1]) }));
+    expect(refusal(() => lowerModel(b.done(t)))).toEqual([
+      "KLN2001 cannot lower the graph (rule dataflow-graph: its quantization parameters 'x_scale', 'x_zero_point' and weights 'w' are run-time graph inputs, not constants (hardware fixes them at compile time; 4 run-time inputs, one data input 'x'); fix: make them initializers (constants) of the model)",
+    ]);
+  });
+
+  it('two data inputs: says so (not a count of every graph input)', () => {
+    const b = cnnBuilder([1, 2, 2, 2], 3);
+    b.g.inputs.push({ name: 'y', dtype: 'float32', shape: [1, 2, 2, 2] });
+    const t = b.quant(b.op('Add', ['x', 'y']), 0.5, 4, true);
+    expect(refusal(() => lowerModel(b.done(t)))).toEqual([
+      "KLN2001 cannot lower the graph (rule dataflow-graph: it has 2 run-time data inputs ('x', 'y'; dataflow lowering takes exactly one); fix: export the model with one run-time input (make the others initializers))",
+    ]);
+  });
+
+  it('a lookup-table activation (Gather from a constant table, nn2fpga LUT SiLU): out of scope, said so', () => {
+    const b = cnnBuilder([1, 4, 2, 2], 2);
+    const a = b.op('Cast', [b.act(b.conv(b.quant('x', 0.25, 4, true), 4, 4, [1, 1]))], { to: int(7) });
+    const t = b.act(b.conv(b.op('Gather', [b.c(Array.from({ length: 16 }, (_, i) => i / 4), [16]), a]), 4, 2, [1, 1]));
+    expect(refusal(() => lowerModel(b.done(t)))).toEqual([
+      "KLN2001 cannot lower op 'Gather' (a lookup-table activation (Gather from a constant table at the run-time codes): kiln has no table layer, activations lower as monotone chains (rule activation); fix: replace the table by the activation it tabulates (Relu, Sigmoid, HardSigmoid, …) before a quantizer) at node 'Gather_15'",
     ]);
   });
 });
