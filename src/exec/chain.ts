@@ -9,7 +9,7 @@
 // node (or an unusual dtype, shape, opset or domain) makes compileChain return undefined, and the
 // caller uses the generic executor. test/unit/exec-chain.test.ts compares both on random chains.
 import { attrFloat, attrInt, type Node } from '../ir/graph.ts';
-import { nums, numel, type DType, type Tensor } from '../ir/tensor.ts';
+import { INT_RANGES, nums, numel, type DType, type Tensor } from '../ir/tensor.ts';
 import { broadcastIndex, broadcastShapes } from './kernels/broadcast.ts';
 import { roundHalfEven } from './kernels/round.ts';
 
@@ -17,9 +17,6 @@ import { roundHalfEven } from './kernels/round.ts';
 type Elems = Float32Array | Uint8Array | Int8Array | Uint16Array | Int16Array | Int32Array;
 const ARRAYS: Partial<Record<DType, new (n: number) => Elems>> = {
   float32: Float32Array, uint8: Uint8Array, int8: Int8Array, uint16: Uint16Array, int16: Int16Array, int32: Int32Array,
-};
-const INT_RANGES: Partial<Record<DType, [number, number]>> = {
-  uint8: [0, 255], int8: [-128, 127], uint16: [0, 65535], int16: [-32768, 32767], int32: [-(2 ** 31), 2 ** 31 - 1],
 };
 
 /** One compiled step: values (of the step's input dtype) and their channels → the output values. */

@@ -3,7 +3,7 @@
 // lands in a system or virtual file system (/proc hangs a write, /sys and /dev are devices), passes
 // through a file, or sits under an unwritable directory is refused with a coded error before any
 // work starts, so no simulation runs for an output that cannot be written and no user file is lost.
-import { accessSync, constants, realpathSync, statfsSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, readFileSync, realpathSync, statfsSync, statSync, type Stats } from 'node:fs';
 import { dirname, relative, resolve, sep, isAbsolute } from 'node:path';
 import { fail } from '../diag/index.ts';
 
@@ -34,6 +34,36 @@ function containsOrIs(a: string, b: string): boolean {
 
 function underSystemRoot(p: string): string | undefined {
   return SYSTEM_ROOTS.find((root) => p === root || p.startsWith(root + sep));
+}
+
+/**
+ * The mount holding the absolute, real path `p` according to a /proc/self/mountinfo text: the
+ * longest mount point containing it (the last listed of equal ones: it is mounted over the others),
+ * and whether it is read-only (the mount's own options or its file system's).
+ */
+export function mountOf(mountinfo: string, p: string): { point: string; readOnly: boolean } | undefined {
+  let best: { point: string; readOnly: boolean } | undefined;
+  for (const line of mountinfo.split('\n')) {
+    const f = line.split(' ');
+    const dash = f.indexOf('-');
+    if (f.length < 6 || dash < 6) continue;
+    const point = f[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (!containsOrIs(point, p) || (best && point.length < best.point.length)) continue;
+    best = { point, readOnly: f[5].split(',').includes('ro') || (f[dash + 3] ?? '').split(',').includes('ro') };
+  }
+  return best;
+}
+
+/** Where `p` is mounted read-only, if it is (Linux; elsewhere the access check stands). */
+function readOnlyMount(p: string): string | undefined {
+  let info: string;
+  try {
+    info = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = mountOf(info, p);
+  return m?.readOnly ? m.point : undefined;
 }
 
 /**
@@ -82,6 +112,9 @@ export function checkOutputPath(path: string, kind: OutputKind, what: string = `
   const own = statOrUndefined(target);
   if (own !== undefined && kind === 'file' && own.isDirectory()) fail('BadOutputPath', `${what} ${shown} is a directory, not a file`);
   if (own !== undefined && kind === 'directory' && !own.isDirectory()) fail('BadOutputPath', `${what} ${shown} is an existing file, not a directory`);
+  // Root passes every access check, so a read-only mount is found from the mount table, not EACCES.
+  const ro = readOnlyMount(real);
+  if (ro !== undefined) fail('BadOutputPath', `${what} ${shown} is on a read-only file system (mounted at '${ro}'): write it to a writable directory`);
   try {
     accessSync(existing, constants.W_OK | constants.X_OK);
   } catch {

@@ -72,6 +72,11 @@ export function isFloat(dtype: DType): boolean {
   return dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
 }
 
+/** The value ranges of the integer types quantized tensors are stored in (ONNX QuantizeLinear and QLinear ops, saturating casts). */
+export const INT_RANGES: Partial<Record<DType, [number, number]>> = {
+  uint8: [0, 255], int8: [-128, 127], uint16: [0, 65535], int16: [-32768, 32767], int32: [-(2 ** 31), 2 ** 31 - 1],
+};
+
 export function isInteger(dtype: DType): boolean {
   return !isFloat(dtype) && dtype !== 'string' && dtype !== 'bool';
 }

@@ -1,6 +1,6 @@
 // ONNX TensorProto ⇄ kiln Tensor, for raw_data and every typed field.
 import { fail } from '../diag/index.ts';
-import { bfloatToFloat, checkSize, halfToFloat, makeTensor, numel, readElement, type DType, type Tensor } from '../ir/tensor.ts';
+import { bfloatToFloat, checkSize, halfToFloat, INT_RANGES, makeTensor, numel, readElement, type DType, type Tensor } from '../ir/tensor.ts';
 import { onnx, toNum, type TensorProto } from './proto.ts';
 
 const DT = onnx.TensorProto.DataType;
@@ -94,8 +94,14 @@ export function decodeTensor(tp: TensorProto, where: string): Tensor {
     default: src = tp.int32Data ?? []; break; // int8/16/32, uint8/16, bool, float16/bfloat16 bits
   }
   if (src.length !== n) bad(src.length);
+  // int32_data is wider than the narrow integer types it carries: a value outside the type's range
+  // would wrap silently in the typed array (a zero point of 300 becoming 44).
+  const range = dtype === 'int32' ? undefined : INT_RANGES[dtype];
   for (let i = 0; i < n; i++) {
     const v = toNum(src[i] as number);
+    if (range && !(v >= range[0] && v <= range[1])) {
+      fail('MalformedModel', `tensor '${tp.name || where}' holds ${v} at index ${i}, outside ${dtype}'s range ${range[0]} to ${range[1]}`);
+    }
     if (dtype === 'float16') out[i] = halfToFloat(v);
     else if (dtype === 'bfloat16') out[i] = bfloatToFloat(v);
     else out[i] = v;

@@ -7,7 +7,6 @@ import { Code, KilnError, type Diagnostic } from '../diag/index.ts';
 import { quantizerParams, quantizerProblem } from '../exec/ops/quant.ts';
 import { ANY_DOMAIN_OPS } from '../exec/registry.ts';
 import { tensorType, type Graph, type Node } from '../ir/graph.ts';
-import { nums } from '../ir/tensor.ts';
 import { ONNX_MAX_OPSET, ONNX_SCHEMAS, type SchemaRow } from '../ir/onnx-schemas.ts';
 import type { Pass } from './pass.ts';
 
@@ -121,12 +120,12 @@ export function nodeSchemaProblems(g: Graph, n: Node): Diagnostic[] {
 
 /** A quantizer's constant scales and bit widths (the usual case: initializers), checked before use. */
 function quantizerProblems(g: Graph, n: Node): Diagnostic[] {
-  const p = ANY_DOMAIN_OPS.has(n.op) ? quantizerParams(n) : undefined;
+  const p = ANY_DOMAIN_OPS.has(n.op) || STANDARD.has(n.domain) ? quantizerParams(n) : undefined;
   if (!p) return [];
   const out: Diagnostic[] = [];
-  for (const k of [...p.scales, ...p.bits]) {
+  for (const k of [...p.scales, ...p.zeroPoints, ...p.bits]) {
     const t = g.initializers.get(n.inputs[k]);
-    const problem = t && quantizerProblem(n, k, nums(t));
+    const problem = t && quantizerProblem(n, k, t);
     if (problem) out.push({ code: Code.BadAttribute, message: problem, node: n.name });
   }
   return out;

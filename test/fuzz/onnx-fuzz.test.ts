@@ -125,11 +125,11 @@ function editBytes(seed: Uint8Array, edits: ByteEdit[]): Uint8Array {
 }
 
 /** Runs f: fine when it returns or throws a KilnError of one-line diagnostics; anything else fails the case. */
-function userErrorOrOk(what: string, f: () => unknown): { ok: boolean; message: string } {
+function userErrorOrOk(what: string, f: () => unknown): { ok: boolean; message: string; ms: number } {
   const t0 = performance.now();
   try {
     f();
-    return { ok: true, message: '' };
+    return { ok: true, message: '', ms: performance.now() - t0 };
   } catch (e) {
     if (!(e instanceof KilnError)) throw new Error(`${what}: not a coded error: ${(e as Error).stack ?? String(e)}`);
     for (const d of e.diagnostics) {
@@ -137,7 +137,7 @@ function userErrorOrOk(what: string, f: () => unknown): { ok: boolean; message: 
       expect(line).toMatch(/^KLN\d{4} \S/);
       expect(d.detail === undefined && formatDiagnostic(d).includes('\n')).toBe(false);
     }
-    return { ok: false, message: e.message };
+    return { ok: false, message: e.message, ms: performance.now() - t0 };
   } finally {
     expect(performance.now() - t0, `${what} took too long`).toBeLessThan(30_000);
   }
@@ -158,14 +158,15 @@ function tree(d: string): Record<string, string> {
 
 let caseNo = 0;
 /** Per stage: how many cases succeeded and how many ended in a coded error (printed at the end). */
-const counts: Record<string, { ok: number; coded: number }> = {};
-const tally = <R extends { ok: boolean }>(stage: string, r: R): R => {
-  const c = (counts[stage] ??= { ok: 0, coded: 0 });
+const counts: Record<string, { ok: number; coded: number; ms: number }> = {};
+const tally = <R extends { ok: boolean; ms: number }>(stage: string, r: R): R => {
+  const c = (counts[stage] ??= { ok: 0, coded: 0, ms: 0 });
+  c.ms += r.ms;
   if (r.ok) c.ok++;
   else c.coded++;
   return r;
 };
-afterAll(() => console.log(`fuzz-onnx ${caseNo} cases: ${Object.entries(counts).map(([k, c]) => `${k} ${c.ok} ok / ${c.coded} coded errors`).join('; ')}; 0 other exceptions`));
+afterAll(() => console.log(`fuzz-onnx ${caseNo} cases: ${Object.entries(counts).map(([k, c]) => `${k} ${c.ok} ok / ${c.coded} coded errors (${(c.ms / 1000).toFixed(1)} s)`).join('; ')}; 0 other exceptions`));
 /** inspect, exec (on zeros, when the input shape is small and known) and compile one model file. */
 function checkModel(bytes: Uint8Array): void {
   const k = caseNo++;
@@ -189,7 +190,7 @@ function checkModel(bytes: Uint8Array): void {
     return;
   }
   const again = join(dir, `p${k}`);
-  compileModel(file, again);
+  tally('compile again', userErrorOrOk('compile again', () => compileModel(file, again)));
   expect(tree(again)).toEqual(tree(out));
   rmSync(out, { recursive: true, force: true });
   rmSync(again, { recursive: true, force: true });
@@ -216,6 +217,17 @@ describe('ONNX fuzzers (fast-check)', () => {
   // the file system (ENAMETOOLONG, exit 70); verilogIdentifier now bounds names with a hash.
   it('regression: a 300-character node name compiles', () => {
     for (let node = 0; node < SEEDS[0].nodes.length; node++) checkModel(encodeModel(mutate(SEEDS[0], [{ k: 'name', node, name: 'x'.repeat(300) }])));
+  });
+
+  // Found by the fuzzer (N=2000): a Quant scale of 1e-40 beside one of 0.5 made a residual Add's
+  // integer weights ~5e39; past 2^53 the threshold bisection stopped progressing and compile hung.
+  it('regression: a scale of 1e-40 before a residual Add is refused, not a hang', () => {
+    const file = join(dir, 'tiny-scale.onnx');
+    writeFileSync(file, encodeModel(mutate(SEEDS[0], [{ k: 'const', which: 5, v: 1e-40 }])));
+    const r = userErrorOrOk('compile', () => compileModel(file, join(dir, 'tiny-scale')));
+    expect(r.message).toBe("KLN2001 cannot lower op 'qonnx.custom_op.general:Quant' (rule activation: an accumulator range of [0, 5.000026949587876e+39], beyond ±2^53; " +
+      "fix: bring the scales of the quantizers before this activation closer together (their ratio sets the integer weights)) at node 'Quant_25'");
+    checkModel(readFileSync(file));
   });
 
   it('a few through the real CLI: exit 0 or 2, one coded line, no stack trace', async () => {

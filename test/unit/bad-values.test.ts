@@ -117,6 +117,46 @@ describe('quantizer parameters: scale positive and finite, bit width an integer 
   it('scale 0.5, 4 bits passes', () => expect(message(() => importGraph(quantModel(0.5, 4)))).toBe('accepted'));
 });
 
+/** x [1,4] → QuantizeLinear(s, zp) → DequantizeLinear(s, zp) → y, at opset 13. */
+function qdqModel(scale: number, zp: ReturnType<typeof makeTensor>): Graph {
+  const g = emptyGraph();
+  g.opsets = { '': 13 };
+  g.inputs.push({ name: 'x', dtype: 'float32', shape: [1, 4] });
+  g.outputs.push({ name: 'y', dtype: 'float32' });
+  g.initializers.set('s', makeTensor('float32', [], [scale]));
+  g.initializers.set('zp', zp);
+  g.nodes.push({ name: 'ql', op: 'QuantizeLinear', domain: '', inputs: ['x', 's', 'zp'], outputs: ['q'], attrs: {} });
+  g.nodes.push({ name: 'dql', op: 'DequantizeLinear', domain: '', inputs: ['q', 's', 'zp'], outputs: ['y'], attrs: {} });
+  return g;
+}
+
+describe('QuantizeLinear / DequantizeLinear: scale positive and finite, zero point an integer type in range', () => {
+  const int8 = (v: number) => makeTensor('int8', [], [v]);
+  const cases: [number, ReturnType<typeof makeTensor>, string][] = [
+    [-0.5, int8(0), "KLN1008 y_scale of QuantizeLinear must be positive and finite, not -0.5 at node 'ql'"],
+    [0, int8(0), "KLN1008 y_scale of QuantizeLinear must be positive and finite, not 0 at node 'ql'"],
+    [Infinity, int8(0), "KLN1008 y_scale of QuantizeLinear must be positive and finite, not Infinity at node 'ql'"],
+    [NaN, int8(0), "KLN1008 y_scale of QuantizeLinear must be positive and finite, not NaN at node 'ql'"],
+    [0.5, makeTensor('float32', [], [3]), "KLN1008 y_zero_point of QuantizeLinear must be an integer tensor (uint8, int8, uint16, int16, int32), not float32 at node 'ql'"],
+    [0.5, makeTensor('int64', [], [3]), "KLN1008 y_zero_point of QuantizeLinear must be an integer tensor (uint8, int8, uint16, int16, int32), not int64 at node 'ql'"],
+  ];
+  for (const [scale, zp, want] of cases) {
+    // Both nodes share s and zp: one line each.
+    const dq = want.replace('y_scale of QuantizeLinear', 'x_scale of DequantizeLinear').replace('y_zero_point of QuantizeLinear', 'x_zero_point of DequantizeLinear').replace("'ql'", "'dql'");
+    it(`scale ${scale}, zero point ${zp.dtype} ${zp.data[0]}`, () => expect(message(() => importGraph(qdqModel(scale, zp)))).toBe(`${want}\n${dq}`));
+  }
+  // The zero point's type holds it, so out of range can only come from the file: int32_data is
+  // wider than int8 and used to wrap silently (300 → 44).
+  it('a zero point of 300 in an int8 tensor (int32_data) is refused when the file is read', () => {
+    const m = onnx.ModelProto.decode(encodeModel(qdqModel(0.5, int8(0))));
+    const zp = m.graph!.initializer!.find((t) => t.name === 'zp')!;
+    zp.rawData = new Uint8Array();
+    zp.int32Data = [300];
+    expect(message(() => decodeModel(onnx.ModelProto.encode(m).finish(), 'm.onnx'))).toBe("KLN1002 tensor 'zp' holds 300 at index 0, outside int8's range -128 to 127");
+  });
+  it('scale 0.5 and an int8 zero point pass; the model runs', () => expect(message(() => importGraph(qdqModel(0.5, int8(3))))).toBe('accepted'));
+});
+
 describe.concurrent('through the CLI', () => {
   const cases: [string[], string][] = [
     [['estimate', tfc, '--fold', 'not-object.json'], `KLN2002 folding of 'MatMul_20' must be an object { "pe": n, "simd": m }, not 4`],

@@ -7,7 +7,7 @@
 // where rne = round half to even and f32 = rounding to float32 (MLAS MlasRequantizeOutput).
 import { fail } from '../../diag/index.ts';
 import { attrInt, attrInts, attrString, type Node } from '../../ir/graph.ts';
-import { makeTensor, numel, nums, type DType, type Tensor } from '../../ir/tensor.ts';
+import { INT_RANGES, makeTensor, numel, nums, type DType, type Tensor } from '../../ir/tensor.ts';
 import { broadcastIndex, broadcastShapes } from '../kernels/broadcast.ts';
 import { roundHalfEven } from '../kernels/round.ts';
 import type { OpImpl, OpTable } from '../op-types.ts';
@@ -15,12 +15,9 @@ import { needAll } from './quant.ts';
 
 const f32 = Math.fround;
 
-const RANGES: Partial<Record<DType, [number, number]>> = {
-  uint8: [0, 255], int8: [-128, 127], uint16: [0, 65535], int16: [-32768, 32767], int32: [-(2 ** 31), 2 ** 31 - 1],
-};
 
 function rangeOf(node: Node, dtype: DType): [number, number] {
-  return RANGES[dtype] ?? fail('UnsupportedDType', `${node.op} output type must be uint8 or int8, not ${dtype}`, node.name);
+  return INT_RANGES[dtype] ?? fail('UnsupportedDType', `${node.op} output type must be uint8 or int8, not ${dtype}`, node.name);
 }
 
 /** MLAS requantization of an int32 accumulator: float32 product, round half to even, add zp, saturate. */

@@ -8,7 +8,7 @@
 //    weights): transpose to channels-first, run the standard op, transpose back.
 import { fail } from '../../diag/index.ts';
 import { attrFloat, attrInt, attrString, type Node } from '../../ir/graph.ts';
-import { makeTensor, numel, nums, sameShape, strides, type DType, type Tensor } from '../../ir/tensor.ts';
+import { INT_RANGES, makeTensor, numel, nums, sameShape, strides, type DType, type Tensor } from '../../ir/tensor.ts';
 import { broadcastIndex, broadcastShapes, expandTo } from '../kernels/broadcast.ts';
 import { transpose } from '../kernels/layout.ts';
 import { roundHalfEven } from '../kernels/round.ts';
@@ -80,23 +80,33 @@ const TRUNC_INPUTS: Record<number, string[]> = {
   7: ['x', 'scale', 'zeropt', 'in_bitwidth', 'out_scale', 'out_zeropt', 'out_bitwidth'],
 };
 
-/** Where each QONNX quantizer keeps its scales and bit widths: input indices, and the inputs' names. */
-export function quantizerParams(node: Node): { scales: number[]; bits: number[]; names: string[] } | undefined {
+/** Where each quantizer keeps its scales, zero points and bit widths: input indices, and the inputs' names. */
+export function quantizerParams(node: Node): { scales: number[]; zeroPoints: number[]; bits: number[]; names: string[] } | undefined {
   const idx = (names: string[], pick: (n: string) => boolean) => names.flatMap((n, i) => (pick(n) ? [i] : []));
-  const of = (names: string[]) => ({ scales: idx(names, (n) => n.endsWith('scale')), bits: idx(names, (n) => n.endsWith('bitwidth')), names });
+  const of = (names: string[], zeroPoints: number[] = []) => ({ scales: idx(names, (n) => n.endsWith('scale')), zeroPoints, bits: idx(names, (n) => n.endsWith('bitwidth')), names });
   switch (node.op) {
     case 'Quant': case 'IntQuant': return of(['x', 'scale', 'zeropt', 'bitwidth']);
     case 'BipolarQuant': return of(['x', 'scale']);
     case 'Trunc': return TRUNC_INPUTS[node.inputs.length] && of(TRUNC_INPUTS[node.inputs.length]);
+    // ONNX: the zero point is stored in the quantized type itself, so its type must be one kiln has.
+    case 'QuantizeLinear': return of(['x', 'y_scale', 'y_zero_point'], [2]);
+    case 'DequantizeLinear': return of(['x', 'x_scale', 'x_zero_point'], [2]);
     default: return undefined;
   }
 }
 
-/** The first bad value among a quantizer's scale (positive, finite) or bit width (integer in range) inputs. */
-export function quantizerProblem(node: Node, input: number, values: ArrayLike<number>): string | undefined {
+/** The first bad value among a quantizer's scale (positive, finite), zero point (in its integer type's range) or bit width (integer in range) inputs. */
+export function quantizerProblem(node: Node, input: number, t: Tensor): string | undefined {
   const p = quantizerParams(node);
-  if (!p) return undefined;
+  if (!p || t.dtype === 'string') return undefined;
   const what = p.names[input] === 'bitwidth' ? 'bit width' : p.names[input];
+  const values = nums(t);
+  if (p.zeroPoints.includes(input)) {
+    const range = INT_RANGES[t.dtype];
+    if (!range) return `${what} of ${node.op} must be an integer tensor (${Object.keys(INT_RANGES).join(', ')}), not ${t.dtype}`;
+    const v = Array.prototype.find.call(values, (x: number) => !(Number.isInteger(x) && x >= range[0] && x <= range[1])) as number | undefined;
+    return v === undefined ? undefined : `${what} of ${node.op} must be in ${t.dtype}'s range ${range[0]} to ${range[1]}, not ${v}`;
+  }
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (p.scales.includes(input) && !(Number.isFinite(v) && v > 0)) return `${what} of ${node.op} must be positive and finite, not ${v}`;
@@ -111,9 +121,9 @@ export function quantizerProblem(node: Node, input: number, values: ArrayLike<nu
 function checkQuantizer(node: Node, inputs: (Tensor | undefined)[]): void {
   const p = quantizerParams(node);
   if (!p) return;
-  for (const k of [...p.scales, ...p.bits]) {
+  for (const k of [...p.scales, ...p.zeroPoints, ...p.bits]) {
     const t = inputs[k];
-    const problem = t && quantizerProblem(node, k, nums(t));
+    const problem = t && quantizerProblem(node, k, t);
     if (problem) fail('BadAttribute', problem, node.name);
   }
 }
@@ -233,9 +243,6 @@ const multiThresholdOp: OpImpl = (node, inputs) => {
 
 // ---- ONNX QuantizeLinear / DequantizeLinear -----------------------------------------------------
 
-const INT_RANGES: Partial<Record<DType, [number, number]>> = {
-  uint8: [0, 255], int8: [-128, 127], uint16: [0, 65535], int16: [-32768, 32767], int32: [-(2 ** 31), 2 ** 31 - 1],
-};
 /** TensorProto.DataType codes accepted by QuantizeLinear's output_dtype (opset 21). */
 const ONNX_INT_DTYPES: Record<number, DType> = { 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32' };
 
@@ -280,6 +287,7 @@ function quantParamIndex(node: Node, xShape: number[], scale: Tensor): Int32Arra
 /** QuantizeLinear: y = saturate(round_half_even(x / s) + zp), x/s in float32 (onnxruntime's MLAS). */
 const quantizeLinearOp: OpImpl = (node, inputs) => {
   const [x, s] = needAll(node, inputs, ['x', 'y_scale']);
+  checkQuantizer(node, inputs);
   const zp = inputs[2];
   const outputDtype = attrInt(node, 'output_dtype', 0);
   const dtype: DType = zp ? zp.dtype : outputDtype ? ONNX_INT_DTYPES[outputDtype] ?? fail('UnsupportedDType', `QuantizeLinear output_dtype ${outputDtype} is not supported (supported: uint8, int8, uint16, int16, int32)`, node.name) : 'uint8';
@@ -300,6 +308,7 @@ const quantizeLinearOp: OpImpl = (node, inputs) => {
 /** DequantizeLinear: y = (x − zp)·s, in float32 like onnxruntime (int32 difference, then one product). */
 const dequantizeLinearOp: OpImpl = (node, inputs) => {
   const [x, s] = needAll(node, inputs, ['x', 'x_scale']);
+  checkQuantizer(node, inputs);
   const zp = inputs[2];
   const idx = quantParamIndex(node, x.shape, s);
   const xv = nums(x), sv = nums(s), zv = zp ? nums(zp) : undefined;

@@ -106,6 +106,10 @@ export function lowerActivation(ctx: LayerCtx, qi: number): LayerResult {
   const kMin = Math.min(...ranges0.map((_, r) => Math.min(ext[r], ext[rows + r])));
   const kMax = Math.max(...ranges0.map((_, r) => Math.max(ext[r], ext[rows + r])));
   if (kMax - kMin > 4096) throw new KilnError(cannotLower(qn, `${kMax - kMin + 1} output levels (at most 4097 are supported)`, { rule: 'activation', fix: 'quantize this activation to at most 12 bits (4097 levels)' }));
+  // Past 2^53 float64 skips integers: the bisection would stop making progress (a hang, found by
+  // the ONNX fuzzer with a scale of 1e-40 beside one of 0.5) and no accumulator type holds it.
+  const wide = ranges.find((q) => !Number.isSafeInteger(q.lo) || !Number.isSafeInteger(q.hi));
+  if (wide) throw new KilnError(cannotLower(qn, `an accumulator range of [${wide.lo}, ${wide.hi}], beyond ±2^53`, { rule: 'activation', fix: 'bring the scales of the quantizers before this activation closer together (their ratio sets the integer weights)' }));
   const T = kMax > kMin ? searchThresholds(code, ranges, kMin, kMax) : ranges.map(() => []);
   const reached = [...new Set(T.flatMap((t, r) => reachedCodes(t, ranges[r], kMin)))].sort((a, b) => a - b);
   const weightType = weightQType(W);
