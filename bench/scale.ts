@@ -8,13 +8,16 @@
 //   4. 1,000 ResNet-8 vectors through the RTL at the machine's cores, compared with the reference:
 //      wall time and mismatches (must be 0).
 // Inputs are random codes on each model's input grid (no CIFAR-10 / VWW data here); outputs of every
-// parallel run must equal the one-process run's. SCALE_VECTORS=<n> scales the 200 / 1,000 down for a
-// quick look, SCALE_MODELS=a,b keeps only those rows (ResNet-8 always runs: parts 2-4 use it).
-// Run alone: `npx tsx bench/run.ts scale`.
+// parallel run must equal the one-process run's. Part 1 divides by CPU seconds (the simulator's user +
+// sys, reported by the harness; the reference's from process.cpuUsage), which the machine's load barely
+// changes; the ratios of parts 2-3 are wall time and need idle cores to mean anything (the load average
+// is printed with them). SCALE_VECTORS=<n> scales the 200 / 1,000 down, SCALE_MODELS=a,b keeps only
+// those rows (ResNet-8 always runs: parts 2-4 use it), --quick is a smoke run (TFC, LeNet-5, ResNet-8;
+// 20 / 8 vectors). One command: `npx tsx bench/run.ts scale [--quick]` (or `npx tsx bench/scale.ts`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -32,10 +35,10 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const fixture = (p: string) => join(root, 'test/fixtures', p);
 /** Mcycles/s of each model in the issue's table (make bench before issue 15), for the ratio column. */
 const ISSUE_BASELINE: Record<string, number> = { lenet5_int8_qdq: 0.07, resnet8: 0.07, resnet20_a8w8b16: 0.03, mobilenet_v1_vww_a8w8: 0.04 };
-const MODELS: { name: string; onnx: string; vectors: number }[] = [
-  { name: 'tfc_w1a1', onnx: fixture('zoo/tfc_w1a1/model.onnx'), vectors: 500 },
-  { name: 'lenet5_int8_qdq', onnx: fixture('zoo/lenet5_int8_qdq/model.onnx'), vectors: 50 },
-  { name: 'resnet8', onnx: fixture('corpus/nn2fpga/resnet8.onnx'), vectors: 8 },
+const MODELS: { name: string; onnx: string; vectors: number; quick?: boolean }[] = [
+  { name: 'tfc_w1a1', onnx: fixture('zoo/tfc_w1a1/model.onnx'), vectors: 500, quick: true },
+  { name: 'lenet5_int8_qdq', onnx: fixture('zoo/lenet5_int8_qdq/model.onnx'), vectors: 50, quick: true },
+  { name: 'resnet8', onnx: fixture('corpus/nn2fpga/resnet8.onnx'), vectors: 8, quick: true },
   { name: 'resnet20_a8w8b16', onnx: fixture('corpus/nn2fpga/resnet20_a8w8b16.onnx.gz'), vectors: 4 },
   { name: 'mobilenet_v1_vww_a8w8', onnx: fixture('corpus/nn2fpga/mobilenet_v1_vww_a8w8.onnx.gz'), vectors: 4 },
 ];
@@ -52,7 +55,16 @@ function gridCodes(d: Design, n: number, seed: number): number[][] {
 
 const f2 = (v: number) => v.toFixed(2);
 const f1 = (v: number) => v.toFixed(1);
-const mcps = (r: SimResult) => r.stats.cycles / r.runSeconds / 1e6;
+/** Simulated cycles per CPU second of the simulator, in millions. */
+const mcps = (r: SimResult) => r.stats.cycles / r.cpuSeconds / 1e6;
+/** CPU seconds (user + sys) this process spends in fn. */
+function cpuSecondsOf<T>(fn: () => T): { value: T; cpu: number } {
+  const c0 = process.cpuUsage();
+  const value = fn();
+  const c = process.cpuUsage(c0);
+  return { value, cpu: (c.user + c.system) / 1e6 };
+}
+const load = () => `load average ${loadavg()[0].toFixed(1)}`;
 const same = (a: SimResult, b: SimResult) => JSON.stringify(a.outputs) === JSON.stringify(b.outputs);
 
 /** A table printed a row at a time (a model takes minutes): columns as wide as their headers. */
@@ -105,32 +117,32 @@ function compileInto(work: string, m: (typeof MODELS)[number]): { dir: string; d
 
 async function benchScale(ctx: BenchContext): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'kiln-bench-scale-'));
-  const big = Number(process.env.SCALE_VECTORS ?? 1000);
+  const quick = process.argv.includes('--quick');
+  const big = Number(process.env.SCALE_VECTORS ?? (quick ? 20 : 1000));
   const medium = Math.max(4, Math.round(big / 5));
-  ctx.log(`machine: ${defaultJobs()} cores (shared: figures are wall time under whatever load there is; compare within this run)`);
+  ctx.log(`machine: ${defaultJobs()} cores, ${load()} (Mcycles/s and inferences/s per CPU second; the parallel ratios are wall time)`);
   try {
     // 1. One process per model: Verilator against the dataflow reference on the same vectors.
-    const row = rowPrinter(ctx.log, ['model', 'II cycles', 'vectors', 'Verilator Mcycles/s', '× issue baseline', 'sim inferences/s', 'reference inferences/s', 'reference/sim', 'mismatches'],
+    const row = rowPrinter(ctx.log, ['model', 'II cycles', 'vectors', 'Verilator Mcycles/s', 'issue baseline', '× baseline', 'sim inferences/s', 'reference inferences/s', 'reference/sim', 'mismatches'],
       Math.max(...MODELS.map((m) => m.name.length)));
     let resnet8: { dir: string; design: Design } | undefined;
     const only = process.env.SCALE_MODELS?.split(',');
-    for (const m of MODELS.filter((x) => !only || only.includes(x.name) || x.name === 'resnet8')) {
+    for (const m of MODELS.filter((x) => (!only || only.includes(x.name) || x.name === 'resnet8') && (!quick || x.quick))) {
       const c = compileInto(work, m);
       if (m.name === 'resnet8') resnet8 = c;
       await buildSim(c.dir);
-      const inputs = gridCodes(c.design, m.vectors, 15);
+      const inputs = gridCodes(c.design, quick ? Math.ceil(m.vectors / 10) : m.vectors, 15);
       const r = await simulate(c.dir, inputs, { jobs: 1 });
-      const t0 = performance.now();
-      const ref = referenceOutputs(c.design.df, inputs);
-      const refPerS = inputs.length / ((performance.now() - t0) / 1000);
-      const simPerS = inputs.length / r.runSeconds;
+      const { value: ref, cpu: refCpu } = cpuSecondsOf(() => referenceOutputs(c.design.df, inputs));
+      const refPerS = inputs.length / refCpu;
+      const simPerS = inputs.length / r.cpuSeconds;
       const { mismatches } = compareOutputs(r.outputs, ref);
       if (mismatches > 0) process.exitCode = 1;
       const base = ISSUE_BASELINE[m.name];
-      row([m.name, String(c.design.manifest.estimate.cyclesPerInference), String(inputs.length), f2(mcps(r)), base ? `${f1(mcps(r) / base)}×` : '–',
+      row([m.name, String(c.design.manifest.estimate.cyclesPerInference), String(inputs.length), f2(mcps(r)), base ? f2(base) : '–', base ? `${f1(mcps(r) / base)}×` : '–',
         f1(simPerS), f1(refPerS), `${f1(refPerS / simPerS)}×`, String(mismatches)]);
     }
-    ctx.log('(× issue baseline: against the Mcycles/s in issue 15\'s table, measured by an earlier make bench, not in this run)');
+    ctx.log('(issue baseline: the Mcycles/s in issue 15\'s table, from a make bench before it (wall time), not measured in this run)');
     if (!resnet8) return;
 
     // 2. --jobs 2 against --jobs 1, one build.
@@ -139,8 +151,8 @@ async function benchScale(ctx: BenchContext): Promise<void> {
     ctx.log('');
     const one = await simulate(dir, inputs, { jobs: 1 });
     const two = await simulate(dir, inputs, { jobs: 2 });
-    ctx.log(`ResNet-8, ${medium} vectors: --jobs 1 ${f1(one.runSeconds)} s, --jobs 2 ${f1(two.runSeconds)} s → ${f2(one.runSeconds / two.runSeconds)}× ` +
-      `(outputs ${same(one, two) ? 'identical' : 'DIFFER'}, cycles ${one.stats.cycles === two.stats.cycles ? 'identical' : 'DIFFER'})`);
+    ctx.log(`ResNet-8, ${medium} vectors: --jobs 1 ${f1(one.runSeconds)} s, --jobs 2 ${f1(two.runSeconds)} s wall → ${f2(one.runSeconds / two.runSeconds)}× ` +
+      `(outputs ${same(one, two) ? 'identical' : 'DIFFER'}, cycles ${one.stats.cycles === two.stats.cycles ? 'identical' : 'DIFFER'}; ${load()})`);
     if (!same(one, two)) process.exitCode = 1;
 
     // 3. BullMQ: one worker, then two, on the same vectors in 4 shards.
@@ -157,8 +169,8 @@ async function benchScale(ctx: BenchContext): Promise<void> {
       const w1 = await viaQueue();
       workers.push(await startWorker(redis.url, { concurrency: 1 }));
       const w2 = await viaQueue();
-      ctx.log(`ResNet-8, ${medium} vectors in 4 jobs on BullMQ: 1 worker ${f1(w1.s)} s, 2 workers ${f1(w2.s)} s → ${f2(w1.s / w2.s)}× ` +
-        `(outputs ${same(w1.r, one) && same(w2.r, one) ? 'identical to --jobs 1' : 'DIFFER from --jobs 1'})`);
+      ctx.log(`ResNet-8, ${medium} vectors in 4 jobs on BullMQ: 1 worker ${f1(w1.s)} s, 2 workers ${f1(w2.s)} s wall → ${f2(w1.s / w2.s)}× ` +
+        `(outputs ${same(w1.r, one) && same(w2.r, one) ? 'identical to --jobs 1' : 'DIFFER from --jobs 1'}; ${load()})`);
       if (!same(w1.r, one) || !same(w2.r, one)) process.exitCode = 1;
     } finally {
       await Promise.all(workers.map((w) => w.close()));
@@ -175,7 +187,8 @@ async function benchScale(ctx: BenchContext): Promise<void> {
     const { mismatches } = compareOutputs(r.outputs, referenceOutputs(resnet8.design.df, many));
     const refS = (performance.now() - t1) / 1000;
     if (mismatches > 0) process.exitCode = 1;
-    ctx.log(`ResNet-8, ${big} vectors through the RTL (--jobs ${defaultJobs()}): ${f1(simS)} s wall, ${mismatches} mismatches against the reference (reference ${f1(refS)} s)`);
+    ctx.log(`ResNet-8, ${big} vectors through the RTL (--jobs ${defaultJobs()}): ${f1(simS)} s wall (${f1(r.cpuSeconds)} CPU s), ${mismatches} mismatches ` +
+      `against the reference (reference ${f1(refS)} s wall; ${load()})`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -185,3 +198,6 @@ export const scaleSection: BenchSection = {
   name: 'scale: single-process Mcycles/s and reference inferences/s per model; --jobs 2 vs 1 and 2 BullMQ workers vs 1 on ResNet-8; 1,000 ResNet-8 vectors',
   run: benchScale,
 };
+
+// `npx tsx bench/scale.ts [--quick]`: this section alone.
+if (import.meta.url === `file://${process.argv[1]}`) await benchScale({ repeats: 1, log: (l) => console.log(`  ${l}`) });

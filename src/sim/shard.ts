@@ -10,6 +10,8 @@ export interface ShardRun {
   outputs: number[][];
   stats: SimStats;
   runSeconds: number;
+  /** CPU seconds of the simulator process(es): summed over shards, warm-up included. */
+  cpuSeconds: number;
 }
 
 /** Inferences a shard replays before its range: enough for the pipeline (latency / II) plus two. */
@@ -38,6 +40,7 @@ export interface ShardResult {
   /** The interval ending at the last warm-up inference (undefined with fewer than two warm-up inferences). */
   lastWarmInterval?: number;
   runSeconds: number;
+  cpuSeconds: number;
 }
 
 /** A shard's result from its harness run with `warm` warm-up inferences in front. */
@@ -52,6 +55,7 @@ export function shardResult(range: [number, number], warm: number, r: ShardRun):
     firstCompletion: c[0],
     lastWarmInterval: warm >= 2 ? r.stats.intervals[warm - 2] : undefined,
     runSeconds: r.runSeconds,
+    cpuSeconds: r.cpuSeconds,
   };
 }
 
@@ -74,6 +78,7 @@ export function mergeShards(shards: ShardResult[]): ShardRun {
       cyclesPerInference: intervals.length ? sum / intervals.length : NaN,
     },
     runSeconds: Math.max(...shards.map((s) => s.runSeconds)),
+    cpuSeconds: shards.reduce((a, s) => a + s.cpuSeconds, 0),
   };
 }
 

@@ -58,6 +58,8 @@ export interface SimResult {
   build: BuildResult;
   /** Wall-clock seconds of the simulation run (without the build). */
   runSeconds: number;
+  /** CPU seconds (user + sys) of the simulator processes, summed over shards. */
+  cpuSeconds: number;
 }
 
 /** Cycle statistics of a response (see the cycle model in the issue-3 contract). */
@@ -141,7 +143,7 @@ export async function runHarness(outDir: string, m: Manifest, binary: string, in
     if (response.watchdog) fail('SimDeadlock', deadlockMessage(response, m, expectBeats));
     if (response.cycleLimit !== undefined) fail('SimDeadlock', `simulation reached its cycle limit (${response.cycleLimit})`);
     const numel = opts.outputElements ?? m.output.fold * m.output.beatsPerInference;
-    return { outputs: decodeOutputBeats(m.output, response.outBeats, numel), stats: cycleStats(m, response), runSeconds };
+    return { outputs: decodeOutputBeats(m.output, response.outBeats, numel), stats: cycleStats(m, response), runSeconds, cpuSeconds: response.cpuSeconds };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -89,11 +89,13 @@ export interface Response {
   watchdog?: { cycle: number; streams: StreamStatus[] };
   cycleLimit?: number;
   cycles: number;
+  /** CPU seconds (user + sys) of the simulator process. */
+  cpuSeconds: number;
 }
 
 /** Parses the harness's response file. */
 export function parseResponse(text: string): Response {
-  const r: Response = { inCycles: [], outCycles: [], outBeats: [], cycles: 0 };
+  const r: Response = { inCycles: [], outCycles: [], outBeats: [], cycles: 0, cpuSeconds: 0 };
   for (const line of text.split('\n')) {
     if (line === '') continue;
     const f = line.split(' ');
@@ -108,6 +110,7 @@ export function parseResponse(text: string): Response {
         });
         break;
       case 'cyclelimit': r.cycleLimit = Number(f[1]); break;
+      case 'cpu': r.cpuSeconds = Number(f[1]); break;
       case 'end': r.cycles = Number(f[1]); break;
       default: throw new InternalError(`unexpected harness response line '${line}'`);
     }
