@@ -34,25 +34,18 @@ module dwc #(
   wire push = s_axis_tvalid && s_axis_tready;
   wire pop = m_axis_tvalid && m_axis_tready;
 
-  // Elements above count_q are don't-care: mask them before or-ing in a new beat. The all-ones mask
-  // and the widened beat are built from a plain 0, not {CAP*EW{..}} replications (the simulator
-  // refuses those over 8 Kbit, e.g. IN_FOLD + OUT_FOLD > 512 at EW = 8).
-  reg [CAP*EW-1:0] next_buf;
-  reg [CAP*EW-1:0] ones;
-  reg [CAP*EW-1:0] beat;
-  reg [CW-1:0] kept;
-  always @* begin
-    ones = 0;
-    ones = ~ones;
-    beat = 0;
-    beat[IN_FOLD*EW-1:0] = s_axis_tdata;
-    next_buf = pop ? buf_q >> (OUT_FOLD * EW) : buf_q;
-    kept = pop ? count_q - OUT_N : count_q;
-    if (push) next_buf = (next_buf & ~(ones << (kept * EW))) | (beat << (kept * EW));
+  // Elements at and above count_q are don't-care and need no mask: every element below count_q was
+  // written by a push since the count was last zero, a push writing just above the kept ones. The
+  // buffer changes in the clocked block only (a part-select write, a shift), so the simulator
+  // touches it only in cycles that move a beat.
+  wire [CW-1:0] kept = pop ? count_q - OUT_N : count_q;
+
+  always @(posedge clk) begin
+    if (pop) buf_q <= buf_q >> (OUT_FOLD * EW);
+    if (push) buf_q[kept * EW +: IN_FOLD * EW] <= s_axis_tdata;
   end
 
   always @(posedge clk) begin
-    buf_q <= next_buf;
     if (!rst_n) count_q <= {CW{1'b0}};
     else count_q <= kept + (push ? IN_N : {CW{1'b0}});
   end
