@@ -97,11 +97,11 @@ export class Chain {
    * y = a[c]·x + b[c] when every node is affine (float64 composition), for the last layer's output.
    * Undefined if some node is not affine (Relu, Clip, a quantizer, …).
    */
-  affine(a: number[], b: number[]): { a: number[]; b: number[] } | undefined {
+  affine(a: number[], b: number[], nodes: readonly Node[] = this.nodes): { a: number[]; b: number[] } | undefined {
     const C = this.channels;
     a = [...a];
     b = [...b];
-    for (const n of this.nodes) {
+    for (const n of nodes) {
       const other = (k: number) => perChannel(this.constValue(n.inputs[k])!, C, n);
       const dyn = n.inputs.indexOf(n.inputs.find((i) => !this.constValue(i) && i !== '')!);
       switch (n.op) {
@@ -129,5 +129,16 @@ export class Chain {
       }
     }
     return { a, b };
+  }
+
+  /**
+   * The affine map of `affine`, allowing one Relu as the last node: y = max(0, a[c]·x + b[c]), for
+   * a sum that stays an integer (the Relu becomes the clamp of an unsigned type).
+   */
+  affineRelu(a: number[], b: number[]): { a: number[]; b: number[]; relu: boolean } | undefined {
+    const last = this.nodes[this.nodes.length - 1];
+    const relu = last?.op === 'Relu';
+    const af = this.affine(a, b, relu ? this.nodes.slice(0, -1) : this.nodes);
+    return af && { ...af, relu };
   }
 }

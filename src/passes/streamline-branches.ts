@@ -9,6 +9,7 @@ import { numel } from '../ir/tensor.ts';
 import { MACS } from '../lower/ops.ts';
 import type { BranchEdge, BranchNode, CodeModel, CodeOp, InSide, LayerPlan, StreamlineOptions } from '../lower/plan.ts';
 import { isJoin, joinInput, runtimeInputsOf } from '../lower/rules/join.ts';
+import { gridMultiple } from '../lower/rules/integer-composition.ts';
 import { codeModel, lastActivation } from '../lower/support.ts';
 import { cannotLower, cannotLowerGraph, type GraphView } from '../lower/view.ts';
 import { lowerLayer } from './streamline-layer.ts';
@@ -146,8 +147,10 @@ function alignJoin(a: EdgeState, b: EdgeState, nodes: BranchNode[]): void {
   const [sa, sb] = [a.model.s / a.scale, b.model.s / b.scale];
   if (sa === sb) return;
   const [big, bigS, smallS] = sa > sb ? [a, sa, sb] : [b, sb, sa];
-  const f = bigS / smallS;
-  if (!Number.isInteger(f) || f * smallS !== bigS) return;
+  // f exactly, or (a raw accumulator's map) as the float32 scales the model has: gridMultiple.
+  const exact = Number.isInteger(bigS / smallS) && (bigS / smallS) * smallS === bigS;
+  const f = exact ? bigS / smallS : gridMultiple(bigS, smallS);
+  if (f === undefined || f < 1) return;
   const node = nodes.find((n) => n.name === big.node);
   const edge = node?.edges[big.edge];
   if (!node || !edge) return;
@@ -155,6 +158,7 @@ function alignJoin(a: EdgeState, b: EdgeState, nodes: BranchNode[]): void {
   const hi = big.codes[big.codes.length - 1] * big.scale * f;
   const type = smallestIntFor(Math.min(lo, 0), Math.max(hi, 0));
   if (edge.act.kind === 'threshold') {
+    if (!exact) return;
     big.scale *= f;
     edge.scale = big.scale;
   } else if (edge.quantizer === undefined && (edge.act.kind === 'none' || (edge.act.shift === 0 && edge.act.round === undefined))) {
@@ -164,7 +168,7 @@ function alignJoin(a: EdgeState, b: EdgeState, nodes: BranchNode[]): void {
     edge.act = act.kind === 'none'
       ? { kind: 'requant', mul: new Array<number>(rows).fill(f), bias: new Array<number>(rows).fill(0), shift: 0, outType: type }
       : { ...act, mul: act.mul.map((m) => m * f), bias: act.bias.map((x) => x * f), outType: type };
-    big.model = { s: big.model.s / f, z: big.model.z * f };
+    big.model = { s: smallS * big.scale, z: big.model.z * f };
     big.codes = big.codes.map((c) => c * f);
   } else return;
   edge.outType = type;

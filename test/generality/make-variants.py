@@ -430,6 +430,30 @@ def raw_accumulator_models():
             'residual Add(a, raw conv accumulator): sum and bias on one grid 2^-7, the 0.5 branch x64', [1, 2, 6, 6], raw())
 
 
+# --- Integer composition (issue 12): sums that stay exact integers through a whole block ----------
+def integer_chain_models():
+    def decimal_residual(b, s):
+        # qonnx residual_block_clean: weights in {-0.1, 0, 0.1}, biases 0.1 * integers (float32), no quantizer after the
+        # input's: every sum stays an integer (biases on the grid in float32), Relu an unsigned clamp, the
+        # join ratio 100 in float32, and the MaxPool runs on the join's raw codes.
+        def dconv(h, cin, cout):
+            w = b.f32(np.float32(0.1) * b.rng.integers(-1, 2, size=[cout, cin, 3, 3]).astype(np.float32), 'w')
+            bias = b.f32(np.float32(0.1) * b.rng.integers(-3, 4, size=cout).astype(np.float32), 'bias')
+            return b.node('Conv', [h, w, bias], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+        c0 = dconv(quant(b, 'x', 6, True, 2.0 ** -3), 1, 2)
+        r = b.node('Relu', [dconv(b.node('Relu', [dconv(c0, 2, 2)]), 2, 2)])
+        return b.node('MaxPool', [b.node('Add', [c0, r])], kernel_shape=[2, 2], strides=[2, 2])
+    variant('brevitas_raw_decimal_residual', 'brevitas', 'integer composition',
+            'residual_block_clean style: weights {-0.1, 0, 0.1}, biases 0.1·k, no activation quantizer, Relu, residual Add, MaxPool on the raw sum', [1, 1, 6, 6], decimal_residual)
+
+    def grid_conv_maxpool(b, s):
+        # onnx2c conv_k2_maxpool_k2: a float input, weights on 2^-3, Conv, MaxPool of the raw sum at the output.
+        w = b.f32(b.rng.integers(-4, 5, size=[3, 2, 2, 2]) / 8.0, 'w')
+        y = b.node('Conv', ['x', w, b.f32(b.rng.integers(-8, 9, size=3) / 32.0, 'bias')], kernel_shape=[2, 2])
+        return b.node('Flatten', [b.node('MaxPool', [y], kernel_shape=[2, 2], strides=[2, 2])])
+    variant('float_grid_conv_maxpool', 'float', 'integer composition', 'float input, Conv with weights on 2^-3, MaxPool of the unquantized sum, Flatten', [1, 2, 5, 5], grid_conv_maxpool)
+
+
 # --- Shapes (issue 12): GlobalMaxPool -------------------------------------------------------------
 def global_maxpool_models():
     for st in ('qkeras', 'brevitas', 'qdq'):
@@ -471,6 +495,7 @@ def main():
     qop_models()
     refusal_models()
     raw_accumulator_models()
+    integer_chain_models()
     global_maxpool_models()
     pixel_shuffle_models()
     finn_models()

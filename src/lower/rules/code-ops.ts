@@ -15,7 +15,7 @@ import { runtimeFirst, type LoweringRule } from './rule.ts';
 export const codeOpsRule: LoweringRule = {
   name: 'code-ops',
   doc: 'MaxPool and constant Pad run on the codes of the quantizer before them (max commutes with a non-decreasing quantizer).',
-  matches: 'MaxPool (any kernel/stride/dilation/pads, ceil_mode as extra end padding; before its quantizer when only Relu/Clip/quantizers lie between), GlobalMaxPool, Pad (constant mode, pad value on the code grid)',
+  matches: 'MaxPool (any kernel/stride/dilation/pads, ceil_mode as extra end padding; before its quantizer when only Relu/Clip/quantizers lie between; with no quantizer, on the codes of an increasing integer map of the sum), GlobalMaxPool, Pad (constant mode, pad value on the code grid)',
   emits: 'MaxPool and Pad stream layers (pads filled with the smallest code / the pad value\'s code); GlobalMaxPool: one MaxPool window over the stream, no SlidingWindow',
   tests: ['test/e2e/cnn-models.test.ts', 'test/passes/streamline-passes.test.ts', 'test/generality/variants.test.ts'],
   ops: CODE_OPS,
@@ -33,7 +33,9 @@ export function splitCodeOps(chainNodes: Node[]): { chain: Node[]; code: Node[] 
   const chainOnly: Node[] = [];
   chainPart.forEach((n, i) => {
     if (!CODE_OPS.has(n.op)) return void chainOnly.push(n);
-    if (!MAX_POOLS.has(n.op) || qi0 < 0) throw new KilnError(cannotLower(n, qi0 < 0 ? `${n.op} of an unquantized tensor` : 'Pad before the activation quantizer', { rule: 'code-ops', fix: qi0 < 0 ? `quantize the tensor before the ${n.op}` : 'move the Pad after the activation quantizer' }));
+    // No quantizer: a MaxPool runs on the sum's codes, an increasing integer map of the values
+    // (rules integer-composition and output check that it increases).
+    if (!MAX_POOLS.has(n.op)) throw new KilnError(cannotLower(n, qi0 < 0 ? `${n.op} of an unquantized tensor` : 'Pad before the activation quantizer', { rule: 'code-ops', fix: qi0 < 0 ? `quantize the tensor before the ${n.op}` : 'move the Pad after the activation quantizer' }));
     const bad = chainPart.slice(i + 1).find((m) => !NON_DECREASING.has(m.op) && !LAYOUT.has(m.op) && !CODE_OPS.has(m.op));
     if (bad) throw new KilnError(cannotLower(n, `${n.op} before '${bad.name}' (${bad.op}), which may be decreasing: max does not commute with it`, { rule: 'code-ops', fix: `move the ${n.op} after '${bad.name}', or use only non-decreasing ops between it and the quantizer` }));
     codeNodes.push(n);

@@ -4,7 +4,8 @@
 import { KilnError, type Diagnostic } from '../../diag/index.ts';
 import type { Node } from '../../ir/graph.ts';
 import { AFFINE, LAYOUT, TAIL } from '../ops.ts';
-import { cannotLower, type GraphView } from '../view.ts';
+import { cannotLower, inRule, type GraphView } from '../view.ts';
+import { codeOps } from './code-ops.ts';
 import { runtimeFirst, type LayerCtx, type LayerResult, type LoweringRule } from './rule.ts';
 import { mvuOutType } from '../../layers/mvu.ts';
 import { weightQType } from './integer-weights.ts';
@@ -40,5 +41,10 @@ export function outputAffine(ctx: LayerCtx): LayerResult {
   const accType = mvuOutType(mw.rows, mw.cols, input.type, mw.W);
   const plan = { mac: mac.name, origin: ctx.origin, rows: mw.rows, cols: mw.cols, weights: mw.W, weightType: weightQType(mw.W), inType: input.type, accType, act: { kind: 'none' as const }, ...ctx.unitFields };
   if (!af) throw new KilnError(cannotLower(chainNodes.find((n: Node) => !LAYOUT.has(n.op) && !AFFINE.has(n.op)) ?? mac, 'the last layer must end in a quantizer or in affine ops only', { rule: 'output', fix: 'end the model in a quantizer, or in affine ops only (Add/Mul/BatchNormalization), after the last layer' }));
-  return { plan, affine: { scale: af.a, offset: af.b }, after: [] };
+  // MaxPools on the raw sum (rule code-ops) commute with y = a·acc + b only where every a > 0.
+  const neg = af.a.findIndex((a) => !(a > 0));
+  if (ctx.codeNodes.length && neg >= 0) throw new KilnError(cannotLower(ctx.codeNodes[0], `${ctx.codeNodes[0].op} of an unquantized sum whose scale in row ${neg} is ${af.a[neg]} (max commutes only with a positive scale)`, { rule: 'code-ops', fix: `quantize the tensor before the ${ctx.codeNodes[0].op}` }));
+  const lowest = Math.min(...Array.from({ length: mw.rows }, (_, r) => ctx.accRange(mw.W, r).lo));
+  const after = ctx.codeNodes.length ? inRule('code-ops', () => codeOps(ctx.v, ctx.codeNodes, { s: 1, z: 0 }, lowest, input.positions)) : [];
+  return { plan, affine: { scale: af.a, offset: af.b }, after };
 }
