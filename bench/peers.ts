@@ -1,13 +1,12 @@
 // Bench section "against the peers" (issue 14): the folded matrix-vector unit at the three
 // configurations of FINN's hand-written RTL MVU figures (../shared/TARGETS.md), kiln's unit with its
-// weights synthesized by kiln's own synth (Yosys `synth_xilinx -family xc7`, out of context), beside
-// FINN's figures; with the multiplier kind kiln chooses and with `mult: lut` (no DSP). Printed, and
+// weights synthesized by kiln's own synth script (`synth_xilinx -family xc7`, out of context) on Yosys 0.55
+// (@yowasp/yosys: the version behind FINN's figures), beside FINN's figures; with the multiplier kind kiln chooses and with `mult: lut` (no DSP). Printed, and
 // written into docs/resources.md between the "against the peers" markers.
 //
 // Weights are seeded random codes over the whole type range (signed), inputs unsigned (FINN's
 // 4sx4u / 8-bit configurations): the figures depend on the weights only through the ROM contents.
 // `npx tsx bench/peers.ts` runs this section alone.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import type { DataflowGraph } from '../src/ir/dataflow.ts';
 import { mvuOutType } from '../src/layers/mvu.ts';
 import { synthDesign } from '../src/synth/design.ts';
 import { kilnRoot } from '../src/tools/root.ts';
-import { findTool } from '../src/tools/index.ts';
+import { wasmYosys } from './yosys-wasm.ts';
 import type { BenchSection } from './section.ts';
 
 export interface PeerConfig {
@@ -79,9 +78,9 @@ export async function measurePeer(c: PeerConfig, variant: Record<string, unknown
     const report = JSON.parse(readFileSync(join(dir, 'out', 'report.json'), 'utf8')) as { estimate: { layers: { name: string; xc7: { lut: number; dsp: number; bram18: number } }[] } };
     const layerEst = report.estimate.layers.find((l) => l.name === 'mvu')!.xc7;
     const row: PeerRow = { config: c, variant: label, cycles: est.cyclesPerInference, est: { lut: layerEst.lut, dsp: layerEst.dsp, bram18: layerEst.bram18 } };
-    if (synth && findTool('yosys')) {
+    if (synth) {
       // The whole design is the unit and its stream ports (one Yosys run instead of two).
-      const s = await synthDesign(join(dir, 'out'), 'xc7', { layers: false });
+      const s = await synthDesign(join(dir, 'out'), 'xc7', { layers: false, engine: wasmYosys });
       const r = s.total as { lut: number; ff: number; dsp: number; bram18: number };
       row.synth = { lut: r.lut, ff: r.ff, dsp: r.dsp, bram18: r.bram18 };
     }
@@ -121,7 +120,7 @@ export function writePeersDoc(rows: PeerRow[], yosysVersion: string): void {
     '## Against the peers: the folded matrix-vector unit',
     '',
     rows.some((r) => r.synth)
-      ? `kiln's MVU with its weights as a whole design, \`kiln synth\` (${yosysVersion} \`synth_xilinx -family xc7 -noiopad -flatten\`, out of context), and its estimate, beside FINN's`
+      ? `kiln's MVU with its weights as a whole design, kiln's synth script (\`synth_xilinx -family xc7 -noiopad -flatten\`, out of context) on ${yosysVersion}, and its estimate, beside FINN's`
       : "kiln's MVU with its weights: its estimate only (this run did not synthesize: PEERS_SYNTH=0), beside FINN's",
     "hand-written RTL MVU at the same configuration (Yosys 0.55, weights outside the unit; ../shared/TARGETS.md). Weights: seeded",
     'random signed codes over the full range; inputs unsigned. "mult": the multiplier kind per layer (auto: DSP48s, packed',
@@ -144,19 +143,17 @@ export const peersSection: BenchSection = {
     const rows: PeerRow[] = [];
     // PEERS_SYNTH=0: estimates only (Yosys on the 784-column configurations takes many minutes).
     const synth = process.env.PEERS_SYNTH !== '0';
-    for (const c of PEER_CONFIGS) for (const v of VARIANTS) rows.push(await measurePeer(c, v.attrs, v.label, synth));
+    for (const c of PEER_CONFIGS) {
+      for (const v of VARIANTS) {
+        rows.push(await measurePeer(c, v.attrs, v.label, synth));
+        ctx.log(`${c.label}, mult ${v.label}: done`);
+      }
+    }
     for (const line of table(peerTable(rows))) ctx.log(line);
-    writePeersDoc(rows, yosysVersion());
+    writePeersDoc(rows, await wasmYosys.version());
     ctx.log('(written to docs/resources.md)');
   },
 };
-
-/** "Yosys 0.23" (the Yosys kiln synth ran), for the table's caption. */
-function yosysVersion(): string {
-  const yosys = findTool('yosys');
-  if (!yosys) return 'Yosys (not found)';
-  return /Yosys [\d.]+/.exec(spawnSync(yosys, ['-V'], { encoding: 'utf8' }).stdout)?.[0] ?? 'Yosys';
-}
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   await peersSection.run({ repeats: 1, log: (l) => console.log(`  ${l}`) });

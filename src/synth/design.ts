@@ -9,7 +9,7 @@ import { describeHostGrid, type HostGrid } from '../lower/host.ts';
 import { renderReportHtml } from '../report/html.ts';
 import type { NetworkEstimate } from '../estimate/network.ts';
 import type { Family, Resources } from '../estimate/units.ts';
-import { synthesize, type SynthResult } from './yosys.ts';
+import { synthesize, type SynthResult, type YosysEngine } from './yosys.ts';
 import { readJsonFile } from '../io/json.ts';
 
 export interface DesignSynth {
@@ -36,7 +36,7 @@ function layerWrappers(dir: string, files: string[]): { file: string; module: st
   return out;
 }
 
-export async function synthDesign(dir: string, family: Family, opts: { layers?: boolean; onProgress?: (msg: string) => void } = {}): Promise<DesignSynth> {
+export async function synthDesign(dir: string, family: Family, opts: { layers?: boolean; onProgress?: (msg: string) => void; engine?: YosysEngine } = {}): Promise<DesignSynth> {
   const manifestPath = join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) fail('FileNotFound', `'${dir}' is not a compiled design (no manifest.json); run kiln compile first`);
   const manifest = readJsonFile(manifestPath, 'manifest', 'recompile the design with kiln compile') as ManifestLike;
@@ -48,12 +48,12 @@ export async function synthDesign(dir: string, family: Family, opts: { layers?: 
   if (opts.layers ?? true) {
     for (const w of wrappers) {
       opts.onProgress?.(`synth ${family} ${w.module}`);
-      const r = await synthesize(dir, [...shared, w.file], w.module, family);
+      const r = await synthesize(dir, [...shared, w.file], w.module, family, { engine: opts.engine });
       layers[w.layer] = r.resources;
     }
   }
   opts.onProgress?.(`synth ${family} ${manifest.top}`);
-  const whole: SynthResult = await synthesize(dir, manifest.files, manifest.top, family, { fmax: family === 'ice40' });
+  const whole: SynthResult = await synthesize(dir, manifest.files, manifest.top, family, { fmax: family === 'ice40', engine: opts.engine });
   seconds = Math.round((Date.now() - t0) / 100) / 10;
   const result: DesignSynth = { family, layers, total: whole.resources, seconds };
   if (whole.fmaxMHz !== undefined) result.fmaxMHz = whole.fmaxMHz;

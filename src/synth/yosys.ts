@@ -69,12 +69,53 @@ function readdirSorted(d: string): string[] {
 }
 
 /**
- * Synthesizes `top` from `files` (paths relative to `dir`, which is the cwd so $readmemh paths
- * resolve) for a family, out of context (no I/O buffers), flattened.
+ * A Yosys to run a synthesis script with: the installed binary (`kiln synth`, the default) or another
+ * build (the peers bench runs @yowasp/yosys 0.55, the Yosys behind FINN's published figures).
  */
-export async function synthesize(dir: string, files: string[], top: string, family: Family, opts: { fmax?: boolean } = {}): Promise<SynthResult> {
-  const yosys = requireTool('yosys');
-  const version = await toolVersion(yosys);
+export interface YosysEngine {
+  /** The version line (part of the cache key, and the bench's caption). */
+  version(): Promise<string>;
+  /**
+   * Runs `script` with the design directory `dir` as the working directory (its $readmemh paths
+   * resolve); `out(name)` is the path a script writes an output file to. Returns the named outputs
+   * the run wrote, and its log.
+   */
+  run(dir: string, script: (out: (name: string) => string) => string, outputs: string[]): Promise<{ exitCode: number; log: string; outputs: Record<string, string | undefined> }>;
+}
+
+/** The installed Yosys binary (found by src/tools: KLN3001 with an install hint when missing). */
+export const systemYosys: YosysEngine = {
+  version: () => toolVersion(requireTool('yosys')),
+  async run(dir, script, outputs) {
+    const work = mkdtempSync(join(tmpdir(), 'kiln-synth-'));
+    try {
+      const r = await execa(requireTool('yosys'), ['-q', '-p', script((name) => join(work, name))], { cwd: dir, reject: false, all: true });
+      const files = Object.fromEntries(outputs.map((o) => [o, existsSync(join(work, o)) ? readFileSync(join(work, o), 'utf8') : undefined]));
+      return { exitCode: r.exitCode ?? 1, log: `${r.all ?? ''}`, outputs: files };
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+};
+
+/** kiln's synthesis script for a family: out of context (no I/O buffers), flattened. */
+export function synthScript(files: string[], top: string, family: Family, statFile: string, netlist?: string): string {
+  const synth = family === 'xc7'
+    ? `synth_xilinx -family xc7 -noiopad -flatten -top ${top}`
+    : `synth_ice40 -dsp -top ${top}${netlist ? ` -json ${netlist}` : ''}`;
+  // -defer: modules are elaborated only with the parameters the top gives them (the generic hw/
+  // modules' default $readmemh file names do not exist).
+  return `read_verilog -defer ${files.join(' ')}; ${synth}; tee -q -o ${statFile} stat -json`;
+}
+
+/**
+ * Synthesizes `top` from `files` (paths relative to `dir`, which is the cwd so $readmemh paths
+ * resolve) for a family, out of context (no I/O buffers), flattened; with the installed Yosys
+ * unless `opts.engine` names another.
+ */
+export async function synthesize(dir: string, files: string[], top: string, family: Family, opts: { fmax?: boolean; engine?: YosysEngine } = {}): Promise<SynthResult> {
+  const engine = opts.engine ?? systemYosys;
+  const version = await engine.version();
   const key = createHash('sha256').update(JSON.stringify({ v: 2, version, top, family, fmax: !!opts.fmax, src: readSources(dir, files) })).digest('hex');
   const cached = join(cacheDir(), `${key}.json`);
   if (existsSync(cached)) {
@@ -83,34 +124,32 @@ export async function synthesize(dir: string, files: string[], top: string, fami
   }
 
   const t0 = Date.now();
-  const work = mkdtempSync(join(tmpdir(), 'kiln-synth-'));
-  try {
-    const statFile = join(work, 'stat.json');
-    const netlist = join(work, 'netlist.json');
-    const synth = family === 'xc7'
-      ? `synth_xilinx -family xc7 -noiopad -flatten -top ${top}`
-      : `synth_ice40 -dsp -top ${top}${opts.fmax ? ` -json ${netlist}` : ''}`;
-    // -defer: modules are elaborated only with the parameters the top gives them (the generic hw/
-    // modules' default $readmemh file names do not exist).
-    const script = `read_verilog -defer ${files.join(' ')}; ${synth}; tee -q -o ${statFile} stat -json`;
-    const r = await execa(yosys, ['-q', '-p', script], { cwd: dir, reject: false, all: true });
-    if (r.exitCode !== 0 || !existsSync(statFile)) {
-      const err = `${r.all ?? ''}`.split('\n').find((l) => /ERROR/.test(l)) ?? `exit code ${r.exitCode}`;
-      fail('ToolFailed', `yosys failed on ${top} (${family}): ${err.trim()}`);
-    }
-    const stat = JSON.parse(readFileSync(statFile, 'utf8')) as { modules: Record<string, { cells_by_type?: Record<string, number>; num_cells_by_type?: Record<string, number> }>; design?: { num_cells_by_type?: Record<string, number> } };
-    const mod = stat.design ?? Object.values(stat.modules)[0];
-    const cells = mod.num_cells_by_type ?? (mod as { cells_by_type?: Record<string, number> }).cells_by_type ?? {};
-    const result: SynthResult = { family, top, resources: cellsToResources(cells, family), cells, seconds: 0 };
-    if (family === 'ice40' && opts.fmax) Object.assign(result, await nextpnrFmax(netlist, work));
-    result.seconds = Math.round((Date.now() - t0) / 100) / 10;
-    writeFileSync(`${cached}.${process.pid}.tmp`, JSON.stringify(result));
-    renameSync(`${cached}.${process.pid}.tmp`, cached);
-    prune('synth', `${key}.json`);
-    return result;
-  } finally {
-    rmSync(work, { recursive: true, force: true });
+  const fmax = family === 'ice40' && !!opts.fmax;
+  const r = await engine.run(dir, (out) => synthScript(files, top, family, out('stat.json'), fmax ? out('netlist.json') : undefined), fmax ? ['stat.json', 'netlist.json'] : ['stat.json']);
+  const statText = r.outputs['stat.json'];
+  if (r.exitCode !== 0 || statText === undefined) {
+    const err = r.log.split('\n').find((l) => /ERROR/.test(l)) ?? `exit code ${r.exitCode}`;
+    fail('ToolFailed', `yosys failed on ${top} (${family}): ${err.trim()}`);
   }
+  const stat = JSON.parse(statText) as { modules: Record<string, { cells_by_type?: Record<string, number>; num_cells_by_type?: Record<string, number> }>; design?: { num_cells_by_type?: Record<string, number> } };
+  const mod = stat.design ?? Object.values(stat.modules)[0];
+  const cells = mod.num_cells_by_type ?? (mod as { cells_by_type?: Record<string, number> }).cells_by_type ?? {};
+  const result: SynthResult = { family, top, resources: cellsToResources(cells, family), cells, seconds: 0 };
+  if (fmax) {
+    const work = mkdtempSync(join(tmpdir(), 'kiln-pnr-'));
+    try {
+      const netlist = join(work, 'netlist.json');
+      writeFileSync(netlist, r.outputs['netlist.json'] ?? '');
+      Object.assign(result, await nextpnrFmax(netlist, work));
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  result.seconds = Math.round((Date.now() - t0) / 100) / 10;
+  writeFileSync(`${cached}.${process.pid}.tmp`, JSON.stringify(result));
+  renameSync(`${cached}.${process.pid}.tmp`, cached);
+  prune('synth', `${key}.json`);
+  return result;
 }
 
 /** Place and route on an UP5K (sg48) and read nextpnr's Fmax for clk. */

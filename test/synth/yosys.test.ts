@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileDataflow } from '../../src/codegen/index.ts';
 import { findTool } from '../../src/tools/index.ts';
 import { synthDesign } from '../../src/synth/design.ts';
-import { cellsToResources } from '../../src/synth/yosys.ts';
+import { cellsToResources, synthesize } from '../../src/synth/yosys.ts';
+import { wasmYosys } from '../../bench/yosys-wasm.ts';
 import { smallMlp } from '../unit/codegen-fixture.ts';
 import { kiln } from '../unit/cli-helpers.ts';
 
@@ -39,6 +40,20 @@ describe.skipIf(!findTool('yosys'))('kiln synth (Yosys)', () => {
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(report.synth.xc7.total).toEqual(r.total);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('class="bar measured"');
+  }, 600_000);
+});
+
+describe('Yosys 0.55 as WebAssembly (the peers bench engine)', () => {
+  it("runs kiln's synth script on a design directory ($readmemh files included); a failure is KLN3002", async () => {
+    const out = join(dir, 'wasm');
+    compileDataflow(smallMlp(), out, { fold: { fc1: { pe: 2, simd: 3 }, fc2: { pe: 1, simd: 2 } } });
+    expect(await wasmYosys.version()).toMatch(/^Yosys 0\.55 \(@yowasp\/yosys 0\.55\.\d+\)$/);
+    const files = (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: string[] }).files;
+    const r = await synthesize(out, files, 'kiln_top', 'xc7', { engine: wasmYosys });
+    expect(r.resources.lut).toBeGreaterThan(0);
+    expect(r.resources.ff).toBeGreaterThan(0);
+    expect(r.cells.FDRE ?? 0).toBe(r.resources.ff - (r.cells.FDSE ?? 0));
+    await expect(synthesize(out, files, 'no_such_top', 'xc7', { engine: wasmYosys })).rejects.toThrow(/KLN3002 yosys failed on no_such_top \(xc7\): ERROR/);
   }, 600_000);
 });
 
