@@ -2,7 +2,7 @@
 // by src/passes/to-dataflow.ts) and the values the rules in src/lower/rules/ pass each other.
 import type { QType } from '../ir/datatype.ts';
 import type { InputQuantizer, OutputAffine } from '../ir/dataflow.ts';
-import type { RequantRound } from './thresholds.ts';
+import type { RequantRound } from '../layers/common/requant-value.ts';
 import type { Window2d } from './spatial.ts';
 
 export interface StreamlineOptions {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseQType, range } from '../../src/ir/datatype.ts';
 import { layerKind } from '../../src/layers/index.ts';
-import { requantValue } from '../../src/lower/thresholds.ts';
+import { requantValue } from '../../src/layers/common/requant-value.ts';
 import { rng, randInt } from '../unit/layers-helpers.ts';
 import { expectExact, haveVerilator, runLayerCase, type LayerCase } from './layer-matrix.ts';
 

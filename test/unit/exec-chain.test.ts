@@ -11,7 +11,8 @@ import { compileChain } from '../../src/exec/chain.ts';
 import { runGraph } from '../../src/exec/run.ts';
 import { emptyGraph, type Node } from '../../src/ir/graph.ts';
 import { makeTensor, nums, type DType, type Tensor } from '../../src/ir/tensor.ts';
-import { fitRequant, fitRequantUnproven, searchThresholds, searchThresholdsPerPair, type ChannelRange } from '../../src/lower/thresholds.ts';
+import { fitRequant, fitRequantUnproven } from '../../src/lower/requant-fit.ts';
+import { searchThresholds, searchThresholdsPerPair, type ChannelRange } from '../../src/lower/thresholds.ts';
 import { randInt, rng } from './layers-helpers.ts';
 
 interface RandomChain { nodes: Node[]; consts: Map<string, Tensor>; out: string }

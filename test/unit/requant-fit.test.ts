@@ -8,7 +8,9 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { compileDataflow } from '../../src/codegen/index.ts';
 import { layerResources } from '../../src/estimate/resources.ts';
-import { fitRequant, levelStart, requantValue, searchThresholds, type ChannelRange, type RequantRound } from '../../src/lower/thresholds.ts';
+import { requantValue, type RequantRound } from '../../src/layers/common/requant-value.ts';
+import { fitRequant, levelStart } from '../../src/lower/requant-fit.ts';
+import { searchThresholds, type ChannelRange } from '../../src/lower/thresholds.ts';
 import { findTool } from '../../src/tools/index.ts';
 import { oneLayer, randInt, rng } from './layers-helpers.ts';
 

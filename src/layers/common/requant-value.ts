@@ -1,5 +1,5 @@
 // The Requant layer's arithmetic, one definition for the layer's execute (layers/requant.ts), the
-// requant fit (lower/thresholds.ts) and streamlining.
+// requant fit (lower/requant-fit.ts) and streamlining.
 
 /** Rounding of the Requant division by 2^shift (src/ir/dataflow.ts): floor, or round half to even. */
 export type RequantRound = 'floor' | 'half-even';
