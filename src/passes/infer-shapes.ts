@@ -1,7 +1,7 @@
 // Shape inference: fills g.valueInfo with the dtype and shape of every node output (graph outputs
 // are updated in g.outputs instead, as ONNX keeps them out of value_info). Per-op rules for the
 // supported ops; ops without a rule are executed on zeros when their inputs are small and known.
-import { KilnError } from '../diag/index.ts';
+import { fail, KilnError } from '../diag/index.ts';
 import { lookupOp } from '../exec/registry.ts';
 import { attrFloats, attrInt, attrInts, attrString, tensorType, type Dim, type Graph, type Node, type TensorType, type ValueInfo } from '../ir/graph.ts';
 import { makeTensor, numel, toNumbers, type DType, type Tensor } from '../ir/tensor.ts';
@@ -388,6 +388,11 @@ export const inferShapes: Pass = {
       n.outputs.forEach((name, k) => {
         const ty = types[k];
         if (name === '' || !ty) return;
+        // A rule fed nonsense (a float 'pads' tensor, say) can compute NaN or negative sizes; NaN
+        // never equals itself, so the fixpoint with fold-constants would never settle.
+        if (ty.shape?.some((d) => isNum(d) && !(Number.isSafeInteger(d) && d >= 0))) {
+          fail('MalformedModel', `${n.op} output '${name}' comes out with shape [${ty.shape.join(',')}]: check the node's inputs and attributes`, n.name);
+        }
         const oi = outputIdx.get(name);
         if (oi !== undefined) {
           const o = g.outputs[oi];
