@@ -7,6 +7,7 @@ import { qualifiedOp, runtimeInputs, type Graph } from '../ir/graph.ts';
 import { printType } from '../ir/print.ts';
 import { unsupportedNodes } from '../exec/run.ts';
 import { sortNodes, verifyGraph } from '../ir/verify.ts';
+import type { DType } from '../ir/tensor.ts';
 import { importGraph } from '../onnx/import.ts';
 import { loadModel } from '../onnx/load.ts';
 import type { Refusal } from '../lower/view.ts';
@@ -27,8 +28,8 @@ export interface InspectReport {
   irVersion: number;
   producer: string;
   opsets: Record<string, number>;
-  inputs: { name: string; dtype: string; shape: (number | string)[] | null }[];
-  outputs: { name: string; dtype: string; shape: (number | string)[] | null }[];
+  inputs: { name: string; dtype: DType; shape: (number | string)[] | null }[];
+  outputs: { name: string; dtype: DType; shape: (number | string)[] | null }[];
   /** Op histogram of the model as given (qualified 'domain:Op' for non-default domains). */
   ops: Record<string, number>;
   nodes: number;
@@ -72,7 +73,7 @@ export function inspectModel(path: string, opts: { dumpAfter?: string[]; verify?
   const g = loadModel(path);
   const ops = histogram(g);
   const nodes = g.nodes.length;
-  const io = (v: { name: string; dtype: string; shape?: (number | string)[] }) => ({ name: v.name, dtype: v.dtype, shape: v.shape ?? null });
+  const io = (v: { name: string; dtype: DType; shape?: (number | string)[] }) => ({ name: v.name, dtype: v.dtype, shape: v.shape ?? null });
   const declared = { inputs: runtimeInputs(g).map(io), outputs: g.outputs.map(io) };
   // A cycle is fatal (KLN1006); other structural problems are reported with the rest, untidied.
   sortNodes(g);
@@ -106,9 +107,9 @@ export function formatReport(r: InspectReport): string {
   const opsets = Object.entries(r.opsets).map(([d, v]) => `${d || 'ai.onnx'} ${v}`).join(', ');
   out.push(`model ${r.model}`, `  ir_version ${r.irVersion}; opsets ${opsets}${r.producer ? `; producer ${r.producer}` : ''}`, '');
   out.push('inputs');
-  out.push(...table([['name', 'type'], ...r.inputs.map((i) => [i.name, printType(i.dtype as never, i.shape ?? undefined)])], '  '));
+  out.push(...table([['name', 'type'], ...r.inputs.map((i) => [i.name, printType(i.dtype, i.shape ?? undefined)])], '  '));
   out.push('outputs');
-  out.push(...table([['name', 'type'], ...r.outputs.map((i) => [i.name, printType(i.dtype as never, i.shape ?? undefined)])], '  '));
+  out.push(...table([['name', 'type'], ...r.outputs.map((i) => [i.name, printType(i.dtype, i.shape ?? undefined)])], '  '));
   out.push('', `ops (${r.nodes} nodes; ${r.nodesAfterTidy} after tidy)`);
   out.push(...table([['op', 'count'], ...Object.entries(r.ops).map(([k, v]) => [k, String(v)])], '  '));
   const w = r.weights;

@@ -13,8 +13,9 @@ import { fail } from '../diag/index.ts';
 import { bitWidth, isSigned, qtypeName } from '../ir/datatype.ts';
 import type { DataflowGraph } from '../ir/dataflow.ts';
 import { checkLiteralWidths, type ParamValue, type Port } from '../layers/define.ts';
-import { mvuPacking } from '../layers/mvu.ts';
+import mvu, { mvuPacking } from '../layers/mvu.ts';
 import { mvuMultipliers } from '../layers/common/mvu-weights.ts';
+import { isKind } from '../exec/dataflow.ts';
 import { describeHostGrid, hostGrid, type HostGrid } from '../lower/host.ts';
 import { foldedDataflow, type FoldOptions } from '../dataflow/pipeline.ts';
 import type { RunPipelineOptions } from '../passes/pass.ts';
@@ -120,9 +121,9 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     const name = verilogIdentifier(layer.name);
     if (used.has(name)) fail('CannotLower', `two layers map to the Verilog name '${name}'`, layer.name);
     used.add(name);
-    const rtl = { ...kind.spec.rtl, ...kind.spec.rtl.variant?.(attrs as never, layer.consts) };
+    const rtl = { ...kind.spec.rtl, ...kind.spec.rtl.variant?.(attrs, layer.consts) };
     const module = `${rtl.module}_${name}`;
-    const params = rtl.params(attrs as never, layer.consts, {
+    const params = rtl.params(attrs, layer.consts, {
       memFile: (suffix, contents) => {
         const path = `weights/${name}_${suffix}.mem`;
         files.set(path, contents);
@@ -194,20 +195,23 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     kilnVersion,
     weightsRelativeTo: 'outputDir',
   };
-  const layerReports: LayerReport[] = checked.map(({ layer, kind, attrs, ports }) => ({
-    name: layer.name,
-    kind: layer.kind,
-    origin: layer.origin,
-    input: { qtype: qtypeName(ports.in[0].qtype), elems: ports.in[0].elems, fold: ports.in[0].fold },
-    output: { qtype: qtypeName(ports.out[0].qtype), elems: ports.out[0].elems, fold: ports.out[0].fold },
-    pe: (attrs.pe as number | undefined) ?? ports.out[0].fold,
-    ...(layer.kind === 'MVU' ? { simd: attrs.simd as number, mult: attrs.mult as string, ...dspLanes(attrs as never, layer.consts.weights) } : {}),
-    cycles: kind.spec.cycles(attrs as never),
-    ...(layer.kind === 'Fifo' ? { depth: attrs.depth as number } : {}),
-    ...(layer.kind === 'MVU'
-      ? { weights: { count: layer.consts.weights.length, nonzero: layer.consts.weights.filter((w) => w !== 0).length, multipliers: mvuMultipliers(attrs as never, layer.consts.weights) } }
-      : {}),
-  }));
+  const layerReports: LayerReport[] = checked.map((c) => {
+    const { layer, kind, attrs, ports } = c;
+    return {
+      name: layer.name,
+      kind: layer.kind,
+      origin: layer.origin,
+      input: { qtype: qtypeName(ports.in[0].qtype), elems: ports.in[0].elems, fold: ports.in[0].fold },
+      output: { qtype: qtypeName(ports.out[0].qtype), elems: ports.out[0].elems, fold: ports.out[0].fold },
+      pe: (attrs.pe as number | undefined) ?? ports.out[0].fold,
+      ...(isKind(c, mvu) ? { simd: c.attrs.simd, mult: c.attrs.mult, ...dspLanes(c.attrs, layer.consts.weights) } : {}),
+      cycles: kind.spec.cycles(attrs),
+      ...(layer.kind === 'Fifo' ? { depth: attrs.depth as number } : {}),
+      ...(isKind(c, mvu)
+        ? { weights: { count: layer.consts.weights.length, nonzero: layer.consts.weights.filter((w) => w !== 0).length, multipliers: mvuMultipliers(c.attrs, layer.consts.weights) } }
+        : {}),
+    };
+  });
   const report: Report = {
     model,
     layers: layerReports,

@@ -55,7 +55,7 @@ type A = Record<string, number>;
 /** need[e] for output element e of a layer on input port `port` (non-decreasing): its kind's buffering.need, else the whole input. */
 function needTable(c: CheckedLayer, port: number): Int32Array | ((e: number) => number) {
   const need = c.kind.spec.buffering?.need;
-  if (need) return need(c.attrs as never, port);
+  if (need) return need(c.attrs, port);
   const inElems = c.ports.in[port].elems;
   return () => inElems - 1; // no dependency model: assume it needs its whole input
 }
@@ -156,7 +156,7 @@ export function fifoSizes(df: DataflowGraph): FifoSize[] {
 function ahead(c: CheckedLayer, port: number): number {
   const fi = c.ports.in[port].fold;
   const f = c.kind.spec.buffering?.ahead;
-  return f ? f(c.attrs as never, port, fi) : 2 * fi;
+  return f ? f(c.attrs, port, fi) : 2 * fi;
 }
 
 /**
@@ -299,7 +299,7 @@ function insertFifo(df: DataflowGraph, stream: string, base: string, fold: { pe:
 export function insertWindowFifos(df: DataflowGraph): string[] {
   if (!df.layers.some((l) => l.kind === 'SlidingWindow')) return [];
   const checked = checkDataflow(df);
-  const ii = Math.max(...checked.map((c) => c.kind.spec.cycles(c.attrs as never)));
+  const ii = Math.max(...checked.map((c) => c.kind.spec.cycles(c.attrs)));
   const byName = new Map(checked.map((c) => [c.layer.name, c]));
   const producer = new Map<string, { c: CheckedLayer; port: number }>();
   for (const c of checked) c.layer.outputs.forEach((s, port) => producer.set(s, { c, port }));
@@ -308,7 +308,7 @@ export function insertWindowFifos(df: DataflowGraph): string[] {
     const a = swg.attrs as A;
     const before = producer.get(swg.layer.inputs[0]);
     const pad = before?.c.layer.kind === 'Pad' ? before.c : undefined;
-    const atII = (c: CheckedLayer) => c.kind.spec.cycles(c.attrs as never) >= ii;
+    const atII = (c: CheckedLayer) => c.kind.spec.cycles(c.attrs) >= ii;
     if (!(atII(swg) && a.sh > 1) && !(pad && feedsFromII(pad, producer, atII))) continue;
     const head = pad ?? swg; // the layer the FIFO goes in front of
     const feed = producer.get(head.layer.inputs[0]);
@@ -361,7 +361,7 @@ export function insertBurstFifos(df: DataflowGraph): string[] {
   const checked = checkDataflow(df);
   const inserted: string[] = [];
   for (const c of checked) {
-    const burst = c.kind.spec.buffering?.burst?.(c.attrs as never);
+    const burst = c.kind.spec.buffering?.burst?.(c.attrs);
     if (!burst) continue;
     const out = c.ports.out[0];
     if (!drainsSlower(checked, c.layer.outputs[0], out.fold, burst * out.fold)) continue;

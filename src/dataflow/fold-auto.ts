@@ -79,7 +79,7 @@ function candidates(l: Layer): Candidate[] {
   if (!('pe' in kind.schema)) return [];
   const isMvu = 'simd' in kind.schema;
   const isWindow = 'taps' in kind.schema;
-  const parsed = kind.parse({ ...l, attrs: { ...l.attrs, pe: 1, ...(isMvu ? { simd: 1 } : {}), ...(isWindow ? { taps: 1 } : {}) } }) as Record<string, unknown>;
+  const parsed = kind.parse({ ...l, attrs: { ...l.attrs, pe: 1, ...(isMvu ? { simd: 1 } : {}), ...(isWindow ? { taps: 1 } : {}) } });
   const ints = Object.values(parsed).filter((v): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0);
   const pes = isMvu ? divisors(parsed.rows as number) : [...new Set(ints.flatMap(divisors))].sort((a, b) => a - b);
   const simds = isMvu ? divisors(parsed.cols as number) : [1];
@@ -90,9 +90,9 @@ function candidates(l: Layer): Candidate[] {
       for (const taps of tapses) {
         const fold = { pe, ...(isMvu ? { simd } : {}), ...(isWindow ? { taps } : {}) };
         const a = { ...parsed, ...fold };
-        if (kind.spec.checkFolding(a as never)) continue;
-        const ports = kind.spec.streams(a as never);
-        out.push({ fold, cycles: kind.spec.cycles(a as never), lanes: pe * simd * taps, inFold: ports.in[0].fold, outFolds: ports.out.map((o) => o.fold) });
+        if (kind.spec.checkFolding(a)) continue;
+        const ports = kind.spec.streams(a);
+        out.push({ fold, cycles: kind.spec.cycles(a), lanes: pe * simd * taps, inFold: ports.in[0].fold, outFolds: ports.out.map((o) => o.fold) });
       }
     }
   }

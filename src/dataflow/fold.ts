@@ -150,15 +150,15 @@ function mvuFold(rows: number, cols: number, target: number): { pe: number; simd
 /** Every legal (pe, taps) of an image-kind layer with its cycles, cheapest (fewest lanes) first. */
 function imageFoldings(l: Layer): { pe: number; taps: number; cycles: number }[] {
   const kind = layerKind(l.kind, l.name);
-  const base = kind.parse(l) as Record<string, unknown>;
+  const base = kind.parse(l);
   const n = (typeof base.channels === 'number' ? base.channels : base.elems) as number;
   const tapChoices = l.kind === 'SlidingWindow' ? [1, (base.kh as number) * (base.kw as number)] : [1];
   const out: { pe: number; taps: number; cycles: number }[] = [];
   for (const taps of new Set(tapChoices)) {
     for (const pe of divisors(n)) {
       const a = { ...base, pe, taps };
-      if (kind.spec.checkFolding(a as never)) continue;
-      out.push({ pe, taps, cycles: kind.spec.cycles(a as never) });
+      if (kind.spec.checkFolding(a)) continue;
+      out.push({ pe, taps, cycles: kind.spec.cycles(a) });
     }
   }
   return out.sort((x, y) => x.pe * x.taps - y.pe * y.taps || x.cycles - y.cycles);
@@ -171,10 +171,10 @@ function imageFoldings(l: Layer): { pe: number; taps: number; cycles: number }[]
  */
 function streamFold(l: Layer, upstream: (number | undefined)[], target: number): number {
   const kind = layerKind(l.kind, l.name);
-  const base = kind.parse({ ...l, attrs: { ...l.attrs, pe: 1 } }) as Record<string, unknown>;
-  const options = divisors(kind.spec.streams(base as never).in[0].elems)
-    .filter((pe) => !kind.spec.checkFolding({ ...base, pe } as never))
-    .map((pe) => ({ pe, cycles: kind.spec.cycles({ ...base, pe } as never) }));
+  const base = kind.parse({ ...l, attrs: { ...l.attrs, pe: 1 } });
+  const options = divisors(kind.spec.streams(base).in[0].elems)
+    .filter((pe) => !kind.spec.checkFolding({ ...base, pe }))
+    .map((pe) => ({ pe, cycles: kind.spec.cycles({ ...base, pe }) }));
   const within = options.filter((o) => o.cycles <= target);
   const matching = within.filter((o) => upstream.includes(o.pe));
   if (matching.length) return Math.max(...matching.map((o) => o.pe));

@@ -33,7 +33,7 @@ export function estimateNetwork(df: DataflowGraph, checked: CheckedLayer[]): Net
       kind: layer.kind,
       ...(typeof a.pe === 'number' ? { pe: a.pe } : {}),
       ...(typeof a.simd === 'number' ? { simd: a.simd } : {}),
-      cycles: kind.spec.cycles(attrs as never),
+      cycles: kind.spec.cycles(attrs),
       ...(kind.spec.forms ? { forms: formsOf(layer, a, Object.keys(kind.spec.forms)) } : {}),
       xc7: layerResources(layer, 'xc7', terms),
       ice40: layerResources(layer, 'ice40', terms),

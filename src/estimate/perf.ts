@@ -41,18 +41,18 @@ export function networkPerformance(df: DataflowGraph, checked: CheckedLayer[]): 
     const ins = layer.inputs.map((s) => beats.get(s)!);
     let outs: number[][];
     if (kind.spec.schedule) {
-      const sched = kind.spec.schedule(attrs as never, ins);
+      const sched = kind.spec.schedule(attrs, ins);
       outs = sched.out;
       if (layer.inputs[0] === df.inputs[0] && sched.firstTaken !== undefined) taken = sched.firstTaken;
     } else {
-      const [first, last] = kind.spec.timing(attrs as never, Math.max(...ins.map((x) => x[0])), Math.max(...ins.map((x) => x[x.length - 1])));
+      const [first, last] = kind.spec.timing(attrs, Math.max(...ins.map((x) => x[0])), Math.max(...ins.map((x) => x[x.length - 1])));
       outs = ports.out.map((p) => {
         const n = p.elems / p.fold;
         return Array.from({ length: n }, (_, j) => (n > 1 ? first + Math.round((j * (last - first)) / (n - 1)) : first));
       });
     }
     layer.outputs.forEach((s, i) => beats.set(s, outs[i]));
-    const cycles = kind.spec.cycles(attrs as never);
+    const cycles = kind.spec.cycles(attrs);
     if (cycles > ii) [ii, bottleneck] = [cycles, layer.name];
   }
   return { cyclesPerInference: ii, firstOutputLatency: beats.get(df.outputs[0])![0] - taken, bottleneck };

@@ -6,7 +6,7 @@
 //   DSP / MAC16 / BRAM18 / EBR are counted from the multiplier and memory inventory.
 import type { Layer } from '../ir/dataflow.ts';
 import { layerKind } from '../layers/index.ts';
-import type { ParamValue } from '../layers/define.ts';
+import type { AnyAttrs, ParamValue } from '../layers/define.ts';
 import type { Family, Resources } from './units.ts';
 import coefficientsJson from '../layers/cost/coefficients.json' with { type: 'json' };
 import { bram18, ebr, memFf4, memLut4, memLut6 } from '../layers/cost/memory.ts';
@@ -17,15 +17,15 @@ export type Coefficients = Record<string, Record<string, Record<string, Record<s
 const coefficients = coefficientsJson as Coefficients;
 
 /** The RTL parameters codegen would give this layer (numbers only; ROM files are not written). */
-function rtlParams(kind: ReturnType<typeof layerKind>, attrs: unknown, consts: Record<string, number[]>): Params {
-  const raw: Record<string, ParamValue> = kind.spec.rtl.params(attrs as never, consts, { memFile: () => 'unused.mem' });
+function rtlParams(kind: ReturnType<typeof layerKind>, attrs: AnyAttrs, consts: Record<string, number[]>): Params {
+  const raw: Record<string, ParamValue> = kind.spec.rtl.params(attrs, consts, { memFile: () => 'unused.mem' });
   return Object.fromEntries(Object.entries(raw).filter(([, v]) => typeof v === 'number')) as Params;
 }
 
 /** The cost terms of one (folded) layer: its kind's cost form at the parameters codegen would give it. */
 export function costTerms(layer: Pick<Layer, 'name' | 'kind' | 'attrs' | 'consts'>): CostTerms {
   const kind = layerKind(layer.kind, layer.name);
-  const a = kind.parse(layer) as never;
+  const a = kind.parse(layer);
   return kind.spec.cost(a, layer.consts, rtlParams(kind, a, layer.consts));
 }
 

@@ -5,14 +5,19 @@ import { fail, InternalError } from '../diag/index.ts';
 import { allows, isIntegral, qtypeName, range, sameQType, type QType } from '../ir/datatype.ts';
 import type { DataflowGraph, Layer } from '../ir/dataflow.ts';
 import { numel } from '../ir/tensor.ts';
-import type { Kernel, LayerKind, Port } from '../layers/define.ts';
+import type { AnyAttrs, Kernel, LayerKind, Port } from '../layers/define.ts';
 import { layerKind } from '../layers/index.ts';
 
 export interface CheckedLayer {
   layer: Layer;
   kind: LayerKind;
-  attrs: Record<string, unknown>;
+  attrs: AnyAttrs;
   ports: { in: Port[]; out: Port[] };
+}
+
+/** Whether a checked layer is of this kind: then its attrs are that kind's typed attrs (parse made them). */
+export function isKind<A>(c: CheckedLayer, kind: LayerKind<A>): c is CheckedLayer & { attrs: A } {
+  return c.kind === (kind as unknown);
 }
 
 /**
@@ -22,8 +27,8 @@ export interface CheckedLayer {
 export function checkDataflow(df: DataflowGraph): CheckedLayer[] {
   return df.layers.map((layer) => {
     const kind = layerKind(layer.kind, layer.name);
-    const attrs = kind.parse(layer) as Record<string, unknown>;
-    const ports = kind.spec.streams(attrs as never);
+    const attrs = kind.parse(layer);
+    const ports = kind.spec.streams(attrs);
     const connect = (names: string[], ps: Port[], dir: string) => {
       if (names.length !== ps.length) fail('ShapeMismatch', `${layer.kind} must have ${ps.length} ${dir}s, not ${names.length}`, layer.name);
       names.forEach((name, i) => {
@@ -66,8 +71,8 @@ function prepare(df: DataflowGraph, checked: CheckedLayer[]): PreparedLayer[] {
   return checked.map((c) => {
     const { kind, attrs, layer } = c;
     const run: Kernel = kind.spec.kernel
-      ? kind.spec.kernel(attrs as never, layer.consts)
-      : (ins) => kind.spec.execute(attrs as never, ins.map((v) => Array.from(v)), layer.consts).map((v) => Float64Array.from(v));
+      ? kind.spec.kernel(attrs, layer.consts)
+      : (ins) => kind.spec.execute(attrs, ins.map((v) => Array.from(v)), layer.consts).map((v) => Float64Array.from(v));
     return { ...c, run, outTests: layer.outputs.map((name) => valueTest(df.streams.get(name)!.qtype)) };
   });
 }

@@ -15,7 +15,11 @@ export interface OneOfSpec<T extends string = string> { type: 'oneOf'; values: r
 export type AttrSpec = IntSpec | QTypeSpec | OneOfSpec;
 export type AttrSchema = Record<string, AttrSpec>;
 /** The parsed attributes: ints as numbers, datatypes (written as 'INT4', 'BIPOLAR', … in JSON) as QType, names as strings. */
-export type AttrsOf<S extends AttrSchema> = { [K in keyof S]: S[K] extends QTypeSpec ? QType : S[K] extends OneOfSpec<infer T> ? T : number };
+export type AttrsOf<S extends AttrSchema> = { [K in keyof S]: AttrValue<S[K]> };
+/** One attribute's parsed value; distributes over a union, so any kind's attrs (AnyAttrs) are names to number | string | QType. */
+type AttrValue<T extends AttrSpec> = T extends QTypeSpec ? QType : T extends OneOfSpec<infer U> ? U : number;
+/** The attributes of a layer whose kind is known only by name (the registry's view). */
+export type AnyAttrs = AttrsOf<AttrSchema>;
 
 export const int = (opts: { min?: number; default?: number } = {}): IntSpec => ({ type: 'int', ...opts });
 export const dtype = (): QTypeSpec => ({ type: 'qtype' });
@@ -184,7 +188,7 @@ export function registerStage(arrivals: readonly number[], delay = 1): number[] 
   return out;
 }
 
-export interface LayerKind<A = Record<string, unknown>> {
+export interface LayerKind<A = AnyAttrs> {
   kind: string;
   schema: AttrSchema;
   /** Parses and checks a layer's attrs and consts; throws KilnError (BadAttribute / BadFolding). */
@@ -224,6 +228,7 @@ export function defineLayer<S extends AttrSchema>(spec: LayerSpec<S>): LayerKind
   return {
     kind: spec.kind,
     schema: spec.attrs,
+    // The registry's view: every function takes AnyAttrs; sound because callers only pass what parse() returned.
     spec: spec as unknown as LayerSpec<AttrSchema>,
     parse(layer) {
       const a = parseAttrs(spec.attrs, layer.attrs, layer.name);

@@ -16,7 +16,7 @@ import fifo from './fifo.ts';
 import concat from './concat.ts';
 import { fail } from '../diag/index.ts';
 
-export const layerKinds: LayerKind[] = [mvu, threshold, requant, labelSelect, widthConverter, slidingWindow, pad, maxPool, avgPool, vectorVector, duplicate, addStreams, fifo, concat] as LayerKind[];
+export const layerKinds: LayerKind[] = [mvu, threshold, requant, labelSelect, widthConverter, slidingWindow, pad, maxPool, avgPool, vectorVector, duplicate, addStreams, fifo, concat];
 
 export function layerKind(kind: string, where?: string): LayerKind {
   const k = layerKinds.find((l) => l.kind === kind);

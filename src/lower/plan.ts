@@ -62,7 +62,8 @@ export interface LayerPlan {
  */
 export interface BranchNode {
   name: string;
-  plan: LayerPlan;
+  /** The layer; absent on the first node, 'input' (the graph input). */
+  plan?: LayerPlan;
   inputs: { node: string; edge: number }[];
   edges: BranchEdge[];
 }

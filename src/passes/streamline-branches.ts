@@ -60,7 +60,7 @@ export function lowerBranches(v: GraphView, input: InSide, before: CodeOp[], out
   if (inEdges.length !== 1 || inEdges[0].to !== firstLayer) throw new KilnError(cannotLowerGraph('the graph input fans out before its first layer (only layer outputs may branch)', { rule: 'dataflow-graph', fix: 'start the model with one layer that every branch reads' }));
   const state = new Map<string, EdgeState>(); // key `${node}:${port}`
   state.set(`${firstLayer!.name}:${inEdges[0].port}`, { model: input.model, codes: input.codes, type: input.type, node: 'input', edge: 0, scale: 1 });
-  const nodes: BranchNode[] = [{ name: 'input', plan: undefined as never, inputs: [], edges: [{ act: { kind: 'none' }, origin: [], after: before, scale: 1, to: firstLayer!.name, outType: input.type }] }];
+  const nodes: BranchNode[] = [{ name: 'input', inputs: [], edges: [{ act: { kind: 'none' }, origin: [], after: before, scale: 1, to: firstLayer!.name, outType: input.type }] }];
   // Scale of the code each edge ends in (its last quantizer), to align join inputs before lowering.
   const edgeScale = (e: Edge): number | undefined => {
     const qi = lastActivation(e.nodes);
@@ -153,7 +153,7 @@ function alignJoin(a: EdgeState, b: EdgeState, nodes: BranchNode[]): void {
   if (f === undefined || f < 1) return;
   const node = nodes.find((n) => n.name === big.node);
   const edge = node?.edges[big.edge];
-  if (!node || !edge) return;
+  if (!node?.plan || !edge) return; // 'input' (no plan) never joins: the graph input cannot fan out
   const lo = big.codes[0] * big.scale * f;
   const hi = big.codes[big.codes.length - 1] * big.scale * f;
   const type = smallestIntFor(Math.min(lo, 0), Math.max(hi, 0));

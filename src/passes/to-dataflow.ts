@@ -115,7 +115,7 @@ export function toDataflow(plan: StreamlinedMlp, opts: LowerOptions = {}): Dataf
     edgeStream.set('input:0', cur);
     let output: string | undefined;
     for (const n of plan.branches.slice(1)) {
-      const l = n.plan;
+      const l = n.plan!; // every node after 'input' is a layer
       const ins = n.inputs.map((i) => edgeStream.get(`${i.node}:${i.edge}`)!);
       if (l.unit === 'add') {
         const elems = numel(streams.get(ins[0])!.shape);
