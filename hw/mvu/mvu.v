@@ -34,7 +34,11 @@ module mvu #(
   parameter integer IN_KIND = 1,
   parameter integer W_KIND = 1,
   parameter [PE*SIMD*WW-1:0] WEIGHTS = 0,
-  parameter WEIGHT_FILE = "weights.mem"
+  parameter WEIGHT_FILE = "weights.mem",
+  // Yosys rom_style of the weight ROM (src/layers/cost/memory.ts romStyle: where the estimate puts it).
+  /* verilator lint_off UNUSEDPARAM */
+  parameter ROM_STYLE = "auto"
+  /* verilator lint_on UNUSEDPARAM */
 ) (
   input  wire                  clk,
   input  wire                  rst_n,
@@ -125,7 +129,7 @@ module mvu #(
       assign w_word = WEIGHTS;
       wire unused_addr = &{1'b0, addr_next};
     end else begin : g_rom
-      reg [PE*SIMD*WW-1:0] rom [0:FOLDS-1];
+      (* rom_style = ROM_STYLE *) reg [PE*SIMD*WW-1:0] rom [0:FOLDS-1];
       initial $readmemh(WEIGHT_FILE, rom);
       reg [PE*SIMD*WW-1:0] w_q;
       always @(posedge clk) w_q <= rom[addr_next];

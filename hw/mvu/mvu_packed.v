@@ -52,6 +52,10 @@ module mvu_packed #(
   parameter integer W_KIND = 1,
   parameter [PE*SIMD*WW-1:0] WEIGHTS = 0,
   parameter WEIGHT_FILE = "weights.mem",
+  // Yosys rom_style of the weight ROM (src/layers/cost/memory.ts romStyle: where the estimate puts it).
+  /* verilator lint_off UNUSEDPARAM */
+  parameter ROM_STYLE = "auto",
+  /* verilator lint_on UNUSEDPARAM */
   parameter integer PACK = 1,
   parameter integer POFF = 1,
   parameter integer PCHUNK = 1,
@@ -148,7 +152,7 @@ module mvu_packed #(
       assign w_word = WEIGHTS;
       wire unused_addr = &{1'b0, addr_next};
     end else begin : g_rom
-      reg [PE*SIMD*WW-1:0] rom [0:FOLDS-1];
+      (* rom_style = ROM_STYLE *) reg [PE*SIMD*WW-1:0] rom [0:FOLDS-1];
       initial $readmemh(WEIGHT_FILE, rom);
       reg [PE*SIMD*WW-1:0] w_q;
       always @(posedge clk) w_q <= rom[addr_next];

@@ -15,6 +15,7 @@ import { checkValues, codeKind, defineLayer, dtype, encode, executeOf, int, MAX_
 import { nonzeroGroups, sparseIndexBits, sparseRoms, type MvuShape } from './common/mvu-weights.ts';
 import { dspPacking, type DspPacking, type PackableMvu } from './common/dsp-packing.ts';
 import { mvuCost } from './cost/mvu.ts';
+import { romStyle } from './cost/memory.ts';
 import { mvuSparseCost } from './cost/mvu-sparse.ts';
 
 /** y[v·rows + r] = Σ_c W[r][c]·x[v·cols + c], the weights in a typed copy made once per layer. */
@@ -260,6 +261,7 @@ const kind = defineLayer({
       } else {
         const text = words.map((w) => packHex(w, ww)).join('\n') + '\n';
         params.WEIGHT_FILE = { verilog: `"${ctx.memFile('weights', text)}"` };
+        params.ROM_STYLE = { verilog: `"${romStyle({ depth: nf * sf, width: a.pe * a.simd * ww, writable: false })}"` };
         const pack = mvuPacking(a, weights);
         if (pack) {
           // Each row's accumulator starts at what the packed lanes leave out: the bias of its

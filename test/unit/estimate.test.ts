@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { buildDesign } from '../../src/codegen/index.ts';
 import { foldedDataflow } from '../../src/dataflow/pipeline.ts';
 import { KilnError } from '../../src/diag/index.ts';
-import { bram18, ebr } from '../../src/layers/cost/memory.ts';
+import { bram18, ebr, romStyle } from '../../src/layers/cost/memory.ts';
 import { estimateNetwork } from '../../src/estimate/network.ts';
 import { fps } from '../../src/estimate/perf.ts';
 import { layerResources } from '../../src/estimate/resources.ts';
@@ -24,6 +24,13 @@ describe('resource inventory', () => {
     expect(bram18({ depth: 784, width: 64, writable: false })).toBe(4); // 1K×18 ×4 wide (Yosys: 2 RAMB36)
     expect(bram18({ depth: 32, width: 64, writable: false })).toBe(0); // shallow: LUTs
     expect(ebr({ depth: 1024, width: 8, writable: false })).toBe(2);
+  });
+
+  it("tells Yosys where the estimate puts an MVU weight ROM (rom_style), so the BRAM count is the estimate's", () => {
+    expect(romStyle({ depth: 128, width: 256, writable: false })).toBe('block'); // Yosys alone: logic, ~2,700 LUTs
+    expect(bram18({ depth: 128, width: 256, writable: false })).toBe(8);
+    expect(romStyle({ depth: 64, width: 3136, writable: false })).toBe('logic'); // 64 words: a LUT6 per bit
+    expect(romStyle({ depth: 128, width: 16, writable: false })).toBe('auto'); // 2 Kbit: EBR on iCE40, LUTs on xc7
   });
 
   it('counts DSPs for real multipliers only (XNOR / ternary / unsigned 4×4 need none)', () => {

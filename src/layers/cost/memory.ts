@@ -35,6 +35,18 @@ export function inBlockRam(m: Memory): boolean {
   return !m.asyncRead && m.depth > 64 && m.depth * m.width >= (m.minBlockRamBits ?? BRAM_MIN_BITS);
 }
 
+/**
+ * The Yosys `rom_style` a constant ROM's RTL carries (hw/mvu's ROM_STYLE), so synthesis places it where
+ * the estimate does: "block" where both families' estimates put it in block RAM (Yosys 0.23 and 0.55
+ * otherwise keep a wide, shallow ROM such as 128×256 in ~10 LUTs a bit: 2,700 LUTs instead of 8 BRAM18),
+ * "logic" where neither does, "auto" (Yosys's own choice) in between.
+ */
+export function romStyle(m: Memory): 'block' | 'logic' | 'auto' {
+  const xc7 = inBlockRam(m);
+  const ice40 = inEbr(m);
+  return xc7 && ice40 ? 'block' : !xc7 && !ice40 ? 'logic' : 'auto';
+}
+
 export function bram18(m: Memory): number {
   return inBlockRam(m) ? blocks(m, bramAspects) : 0;
 }

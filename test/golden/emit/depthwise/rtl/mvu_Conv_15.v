@@ -22,7 +22,8 @@ module mvu_Conv_15 (
     .ACC_W(10),
     .IN_KIND(0),
     .W_KIND(1),
-    .WEIGHT_FILE("weights/Conv_15_weights.mem")
+    .WEIGHT_FILE("weights/Conv_15_weights.mem"),
+    .ROM_STYLE("logic")
   ) u_core (
     .clk(clk),
     .rst_n(rst_n),

@@ -22,7 +22,8 @@ module mvu_Gemm_24 (
     .ACC_W(13),
     .IN_KIND(0),
     .W_KIND(1),
-    .WEIGHT_FILE("weights/Gemm_24_weights.mem")
+    .WEIGHT_FILE("weights/Gemm_24_weights.mem"),
+    .ROM_STYLE("logic")
   ) u_core (
     .clk(clk),
     .rst_n(rst_n),

@@ -22,7 +22,8 @@ module mvu_Gemm_30 (
     .ACC_W(14),
     .IN_KIND(0),
     .W_KIND(1),
-    .WEIGHT_FILE("weights/Gemm_30_weights.mem")
+    .WEIGHT_FILE("weights/Gemm_30_weights.mem"),
+    .ROM_STYLE("logic")
   ) u_core (
     .clk(clk),
     .rst_n(rst_n),

@@ -23,6 +23,7 @@ module mvu_packed_Conv_15 (
     .IN_KIND(0),
     .W_KIND(1),
     .WEIGHT_FILE("weights/Conv_15_weights.mem"),
+    .ROM_STYLE("logic"),
     .PACK(4),
     .POFF(7),
     .PCHUNK(1),
