@@ -38,7 +38,9 @@ export interface SweepRow {
   kind: ModelKind;
   lowers: boolean;
   bitExact?: boolean;
+  /** Steady state: every completion interval after the first == the estimated cycles per inference (as the test suites check). */
   cyclesMatch?: boolean;
+  latencyMatch?: boolean;
   equalsOnnx?: boolean;
   /** For a float input on a grid kiln chose: equal to the ONNX executor fed the grid-rounded inputs. */
   equalsOnnxOnGrid?: boolean;
@@ -131,7 +133,9 @@ async function sweepModel(path: string, rel: string, sim: boolean, work: string)
     // Back-pressure stretches intervals; the stall-free cycle check is a second run without it.
     const free = await simulateAndCompare(out, df, codes);
     const ii = free.stats.intervals;
-    row.cyclesMatch = ii.length > 0 && ii.every((c) => c === est.cyclesPerInference) && free.stats.firstOutputLatency === est.firstOutputLatency;
+    // The first interval also holds the pipeline's fill (FIFOs filling), so the steady state starts after it.
+    row.cyclesMatch = ii.length > 1 && ii.slice(1).every((c) => c === est.cyclesPerInference);
+    row.latencyMatch = free.stats.firstOutputLatency === est.firstOutputLatency;
     // The tensor the output affine reproduces: the graph output, or the one before a dropped Softmax.
     const plan = streamline(g);
     const q = df.inputQuant[0];
@@ -159,7 +163,8 @@ async function sweepModel(path: string, rel: string, sim: boolean, work: string)
     if (grid) row.equalsOnnxOnGrid = compare(codes.map((c) => dequantizeInput(q, c))).equal;
     const why: string[] = [];
     if (!row.bitExact) why.push(`${r.mismatches} RTL/reference mismatches`);
-    if (!row.cyclesMatch) why.push(`cycles ${ii.join('/')} (latency ${free.stats.firstOutputLatency}) vs estimate ${est.cyclesPerInference} (${est.firstOutputLatency})`);
+    if (!row.cyclesMatch) why.push(`intervals ${ii.join('/')} vs estimate ${est.cyclesPerInference} cycles/inference`);
+    if (!row.latencyMatch) why.push(`first-output latency ${free.stats.firstOutputLatency} vs estimate ${est.firstOutputLatency}`);
     if (!onX.equal) {
       const clamped = grid ? hostInputError(q, xs.map((x) => nums(x))).clamped : 0;
       why.push(`max |RTL − ONNX| = ${onX.maxErr.toPrecision(3)}` + (!grid ? '' : row.equalsOnnxOnGrid
@@ -208,7 +213,7 @@ function counts(rows: SweepRow[], sim: boolean): string {
   const n = (p: (r: SweepRow) => boolean | undefined) => rows.filter((r) => p(r)).length;
   const lowered = `${rows.length} models: ${n((r) => r.imports)} import, ${n((r) => r.lowers)} lower`;
   return !sim ? `${lowered} (not simulated)` : `${lowered}, ${n((r) => r.bitExact)} simulate bit-exact ` +
-    `(${n((r) => r.bitExact && r.cyclesMatch)} with cycles == estimate), ${n((r) => r.equalsOnnx)} equal to the ONNX executor ` +
+    `(${n((r) => r.bitExact && r.cyclesMatch)} with cycles == estimate, ${n((r) => r.bitExact && r.latencyMatch)} with latency == estimate), ${n((r) => r.equalsOnnx)} equal to the ONNX executor ` +
     `(${n((r) => r.equalsOnnx || r.equalsOnnxOnGrid)} on the inputs as the host grid rounds them)`;
 }
 

@@ -4,7 +4,7 @@
 // offline by make-variants.py, no Python here). For every model that lowers:
 //   1. reference codes == ONNX executor: the integer dataflow executor's output codes equal the codes
 //      the ONNX executor's float output implies, on every vector;
-//   2. at the default folding and a serial one (test/helpers/design-check.ts): RTL == reference, bit
+//   2. at the default folding (and, KILN_E2E=1, a serial one: test/helpers/design-check.ts): RTL == reference, bit
 //      for bit, under random back-pressure and input gaps;
 //   3. without stalls, every completion interval after the first == the estimated cycles per
 //      inference, and the first-output latency == the estimate.
@@ -56,8 +56,9 @@ const REFUSALS: Record<string, string> = {
   qop_add: "KLN2001 cannot lower op 'com.microsoft:QLinearAdd' (rule dataflow-graph: more than one run-time input: only chains of layers lower to dataflow; fix: join branches only with a two-input Add or Concat of layer outputs (residual blocks)) at node 'QLinearAdd_30'",
 };
 
-// The simulation part (167 designs, 11 builds, ~12 min on 2 cores) runs under KILN_E2E=1 only;
-// `make test` runs the refusal table and reference == ONNX executor for every model (~15 s).
+// `make test` simulates every lowering model at its default folding (84 designs, 6 builds: a cold
+// 16-design build is ~57 CPU s, nearly all of it the C++ compile of the verilated model);
+// KILN_E2E=1 adds the serial folding of each (167 designs, 11 builds).
 const FULL = process.env.KILN_E2E === '1';
 const VECTORS = 8;
 const BATCH = 16;
@@ -107,7 +108,7 @@ afterAll(() => {
 });
 
 const lowering = index.models.filter((m) => !(m.name in REFUSALS));
-const cases: { m: Entry; kind: FoldingKind }[] = FULL ? lowering.flatMap((m) => FOLDINGS.map((kind) => ({ m, kind }))) : [];
+const cases: { m: Entry; kind: FoldingKind }[] = lowering.flatMap((m) => (FULL ? FOLDINGS : FOLDINGS.slice(0, 1)).map((kind) => ({ m, kind })));
 
 describe('variants: refusals pinned', () => {
   it('every table entry is a model of the suite', () => {
@@ -136,7 +137,7 @@ describe('variants: reference codes == ONNX executor', () => {
   });
 });
 
-describe.skipIf(!FULL)(`variants: RTL == reference under back-pressure, cycles and latency == estimate (${cases.length} designs, ${Math.ceil(cases.length / BATCH)} builds)`, () => {
+describe(`variants: RTL == reference under back-pressure, cycles and latency == estimate (${cases.length} designs, ${Math.ceil(cases.length / BATCH)} builds)`, () => {
   const batches = new Map<number, { built: Case[]; caseDir: (j: number) => string }>();
   const batchOf = (first: number) => {
     if (!batches.has(first)) {
