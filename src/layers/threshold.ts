@@ -3,18 +3,21 @@
 // Two forms of the same function: 'parallel' (hw/threshold/threshold.v: STEPS comparators per lane,
 // one register stage) and 'search' (hw/threshold/threshold_search.v: a pipelined binary search,
 // searchStages(steps) comparators per lane reading per-stage tables, searchStages + 1 register
-// stages). src/dataflow/forms.ts picks the cheaper unless the folding JSON names one ("impl").
+// stages) and 'requant' (hw/threshold/threshold_requant.v: a fixed-point requantization plus a short
+// exception list, for nearly evenly spaced thresholds, common/threshold-requant.ts; one register stage).
+// src/dataflow/forms.ts picks the cheapest unless the folding JSON names one ("impl").
 import { allows, bitWidth, qtypeName } from '../ir/datatype.ts';
-import { codeKind, defineLayer, dtype, elementwiseBuffering, executeOf, int, mustDivide, oneOf, packHex, packVector, registerStage, type Kernel } from './define.ts';
+import { codeKind, defineLayer, dtype, elementwiseBuffering, executeOf, int, mustDivide, oneOf, packHex, packVector, registerStage, signedBits, type Kernel } from './define.ts';
 import { thresholdCost } from './cost/threshold.ts';
 import { clampedThresholds, searchStages, searchTable } from './common/threshold-search.ts';
+import { requantForm, type RequantForm } from './common/threshold-requant.ts';
 
 export { clampedThresholds, searchStages, searchTable };
 
 /** Threshold tables bigger than this many bits become a ROM instead of a parameter. */
 export const ROM_ABOVE_BITS = 16384;
 
-export const THRESHOLD_IMPLS = ['parallel', 'search'] as const;
+export const THRESHOLD_IMPLS = ['parallel', 'search', 'requant'] as const;
 export type ThresholdImpl = (typeof THRESHOLD_IMPLS)[number];
 
 /** Register stages from input to output: the parallel form's one, the search's stages and output register. */
@@ -65,6 +68,10 @@ export default defineLayer({
         if (thresholds[c * a.steps + i] < thresholds[c * a.steps + i - 1]) return `thresholds of channel ${c} must be ascending`;
       }
     }
+    if (a.impl === 'requant') {
+      const f = requantForm(a.inType, a.channels, a.steps, thresholds);
+      if (typeof f === 'string') return `impl 'requant' needs thresholds a requantization matches up to a few exceptions: ${f}`;
+    }
     for (let n = 0; n <= a.steps; n++) {
       const v = a.outBias + a.outScale * n;
       if (!allows(a.outType, v)) return `outType must hold outBias + outScale·n for n in 0..${a.steps} (${v}), not ${qtypeName(a.outType)}`;
@@ -92,8 +99,12 @@ export default defineLayer({
   rtl: {
     module: 'threshold',
     files: ['common/out_reg.v', 'threshold/threshold.v'],
-    variant: (a) => (a.impl === 'search' ? { module: 'threshold_search', files: ['common/out_reg.v', 'threshold/threshold_search.v'] } : undefined),
+    variant: (a) =>
+      a.impl === 'search' ? { module: 'threshold_search', files: ['common/out_reg.v', 'threshold/threshold_search.v'] }
+      : a.impl === 'requant' ? { module: 'threshold_requant', files: ['common/out_reg.v', 'threshold/threshold_requant.v'] }
+      : undefined,
     params: (a, { thresholds }, ctx) => {
+      if (a.impl === 'requant') return requantParams(a, requantForm(a.inType, a.channels, a.steps, thresholds) as RequantForm);
       // Thresholds outside the input range behave like the range's ends ±1: clamp them so TW stays small.
       const { t, tw, hi: xhi } = clampedThresholds(a.inType, thresholds);
       const out = { OUT_W: bitWidth(a.outType), OUT_KIND: codeKind(a.outType), OUT_BIAS: a.outBias, OUT_SCALE: a.outScale };
@@ -145,4 +156,41 @@ export default defineLayer({
   },
 });
 
-
+/** threshold_requant.v's parameters (see its header for the table layout). */
+function requantParams(a: { channels: number; steps: number; pe: number; inType: Parameters<typeof bitWidth>[0]; outType: Parameters<typeof bitWidth>[0]; outBias: number; outScale: number }, f: RequantForm) {
+  const nw = Math.ceil(Math.log2(a.steps + 1));
+  const exc = Math.max(1, f.maxExceptions);
+  const mw = signedBits(0, Math.max(...f.mul));
+  const bw = signedBits(Math.min(...f.bias), Math.max(...f.bias));
+  const accs: number[] = [];
+  const ns: number[] = [];
+  f.exceptions.forEach((list, c) => {
+    for (let k = 0; k < exc; k++) {
+      accs.push(k < list.length ? list[k].acc : f.last[c]); // unused: LAST, where the guard wins
+      ns.push(k < list.length ? list[k].n : 0);
+    }
+  });
+  return {
+    CHANNELS: a.channels,
+    STEPS: a.steps,
+    PE: a.pe,
+    WI: bitWidth(a.inType),
+    IN_KIND: codeKind(a.inType),
+    TW: f.tw,
+    MW: mw,
+    BW: bw,
+    PW: Math.max(f.tw + mw, bw, f.shift + nw) + 1,
+    SHIFT: f.shift,
+    EXC: exc,
+    MULS: packVector(f.mul, mw),
+    BIASES: packVector(f.bias, bw),
+    FIRSTS: packVector(f.first, f.tw),
+    LASTS: packVector(f.last, f.tw),
+    EXC_ACCS: packVector(accs, f.tw),
+    EXC_NS: packVector(ns, nw),
+    OUT_W: bitWidth(a.outType),
+    OUT_KIND: codeKind(a.outType),
+    OUT_BIAS: a.outBias,
+    OUT_SCALE: a.outScale,
+  };
+}

@@ -102,21 +102,25 @@ describe('default folding of CNNs (conv MVUs run one vector per output pixel)', 
 });
 
 describe('Threshold forms (impl): the cheaper by the estimate unless the folding JSON names one', () => {
-  /** x (INT12, 16 channels) → Threshold of `steps` steps → y. */
-  function thresholdDf(steps: number): DataflowGraph {
+  /** x (INT12, 16 channels) → Threshold of `steps` steps → y; evenly spaced thresholds, or (`uneven`) squared spacing no requantization follows. */
+  function thresholdDf(steps: number, uneven = false): DataflowGraph {
     const outType = steps === 1 ? 'UINT1' : `UINT${Math.log2(steps + 1)}`;
     const thresholds: number[] = [];
-    for (let c = 0; c < 16; c++) for (let i = 0; i < steps; i++) thresholds.push(-1000 + c + Math.floor((2000 * i) / steps));
+    for (let c = 0; c < 16; c++) for (let i = 0; i < steps; i++) thresholds.push(-1000 + c + Math.floor(uneven ? (2000 * i * i) / steps ** 2 : (2000 * i) / steps));
     const streams: DataflowGraph['streams'] = new Map([['x', { name: 'x', qtype: parseQType('INT12'), shape: [16] }], ['y', { name: 'y', qtype: parseQType(outType), shape: [16] }]]);
     const layers: Layer[] = [{ name: 'act', kind: 'Threshold', attrs: { elems: 16, channels: 16, steps, inType: 'INT12', outType }, consts: { thresholds }, inputs: ['x'], outputs: ['y'], origin: [] }];
     return { name: 't', source: 't.onnx', streams, layers, inputs: ['x'], outputs: ['y'], inputQuant: [], outputAffine: [] };
   }
   const form = (df: DataflowGraph) => df.layers[0];
 
-  it('picks search for 255 steps and parallel for one step, saying why with both costs', () => {
-    const many = form(applyFolding(thresholdDf(255), { act: { pe: 2 } }));
+  it('picks requant for 255 even steps, search for 255 uneven ones, parallel for one step, saying why with the costs', () => {
+    const even = form(applyFolding(thresholdDf(255), { act: { pe: 2 } }));
+    expect(even.attrs.impl).toBe('requant');
+    expect(even.why?.impl).toMatch(/^cheapest xc7 estimate \(LUT \+ 0\.5·FF \+ 150·DSP \+ 288·BRAM18\): parallel [\d,]+ LUT, [\d,]+ FF, \d+ BRAM18; search [\d,]+ LUT, [\d,]+ FF, \d+ BRAM18; requant [\d,]+ LUT, [\d,]+ FF, \d+ DSP, \d+ BRAM18$/);
+    // No requantization follows squared spacing: the requant form is not offered.
+    const many = form(applyFolding(thresholdDf(255, true), { act: { pe: 2 } }));
     expect(many.attrs.impl).toBe('search');
-    expect(many.why?.impl).toMatch(/^cheapest xc7 estimate \(LUT \+ 0\.5·FF \+ 288·BRAM18\): parallel [\d,]+ LUT, [\d,]+ FF, \d+ BRAM18; search [\d,]+ LUT, [\d,]+ FF, \d+ BRAM18$/);
+    expect(many.why?.impl).toMatch(/^cheapest xc7 estimate \(LUT \+ 0\.5·FF \+ 150·DSP \+ 288·BRAM18\): parallel [\d,]+ LUT, [\d,]+ FF, \d+ BRAM18; search [\d,]+ LUT, [\d,]+ FF, \d+ BRAM18$/);
     const one = form(applyFolding(thresholdDf(1), { act: { pe: 2 } }));
     expect(one.attrs.impl).toBe('parallel');
   });
@@ -124,13 +128,17 @@ describe('Threshold forms (impl): the cheaper by the estimate unless the folding
   it('the chosen form is the cheaper one of the estimate', async () => {
     const { layerResources } = await import('../../src/estimate/resources.ts');
     for (const steps of [3, 15, 63, 255]) {
-      const l = form(applyFolding(thresholdDf(steps), {}));
-      const cost = (impl: string) => {
-        const r = layerResources({ ...l, attrs: { ...l.attrs, impl } }, 'xc7');
-        return r.lut! + 0.5 * r.ff! + 288 * r.bram18!;
-      };
-      const other = l.attrs.impl === 'search' ? 'parallel' : 'search';
-      expect(cost(l.attrs.impl as string), `${steps} steps`).toBeLessThanOrEqual(cost(other));
+      for (const uneven of [false, true]) {
+        const l = form(applyFolding(thresholdDf(steps, uneven), {}));
+        const cost = (impl: string) => {
+          const r = layerResources({ ...l, attrs: { ...l.attrs, impl } }, 'xc7');
+          return r.lut! + 0.5 * r.ff! + 150 * r.dsp! + 288 * r.bram18!;
+        };
+        for (const other of ['parallel', 'search', 'requant']) {
+          if (other === 'requant' && !/requant/.test(l.why?.impl ?? '')) continue; // not offered (no fit)
+          expect(cost(l.attrs.impl as string), `${steps} steps, ${other}`).toBeLessThanOrEqual(cost(other));
+        }
+      }
     }
   });
 
@@ -144,7 +152,7 @@ describe('Threshold forms (impl): the cheaper by the estimate unless the folding
   });
 
   it('refuses an unknown form and a form on a kind without one (KLN2002)', () => {
-    expect(() => applyFolding(thresholdDf(15), { act: { impl: 'bisect' } })).toThrow(`KLN2002 impl of 'act' must be "parallel" or "search", not "bisect"`);
+    expect(() => applyFolding(thresholdDf(15), { act: { impl: 'bisect' } })).toThrow(`KLN2002 impl of 'act' must be "parallel" or "search" or "requant", not "bisect"`);
     expect(() => applyFolding(tfcShape(), { fc0: { impl: 'search' } })).toThrow(/KLN2002 impl applies to Threshold layers, not MVU 'fc0'/);
     expect(() => applyFolding(tfcShape(), { fc0: { lanes: 2 } as never })).toThrow(/KLN2002 folding of 'fc0' may set pe, simd, taps, mult and impl, not 'lanes'/);
   });

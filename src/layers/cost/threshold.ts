@@ -10,13 +10,16 @@
 // The search form (hw/threshold/threshold_search.v) has its own terms: searchCost below.
 import { range, type QType } from '../../ir/datatype.ts';
 import { searchStages, searchTable } from '../common/threshold-search.ts';
-import { inBlockRam, inEbr, romLogicOfFields, type Memory } from './memory.ts';
+import { requantForm } from '../common/threshold-requant.ts';
+import { constantWidth, ice40Dsp, multiplierDsps, xc7Dsp, type DspShape } from './dsp.ts';
+import { inBlockRam, inEbr, romLogic, romLogicOfFields, type Memory } from './memory.ts';
 import { log2, type CostTerms, type Params } from './terms.ts';
 
 interface ThresholdAttrs { elems: number; channels: number; steps: number; pe: number; inType: QType; impl: string; outBias: number; outScale: number }
 
 export function thresholdCost(a: ThresholdAttrs, consts: Record<string, number[]>, p: Params): CostTerms {
   if (a.impl === 'search') return searchCost(a, consts, p);
+  if (a.impl === 'requant') return requantFormCost(a, consts, p);
   const groups = a.channels > 1 ? a.channels / a.pe : 1;
   const perWord = (a.channels > 1 ? a.pe : 1) * a.steps;
   const rom = p.USE_ROM === 1;
@@ -154,4 +157,68 @@ function searchCost(a: ThresholdAttrs, consts: Record<string, number[]>, p: Para
     }
   }
   return { lut, ice40Lut, ff, ice40Ff, dsp: 0, mac16: 0, memories };
+}
+
+/**
+ * The requant form (hw/threshold/threshold_requant.v), per lane: x·M as a TW × MW multiply (DSPs as
+ * Yosys cuts it; only the product's bits up to SHIFT + NW are used), + B (partial-product adders when
+ * the product takes several DSPs), the two guard compares (x < FIRST, x ≥ LAST), one equality compare
+ * and NW-bit mux per exception entry, the output map and register. With several channel groups the
+ * lane's table word (M, B, FIRST, LAST, exceptions) is constant columns read at the group counter
+ * (memory.ts romLogic); with one, constants (compares against them fold to about half).
+ */
+function requantFormCost(a: ThresholdAttrs, consts: Record<string, number[]>, p: Params): CostTerms {
+  const f = requantForm(a.inType, a.channels, a.steps, consts.thresholds);
+  if (typeof f === 'string') throw new Error(`requant form without a fit: ${f}`); // check() refuses first
+  const groups = a.channels > 1 ? a.channels / a.pe : 1;
+  const lanes = a.channels > 1 ? a.pe : 1; // distinct lane tables
+  const copies = a.channels > 1 ? 1 : a.pe;
+  const nw = Math.ceil(Math.log2(a.steps + 1));
+  const used = p.SHIFT + nw;
+  const inBits = p.IN_KIND === 2 ? 2 : p.IN_KIND === 1 ? p.WI : p.WI + 1;
+  const mulBits = (lane: number) => (groups > 1 ? p.MW : Math.max(2, constantWidth(f.mul[lane], p.MW)[0] + 1));
+  const dsps = (shape: DspShape) => {
+    let n = 0;
+    for (let lane = 0; lane < lanes; lane++) n += copies * multiplierDsps(inBits, mulBits(lane), Math.min(used, inBits + mulBits(lane)), false, shape);
+    return n;
+  };
+  const [dsp, mac16] = [dsps(xc7Dsp), dsps(ice40Dsp)];
+  const addBits = (n: number) => (n > a.pe ? (n - a.pe) * used : 0) + a.pe * used; // partial products, then + B
+  const perEntry = groups > 1 ? Math.ceil(p.TW / 3) + 1 : Math.ceil(p.TW / 6) + 1; // x == e in LUT6s
+  let tableColumns = 0;
+  if (groups > 1) {
+    const fields = [p.MW, p.BW, p.TW, p.TW, ...Array.from({ length: p.EXC }, () => [p.TW, nw]).flat()];
+    for (let lane = 0; lane < lanes; lane++) {
+      const words = Array.from({ length: groups }, (_, g) => {
+        const c = g * a.pe + lane;
+        const e = f.exceptions[c];
+        const vals = [f.mul[c], f.bias[c], f.first[c], f.last[c], ...Array.from({ length: p.EXC }, (_, k) => (k < e.length ? [e[k].acc, e[k].n] : [f.last[c], 0])).flat()];
+        let w = 0n;
+        let at = 0n;
+        vals.forEach((v, i) => {
+          w |= BigInt.asUintN(fields[i], BigInt(v)) << at;
+          at += BigInt(fields[i]);
+        });
+        return w;
+      });
+      const width = fields.reduce((s, x) => s + x, 0);
+      tableColumns += romLogic(groups, width, (g, col) => Number((words[g] >> BigInt(col)) & 1n)).lut;
+    }
+  }
+  const lut: Record<string, number> = {
+    rqAddBits: addBits(dsp),
+    rqGuardBits: a.pe * 2 * (groups > 1 ? p.TW : Math.ceil(p.TW / 2)),
+    rqExcLuts: a.pe * p.EXC * (perEntry + nw),
+    rqTableColumns: tableColumns,
+    rqOutMapBits: p.OUT_KIND === 2 || p.OUT_BIAS !== 0 || p.OUT_SCALE !== 1 ? a.pe * p.OUT_W : 0,
+    control: log2(groups),
+  };
+  return {
+    lut,
+    ice40Lut: { rqAddBits: addBits(mac16) },
+    ff: { outBits: a.pe * p.OUT_W, control: log2(groups) + 2 },
+    dsp,
+    mac16,
+    memories: [],
+  };
 }
