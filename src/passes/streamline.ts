@@ -24,6 +24,7 @@ import type { CodeOp, LayerPlan, StreamlinedMlp, StreamlineOptions } from '../lo
 import { codeOps } from '../lower/rules/code-ops.ts';
 import { lowerHostInput } from '../lower/rules/host-boundary.ts';
 import { floatModelRefusal } from '../lower/rules/integer-weights.ts';
+import { liftSignals } from '../lower/rules/signal-1d.ts';
 import { ruleFor } from '../lower/rules/index.ts';
 import { isJoin } from '../lower/rules/join.ts';
 import { trackPositions } from '../lower/rules/layout.ts';
@@ -50,7 +51,8 @@ function classify(n: Node, dyn: number): Verdict {
 const INPUT_INDEPENDENT = new Set(['integer-weights']);
 
 export function streamline(g: Graph, opts: StreamlineOptions = {}): StreamlinedMlp {
-  const v = viewGraph(g, classify, { branches: true });
+  // Rule one-d-signals: 1-D window ops become 2-D ones on [1, C, 1, L] before anything else looks.
+  const v = viewGraph(liftSignals(g), classify, { branches: true });
   const notes: string[] = [];
   const problems: Diagnostic[] = [];
   const path = v.path;

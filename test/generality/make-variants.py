@@ -383,6 +383,14 @@ def refusal_models():
         return s.act(b, conv(b, s, y, 4, 2, k=1, pad=0, dims=1), signed=True, bits=8)
     variant('brevitas_conv1d', 'brevitas', 'shapes', '1-D convolutions on [1, C, L] (RadioML style)', [1, 2, 16], conv1d)
 
+    def conv1d_pools(b, s):
+        x = s.inp(b, 'x')
+        y = b.node('MaxPool', [relu_q(b, s, conv(b, s, x, 2, 4, k=3, pad=1, dims=1))], kernel_shape=[2], strides=[2])
+        z = s.act(b, b.node('AveragePool', [relu_q(b, s, conv(b, s, y, 4, 4, k=3, stride=2, pad=1, dims=1))], kernel_shape=[2], strides=[2]))
+        return s.act(b, dense(b, s, b.node('Flatten', [z]), 8, 3), signed=True, bits=8)
+    for st in ('qdq', 'qkeras'):
+        variant(f'{st}_conv1d_pools', st, 'shapes', '1-D conv, MaxPool1d(2), strided 1-D conv, AveragePool1d(2), flatten, dense on [1, 2, 16]', [1, 2, 16], conv1d_pools)
+
     def d2s(b, s):
         x = s.inp(b, 'x')
         y = s.act(b, conv(b, s, x, 1, 4), signed=True, bits=8)

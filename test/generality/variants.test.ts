@@ -35,12 +35,11 @@ import { sideBySide } from '../helpers/side-by-side.ts';
 
 /**
  * Models kiln refuses today, with the exact first line of the refusal. The issue-12 refusal classes
- * are here on purpose (a raw accumulator with a non-power-of-two scale in a residual Add, 1-D
- * conv, float models); the lowering rules of issue 12 are meant to empty this table.
+ * are here on purpose (a raw accumulator with a non-power-of-two scale in a residual Add,
+ * float models); the lowering rules of issue 12 are meant to empty this table.
  */
 const REFUSALS: Record<string, string> = {
   brevitas_residual_raw_branch: "KLN2001 cannot lower op 'Conv' (rule integer-composition: the next layer's input is not quantized (no quantizer after this layer), and its output is float: row 1 is 0.00578938·acc - 0.125, a bias of -21.5913 steps of the sum, on neither its grid nor one power-of-two grid; fix: quantize the activation after this layer (Quant / QuantizeLinear), or put its scale and bias on one grid) at node 'Conv_30'",
-  brevitas_conv1d: "KLN2001 cannot lower op 'Conv' (rule conv: spatial ops lower on 2-D images [1, C, H, W], not [1,2,16]; fix: feed a batch-1 image [1, C, H, W] (a 1-D signal as [1, C, 1, L])) at node 'Conv_14'",
   float_mlp: "KLN2001 cannot lower op 'Gemm' (rule integer-weights: this model is float (no quantizer anywhere, and weights 'w_1' are on no integer grid); fix: quantize it first with `kiln compress float_mlp.onnx -o float_mlp_int8.onnx --bits 8 --calib <inputs.npy>`) at node 'Gemm_5'",
   float_cnn: "KLN2001 cannot lower op 'Conv' (rule integer-weights: this model is float (no quantizer anywhere, and weights 'w_1' are on no integer grid); fix: quantize it first with `kiln compress float_cnn.onnx -o float_cnn_int8.onnx --bits 8 --calib <inputs.npy>`) at node 'Conv_3'",
   // Brevitas TruncAvgPool2d: no rule for Trunc after a pooling sum.

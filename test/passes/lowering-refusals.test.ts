@@ -17,12 +17,12 @@ function refusal(f: () => unknown): string[] {
 }
 
 describe('refusals name the rule, the node and the fix', () => {
-  it('a Conv on a 3-D (1-D signal) input: rule conv', () => {
+  it('a Conv on a 3-D (1-D signal) input lowers as a 1×k window (rule one-d-signals), not refused', () => {
     const b = cnnBuilder([1, 2, 8], 1);
     const t = b.act(b.op('Conv', [b.quant('x', 0.25, 4, true), b.weights([2, 2, 3])], { kernel_shape: ints([3]) }));
-    expect(refusal(() => lowerModel(b.done(t)))).toEqual([
-      "KLN2001 cannot lower op 'Conv' (rule conv: spatial ops lower on 2-D images [1, C, H, W], not [1,2,8]; fix: feed a batch-1 image [1, C, H, W] (a 1-D signal as [1, C, 1, L])) at node 'Conv_6'",
-    ]);
+    const df = lowerModel(b.done(t));
+    const win = df.layers.find((l) => l.kind === 'SlidingWindow');
+    expect(win?.attrs).toMatchObject({ ih: 1, iw: 8, kh: 1, kw: 3 });
   });
 
   it('an op no rule claims: says so, and points at docs/lowering.md', () => {

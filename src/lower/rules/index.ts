@@ -14,12 +14,14 @@ import { joinRule } from './join.ts';
 import { layoutRule } from './layout.ts';
 import { matmulRule } from './matmul.ts';
 import { outputRule } from './output.ts';
+import { signal1dRule } from './signal-1d.ts';
 import { isLayerRule, type LayerRule, type LoweringRule } from './rule.ts';
 
 export const RULES: readonly LoweringRule[] = [
   dataflowGraphRule,
   hostBoundaryRule,
   layoutRule,
+  signal1dRule,
   integerWeightsRule,
   matmulRule,
   convRule,
