@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runGraph } from '../../src/exec/run.ts';
 import type { AttrValue, Node } from '../../src/ir/graph.ts';
 import { makeTensor, type DType, type Tensor } from '../../src/ir/tensor.ts';
-import { shapeRule } from '../../src/passes/infer-shapes.ts';
+import { shapeRule } from '../../src/passes/shape-rules.ts';
 import { graphWithInput } from './helpers.ts';
 
 const ints = (v: number[]): AttrValue => ({ kind: 'ints', v });
