@@ -99,7 +99,8 @@ function slopeOf(T: number[], withStacks: boolean): number {
   const stacks: [number, number][] = [];
   T.forEach((v, i) => {
     if (T[i - 1] === v) return;
-    if (T[i + 1] === v) stacks.push([v, v === first ? T.lastIndexOf(v) + 1 : i + 1]);
+    // The ends are the guards and may be clamped (the range's lo or hi + 1): fallbacks, like stacks.
+    if (T[i + 1] === v || v === first || v === last) stacks.push([v, v === first ? T.lastIndexOf(v) + 1 : i + 1]);
     else pts.push([v, i + 1]);
   });
   if (withStacks || pts.length < 2) pts.push(...stacks);
