@@ -189,7 +189,10 @@ function slidingWindowCases(n: number): CalCase[] {
   return out;
 }
 
-/** Fully unrolled MVUs (PE = rows, SIMD = cols): constant weights, so Yosys folds every product. */
+/**
+ * Fully unrolled MVUs (PE = rows, SIMD = cols) on mvu.v (mult "dsp", as measured): constant weights,
+ * so Yosys folds every product. (The multiplierless form, common/cmvm.ts, has its own cost form.)
+ */
 function mvuUnrolledCases(n: number): CalCase[] {
   const r = lcg(7);
   const out: CalCase[] = [];
@@ -200,7 +203,7 @@ function mvuUnrolledCases(n: number): CalCase[] {
     const weightType = inType === 'BIPOLAR' && r() < 0.5 ? 'BIPOLAR' : pick(r, intTypes);
     const weights = values(weightType, rows * cols, r);
     const ot = qtypeName(mvuOutType(rows, cols, parseQType(inType), weights));
-    addCase(out, single(`mvuu_${rows}x${cols}_${inType}x${weightType}`, 'MVU', { rows, cols, pe: rows, simd: cols, inType, weightType, outType: ot }, { weights }, inType, cols, ot, rows));
+    addCase(out, single(`mvuu_${rows}x${cols}_${inType}x${weightType}`, 'MVU', { rows, cols, pe: rows, simd: cols, mult: 'dsp', inType, weightType, outType: ot }, { weights }, inType, cols, ot, rows));
   }
   return out;
 }

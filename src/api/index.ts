@@ -79,6 +79,8 @@ export function compile(model: ModelSource | DataflowGraph, outDir: string, opts
 
 export interface SynthOptions {
   family?: Family;
+  /** xc7: also each layer's logic depth (Yosys `ltp -noff`, cells between registers). */
+  depth?: boolean;
   /** Also synthesize each layer out of context (default true). */
   layers?: boolean;
   onProgress?: (msg: string) => void;
@@ -86,7 +88,7 @@ export interface SynthOptions {
 
 /** Measures a compiled design's resources with Yosys (merged into its report.json / report.html). */
 export function synth(dir: string, opts: SynthOptions = {}): Promise<DesignSynth> {
-  return synthDesign(dir, opts.family ?? 'xc7', { layers: opts.layers, onProgress: opts.onProgress });
+  return synthDesign(dir, opts.family ?? 'xc7', { layers: opts.layers, depth: opts.depth, onProgress: opts.onProgress });
 }
 
 export interface CompressOptions {

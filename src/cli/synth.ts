@@ -1,5 +1,6 @@
 // kiln synth <dir> [--family xc7|ice40] [--no-layers] [--json]: measure a compiled design's resources
-// with Yosys (per layer out of context, and the whole design; iCE40 also nextpnr Fmax), merged into
+// with Yosys (per layer out of context, and the whole design; xc7 also each layer's logic depth, iCE40
+// nextpnr Fmax), merged into
 // the design's report.json / report.html.
 import type { CommandModule } from 'yargs';
 import { synth } from '../api/index.ts';
@@ -17,15 +18,17 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
     .option('layers', { type: 'boolean', default: true, describe: 'also synthesize each layer out of context' })
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
   handler: async (args) => {
-    const r = await synth(args.dir, { family: args.family, layers: args.layers, onProgress: args.json ? undefined : (m) => process.stderr.write(`${m}\n`) });
+    const r = await synth(args.dir, { family: args.family, layers: args.layers, depth: args.family === 'xc7', onProgress: args.json ? undefined : (m) => process.stderr.write(`${m}\n`) });
     if (args.json) {
       process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       return;
     }
     const kinds = resourceKinds[args.family];
-    const rows = Object.entries(r.layers).map(([name, res]) => [name, ...kinds.map((k) => String(res[k]))]);
-    rows.push(['whole design', ...kinds.map((k) => String(r.total[k]))]);
-    process.stdout.write(table([['layer', ...kinds], ...rows]).join('\n') + '\n');
+    // xc7: logic depth per layer (cells on the longest register-to-register path, Yosys ltp -noff).
+    const depth = r.depth ? (name: string) => [String(r.depth?.[name] ?? '')] : () => [];
+    const rows = Object.entries(r.layers).map(([name, res]) => [name, ...kinds.map((k) => String(res[k])), ...depth(name)]);
+    rows.push(['whole design', ...kinds.map((k) => String(r.total[k])), ...(r.depth ? [''] : [])]);
+    process.stdout.write(table([['layer', ...kinds, ...(r.depth ? ['depth'] : [])], ...rows]).join('\n') + '\n');
     if (r.fmaxMHz !== undefined) process.stdout.write(`Fmax (nextpnr-ice40 --up5k): ${r.fmaxMHz === null ? `n/a (${r.fmaxNote})` : `${r.fmaxMHz} MHz`}\n`);
     process.stdout.write(`synth time ${r.seconds} s; merged into ${args.dir}/report.json\n`);
   },

@@ -132,6 +132,13 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
     });
     checkLiteralWidths(layer.name, params);
     for (const f of rtl.files) if (!hwFiles.includes(f)) hwFiles.push(f);
+    // A generated core module (e.g. the unrolled MVU's adder graph) goes beside its wrapper.
+    const core = `${module}_core`;
+    const source = kind.spec.rtl.source?.(attrs as never, layer.consts, core);
+    if (source !== undefined) {
+      files.set(`rtl/${core}.v`, source);
+      layerFiles.push(`rtl/${core}.v`);
+    }
     const file = `rtl/${module}.v`;
     layerFiles.push(file);
     files.set(file, template('layer.v')({
@@ -139,9 +146,9 @@ export function buildDesign(graph: DataflowGraph, opts: CompileOptions = {}): De
       origin: layer.origin.join(',') || layer.name,
     kind: layer.kind,
     name: layer.name,
-      hwFile: rtl.files[rtl.files.length - 1],
+      hwFile: source !== undefined ? `rtl/${core}.v (generated)` : `hw/${rtl.files[rtl.files.length - 1]}`,
       module,
-      rtlModule: rtl.module,
+      rtlModule: source !== undefined ? core : rtl.module,
       ins: portPrefixes('s', ports.in.length).map((prefix, i) => ({ prefix, width: ports.in[i].fold * bitWidth(ports.in[i].qtype) })),
       outs: portPrefixes('m', ports.out.length).map((prefix, i) => ({ prefix, width: ports.out[i].fold * bitWidth(ports.out[i].qtype) })),
       ports: [...portPrefixes('s', ports.in.length), ...portPrefixes('m', ports.out.length)],

@@ -58,6 +58,11 @@ export interface RtlBinding<A> {
   /** Files under hw/ this module needs, in compile order. */
   files: string[];
   params(a: A, consts: Record<string, number[]>, ctx: RtlContext): Record<string, ParamValue>;
+  /**
+   * Optional: the layer's core module as generated Verilog (module name `module`), for a structure
+   * hw/ cannot parameterize (the unrolled MVU's adder graph); codegen writes it beside the wrapper.
+   */
+  source?(a: A, consts: Record<string, number[]>, module: string): string | undefined;
   /** Optional: a different module (and files) for some attrs, e.g. the MVU's sparse mode. */
   variant?(a: A, consts: Record<string, number[]>): { module: string; files: string[] } | undefined;
 }

@@ -11,11 +11,14 @@
 // vector bound it from below). Fully unrolled MVUs gain nothing and use mvu.v either way.
 import { bitWidth, qtypeName, range, smallestIntFor, type QType } from '../ir/datatype.ts';
 import type { Layer } from '../ir/dataflow.ts';
-import { checkValues, codeKind, defineLayer, dtype, encode, executeOf, int, MAX_LITERAL_BITS, mustDivide, oneOf, packHex, packVector, signedBits, type Kernel } from './define.ts';
+import { checkValues, codeKind, defineLayer, dtype, encode, executeOf, int, MAX_LITERAL_BITS, mustDivide, oneOf, packHex, packVector, registerStage, signedBits, type Kernel } from './define.ts';
 import { nonzeroGroups, sparseIndexBits, sparseRoms, type MvuShape } from './common/mvu-weights.ts';
 import { dspPacking, type DspPacking, type PackableMvu } from './common/dsp-packing.ts';
+import { cmvmGraph, DEFAULT_MAX_LOGIC_LEVELS, type CmvmGraph } from './common/cmvm.ts';
+import { cmvmVerilog } from './common/cmvm-rtl.ts';
 import { mvuCost } from './cost/mvu.ts';
 import { romStyle } from './cost/memory.ts';
+import { mvuCmvmCost } from './cost/mvu-cmvm.ts';
 import { mvuSparseCost } from './cost/mvu-sparse.ts';
 
 /** y[v·rows + r] = Σ_c W[r][c]·x[v·cols + c], the weights in a typed copy made once per layer. */
@@ -89,7 +92,7 @@ export function mvuOutType(rows: number, cols: number, inType: QType, weights: r
  * attrs only) can count nonzero groups for any pe/simd: a symbol key is copied by object spread (fold
  * searches spread the parsed attrs with new pe/simd) but never serialized.
  */
-const SPARSE_WEIGHTS = Symbol('sparse MVU weights');
+const MVU_WEIGHTS = Symbol('MVU weights');
 
 const stepsCache = new WeakMap<readonly number[], Map<string, number[]>>();
 /** Steps per row fold of the sparse unit: its nonzero groups, at least one (the output beat). */
@@ -111,9 +114,45 @@ export function runsSparse(a: MvuShape & { sparse: number }): boolean {
 function foldSteps(a: MvuShape & { sparse: number }): number[] {
   const sf = a.cols / a.simd;
   if (!runsSparse(a)) return new Array<number>(a.rows / a.pe).fill(sf);
-  const weights = (a as { [SPARSE_WEIGHTS]?: readonly number[] })[SPARSE_WEIGHTS];
-  if (!weights) throw new Error('sparse MVU attrs lack their weights (parse the layer first)');
-  return sparseFoldSteps(a, weights);
+  return sparseFoldSteps(a, weightsOf(a));
+}
+
+function weightsOf(a: object): readonly number[] {
+  const weights = (a as { [MVU_WEIGHTS]?: readonly number[] })[MVU_WEIGHTS];
+  if (!weights) throw new Error('MVU attrs lack their weights (parse the layer first)');
+  return weights;
+}
+
+// ---- the multiplierless unrolled form (common/cmvm.ts) -------------------------------------------
+
+type CmvmMvu = MvuShape & { mult: string; inType: QType; maxLogicLevels: number };
+
+/**
+ * Whether this MVU is the adder graph of common/cmvm.ts: fully unrolled, not asked for DSPs, inputs
+ * integer codes (bipolar inputs keep mvu.v's add/sub and XNOR lanes).
+ */
+export function runsCmvm(a: CmvmMvu): boolean {
+  return (a.rows / a.pe) * (a.cols / a.simd) === 1 && a.mult !== 'dsp' && codeKind(a.inType) !== 2;
+}
+
+const cmvmCache = new WeakMap<readonly number[], Map<string, CmvmGraph>>();
+/** The adder graph of a cmvm-form MVU (cached per weights and shape). */
+export function mvuCmvm(a: CmvmMvu, weights: readonly number[]): CmvmGraph {
+  let m = cmvmCache.get(weights);
+  if (!m) cmvmCache.set(weights, (m = new Map()));
+  const levels = a.maxLogicLevels || DEFAULT_MAX_LOGIC_LEVELS;
+  const key = `${a.rows}x${a.cols}/${qtypeName(a.inType)}/${levels}`;
+  let g = m.get(key);
+  if (!g) {
+    const [xlo, xhi] = range(a.inType);
+    m.set(key, (g = cmvmGraph(weights, a.rows, a.cols, xlo, xhi, levels)));
+  }
+  return g;
+}
+
+/** Register stages between input and output of one vector: the adder graph's, or mvu.v's one step. */
+function cmvmStages(a: CmvmMvu): number | undefined {
+  return runsCmvm(a) ? mvuCmvm(a, weightsOf(a)).stages : undefined;
 }
 
 /** Cycles of one vector: its steps, but no fewer than its input beats (the next vector loads meanwhile). */
@@ -151,6 +190,11 @@ const kind = defineLayer({
      * DSP; "auto" (for now) as "dsp".
      */
     mult: oneOf(['auto', 'dsp', 'lut'] as const, 'auto'),
+    /**
+     * Fully unrolled without DSPs (the adder graph, common/cmvm.ts): the most LUT / CARRY4 cells on
+     * a path between registers (`--max-logic-levels`); 0 = DEFAULT_MAX_LOGIC_LEVELS (~200 MHz on 7-series).
+     */
+    maxLogicLevels: int({ min: 0, default: 0 }),
     inType: dtype(),
     weightType: dtype(),
     outType: dtype(),
@@ -165,7 +209,7 @@ const kind = defineLayer({
     if (a.outType.kind !== 'INT') return `outType must be INTn or UINTn, not ${qtypeName(a.outType)}`;
     if (a.sparse > 1) return `sparse must be 0 or 1, not ${a.sparse}`;
     if (a.sparse === 1 && a.weightType.kind === 'BIPOLAR') return 'sparse must be 0 for BIPOLAR weights (they are never zero)';
-    if (a.sparse === 1) (a as { [SPARSE_WEIGHTS]?: readonly number[] })[SPARSE_WEIGHTS] = weights;
+    (a as { [MVU_WEIGHTS]?: readonly number[] })[MVU_WEIGHTS] = weights;
     return undefined;
   },
   checkFolding: (a) => {
@@ -186,6 +230,11 @@ const kind = defineLayer({
   // steps are done (dense: (k+1)·cols/simd cycles later). With several vectors, input beats are taken
   // as evenly spaced between first and last.
   timing: (a, first, last) => {
+    const stages = cmvmStages(a);
+    if (stages !== undefined) {
+      // One beat a vector; it leaves the input register and `stages` register stages later.
+      return [first + 1 + stages, Math.max(last + 1 + stages, first + a.vectors + stages)];
+    }
     const sf = a.cols / a.simd;
     const steps = foldSteps(a);
     const total = steps.reduce((s, x) => s + x, 0);
@@ -196,6 +245,8 @@ const kind = defineLayer({
   },
   // Vector v is computed from the cycle after its last beat arrives and the previous vector is done.
   schedule: (a, [arrivals]) => {
+    const stages = cmvmStages(a);
+    if (stages !== undefined) return { out: [registerStage(arrivals, 1 + stages)] };
     const sf = a.cols / a.simd;
     const steps = foldSteps(a);
     const total = steps.reduce((s, x) => s + x, 0);
@@ -214,17 +265,21 @@ const kind = defineLayer({
     ahead: (a) => a.cols + a.simd,
     passesStalls: true,
   },
-  cost: (a, consts, p) => (runsSparse(a) ? mvuSparseCost : mvuCost)(a, consts, p),
+  cost: (a, consts, p) => (runsCmvm(a) ? mvuCmvmCost(mvuCmvm(a, consts.weights), a) : (runsSparse(a) ? mvuSparseCost : mvuCost)(a, consts, p)),
   rtl: {
     module: 'mvu',
     files: ['mvu/mvu.v'],
     variant: (a, { weights }) => {
+      if (runsCmvm(a)) return { module: 'mvu_cmvm', files: [] };
       if (runsSparse(a)) return { module: 'mvu_sparse', files: ['mvu/mvu_sparse.v'] };
       // Chosen multipliers (packed DSP48s or LUT shift-and-add): mvu_packed.v, mvu.v's unit with them.
       if (a.mult === 'lut' || mvuPacking(a, weights)) return { module: 'mvu_packed', files: ['mvu/mvu_packed.v'] };
       return undefined;
     },
+    // The cmvm form's module is generated from its adder graph (no parameters).
+    source: (a, { weights }, module) => (runsCmvm(a) ? cmvmVerilog(module, mvuCmvm(a, weights), { inBits: bitWidth(a.inType), inSigned: codeKind(a.inType) === 1, outBits: bitWidth(a.outType) }) : undefined),
     params: (a, { weights }, ctx) => {
+      if (runsCmvm(a)) return {};
       const nf = a.rows / a.pe;
       const sf = a.cols / a.simd;
       const ww = bitWidth(a.weightType);

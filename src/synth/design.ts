@@ -15,6 +15,8 @@ import { readJsonFile } from '../io/json.ts';
 export interface DesignSynth {
   family: Family;
   layers: Record<string, Resources>;
+  /** xc7 with opts.depth: each layer's logic depth (cells on its longest register-to-register path, Yosys `ltp -noff`). */
+  depth?: Record<string, number>;
   total: Resources;
   fmaxMHz?: number | null;
   fmaxNote?: string;
@@ -36,26 +38,28 @@ function layerWrappers(dir: string, files: string[]): { file: string; module: st
   return out;
 }
 
-export async function synthDesign(dir: string, family: Family, opts: { layers?: boolean; onProgress?: (msg: string) => void; engine?: YosysEngine } = {}): Promise<DesignSynth> {
+export async function synthDesign(dir: string, family: Family, opts: { layers?: boolean; depth?: boolean; onProgress?: (msg: string) => void; engine?: YosysEngine } = {}): Promise<DesignSynth> {
   const manifestPath = join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) fail('FileNotFound', `'${dir}' is not a compiled design (no manifest.json); run kiln compile first`);
   const manifest = readJsonFile(manifestPath, 'manifest', 'recompile the design with kiln compile') as ManifestLike;
   const wrappers = layerWrappers(dir, manifest.files);
   const shared = manifest.files.filter((f) => f !== 'rtl/kiln_top.v' && !wrappers.some((w) => w.file === f));
   const layers: Record<string, Resources> = {};
+  let depth: Record<string, number> | undefined;
   let seconds = 0;
   const t0 = Date.now();
   if (opts.layers ?? true) {
     for (const w of wrappers) {
       opts.onProgress?.(`synth ${family} ${w.module}`);
-      const r = await synthesize(dir, [...shared, w.file], w.module, family, { engine: opts.engine });
+      const r = await synthesize(dir, [...shared, w.file], w.module, family, { engine: opts.engine, depth: opts.depth && family === 'xc7' });
       layers[w.layer] = r.resources;
+      if (r.depth !== undefined) (depth ??= {})[w.layer] = r.depth;
     }
   }
   opts.onProgress?.(`synth ${family} ${manifest.top}`);
   const whole: SynthResult = await synthesize(dir, manifest.files, manifest.top, family, { fmax: family === 'ice40', engine: opts.engine });
   seconds = Math.round((Date.now() - t0) / 100) / 10;
-  const result: DesignSynth = { family, layers, total: whole.resources, seconds };
+  const result: DesignSynth = { family, layers, ...(depth ? { depth } : {}), total: whole.resources, seconds };
   if (whole.fmaxMHz !== undefined) result.fmaxMHz = whole.fmaxMHz;
   if (whole.fmaxNote) result.fmaxNote = whole.fmaxNote;
   mergeIntoReport(dir, result);

@@ -22,6 +22,11 @@ export interface SynthResult {
   /** nextpnr-ice40 Fmax (MHz), whole-design iCE40 runs only; null when place-and-route failed. */
   fmaxMHz?: number | null;
   fmaxNote?: string;
+  /**
+   * Logic depth: the longest path between registers in cells (`ltp -noff` after synth_xilinx: LUTs
+   * and CARRY4s; the model of src/layers/common/cmvm.ts), when asked (opts.depth).
+   */
+  depth?: number;
   seconds: number;
 }
 
@@ -99,13 +104,13 @@ export const systemYosys: YosysEngine = {
 };
 
 /** kiln's synthesis script for a family: out of context (no I/O buffers), flattened. */
-export function synthScript(files: string[], top: string, family: Family, statFile: string, netlist?: string): string {
+export function synthScript(files: string[], top: string, family: Family, statFile: string, netlist?: string, ltpFile?: string): string {
   const synth = family === 'xc7'
     ? `synth_xilinx -family xc7 -noiopad -flatten -top ${top}`
     : `synth_ice40 -dsp -top ${top}${netlist ? ` -json ${netlist}` : ''}`;
   // -defer: modules are elaborated only with the parameters the top gives them (the generic hw/
   // modules' default $readmemh file names do not exist).
-  return `read_verilog -defer ${files.join(' ')}; ${synth}; tee -q -o ${statFile} stat -json`;
+  return `read_verilog -defer ${files.join(' ')}; ${synth}; tee -q -o ${statFile} stat -json${ltpFile ? `; tee -q -o ${ltpFile} ltp -noff` : ''}`;
 }
 
 /**
@@ -113,10 +118,10 @@ export function synthScript(files: string[], top: string, family: Family, statFi
  * resolve) for a family, out of context (no I/O buffers), flattened; with the installed Yosys
  * unless `opts.engine` names another.
  */
-export async function synthesize(dir: string, files: string[], top: string, family: Family, opts: { fmax?: boolean; engine?: YosysEngine } = {}): Promise<SynthResult> {
+export async function synthesize(dir: string, files: string[], top: string, family: Family, opts: { fmax?: boolean; depth?: boolean; engine?: YosysEngine } = {}): Promise<SynthResult> {
   const engine = opts.engine ?? systemYosys;
   const version = await engine.version();
-  const key = createHash('sha256').update(JSON.stringify({ v: 2, version, top, family, fmax: !!opts.fmax, src: readSources(dir, files) })).digest('hex');
+  const key = createHash('sha256').update(JSON.stringify({ v: 2, version, top, family, fmax: !!opts.fmax, ...(opts.depth ? { depth: true } : {}), src: readSources(dir, files) })).digest('hex');
   const cached = join(cacheDir(), `${key}.json`);
   if (existsSync(cached)) {
     touch(cached);
@@ -125,7 +130,8 @@ export async function synthesize(dir: string, files: string[], top: string, fami
 
   const t0 = Date.now();
   const fmax = family === 'ice40' && !!opts.fmax;
-  const r = await engine.run(dir, (out) => synthScript(files, top, family, out('stat.json'), fmax ? out('netlist.json') : undefined), fmax ? ['stat.json', 'netlist.json'] : ['stat.json']);
+  const outputs = ['stat.json', ...(fmax ? ['netlist.json'] : []), ...(opts.depth ? ['ltp.txt'] : [])];
+  const r = await engine.run(dir, (out) => synthScript(files, top, family, out('stat.json'), fmax ? out('netlist.json') : undefined, opts.depth ? out('ltp.txt') : undefined), outputs);
   const statText = r.outputs['stat.json'];
   if (r.exitCode !== 0 || statText === undefined) {
     const err = r.log.split('\n').find((l) => /ERROR/.test(l)) ?? `exit code ${r.exitCode}`;
@@ -135,6 +141,10 @@ export async function synthesize(dir: string, files: string[], top: string, fami
   const mod = stat.design ?? Object.values(stat.modules)[0];
   const cells = mod.num_cells_by_type ?? (mod as { cells_by_type?: Record<string, number> }).cells_by_type ?? {};
   const result: SynthResult = { family, top, resources: cellsToResources(cells, family), cells, seconds: 0 };
+  if (opts.depth) {
+    const m = /Longest topological path in \S+ \(length=(\d+)\)/.exec(r.outputs['ltp.txt'] ?? '');
+    if (m) result.depth = Number(m[1]);
+  }
   if (fmax) {
     const work = mkdtempSync(join(tmpdir(), 'kiln-pnr-'));
     try {

@@ -76,7 +76,7 @@ module kiln_top (
     .m_axis_tready(s2_Conv_7_window_out_tready)
   );
 
-  mvu_Conv_7 u_Conv_7 (
+  mvu_cmvm_Conv_7 u_Conv_7 (
     .clk(clk),
     .rst_n(rst_n),
     .s_axis_tdata(s2_Conv_7_window_out_tdata),

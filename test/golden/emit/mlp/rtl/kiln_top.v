@@ -42,7 +42,7 @@ module kiln_top (
   assign dbg_valid = { s3_MatMul_17_acc_tvalid, s2_Quant_15_out_tvalid, s1_MatMul_10_acc_tvalid, s0_in_tvalid };
   assign dbg_ready = { s3_MatMul_17_acc_tready, s2_Quant_15_out_tready, s1_MatMul_10_acc_tready, s0_in_tready };
 
-  mvu_MatMul_10 u_MatMul_10 (
+  mvu_cmvm_MatMul_10 u_MatMul_10 (
     .clk(clk),
     .rst_n(rst_n),
     .s_axis_tdata(s0_in_tdata),
@@ -64,7 +64,7 @@ module kiln_top (
     .m_axis_tready(s2_Quant_15_out_tready)
   );
 
-  mvu_MatMul_17 u_MatMul_17 (
+  mvu_cmvm_MatMul_17 u_MatMul_17 (
     .clk(clk),
     .rst_n(rst_n),
     .s_axis_tdata(s2_Quant_15_out_tdata),
