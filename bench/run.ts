@@ -16,6 +16,7 @@ import { medianMs, type BenchContext, type BenchSection } from './section.ts';
 import { lowerCorpusSection } from './lower-corpus.ts';
 import { peersSection } from './peers.ts';
 import { scaleSection } from './scale.ts';
+import { unrolledSection } from './unrolled.ts';
 
 export function table(rows: string[][]): string[] {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -154,6 +155,7 @@ export const SECTIONS: BenchSection[] = [
   thresholdsSection,
   lowerCorpusSection,
   peersSection,
+  unrolledSection,
   scaleSection,
 ];
 

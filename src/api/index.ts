@@ -1,6 +1,7 @@
 // kiln's library API: `import { importModel, lower, fold, compile, simulate, estimate, synth, compress } from 'kiln'`
 // (docs/api.md, examples/api.mjs). The CLI commands call these same functions; errors are KilnErrors
 // with the same KLNxxxx codes and one-line messages the CLI prints.
+import { fail } from '../diag/index.ts';
 import { compileDataflow, type Design } from '../codegen/index.ts';
 import { foldedDataflow } from '../dataflow/pipeline.ts';
 import { checkOutputDir } from '../codegen/write.ts';
@@ -64,6 +65,18 @@ export interface CompileOptions extends FoldOptions {
   dump?: (passName: string, irText: string) => void;
   /** Lowering options (when the model is not lowered yet). */
   lower?: LowerOptions;
+  /**
+   * Unrolled MVUs' adder graphs: the most LUT / CARRY4 cells between registers (--max-logic-levels;
+   * default DEFAULT_MAX_LOGIC_LEVELS in src/layers/common/cmvm.ts, ~200 MHz on 7-series).
+   */
+  maxLogicLevels?: number;
+}
+
+/** The graph with every MVU's maxLogicLevels attr set (absent n: unchanged). */
+function withLogicLevels(df: DataflowGraph, n: number | undefined): DataflowGraph {
+  if (n === undefined) return df;
+  if (!Number.isInteger(n) || n < 1) fail('BadArgument', `--max-logic-levels must be a positive integer, not ${n}`);
+  return { ...df, layers: df.layers.map((l) => (l.kind === 'MVU' ? { ...l, attrs: { ...l.attrs, maxLogicLevels: n } } : l)) };
 }
 
 /**
@@ -73,7 +86,7 @@ export interface CompileOptions extends FoldOptions {
  */
 export function compile(model: ModelSource | DataflowGraph, outDir: string, opts: CompileOptions = {}): Design {
   checkOutputDir(outDir, opts.force ?? false);
-  const df = isDataflow(model) ? model : lower(model, opts.lower);
+  const df = withLogicLevels(isDataflow(model) ? model : lower(model, opts.lower), opts.maxLogicLevels);
   return compileDataflow(df, outDir, { fold: resolveFolding(df, opts), force: opts.force, sparse: opts.sparse, device: opts.auto?.device, dumpAfter: opts.dumpAfter, dump: opts.dump });
 }
 

@@ -24,11 +24,13 @@ export interface CompileModelOptions {
   sparse?: boolean;
   /** --dump-after: print the dataflow IR after these dataflow passes (to stderr). */
   dumpAfter?: string[];
+  /** --max-logic-levels: cells between registers in unrolled MVUs' adder graphs. */
+  maxLogicLevels?: number;
 }
 
 /** The API's compile (src/api/index.ts: import → lower → fold → codegen, atomic) with the CLI's option names. */
 export function compileModel(model: string, outDir: string, opts: CompileModelOptions = {}): Design {
-  return compile(model, outDir, { folding: opts.fold, auto: opts.foldAuto, force: opts.force, lower: opts.lower, sparse: opts.sparse, dumpAfter: opts.dumpAfter });
+  return compile(model, outDir, { folding: opts.fold, auto: opts.foldAuto, force: opts.force, lower: opts.lower, sparse: opts.sparse, dumpAfter: opts.dumpAfter, maxLogicLevels: opts.maxLogicLevels });
 }
 
 interface CompileArgs {
@@ -43,6 +45,7 @@ interface CompileArgs {
   'clock-mhz': number;
   'dump-after'?: string[];
   'input-type'?: string;
+  'max-logic-levels'?: number;
 }
 
 export function designSummary(d: Design): string {
@@ -66,19 +69,20 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
     .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
     .option('sparse', { type: 'boolean', default: false, describe: 'folded MVUs skip all-zero SIMD groups where that saves cycles (docs/compression.md)' })
     .option('dump-after', { type: 'string', array: true, describe: "print the dataflow IR after these dataflow passes (mark-sparse, fold, fifos, keep-sparse, width-converters; 'all') to stderr; ONNX passes: kiln inspect --dump-after" })
+    .option('max-logic-levels', { type: 'number', describe: 'fully unrolled MVUs (adder graphs): most LUT/CARRY4 cells between registers (default 12, ~200 MHz on 7-series)' })
     .option('input-type', { type: 'string', describe: 'grid the host rounds a float input to: INTn or FIXED<w,f> (f fractional bits; default FIXED<16,10>)' })
     .options(autoFoldOptions),
   handler: (args) => {
     const foldAuto = autoFoldArgs(args);
     const fold = args.fold !== undefined && !foldAuto ? readFoldingFile(args.fold) : undefined;
-    const opts = { fold, foldAuto, force: args.force, sparse: args.sparse, dumpAfter: args['dump-after'] };
+    const opts = { fold, foldAuto, force: args.force, sparse: args.sparse, dumpAfter: args['dump-after'], maxLogicLevels: args['max-logic-levels'] };
     let design: Design;
     if (args['input-type'] === undefined) design = compileModel(args.model, args.out, opts);
     else {
       const floatInput = parseFloatGrid(args['input-type']);
       const df = lower(args.model, { floatInput });
       if (!hostGrid(df.inputQuant[0])) fail('BadArgument', `--input-type applies to a float input; this model quantizes its input itself (to ${qtypeName(df.inputQuant[0].qtype)} codes): leave it out`);
-      design = compile(df, args.out, { folding: fold, auto: foldAuto, force: args.force, sparse: args.sparse, dumpAfter: args['dump-after'] });
+      design = compile(df, args.out, { folding: fold, auto: foldAuto, force: args.force, sparse: args.sparse, dumpAfter: args['dump-after'], maxLogicLevels: args['max-logic-levels'] });
     }
     if (args.json) process.stdout.write(JSON.stringify(design.report, null, 2) + '\n');
     else process.stdout.write(`${designSummary(design)}wrote ${design.files.size} files to ${args.out}\n`);
