@@ -90,18 +90,14 @@ module requant #(
       wire signed [XW+MW-1:0] xm = x * $signed(m_c); // signed XW x MW multiply
       wire [EW:0] xm_ext = {{(EW - XW - MW + 1){xm[XW+MW-1]}}, xm};
       wire unused_xm = &{1'b0, xm_ext[EW:PW]};
-      reg [PW-1:0] b, prod, rnd, q;
-      reg [OUT_W-1:0] y;
-      always @* begin
-        b = {{(PW - BW){b_c[BW-1]}}, b_c};
-        prod = xm_ext[PW-1:0] + b;
-        if (HALF_EVEN == 1) rnd = prod + HALF_M1 + {{(PW-1){1'b0}}, prod[SB]};
-        else rnd = prod;
-        q = $signed(rnd) >>> SHIFT;
-        if ($signed(q) < $signed(OUT_LO)) y = OUT_LO[OUT_W-1:0];
-        else if ($signed(q) > $signed(OUT_HI)) y = OUT_HI[OUT_W-1:0];
-        else y = q[OUT_W-1:0];
-      end
+      // Continuous assigns, not an always @* block: Verilator folds the clamp into the output
+      // register's load, so it runs only in cycles that take a beat.
+      wire [PW-1:0] b = {{(PW - BW){b_c[BW-1]}}, b_c};
+      wire [PW-1:0] prod = xm_ext[PW-1:0] + b;
+      wire [PW-1:0] rnd = HALF_EVEN == 1 ? prod + HALF_M1 + {{(PW-1){1'b0}}, prod[SB]} : prod;
+      wire [PW-1:0] q = $signed(rnd) >>> SHIFT;
+      wire [OUT_W-1:0] y = $signed(q) < $signed(OUT_LO) ? OUT_LO[OUT_W-1:0]
+                         : $signed(q) > $signed(OUT_HI) ? OUT_HI[OUT_W-1:0] : q[OUT_W-1:0];
       assign y_beat[p*OUT_W +: OUT_W] = y;
     end
   endgenerate
