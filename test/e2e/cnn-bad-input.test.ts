@@ -7,7 +7,7 @@
 //    integer reference bit for bit in Verilator under random back-pressure.
 //  - Refused: ceil_mode = 1 that changes the output size (MaxPool and AveragePool), Pad modes other
 //    than constant, negative pads, padding of the channel axis, a pad value that is not a code of its
-//    stream, 1-D convolution, AveragePool with padding and count_include_pad = 0: the real CLI
+//    stream, AveragePool with padding and count_include_pad = 0: the real CLI
 //    (`kiln compile`) prints one coded line naming the node, no stack trace, and writes nothing.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -131,14 +131,6 @@ describe('refused: coded errors naming the node (real CLI, no stack trace, no ou
       build: (b) => {
         const bad = b.pad(b.quant('x', 0.25, 4, true), [0, 0, 1, 1, 0, 0, 1, 1], {}, 0.3);
         return { out: b.act(b.conv(bad, 2, 2, [3, 3])), bad };
-      },
-    },
-    {
-      name: '1-D convolution',
-      shape: [1, 2, 9], message: /2-D/,
-      build: (b) => {
-        const bad = b.conv(b.quant('x', 0.25, 4, true), 2, 2, [3]);
-        return { out: b.act(bad), bad };
       },
     },
     {
