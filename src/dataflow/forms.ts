@@ -25,7 +25,8 @@ const commas = (n: number) => String(n).replace(/\B(?=(\d{3})+$)/g, ',');
 
 /** `l` with each of its kind's form attributes chosen (`forced`: the folding JSON's values) and why. */
 export function chooseForms(l: Layer, forced: Record<string, unknown> = {}): Layer {
-  const forms = layerKind(l.kind, l.name).spec.forms;
+  const spec = layerKind(l.kind, l.name).spec;
+  const forms = spec.forms;
   if (!forms) return l;
   let out = l;
   for (const [attr, values] of Object.entries(forms)) {
@@ -39,7 +40,7 @@ export function chooseForms(l: Layer, forced: Record<string, unknown> = {}): Lay
       why = l.why?.[attr] ?? 'set by the lowering';
     } else {
       const costs: { value: string; lut: number; ff: number; dsp: number; bram18: number; cost: number }[] = [];
-      for (const v of values) {
+      for (const v of values.filter((x) => !spec.formsNamedOnly?.[attr]?.includes(x))) {
         try {
           const r = layerResources({ ...out, attrs: { ...out.attrs, [attr]: v } }, 'xc7');
           const [lut, ff, dsp, bram18] = [r.lut ?? 0, r.ff ?? 0, r.dsp ?? 0, r.bram18 ?? 0];

@@ -115,6 +115,8 @@ export interface LayerSpec<S extends AttrSchema> {
    * else the one the layer's attrs name, else the cheapest by the cost form (src/dataflow/forms.ts).
    */
   forms?: Record<string, readonly string[]>;
+  /** Optional: form values that are only taken when named (folding JSON or attrs), never picked by cost. */
+  formsNamedOnly?: Record<string, readonly string[]>;
 }
 
 /** One inference through a prepared layer: element values per input port → per output port. Inputs are never written. */

@@ -113,10 +113,12 @@ describe('Threshold forms (impl): the cheaper by the estimate unless the folding
   }
   const form = (df: DataflowGraph) => df.layers[0];
 
-  it('picks requant for 255 even steps, search for 255 uneven ones, parallel for one step, saying why with the costs', () => {
+  it('picks search for 255 steps (requant only when named), parallel for one step, saying why with the costs', () => {
     const even = form(applyFolding(thresholdDf(255), { act: { pe: 2 } }));
-    expect(even.attrs.impl).toBe('requant');
-    expect(even.why?.impl).toMatch(/^cheapest xc7 estimate \(LUT \+ 0\.5·FF \+ 150·DSP \+ 288·BRAM18\): parallel [\d,]+ LUT, [\d,]+ FF, \d+ BRAM18; search [\d,]+ LUT, [\d,]+ FF, \d+ BRAM18; requant [\d,]+ LUT, [\d,]+ FF, \d+ DSP, \d+ BRAM18$/);
+    expect(even.attrs.impl).toBe('search');
+    expect(even.why?.impl).toMatch(/^cheapest xc7 estimate \(LUT \+ 0\.5·FF \+ 150·DSP \+ 288·BRAM18\): parallel [\d,]+ LUT, [\d,]+ FF, \d+ BRAM18; search [\d,]+ LUT, [\d,]+ FF, \d+ BRAM18$/);
+    const named = form(applyFolding(thresholdDf(255), { act: { pe: 2, impl: 'requant' } }));
+    expect(named.attrs.impl).toBe('requant');
     // No requantization follows squared spacing: the requant form is not offered.
     const many = form(applyFolding(thresholdDf(255, true), { act: { pe: 2 } }));
     expect(many.attrs.impl).toBe('search');
